@@ -1,0 +1,59 @@
+"""roadchief — 青铜峡市农村公路“路长制”管理系统."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from apiflask import APIFlask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from roadchief.config import instance_dir, load_config
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, connection_record):
+    # SQLite ignores foreign keys unless asked, per connection.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def create_app(overrides: dict | None = None) -> APIFlask:
+    app = APIFlask(
+        __name__,
+        title="roadchief API",
+        version="1",
+        instance_path=str(instance_dir()),
+        spec_path="/openapi.json",
+        docs_path=None,
+        openapi_blueprint_url_prefix="/api/v1",
+        json_errors=False,
+    )
+    app.config.from_mapping(load_config())
+    app.config.update(
+        INFO={"description": "青铜峡市农村公路“路长制”管理系统 JSON API。需以 `Authorization: Bearer <token>` 认证（roadchief create-token）。"},
+        SECURITY_SCHEMES={"BearerAuth": {"type": "http", "scheme": "bearer"}},
+        AUTO_404_RESPONSE=False,
+    )
+    if overrides:
+        app.config.update(overrides)
+
+    from roadchief.extensions import csrf, db, limiter, login_manager, migrate
+    from roadchief.services import audit
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    audit.install(Session)
+    import roadchief.models  # noqa: F401  (register tables)
+
+    from roadchief.web import register_web
+    register_web(app)
+    return app

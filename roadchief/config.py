@@ -1,0 +1,69 @@
+"""Configuration from ROADCHIEF_* environment variables, with safe defaults.
+
+The instance folder (ROADCHIEF_INSTANCE_DIR, default ./instance) holds what must
+never be committed: the embedded SQLite database, the generated secret key and,
+unless ROADCHIEF_UPLOAD_DIR says otherwise, uploaded photos.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"ROADCHIEF_{name}")
+    return value if value not in (None, "") else default
+
+
+def instance_dir() -> Path:
+    return Path(_env("INSTANCE_DIR", str(Path.cwd() / "instance"))).resolve()
+
+
+def _secret_key(folder: Path) -> str:
+    """Use ROADCHIEF_SECRET_KEY, else a key generated once and kept in the instance folder."""
+    configured = _env("SECRET_KEY")
+    if configured:
+        return configured
+    key_file = folder / "secret_key"
+    if not key_file.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def normalise_database_url(url: str) -> str:
+    # Deployments often write postgres:// or postgresql://; we ship psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config() -> dict:
+    folder = instance_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    database_url = normalise_database_url(_env("DATABASE_URL", f"sqlite:///{folder / 'roadchief.db'}"))
+    upload_dir = Path(_env("UPLOAD_DIR", str(folder / "uploads"))).resolve()
+    return {
+        "SECRET_KEY": _secret_key(folder),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "UPLOAD_DIR": str(upload_dir),
+        "REPORTS_DIR": _env("REPORTS_DIR", str(Path.cwd() / "reports")),
+        "MAX_CONTENT_LENGTH": int(_env("MAX_UPLOAD_BYTES", str(12 * 1024 * 1024))),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env("COOKIE_SECURE", "0") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "SUPERVISION_PHONE": _env("SUPERVISION_PHONE", "0953-3012345"),
+        "TILE_URL": _env("TILE_URL", ""),
+        "TILE_ATTRIBUTION": _env("TILE_ATTRIBUTION", ""),
+        "ISSUER": _env("ISSUER", "青铜峡市路长办公室"),
+    }

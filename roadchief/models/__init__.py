@@ -1,0 +1,14 @@
+"""SQLAlchemy tables. Amounts are stored exactly: lengths in whole metres,
+money in integer fen, scores in hundredths of a point (no float columns for any of them)."""
+from roadchief.models.admin import Station, Town, Village
+from roadchief.models.network import MileageVersion, Road, Segment, SegmentMileage
+from roadchief.models.chiefs import Chief, ChiefAssignment
+from roadchief.models.accounts import ApiToken, User
+from roadchief.models.audit import AuditEntry
+from roadchief.models.funding import FundingParamsRevision, LedgerEntry, QuarterClose, QuarterScore
+
+__all__ = [
+    "Station", "Town", "Village", "Road", "Segment", "MileageVersion", "SegmentMileage",
+    "Chief", "ChiefAssignment", "User", "ApiToken", "AuditEntry",
+    "FundingParamsRevision", "QuarterScore", "QuarterClose", "LedgerEntry",
+]

@@ -1,0 +1,66 @@
+"""Users, their roles and API tokens."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from roadchief.extensions import db
+from roadchief.models.admin import Town
+from roadchief.models.base import Audited, Timestamps, utcnow
+from roadchief.models.chiefs import Chief
+
+ROLES = {
+    "city_office": "市级路长办公室",
+    "town_office": "镇级路长办公室",
+    "inspector": "督查员",
+    "chief": "路长",
+    "finance": "财政",
+}
+
+
+class User(Audited, UserMixin, Timestamps, db.Model):
+    __tablename__ = "app_user"
+    __audit_exclude__ = ("password_hash", "failed_logins", "locked_until", "last_login_at")
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(40), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    town_id: Mapped[int | None] = mapped_column(ForeignKey("town.id"))
+    chief_id: Mapped[int | None] = mapped_column(ForeignKey("chief.id"))
+    is_active_flag: Mapped[bool] = mapped_column("is_active", Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    town: Mapped[Town | None] = relationship()
+    chief: Mapped[Chief | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("role IN ('city_office', 'town_office', 'inspector', 'chief', 'finance')", name="role"),
+        CheckConstraint("role != 'town_office' OR town_id IS NOT NULL", name="town_office_has_town"),
+        CheckConstraint("role != 'chief' OR chief_id IS NOT NULL", name="chief_has_chief"),
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return bool(self.is_active_flag)
+
+    @property
+    def role_label(self) -> str:
+        return ROLES[self.role]
+
+
+class ApiToken(db.Model):
+    """Only a SHA-256 digest of the token is stored; the token is shown once."""
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(60), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    user: Mapped[User] = relationship()

@@ -1,0 +1,115 @@
+"""Accounts: users, passwords, lockout and API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from roadchief.extensions import db
+from roadchief.models import ApiToken, Chief, Town, User
+from roadchief.models.accounts import ROLES
+from roadchief.services import ServiceError
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 8
+
+
+def check_password_strength(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ServiceError(f"密码至少 {MIN_PASSWORD_LENGTH} 位")
+    if password.isdigit() or password.isalpha():
+        raise ServiceError("密码须同时包含字母和数字")
+
+
+def _find_town(code_or_name: str) -> Town:
+    town = db.session.scalar(select(Town).where((Town.code == code_or_name) | (Town.name == code_or_name)))
+    if town is None:
+        raise ServiceError(f"未知乡镇：{code_or_name}")
+    return town
+
+
+def create_user(username: str, role: str, password: str, town: str | None = None,
+                chief_id: int | None = None, display_name: str = "") -> User:
+    username = (username or "").strip()
+    if not username or len(username) > 40:
+        raise ServiceError("用户名不能为空，且不超过 40 个字符")
+    if role not in ROLES:
+        raise ServiceError(f"未知角色：{role}（可选：{', '.join(ROLES)}）")
+    check_password_strength(password)
+    if db.session.scalar(select(User).where(User.username == username)):
+        raise ServiceError(f"用户名已存在：{username}")
+    town_row = _find_town(town) if town else None
+    if role == "town_office" and town_row is None:
+        raise ServiceError("镇级路长办公室用户须指定 --town")
+    chief = None
+    if chief_id is not None:
+        chief = db.session.get(Chief, chief_id)
+        if chief is None:
+            raise ServiceError(f"未知路长 ID：{chief_id}")
+    if role == "chief" and chief is None:
+        raise ServiceError("路长用户须指定 --chief")
+    user = User(username=username, role=role, display_name=display_name or (chief.name if chief else username),
+                password_hash=generate_password_hash(password), town=town_row, chief=chief)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def authenticate(username: str, password: str, now: datetime | None = None) -> User:
+    """Check a password, counting failures; after MAX_FAILED_LOGINS the account is locked for LOCKOUT."""
+    now = now or datetime.now(timezone.utc)
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None or not user.is_active:
+        raise ServiceError("用户名或密码错误")
+    locked_until = user.locked_until
+    if locked_until is not None and locked_until.tzinfo is None:
+        locked_until = locked_until.replace(tzinfo=timezone.utc)
+    if locked_until and locked_until > now:
+        raise ServiceError("登录失败次数过多，账户已临时锁定，请 15 分钟后再试或联系管理员")
+    if not check_password_hash(user.password_hash, password or ""):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + LOCKOUT
+            user.failed_logins = 0
+        db.session.commit()
+        raise ServiceError("用户名或密码错误")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    db.session.commit()
+    return user
+
+
+def reset_password(user: User, new_password: str) -> None:
+    check_password_strength(new_password)
+    user.password_hash = generate_password_hash(new_password)
+    user.failed_logins = 0
+    user.locked_until = None
+    from roadchief.services.audit import record_event
+    record_event(db.session, "app_user", user.id, "密码重置")
+    db.session.commit()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(username: str, label: str = "") -> str:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise ServiceError(f"未知用户：{username}")
+    token = "rc_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user=user, token_digest=_digest(token), label=label))
+    db.session.commit()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_digest == _digest(token), ApiToken.revoked.is_(False)))
+    if row is None or not row.user.is_active:
+        return None
+    return row.user

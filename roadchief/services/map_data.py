@@ -1,0 +1,71 @@
+"""GeoJSON for the map: filtered in SQL by bbox/class/town/scope, geometry taken from
+the band pre-simplified at import for the requested zoom (never simplified per request)."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import load_only
+
+from roadchief.domain.grades import grade_for
+from roadchief.extensions import db
+from roadchief.models import Road, Segment, Town, Village
+from roadchief.services.scope import segment_condition
+from roadchief.services.units import latest_scores, unit_key_for_segment
+
+ZOOM_BANDS = "zoom ≤ 10 用低精度，11–13 用中精度，≥ 14 用全精度"
+
+
+def geometry_column(zoom: int):
+    if zoom <= 10:
+        return Segment.geometry_low
+    if zoom <= 13:
+        return Segment.geometry_mid
+    return Segment.geometry
+
+
+def segments_geojson(user, bbox=None, road_class=None, town=None, zoom: int = 12) -> dict:
+    geometry = geometry_column(zoom)
+    query = (select(Segment.id, Segment.start_m, Segment.end_m, Segment.listed_m, Segment.is_listed,
+                    Segment.station_id, Road.code, Road.name, Road.road_class, Town.code, Town.name,
+                    Village.code, Village.name, geometry)
+             .join(Road, Segment.road_id == Road.id).join(Town, Segment.town_id == Town.id)
+             .outerjoin(Village, Segment.village_id == Village.id)
+             .where(segment_condition(user)).order_by(Segment.id))
+    if bbox:
+        min_lon, min_lat, max_lon, max_lat = bbox
+        query = query.where(Segment.max_lon >= min_lon, Segment.min_lon <= max_lon,
+                            Segment.max_lat >= min_lat, Segment.min_lat <= max_lat)
+    if road_class:
+        query = query.where(Road.road_class == road_class)
+    if town:
+        query = query.where(or_(Town.code == town, Town.name == town))
+    scores = latest_scores()
+    stations = None
+    features = []
+    for (seg_id, start_m, end_m, listed_m, is_listed, station_id, code, name, road_class_, town_code, town_name,
+         village_code, village_name, geom) in db.session.execute(query):
+        if station_id and stations is None:
+            from roadchief.models import Station
+            stations = {s.id: s.code for s in db.session.scalars(select(Station))}
+        key = unit_key_for_segment(road_class_, town_code, village_code, stations.get(station_id) if station_id else None)
+        latest = scores.get(key) if key else None
+        features.append({
+            "type": "Feature",
+            "id": seg_id,
+            "geometry": json.loads(geom),
+            "properties": {
+                "id": seg_id, "code": code, "name": name, "class": road_class_,
+                "start_m": start_m, "end_m": end_m, "listed_km": _km(listed_m),
+                "listed": is_listed, "town": town_name, "town_code": town_code, "village": village_name,
+                "score": f"{latest[1]:.2f}" if latest else None,
+                "grade": grade_for(latest[1]) if latest else None,
+                "period": latest[0] if latest else None,
+            },
+        })
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _km(metres: int) -> str:
+    whole, rest = divmod(metres, 1000)
+    return f"{whole}.{rest:03d}"

@@ -1,0 +1,81 @@
+"""Web entry points: one blueprint per user-facing area, plus the JSON API."""
+from __future__ import annotations
+
+from flask import jsonify, render_template, request
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from roadchief.extensions import csrf, login_manager
+from roadchief.web import access
+
+# Only what the map needs: our own scripts and styles, data: images for icons,
+# and the tile server when one is configured.
+def _csp(tile_url: str) -> str:
+    img = "'self' data: blob:"
+    if tile_url:
+        from urllib.parse import urlsplit
+        parts = urlsplit(tile_url.replace("{s}", "a"))
+        host = parts.netloc.replace("a.", "*.", 1) if "{s}" in tile_url else parts.netloc
+        img += f" {parts.scheme}://{host}"
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; "
+            f"img-src {img}; connect-src 'self'; font-src 'self'; object-src 'none'; "
+            "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+ERROR_TEXT = {
+    400: "请求有误", 401: "请先登录", 403: "无权访问此页面", 404: "页面不存在",
+    405: "不支持的请求方式", 409: "数据已被他人修改", 413: "上传文件过大", 429: "操作过于频繁，请稍后再试",
+    500: "系统内部错误，已记录，请稍后再试",
+}
+
+
+def register_web(app):
+    from roadchief.web import api, auth, funding, public, registry, map as map_view
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录"
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(auth.load_user)
+    login_manager.request_loader(auth.load_user_from_request)
+
+    for blueprint in (auth.bp, registry.bp, funding.bp, public.bp, map_view.bp):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions; bearer tokens need none
+
+    access.wrap_public(app, "openapi.spec")
+    access.wrap_public(app, "static")
+    app.before_request(access.enforce)
+
+    csp = _csp(app.config.get("TILE_URL", ""))
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self)")
+        if current_user.is_authenticated and not request.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "private, no-store")
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if access.is_api_request():
+            return jsonify({"error": ERROR_TEXT.get(error.code, error.name), "detail": error.description, "status": error.code}), error.code
+        return render_template("error.html", code=error.code, message=ERROR_TEXT.get(error.code, error.name)), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        if isinstance(error, HTTPException):
+            return http_error(error)
+        app.logger.exception("unhandled error")
+        if access.is_api_request():
+            return jsonify({"error": ERROR_TEXT[500], "status": 500}), 500
+        return render_template("error.html", code=500, message=ERROR_TEXT[500]), 500
+
+    @app.context_processor
+    def globals_for_templates():
+        from roadchief.models.accounts import ROLES
+        return {"ROLES": ROLES, "role_in": access.role_in}

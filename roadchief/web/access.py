@@ -1,0 +1,84 @@
+"""Access rules. Every endpoint must declare one; an endpoint without a rule is
+refused (deny by default), and a test enumerates the routes to prove it."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, current_app, jsonify, redirect, request, url_for
+from flask_login import current_user
+
+PUBLIC = "public"
+ANY_USER = "any_user"
+ALL_ROLES = ("city_office", "town_office", "inspector", "chief", "finance")
+OFFICES = ("city_office", "town_office")
+READERS = ALL_ROLES
+
+
+def allow(*roles: str):
+    """Mark a view as open to these roles (or PUBLIC / ANY_USER)."""
+    def mark(view):
+        view.access = frozenset(roles)
+        return view
+    return mark
+
+
+def public(view):
+    view.access = frozenset({PUBLIC})
+    return view
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _refuse(status: int):
+    if is_api_request():
+        message = "需要登录（Bearer 令牌）" if status == 401 else "无权访问"
+        response = jsonify({"error": message, "status": status})
+        response.status_code = status
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="roadchief"'
+        return response
+    if status == 401:
+        return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+    abort(status)
+
+
+def enforce():
+    """before_request: apply the endpoint's declared rule."""
+    if request.endpoint is None:
+        return None  # 404 / 405 handled by Flask
+    view = current_app.view_functions.get(request.endpoint)
+    rule = getattr(view, "access", None)
+    if rule is None:
+        current_app.logger.error("endpoint %s has no access rule; refused", request.endpoint)
+        return _refuse(403)
+    if PUBLIC in rule:
+        return None
+    if not current_user.is_authenticated:
+        return _refuse(401)
+    if ANY_USER in rule or current_user.role in rule:
+        return None
+    return _refuse(403)
+
+
+def role_in(*roles: str) -> bool:
+    return current_user.is_authenticated and current_user.role in roles
+
+
+def require(condition: bool):
+    """Scope check inside a view (e.g. a town office asking for another town's data)."""
+    if not condition:
+        if is_api_request():
+            abort(403)
+        abort(403)
+
+
+def wrap_public(app, endpoint: str):
+    view = app.view_functions.get(endpoint)
+    if view is not None:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            return view(*args, **kwargs)
+        wrapped.access = frozenset({PUBLIC})
+        app.view_functions[endpoint] = wrapped

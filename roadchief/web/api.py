@@ -1,0 +1,88 @@
+"""JSON API under /api/v1 (OpenAPI document at /api/v1/openapi.json)."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Float, Integer, String
+from apiflask.validators import OneOf, Range
+from flask import abort, request
+from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
+from wtforms.validators import ValidationError
+
+from roadchief.services.map_data import ZOOM_BANDS, segments_geojson
+from roadchief.services.network import network_summary
+from roadchief.web.access import READERS, allow
+
+bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="路网")
+BEARER = "BearerAuth"
+
+
+@bp.before_request
+def csrf_for_cookie_sessions():
+    # Bearer-token clients cannot be driven by another site; cookie sessions can, so
+    # unsafe methods from a browser session need the CSRF token header.
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not request.headers.get("Authorization", "").startswith("Bearer "):
+        try:
+            validate_csrf(request.headers.get("X-CSRFToken", ""))
+        except ValidationError:
+            abort(400, "CSRF 令牌缺失或无效")
+
+
+def compressed_json(payload, max_age: int = 60):
+    """JSON with an ETag (304 when unchanged) and gzip when the client accepts it."""
+    from flask import make_response
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    etag = hashlib.sha1(body).hexdigest()
+    if etag in request.if_none_match:
+        response = make_response("", 304)
+    else:
+        response = make_response(body)
+        response.mimetype = "application/json"
+        if "gzip" in request.headers.get("Accept-Encoding", ""):
+            response.set_data(gzip.compress(body, compresslevel=6))
+            response.headers["Content-Encoding"] = "gzip"
+    response.set_etag(etag)
+    response.headers["Vary"] = "Accept-Encoding, Authorization, Cookie"
+    response.headers["Cache-Control"] = f"private, max-age={max_age}"
+    return response
+
+
+class SegmentQuery(Schema):
+    bbox = String(load_default=None, metadata={"description": "minlon,minlat,maxlon,maxlat（WGS84）"})
+    road_class = String(data_key="class", load_default=None, validate=OneOf(["市道", "镇道", "村道", "专用公路"]))
+    town = String(load_default=None, metadata={"description": "乡镇代码或名称"})
+    zoom = Integer(load_default=12, validate=Range(0, 22))
+
+
+def parse_bbox(text: str | None):
+    if not text:
+        return None
+    try:
+        parts = [float(v) for v in text.split(",")]
+    except ValueError:
+        abort(400, "bbox 应为 minlon,minlat,maxlon,maxlat")
+    if len(parts) != 4 or parts[0] > parts[2] or parts[1] > parts[3]:
+        abort(400, "bbox 应为 minlon,minlat,maxlon,maxlat，且 min ≤ max")
+    return parts
+
+
+@bp.get("/segments")
+@allow(*READERS)
+@bp.input(SegmentQuery, location="query", arg_name="query")
+@bp.doc(summary="路段 GeoJSON", description=f"按范围、等级、乡镇筛选的路段（FeatureCollection），几何按缩放级别预先简化：{ZOOM_BANDS}。", security=BEARER)
+def segments(query):
+    payload = segments_geojson(current_user, bbox=parse_bbox(query["bbox"]), road_class=query["road_class"],
+                               town=query["town"], zoom=query["zoom"])
+    return compressed_json(payload)
+
+
+@bp.get("/network/summary")
+@allow(*READERS)
+@bp.doc(summary="列养里程汇总", description="按行政等级、乡镇汇总的列养里程（km，字符串，三位小数）。", security=BEARER)
+def summary():
+    town_id = current_user.town_id if current_user.role == "town_office" else None
+    return network_summary(town_id=town_id)

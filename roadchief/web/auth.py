@@ -1,0 +1,119 @@
+"""Sign-in, sign-out, own password, and user administration for the city office."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from roadchief.extensions import db, limiter
+from roadchief.models import Town, User
+from roadchief.models.accounts import ROLES
+from roadchief.services import ServiceError, accounts
+from roadchief.services.audit import Actor, set_actor
+from roadchief.web.access import ANY_USER, PUBLIC, allow
+
+bp = Blueprint("auth", __name__)
+
+
+def load_user(user_id: str):
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    _set_actor(user)
+    return user
+
+
+def load_user_from_request(req):
+    header = req.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        user = accounts.user_for_token(header[7:].strip())
+        _set_actor(user)
+        return user
+    return None
+
+
+def _set_actor(user):
+    if user is not None:
+        ip = request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip() if request else None
+        set_actor(Actor(name=user.username, user_id=user.id, ip=ip))
+
+
+def _safe_next(target: str | None) -> str:
+    if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("map.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@allow(PUBLIC)
+@limiter.limit("10 per minute", methods=["POST"])
+def login():
+    if request.method == "POST":
+        try:
+            user = accounts.authenticate(request.form.get("username", ""), request.form.get("password", ""))
+        except ServiceError as error:
+            flash(str(error), "error")
+            return render_template("auth/login.html"), 401
+        session.clear()
+        login_user(user)
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html")
+
+
+@bp.route("/logout", methods=["POST"])
+@allow(ANY_USER)
+def logout():
+    logout_user()
+    session.clear()
+    flash("已退出登录", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@allow(ANY_USER)
+def change_password():
+    if request.method == "POST":
+        try:
+            accounts.authenticate(current_user.username, request.form.get("current", ""))
+            if request.form.get("new") != request.form.get("confirm"):
+                raise ServiceError("两次输入的新密码不一致")
+            accounts.reset_password(current_user, request.form.get("new", ""))
+            flash("密码已修改", "info")
+            return redirect(url_for("map.index"))
+        except ServiceError as error:
+            flash(str(error), "error")
+    return render_template("auth/password.html")
+
+
+@bp.route("/admin/users")
+@allow("city_office")
+def users():
+    rows = db.session.scalars(select(User).order_by(User.role, User.username)).all()
+    towns = db.session.scalars(select(Town).order_by(Town.code)).all()
+    return render_template("auth/users.html", users=rows, towns=towns, roles=ROLES)
+
+
+@bp.route("/admin/users", methods=["POST"])
+@allow("city_office")
+def create_user():
+    form = request.form
+    try:
+        chief_id = int(form["chief_id"]) if form.get("chief_id") else None
+        accounts.create_user(form.get("username", ""), form.get("role", ""), form.get("password", ""),
+                             town=form.get("town") or None, chief_id=chief_id, display_name=form.get("display_name", ""))
+        flash("用户已创建", "info")
+    except (ServiceError, ValueError) as error:
+        flash(str(error), "error")
+    return redirect(url_for("auth.users"))
+
+
+@bp.route("/admin/users/<int:user_id>/password", methods=["POST"])
+@allow("city_office")
+def reset_password(user_id: int):
+    user = db.get_or_404(User, user_id)
+    try:
+        accounts.reset_password(user, request.form.get("password", ""))
+        flash(f"已重置 {user.username} 的密码", "info")
+    except ServiceError as error:
+        flash(str(error), "error")
+    return redirect(url_for("auth.users"))
