@@ -1,0 +1,178 @@
+"""Shared fixtures.
+
+The database is SQLite by default; set ROADCHIEF_DATABASE_URL to a PostgreSQL
+URL to run the same suite there. PostgreSQL runs get a fresh schema per run
+(dropped at the end), migrated once; each test starts from empty tables.
+SQLite runs migrate one template file and copy it per test.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+_TMP = Path(tempfile.mkdtemp(prefix="roadchief-tests-"))
+os.environ.setdefault("ROADCHIEF_SECRET_KEY", "test-secret")
+os.environ["ROADCHIEF_INSTANCE_DIR"] = str(_TMP / "instance")
+os.environ.setdefault("ROADCHIEF_UPLOAD_DIR", str(_TMP / "uploads"))
+os.environ.setdefault("ROADCHIEF_REPORTS_DIR", str(_TMP / "reports"))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from roadchief import create_app  # noqa: E402
+from roadchief.config import normalise_database_url  # noqa: E402
+from roadchief.extensions import db  # noqa: E402
+
+BASE_URL = normalise_database_url(os.environ.get("ROADCHIEF_DATABASE_URL", ""))
+ON_POSTGRES = BASE_URL.startswith("postgresql")
+TEST_CONFIG = {"TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}options=-csearch_path%3D{schema}"
+
+
+class Databases:
+    """Hands out a clean database per test, and a demo-loaded one on request."""
+
+    def __init__(self):
+        self.schema = None
+        self._sqlite_templates: dict[str, Path] = {}
+        if ON_POSTGRES:
+            self.schema = f"rc_test_{uuid.uuid4().hex[:12]}"
+            engine = create_engine(BASE_URL)
+            with engine.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+            engine.dispose()
+            self.url = _with_search_path(BASE_URL, self.schema)
+            self._migrate(self.url)
+
+    @staticmethod
+    def _migrate(url: str, demo: bool = False):
+        from roadchief.services.database import migrate_to_head
+        app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            migrate_to_head()
+            if demo:
+                from roadchief.services.demo import load_demo_network
+                load_demo_network()
+            db.session.remove()
+            db.engine.dispose()
+
+    def _sqlite_template(self, demo: bool) -> Path:
+        key = "demo" if demo else "empty"
+        if key not in self._sqlite_templates:
+            path = _TMP / f"template-{key}.db"
+            self._migrate(f"sqlite:///{path}", demo=demo)
+            self._sqlite_templates[key] = path
+        return self._sqlite_templates[key]
+
+    def fresh_url(self, demo: bool = False) -> str:
+        if not ON_POSTGRES:
+            path = _TMP / f"test-{uuid.uuid4().hex[:10]}.db"
+            shutil.copyfile(self._sqlite_template(demo), path)
+            return f"sqlite:///{path}"
+        engine = create_engine(self.url)
+        with engine.begin() as conn:
+            tables = conn.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = :s AND tablename != 'alembic_version'"),
+                {"s": self.schema}).scalars().all()
+            if tables:
+                # TRUNCATE bypasses the append-only DELETE triggers, which is what a test reset needs.
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        if demo:
+            app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": self.url})
+            with app.app_context():
+                from roadchief.services.demo import load_demo_network
+                load_demo_network()
+                db.session.remove()
+                db.engine.dispose()
+        return self.url
+
+    def close(self):
+        if ON_POSTGRES:
+            engine = create_engine(BASE_URL)
+            with engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+            engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def databases():
+    dbs = Databases()
+    yield dbs
+    dbs.close()
+    shutil.rmtree(_TMP, ignore_errors=True)
+
+
+def _app(databases, demo: bool, **overrides):
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": databases.fresh_url(demo=demo), **overrides})
+    ctx = app.app_context()
+    ctx.push()
+    try:
+        yield app
+    finally:
+        db.session.remove()
+        db.engine.dispose()
+        ctx.pop()
+
+
+@pytest.fixture
+def app(databases):
+    """An app on an empty, migrated database, with an app context pushed."""
+    yield from _app(databases, demo=False)
+
+
+@pytest.fixture
+def demo_app(databases):
+    """An app on a database holding the demo network and roster."""
+    yield from _app(databases, demo=True)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def demo_client(demo_app):
+    return demo_app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def demo_runner(demo_app):
+    return demo_app.test_cli_runner()
+
+
+PASSWORD = "Test-pass-123"
+
+
+def make_user(role: str, username: str | None = None, town: str | None = None, chief_id: int | None = None):
+    from roadchief.services.accounts import create_user
+    return create_user(username or f"{role}-{uuid.uuid4().hex[:6]}", role, PASSWORD, town=town, chief_id=chief_id)
+
+
+def login(client, user) -> None:
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302, response.data.decode()[:500]
+
+
+@pytest.fixture
+def make_logged_in():
+    """Create a user of a role and sign a test client in as them."""
+    def factory(client, role: str, **kwargs):
+        user = make_user(role, **kwargs)
+        login(client, user)
+        return user
+    return factory
