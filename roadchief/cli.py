@@ -73,14 +73,20 @@ def serve(host: str, port: int, threads: int, no_demo: bool):
     from waitress import serve as waitress_serve
 
     from roadchief.services.database import migrate_to_head
-    from roadchief.services.demo import load_demo_network, register_is_empty
+    from roadchief.services.demo import create_demo_accounts, load_demo_network, register_is_empty
 
     migrate_to_head()
     if not no_demo and register_is_empty():
-        click.echo("首次启动：载入演示路网……", err=True)
+        click.echo("首次启动：载入演示路网（合成数据）……", err=True)
         click.echo(load_demo_network(progress=_progress), err=True)
+        accounts = create_demo_accounts(Path(current_app.instance_path))
+        if accounts:
+            click.echo("演示账号（密码另存于 instance/demo_accounts.txt）：", err=True)
+            for username, label, password in accounts:
+                click.echo(f"  {username:<10} {label:<10} {password}", err=True)
     click.echo(f"roadchief 正在 http://{host}:{port} 提供服务（Ctrl+C 停止）", err=True)
     waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)
 
 
 from roadchief import cli_commands  # noqa: E402,F401  (registers the remaining verbs)
+from roadchief import cli_funding  # noqa: E402,F401

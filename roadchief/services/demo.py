@@ -50,3 +50,40 @@ def load_demo_network(progress=None) -> str:
     roster = import_roster(folder / "chiefs.csv")
     return (f"演示路网（合成数据）已载入：新建村 {villages} 个；{report.summary()}\n"
             f"路长名册：{roster['rows']} 行，新建路长 {roster['chiefs_created']} 人，新建任命 {roster['assignments_created']} 条")
+
+
+DEMO_ACCOUNTS = (
+    ("admin", "city_office", None, None, "市级路长办公室"),
+    ("caizheng", "finance", None, None, "财政"),
+    ("xiaoba", "town_office", "640381100", None, "小坝镇路长办公室"),
+    ("ducha", "inspector", None, None, "督查员"),
+    ("lucz", "chief", None, "village", "村级路长"),
+)
+
+
+def create_demo_accounts(folder: Path) -> list[tuple[str, str, str]]:
+    """Accounts to try the demo with, each with a random password written to the
+    instance folder (never a fixed password that would survive into production)."""
+    import secrets
+
+    from roadchief.models import Chief, User
+    from roadchief.services.accounts import create_user
+
+    created = []
+    for username, role, town, chief_position, label in DEMO_ACCOUNTS:
+        if db.session.scalar(select(User).where(User.username == username)):
+            continue
+        chief_id = None
+        if chief_position:
+            chief_id = db.session.scalar(select(Chief.id).where(Chief.position == chief_position).order_by(Chief.code).limit(1))
+        password = f"Rc-{secrets.token_urlsafe(9)}"
+        create_user(username, role, password, town=town, chief_id=chief_id, display_name=label)
+        created.append((username, label, password))
+    if created:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "demo_accounts.txt"
+        with open(path, "a", encoding="utf-8") as handle:
+            for username, label, password in created:
+                handle.write(f"{username}\t{label}\t{password}\n")
+        path.chmod(0o600)
+    return created

@@ -1,0 +1,475 @@
+"""Maintenance funding use cases: plan, quarterly disbursement, quarter close,
+year-end settlement and the 专户 ledger (第十五条–第十八条, 第二十一条–第二十四条).
+
+Money stays in integer fen from the database to the JSON/PDF; the JSON carries
+strings with two decimals. Where an amount is split (the rows of a plan, the four
+quarters, the reward tiers) the largest-remainder method makes the parts add up
+to the whole to the fen (see roadchief.domain.money).
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from roadchief.domain.funding import (FundingParams, PolicyError, RewardCandidate, annual_score, default_params,
+                                      distribute_pool, plan_allocation, quarter_payment, split_quarters)
+from roadchief.domain.grades import display_score, grade_for
+from roadchief.domain.money import format_fen
+from roadchief.extensions import db
+from roadchief.models import (FundingParamsRevision, LedgerEntry, MileageVersion, QuarterClose, QuarterScore, Road,
+                              Segment, SegmentMileage, Station, Town, Village)
+from roadchief.services import ServiceError
+from roadchief.services.audit import current_actor, record_event
+from roadchief.services.chiefs import AssignmentIndex
+from roadchief.services.network import km_text
+from roadchief.services.units import UNIT_POSITION
+
+KM_CLASSES = ("镇道", "村道")
+QUARTER_END = {1: (3, 31), 2: (6, 30), 3: (9, 30), 4: (12, 31)}
+
+
+def quarter_end(year: int, quarter: int) -> date:
+    month, day = QUARTER_END[quarter]
+    return date(year, month, day)
+
+
+def check_period(year: int, quarter: int | None = None) -> None:
+    if not 2000 <= year <= 2100:
+        raise ServiceError(f"年度不正确：{year}")
+    if quarter is not None and quarter not in QUARTER_END:
+        raise ServiceError(f"季度应为 1–4：{quarter}")
+
+
+# ---------------------------------------------------------------- parameters
+
+def params_for(year: int) -> FundingParams:
+    """The year's parameters in force: its latest revision, else the measures' defaults."""
+    row = db.session.scalar(select(FundingParamsRevision).where(FundingParamsRevision.year == year)
+                            .order_by(FundingParamsRevision.revision.desc()).limit(1))
+    return FundingParams.from_dict(json.loads(row.params_json)) if row else default_params(year)
+
+
+def params_history(year: int) -> list[FundingParamsRevision]:
+    return db.session.scalars(select(FundingParamsRevision).where(FundingParamsRevision.year == year)
+                              .order_by(FundingParamsRevision.revision.desc())).all()
+
+
+def closed_quarters(year: int) -> list[int]:
+    return sorted(db.session.scalars(select(QuarterClose.quarter).where(QuarterClose.year == year)))
+
+
+def set_params(year: int, changes: dict) -> FundingParams:
+    """Store a new revision of a year's parameters. Refused once a quarter of that year is closed."""
+    check_period(year)
+    if closed_quarters(year):
+        raise ServiceError(f"{year} 年已有季度审定拨付，参数不可再修改（第十七条 按季度拨付，已拨付数据冻结）")
+    data = {**params_for(year).to_dict(), **changes, "year": year}
+    try:
+        params = FundingParams.from_dict(data)
+    except (PolicyError, ValueError, TypeError) as error:
+        raise ServiceError(str(error)) from None
+    revision = (db.session.scalar(select(func.max(FundingParamsRevision.revision)).where(FundingParamsRevision.year == year)) or 0) + 1
+    db.session.add(FundingParamsRevision(year=year, revision=revision, created_by=current_actor().name,
+                                         params_json=json.dumps(params.to_dict(), ensure_ascii=False, sort_keys=True)))
+    db.session.commit()
+    return params
+
+
+# ---------------------------------------------------------------- mileage by unit
+
+def mileage_version_for(year: int) -> MileageVersion:
+    """The version in force on 1 January of the year; failing that, the first one
+    that took effect during the year (列养里程每两年调整一次, 第十五条)."""
+    version = db.session.scalar(select(MileageVersion).where(MileageVersion.effective_from <= date(year, 1, 1))
+                                .order_by(MileageVersion.effective_from.desc()).limit(1))
+    version = version or db.session.scalar(select(MileageVersion).where(MileageVersion.effective_from <= date(year, 12, 31))
+                                           .order_by(MileageVersion.effective_from).limit(1))
+    if version is None:
+        raise ServiceError(f"{year} 年没有生效的列养里程版本，请先导入路网")
+    return version
+
+
+@dataclass
+class Place:
+    kind: str  # town / station / village
+    code: str
+    name: str
+    town_code: str
+    town_name: str
+    metres: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.code}"
+
+    def km(self) -> dict[str, Decimal]:
+        return {cls: Decimal(m).scaleb(-3) for cls, m in self.metres.items()}
+
+
+def _listed_rows(version: MileageVersion):
+    return db.session.execute(
+        select(Road.road_class, SegmentMileage.listed_m, Town.code, Town.name, Village.code, Village.name,
+               Station.code, Station.name)
+        .join(Segment, SegmentMileage.segment_id == Segment.id).join(Road, Segment.road_id == Road.id)
+        .join(Town, Segment.town_id == Town.id).outerjoin(Village, Segment.village_id == Village.id)
+        .outerjoin(Station, Segment.station_id == Station.id)
+        .where(SegmentMileage.version_id == version.id, SegmentMileage.is_listed.is_(True)))
+
+
+def _places(year: int, by_payee: bool) -> tuple[MileageVersion, list[Place]]:
+    """Listed metres per place. Geographic (plan): town own + villages. By payee
+    (disbursement, 第七条): stations holding segments are paid apart from the town."""
+    version = mileage_version_for(year)
+    places: dict[str, Place] = {}
+    for road_class, metres, t_code, t_name, v_code, v_name, s_code, s_name in _listed_rows(version):
+        if road_class == "村道" and v_code:
+            place = places.setdefault(f"village:{v_code}", Place("village", v_code, v_name, t_code, t_name))
+        elif by_payee and s_code:
+            place = places.setdefault(f"station:{s_code}", Place("station", s_code, s_name, t_code, s_name))
+        else:
+            place = places.setdefault(f"town:{t_code}", Place("town", t_code, t_name, t_code, t_name))
+        place.metres[road_class] += metres
+    # every town with villages appears, even if it has no 镇道 of its own
+    for place in list(places.values()):
+        if place.kind == "village":
+            places.setdefault(f"town:{place.town_code}", Place("town", place.town_code, place.town_name, place.town_code, place.town_name))
+    order = {"town": 0, "village": 1, "station": 2}
+    ordered = sorted(places.values(), key=lambda p: (p.kind == "station", p.town_code, order[p.kind], p.code))
+    return version, ordered
+
+
+def _km_json(place: Place) -> dict:
+    return {cls: km_text(place.metres.get(cls, 0)) for cls in KM_CLASSES}
+
+
+# ---------------------------------------------------------------- annual plan
+
+def _money(standard: int, local: int) -> dict:
+    return {"standard": format_fen(standard), "local": format_fen(local), "remainder": format_fen(standard - local)}
+
+
+def annual_plan(year: int) -> dict:
+    """年度养护经费计划 per town and village (第十五条)."""
+    check_period(year)
+    params = params_for(year)
+    version, places = _places(year, by_payee=False)
+    allocation = plan_allocation([p.km() for p in places], params)
+    towns: dict[str, dict] = {}
+    totals = {"standard": 0, "local": 0}
+    for place, plan in zip(places, allocation):
+        totals["standard"] += plan.standard_fen
+        totals["local"] += plan.local_fen
+        town = towns.setdefault(place.town_code, {"code": place.town_code, "name": place.town_name, "_s": 0, "_l": 0,
+                                                  "_m": defaultdict(int), "own": None, "villages": []})
+        town["_s"] += plan.standard_fen
+        town["_l"] += plan.local_fen
+        for cls, m in place.metres.items():
+            town["_m"][cls] += m
+        entry = {"code": place.code, "name": place.name, "listed_km": _km_json(place), **_money(plan.standard_fen, plan.local_fen)}
+        if place.kind == "village":
+            town["villages"].append(entry)
+        else:
+            town["own"] = {"listed_km": _km_json(place), **_money(plan.standard_fen, plan.local_fen)}
+    town_list = []
+    for town in towns.values():
+        metres = town.pop("_m")
+        standard, local = town.pop("_s"), town.pop("_l")
+        town["own"] = town["own"] or {"listed_km": {c: "0.000" for c in KM_CLASSES}, **_money(0, 0)}
+        town_list.append({"code": town["code"], "name": town["name"],
+                          "listed_km": {**{c: km_text(metres.get(c, 0)) for c in KM_CLASSES},
+                                        "total": km_text(sum(metres.get(c, 0) for c in KM_CLASSES))},
+                          **_money(standard, local), "own": town["own"], "villages": town["villages"]})
+    metres_total = defaultdict(int)
+    for place in places:
+        for cls, m in place.metres.items():
+            metres_total[cls] += m
+    return {
+        "year": year,
+        "mileage_version": {"name": version.name, "effective_from": version.effective_from.isoformat()},
+        "rates": {cls: f"{rate:.2f}" for cls, rate in params.rates.items()},
+        "local_share": str(params.local_share),
+        "listed_km": {**{c: km_text(metres_total.get(c, 0)) for c in KM_CLASSES},
+                      "total": km_text(sum(metres_total.get(c, 0) for c in KM_CLASSES))},
+        "standard_total": format_fen(totals["standard"]),
+        "local_total": format_fen(totals["local"]),
+        "remainder_total": format_fen(totals["standard"] - totals["local"]),
+        "towns": town_list,
+    }
+
+
+# ---------------------------------------------------------------- payee units
+
+@dataclass
+class Unit:
+    place: Place
+    annual_fen: int
+    quarter_bases: list[int]
+
+
+def payee_units(year: int, params: FundingParams | None = None) -> list[Unit]:
+    """Each paid unit's annual local amount and its four quarter bases (第七条, 第十七条)."""
+    params = params or params_for(year)
+    _, places = _places(year, by_payee=True)
+    allocation = plan_allocation([p.km() for p in places], params)
+    return [Unit(place, plan.local_fen, split_quarters(plan.local_fen)) for place, plan in zip(places, allocation)]
+
+
+def _unit_chiefs(units: list[Unit], year: int, quarter: int) -> dict[str, object]:
+    """The chief answering for each unit at the end of the quarter (or the last one
+    serving in it, when the post was vacant at the end)."""
+    towns = {t.code: t.id for t in db.session.scalars(select(Town))}
+    villages = {v.code: v.id for v in db.session.scalars(select(Village))}
+    stations = {s.code: s.id for s in db.session.scalars(select(Station))}
+    ids = {"town": towns, "village": villages, "station": stations}
+    end = quarter_end(year, quarter)
+    start = date(year, 3 * quarter - 2, 1)
+    index = AssignmentIndex(end)
+    found = {}
+    for unit in units:
+        kind = unit.place.kind
+        target = ids[kind].get(unit.place.code)
+        chiefs = [a.chief for a in index.by_scope.get((kind, target), ()) if a.chief.position == UNIT_POSITION[kind]]
+        if not chiefs:
+            from roadchief.models import ChiefAssignment
+            column = {"town": ChiefAssignment.town_id, "village": ChiefAssignment.village_id, "station": ChiefAssignment.station_id}[kind]
+            earlier = db.session.scalars(select(ChiefAssignment).where(
+                ChiefAssignment.scope_kind == kind, column == target, ChiefAssignment.start_date <= end,
+                (ChiefAssignment.end_date.is_(None)) | (ChiefAssignment.end_date >= start)).order_by(ChiefAssignment.start_date.desc())).all()
+            chiefs = [a.chief for a in earlier if a.chief.position == UNIT_POSITION[kind]][:1]
+        found[unit.place.key] = chiefs[0] if chiefs else None
+    return found
+
+
+def _scores(year: int, quarter: int) -> dict[str, QuarterScore]:
+    return {s.unit_key: s for s in db.session.scalars(select(QuarterScore).where(QuarterScore.year == year, QuarterScore.quarter == quarter))}
+
+
+def _score_text(score: Decimal | None) -> str | None:
+    return None if score is None else f"{score:.2f}"
+
+
+def compute_quarter(year: int, quarter: int) -> dict:
+    """The quarter's disbursement as it stands now (not frozen)."""
+    params = params_for(year)
+    units = payee_units(year, params)
+    scores = _scores(year, quarter)
+    chiefs = _unit_chiefs(units, year, quarter)
+    rows = []
+    sums = defaultdict(int)
+    for unit in units:
+        place = unit.place
+        base = unit.quarter_bases[quarter - 1]
+        recorded = scores.get(place.key)
+        score = Decimal(recorded.score_centi).scaleb(-2) if recorded else None
+        payment = quarter_payment(base, score, params)
+        chief = chiefs.get(place.key)
+        withheld = base if payment.provisional else 0
+        sums["budget"] += base
+        sums["payable"] += payment.payable_fen
+        sums["deduction"] += payment.deduction_fen
+        sums["withheld"] += withheld
+        rows.append({
+            "unit_key": place.key, "kind": place.kind,
+            "town": place.town_name, "town_code": place.town_code,
+            "village": place.name if place.kind == "village" else None,
+            "village_code": place.code if place.kind == "village" else None,
+            "chief": chief.name if chief else None, "chief_id": chief.id if chief else None,
+            "chief_title": chief.title if chief else None,
+            "listed_km": _km_json(place),
+            "base": format_fen(unit.annual_fen), "quarter_base": format_fen(base),
+            "score": _score_text(payment.score), "grade": payment.grade,
+            "factor": None if payment.factor is None else f"{payment.factor:.4f}",
+            "deduction": format_fen(payment.deduction_fen), "payable": format_fen(payment.payable_fen),
+            "withheld": format_fen(withheld),
+            "provisional": payment.provisional, "note": "待考核" if payment.provisional else "",
+            "score_source": recorded.source if recorded else None,
+        })
+    return {
+        "year": year, "quarter": quarter, "status": "open",
+        "provisional": any(r["provisional"] for r in rows),
+        "generated_on": date.today().isoformat(), "closed_by": None, "closed_at": None,
+        "params": params.to_dict(),
+        "budget": format_fen(sums["budget"]), "payable_total": format_fen(sums["payable"]),
+        "deduction_total": format_fen(sums["deduction"]), "withheld_total": format_fen(sums["withheld"]),
+        "pool": format_fen(sums["deduction"]),
+        "units": rows,
+    }
+
+
+def quarter_report(year: int, quarter: int) -> dict:
+    """The frozen snapshot for an approved quarter, else the live computation;
+    ledger adjustments made after approval are listed with it."""
+    check_period(year, quarter)
+    closed = db.session.scalar(select(QuarterClose).where(QuarterClose.year == year, QuarterClose.quarter == quarter))
+    if closed is None:
+        return compute_quarter(year, quarter)
+    report = json.loads(closed.snapshot_json)
+    report.update(status="closed", closed_by=closed.closed_by, closed_at=closed.closed_at.isoformat(),
+                  adjustments=[{"unit_key": e.unit_key, "amount": format_fen(e.amount_fen), "note": e.note,
+                                "by": e.created_by, "at": e.created_at.isoformat()}
+                               for e in db.session.scalars(select(LedgerEntry).where(
+                                   LedgerEntry.year == year, LedgerEntry.quarter == quarter, LedgerEntry.kind == "adjustment")
+                                   .order_by(LedgerEntry.id))])
+    return report
+
+
+def close_quarter(year: int, quarter: int) -> dict:
+    """Approve (审定) a quarter: freeze its snapshot and post payments and deductions
+    to the ledger, in one transaction. Two approvals at once: one wins, the other is told."""
+    check_period(year, quarter)
+    if db.session.scalar(select(QuarterClose.id).where(QuarterClose.year == year, QuarterClose.quarter == quarter)):
+        raise ServiceError(f"{year} 年第 {quarter} 季度已审定，不能重复审定；更正请登记调整分录")
+    report = compute_quarter(year, quarter)
+    pending = [f"{u['town']}{u['village'] or ''}" for u in report["units"] if u["provisional"]]
+    if pending:
+        raise ServiceError(f"{len(pending)} 个单位尚无考核得分（待考核），不能审定：{'、'.join(pending[:10])}"
+                           + ("……" if len(pending) > 10 else ""))
+    actor = current_actor().name
+    report.update(status="closed", closed_by=actor)
+    closing = QuarterClose(year=year, quarter=quarter, closed_by=actor, snapshot_json=json.dumps(report, ensure_ascii=False))
+    db.session.add(closing)
+    for unit in report["units"]:
+        for kind, amount in (("payment", unit["payable"]), ("deduction", unit["deduction"])):
+            db.session.add(LedgerEntry(year=year, quarter=quarter, unit_key=unit["unit_key"], kind=kind,
+                                       amount_fen=_fen(amount), created_by=actor,
+                                       note="季度拨付" if kind == "payment" else "考核扣减转入以奖代补资金（第二十四条）"))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ServiceError(f"{year} 年第 {quarter} 季度刚刚已被他人审定，请刷新后查看") from None
+    return quarter_report(year, quarter)
+
+
+def _fen(text: str) -> int:
+    return int(Decimal(text).scaleb(2))
+
+
+def add_adjustment(year: int, quarter: int, unit_key: str, amount: Decimal, note: str) -> LedgerEntry:
+    """A correction after approval is a new ledger entry, never an edit (第十七条 专款专用、独立核算)."""
+    check_period(year, quarter)
+    if quarter not in closed_quarters(year):
+        raise ServiceError("只有已审定的季度才登记调整分录；未审定的季度请直接修改得分")
+    if not note.strip():
+        raise ServiceError("调整分录须写明原因")
+    if Decimal(amount).as_tuple().exponent < -2:
+        raise ServiceError("金额最多两位小数")
+    entry = LedgerEntry(year=year, quarter=quarter, unit_key=unit_key, kind="adjustment",
+                        amount_fen=int(Decimal(amount).scaleb(2)), note=note.strip(), created_by=current_actor().name)
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+# ---------------------------------------------------------------- settlement
+
+def _carried_in(year: int) -> int:
+    return int(db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
+        LedgerEntry.year == year - 1, LedgerEntry.kind == "carry_out")) or 0)
+
+
+def is_settled(year: int) -> bool:
+    return bool(db.session.scalar(select(func.count(LedgerEntry.id)).where(
+        LedgerEntry.year == year, LedgerEntry.kind.in_(("reward", "carry_out")))))
+
+
+def settlement(year: int) -> dict:
+    """年终考评 and 以奖代补 (第二十三条, 第二十四条): annual score from the quarters,
+    grade, and the pool (this year's deductions plus what the last year carried)
+    paid to the 优 units by rank within their level; no 优 unit → carried to next year."""
+    check_period(year)
+    params = params_for(year)
+    quarters = [quarter_report(year, q) for q in range(1, 5)]
+    units = payee_units(year, params)
+    by_key = {q: {u["unit_key"]: u for u in report["units"]} for q, report in enumerate(quarters, start=1)}
+    deductions = sum(_fen(r["deduction_total"]) for r in quarters)
+    carried_in = _carried_in(year)
+    pool = deductions + carried_in
+    rows, candidates = [], []
+    for unit in units:
+        key = unit.place.key
+        scores = [by_key[q].get(key, {}).get("score") for q in range(1, 5)]
+        annual = annual_score([Decimal(s) if s is not None else None for s in scores], params)
+        last = next((by_key[q][key] for q in (4, 3, 2, 1) if key in by_key[q]), {})
+        rows.append({"unit_key": key, "kind": unit.place.kind, "town": unit.place.town_name,
+                     "village": unit.place.name if unit.place.kind == "village" else None,
+                     "chief": last.get("chief"), "chief_title": last.get("chief_title"),
+                     "quarter_scores": scores, "annual_score": _score_text(annual),
+                     "grade": grade_for(annual, params.bands) if annual is not None else None,
+                     "base": format_fen(unit.annual_fen),
+                     "deduction": format_fen(sum(_fen(by_key[q][key]["deduction"]) for q in range(1, 5) if key in by_key[q])),
+                     "paid": format_fen(sum(_fen(by_key[q][key]["payable"]) for q in range(1, 5) if key in by_key[q])),
+                     "level_rank": None, "tier": None, "weight": None, "reward": "0.00"})
+        candidates.append(RewardCandidate(key, unit.place.kind, annual, unit.annual_fen))
+    shares = {s.key: s for s in distribute_pool(pool, candidates, params)}
+    for row in rows:
+        share = shares.get(row["unit_key"])
+        if share:
+            row.update(level_rank=share.rank, tier=share.tier_index + 1, weight=str(share.weight), reward=format_fen(share.reward_fen))
+    rewards = sum(s.reward_fen for s in shares.values())
+    # rank everyone within their level for the printed list: by annual score, unscored last
+    for kind in ("town", "station", "village"):
+        level = sorted((r for r in rows if r["kind"] == kind),
+                       key=lambda r: (r["annual_score"] is None, -Decimal(r["annual_score"] or 0), r["unit_key"]))
+        for place, row in enumerate(level, start=1):
+            row["rank"] = place
+    rows.sort(key=lambda r: ({"town": 0, "station": 1, "village": 2}[r["kind"]], r["rank"]))
+    budget = sum(u.annual_fen for u in units)
+    paid = sum(_fen(r["payable_total"]) for r in quarters)
+    withheld = sum(_fen(r["withheld_total"]) for r in quarters)
+    return {
+        "year": year, "settled": is_settled(year),
+        "quarters_closed": closed_quarters(year),
+        "provisional": any(r["provisional"] for r in quarters) or len(closed_quarters(year)) < 4,
+        "budget": format_fen(budget), "paid_total": format_fen(paid), "withheld_total": format_fen(withheld),
+        "pool_carried_in": format_fen(carried_in), "pool_deductions": format_fen(deductions),
+        "pool_total": format_fen(pool), "rewards_total": format_fen(rewards), "carried_out": format_fen(pool - rewards),
+        "units": rows,
+    }
+
+
+def approve_settlement(year: int) -> dict:
+    """Post the rewards and the carry-over to the ledger once all four quarters are approved."""
+    if len(closed_quarters(year)) < 4:
+        raise ServiceError(f"{year} 年尚有季度未审定，不能年终结算")
+    if is_settled(year):
+        raise ServiceError(f"{year} 年已完成年终结算")
+    result = settlement(year)
+    actor = current_actor().name
+    for row in result["units"]:
+        if _fen(row["reward"]):
+            db.session.add(LedgerEntry(year=year, unit_key=row["unit_key"], kind="reward", amount_fen=_fen(row["reward"]),
+                                       created_by=actor, note="以奖代补（第二十三条）"))
+    db.session.add(LedgerEntry(year=year, unit_key="pool", kind="carry_out", amount_fen=_fen(result["carried_out"]),
+                               created_by=actor, note="以奖代补资金结转下年"))
+    record_event(db.session, "settlement", year, f"{year} 年年终结算", after={"rewards": result["rewards_total"], "carried_out": result["carried_out"]})
+    db.session.commit()
+    return settlement(year)
+
+
+def ledger(year: int) -> dict:
+    entries = db.session.scalars(select(LedgerEntry).where(LedgerEntry.year == year).order_by(LedgerEntry.id)).all()
+    sums = defaultdict(int)
+    for e in entries:
+        sums[e.kind] += e.amount_fen
+    closed = closed_quarters(year)
+    budget_closed = 0
+    if closed:
+        units = payee_units(year)
+        budget_closed = sum(u.quarter_bases[q - 1] for u in units for q in closed)
+    return {
+        "year": year, "closed_quarters": closed,
+        "entries": [{"id": e.id, "quarter": e.quarter, "unit_key": e.unit_key, "kind": e.kind, "amount": format_fen(e.amount_fen),
+                     "note": e.note, "by": e.created_by, "at": e.created_at.isoformat()} for e in entries],
+        "totals": {k: format_fen(v) for k, v in sums.items()},
+        "closed_budget": format_fen(budget_closed),
+        # 专款专用: what was approved for the closed quarters is either paid or in the pool.
+        "reconciles": sums["payment"] + sums["deduction"] == budget_closed,
+    }
