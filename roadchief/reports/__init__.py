@@ -1,0 +1,13 @@
+"""Printable finance outputs of roadchief (PDF and XLSX).
+
+The layouts follow ``shared/formats.md`` — the paper forms the offices sign:
+
+* ``funding_pdf`` — 季度拨付表 (第十七条: funds are paid quarterly on the
+  assessment result), 年度养护经费计划 (第十五条) and 年终考评及以奖代补结算
+  (第二十三、二十四条), rendered with reportlab and an embedded CJK font.
+* ``funding_xlsx`` — the same rows and columns as real numeric spreadsheet cells.
+* ``fonts`` — registration of the bundled WenQuanYi Micro Hei font.
+
+All money is ``Decimal``; every printed subtotal and total is the sum of the
+printed rows, and input totals that disagree raise ``ValueError``.
+"""

@@ -1,0 +1,612 @@
+"""Funding documents as PDF: 季度拨付表, 年度养护经费计划, 年终考评及以奖代补结算.
+
+Layouts follow ``shared/formats.md``.  Each document is first built as a small
+printable model (:class:`Document` of :class:`Grid` tables and :class:`Text`
+lines) from the CLI's JSON; ``funding_xlsx`` writes the very same model, so
+the PDF and the spreadsheet always carry the same rows.
+
+Money is ``Decimal`` throughout.  Every 小计/合计 is the sum of the printed
+rows; when a total declared in the input disagrees, ``ValueError`` is raised
+(that is a bug upstream, not something to paper over on a signed form).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from io import BytesIO
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from roadchief.domain.capitals import chinese_capital
+from roadchief.reports.fonts import register_cjk_font
+
+__all__ = [
+    "quarter_pdf", "plan_pdf", "settlement_pdf",
+    "quarter_document", "plan_document", "settlement_document",
+    "Document", "Grid", "Column", "Row", "Text",
+]
+
+DEFAULT_ISSUER = "青铜峡市路长办公室"
+MEASURES = "《青铜峡市农村公路管养“路长制”实施办法》"
+DASH = "—"
+
+# --------------------------------------------------------------------------- model
+
+TEXT, INDEX, MONEY, KM, SCORE = "text", "index", "money", "km", "score"
+SUMMED = (MONEY, KM)
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    width: float  # relative width (mm on the intended page)
+    kind: str = TEXT
+    align: str | None = None  # left | center | right; default from kind
+
+    @property
+    def alignment(self) -> str:
+        return self.align or {TEXT: "left", INDEX: "center"}.get(self.kind, "right")
+
+
+@dataclass(frozen=True)
+class Row:
+    cells: tuple  # str | Decimal | None per column; a "section" row has one label
+    style: str = "item"  # item | child | subtotal | total | section
+
+
+@dataclass(frozen=True)
+class Grid:
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    label_col: int = 1  # where 小计/合计 labels go, indented for child rows
+    groups: tuple[tuple[int, int, str], ...] = ()  # (first, last, label) header bands
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+    style: str = "note"  # note | capital | signature
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    issuer: str
+    date_text: str
+    status: str | None  # None: no status line
+    draft: bool
+    blocks: tuple  # Grid | Text
+    wide: bool  # A4 landscape
+    sheet_name: str
+
+
+SIGNATURE = Text("经办人：__________　　审核人：__________　　分管领导：__________　　（单位盖章）", "signature")
+
+# --------------------------------------------------------------------------- input parsing
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def _decimal(value, places: int, what: str) -> Decimal:
+    if isinstance(value, float):
+        raise TypeError(f"{what}: float money/km is not accepted ({value!r})")
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, str) and _NUMBER.fullmatch(value):
+        number = Decimal(value)
+    else:
+        raise ValueError(f"{what}: expected a decimal string, got {value!r}")
+    quantum = Decimal(1).scaleb(-places)
+    if not number.is_finite() or number != number.quantize(quantum):
+        raise ValueError(f"{what}: {value!r} has more than {places} decimals")
+    return number.quantize(quantum)
+
+
+def _money(value, what: str = "amount") -> Decimal:
+    return _decimal(value, 2, what)
+
+
+def _km(value, what: str = "km") -> Decimal | None:
+    km = None if value is None else _decimal(value, 3, what)
+    if km is not None and km < 0:
+        raise ValueError(f"{what}: negative length {value!r}")
+    return km
+
+
+def _score(value, what: str = "score"):
+    return DASH if value is None else _decimal(value, 2, what)
+
+
+def _check(what: str, printed: Decimal, declared) -> None:
+    """Raise ValueError when a printed sum differs from the total the input declares."""
+    if not isinstance(declared, Decimal):
+        declared = _money(declared, what)
+    if printed != declared:
+        raise ValueError(f"{what}: input says {declared}, printed rows sum to {printed}")
+
+
+def _column_sum(rows, col: int) -> Decimal:
+    return sum((r.cells[col] for r in rows if isinstance(r.cells[col], Decimal)), Decimal(0))
+
+
+def _sum_row(label: str, rows, grid_columns, label_col: int, style: str) -> Row:
+    """A 小计/合计 row: the sum of the given printed rows in every summed column."""
+    cells = []
+    for i, col in enumerate(grid_columns):
+        if i == label_col:
+            cells.append(label)
+        elif col.kind in SUMMED:
+            cells.append(_column_sum(rows, i))
+        else:
+            cells.append("")
+    return Row(tuple(cells), style)
+
+
+def _date_text(value) -> str:
+    if not value:
+        return "　　年　　月　　日"
+    day = date.fromisoformat(str(value)[:10])
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _status(source: dict) -> tuple[str | None, bool]:
+    """(status line, is draft): quarters carry ``status``, the settlement ``settled``."""
+    if "status" in source:
+        approved = source["status"] == "closed"
+    elif "settled" in source:
+        approved = bool(source["settled"])
+    else:
+        return None, False
+    if not approved:
+        return "草稿（未审定）", True
+    parts = ["已审定"]
+    if source.get("closed_by"):
+        parts.append(f"审定人：{source['closed_by']}")
+    if source.get("closed_at"):
+        try:
+            at = datetime.fromisoformat(str(source["closed_at"]))
+            parts.append(f"审定时间：{at.year}年{at.month}月{at.day}日 {at:%H:%M}")
+        except ValueError:
+            parts.append(f"审定时间：{source['closed_at']}")
+    return "　".join(parts), False
+
+
+def _yuan(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
+def _chief(unit: dict) -> str:
+    name, title = unit.get("chief"), unit.get("chief_title")
+    return "·".join(p for p in (name, title) if p) or DASH
+
+
+# --------------------------------------------------------------------------- 季度拨付表
+
+QUARTER_COLUMNS = (
+    Column("序号", 11, INDEX), Column("乡镇 / 村", 34), Column("路长（姓名·职务）", 44),
+    Column("镇道里程(km)", 20, KM), Column("村道里程(km)", 20, KM), Column("年度经费", 26, MONEY),
+    Column("本季度基数", 25, MONEY), Column("考核得分", 16, SCORE), Column("等级", 12, align="center"),
+    Column("扣减金额", 23, MONEY), Column("实拨金额", 25, MONEY), Column("备注", 17),
+)
+Q_PAYABLE, Q_DEDUCTION = 10, 9
+
+
+def _unit_groups(units: list[dict]) -> list[tuple[dict, list[dict]]]:
+    """Split the ordered units into (town or station, its villages)."""
+    groups: list[tuple[dict, list[dict]]] = []
+    for unit in units:
+        kind = unit.get("kind")
+        if kind in ("town", "station"):
+            groups.append((unit, []))
+        elif kind == "village":
+            head = groups[-1][0] if groups else None
+            if head is None or head["kind"] != "town" or head.get("town_code") != unit.get("town_code"):
+                raise ValueError(f"village {unit.get('unit_key')} does not follow its town")
+            groups[-1][1].append(unit)
+        else:
+            raise ValueError(f"unknown unit kind {kind!r} ({unit.get('unit_key')})")
+    return groups
+
+
+def _quarter_row(unit: dict, index: str, child: bool) -> Row:
+    key = unit.get("unit_key", "?")
+    provisional = bool(unit.get("provisional")) or unit.get("score") is None
+    payable = _money(unit["payable"], f"{key} payable")
+    if provisional and payable:
+        raise ValueError(f"{key}: provisional unit (no score) shows a payment of {payable}")
+    note = (unit.get("note") or "").strip()
+    if provisional and "待考核" not in note:
+        note = "；".join(filter(None, ("待考核", note)))
+    km = unit.get("listed_km") or {}
+    return Row((
+        index, unit["village"] if child else unit["town"], _chief(unit),
+        _km(km.get("镇道"), f"{key} 镇道"), _km(km.get("村道"), f"{key} 村道"),
+        _money(unit["base"], f"{key} base"), _money(unit["quarter_base"], f"{key} quarter_base"),
+        DASH if provisional else _score(unit["score"], f"{key} score"),
+        DASH if provisional else (unit.get("grade") or DASH),
+        _money(unit["deduction"], f"{key} deduction"), payable, note,
+    ), "child" if child else "item")
+
+
+def quarter_document(report: dict) -> Document:
+    """The 季度拨付表 model (第十七条: paid quarterly; 第二十一条: on the assessment)."""
+    year, quarter = report["year"], report["quarter"]
+    rows: list[Row] = []
+    units: list[Row] = []
+    for n, (head, villages) in enumerate(_unit_groups(report["units"]), 1):
+        group = [_quarter_row(head, str(n), False)]
+        group += [_quarter_row(v, f"{n}.{i}", True) for i, v in enumerate(villages, 1)]
+        rows += group
+        units += group
+        if head["kind"] == "town":
+            rows.append(_sum_row(f"{head['town']}小计", group, QUARTER_COLUMNS, 1, "subtotal"))
+    total = _sum_row("合计", units, QUARTER_COLUMNS, 1, "total")
+    rows.append(total)
+
+    payable, deduction = total.cells[Q_PAYABLE], total.cells[Q_DEDUCTION]
+    _check("payable_total", payable, report["payable_total"])
+    _check("deduction_total", deduction, report["deduction_total"])
+    withheld, budget = _money(report["withheld_total"], "withheld_total"), _money(report["budget"], "budget")
+    _check("budget (= payable + deduction + withheld)", payable + deduction + withheld, budget)
+    _check("pool (= deduction_total)", deduction, report["pool"])
+
+    status, draft = _status(report)
+    return Document(
+        title=f"青铜峡市农村公路“路长制”养护经费 {year}年第{quarter}季度拨付表",
+        issuer=report.get("issuer") or DEFAULT_ISSUER,
+        date_text=_date_text(report.get("generated_on")),
+        status=status, draft=draft, wide=True,
+        sheet_name=f"{year}年第{quarter}季度拨付表",
+        blocks=(
+            Grid(QUARTER_COLUMNS, tuple(rows)),
+            Text(f"合计实拨金额（大写）：人民币{chinese_capital(payable)}", "capital"),
+            Text(f"本季度预算 {_yuan(budget)} 元 = 实拨 {_yuan(payable)} 元 + 考核扣减 {_yuan(deduction)} 元"
+                 f" + 暂缓拨付（待考核）{_yuan(withheld)} 元。考核扣减经费转入年终“以奖代补”资金池（第二十四条）；"
+                 "待考核单位暂不拨付，考核后补拨。"),
+            Text(f"依据：{MEASURES}第十七条（专户管理，按季度拨付）、第二十一条（依据考核结果拨付养护经费）。"),
+            SIGNATURE,
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- 年度经费计划
+
+PLAN_COLUMNS = (
+    Column("序号", 12, INDEX), Column("乡镇 / 村", 42), Column("镇道里程(km)", 24, KM),
+    Column("村道里程(km)", 24, KM), Column("标准金额", 30, MONEY), Column("地方配套", 30, MONEY),
+    Column("其余", 28, MONEY),
+)
+P_ZD, P_CD, P_STD, P_LOCAL, P_REST = 2, 3, 4, 5, 6
+
+
+def _plan_row(index: str, name: str, part: dict, child: bool) -> Row:
+    km = part.get("listed_km") or {}
+    row = Row((
+        index, name, _km(km.get("镇道"), f"{name} 镇道"), _km(km.get("村道"), f"{name} 村道"),
+        _money(part["standard"], f"{name} standard"), _money(part["local"], f"{name} local"),
+        _money(part["remainder"], f"{name} remainder"),
+    ), "child" if child else "item")
+    if row.cells[P_LOCAL] + row.cells[P_REST] != row.cells[P_STD]:
+        raise ValueError(f"{name}: local + remainder != standard")
+    return row
+
+
+def _check_sums(what: str, row: Row, declared: dict) -> None:
+    km = declared.get("listed_km") or {}
+    for col, key in ((P_ZD, "镇道"), (P_CD, "村道")):
+        if key in km:
+            _check(f"{what} {key} km", row.cells[col], _km(km[key]))
+    if "total" in km:
+        _check(f"{what} total km", row.cells[P_ZD] + row.cells[P_CD], _km(km["total"]))
+    for col, key in ((P_STD, "standard"), (P_LOCAL, "local"), (P_REST, "remainder")):
+        if key in declared:
+            _check(f"{what} {key}", row.cells[col], declared[key])
+
+
+def plan_document(plan: dict) -> Document:
+    """The 年度养护经费计划 model (第十五条: 镇道/村道 rates, local share >= 60%)."""
+    year = plan["year"]
+    rows: list[Row] = []
+    items: list[Row] = []
+    for n, town in enumerate(plan["towns"], 1):
+        group = [_plan_row(str(n), town["name"], town["own"], False)]
+        group += [_plan_row(f"{n}.{i}", v["name"], v, True) for i, v in enumerate(town.get("villages", []), 1)]
+        subtotal = _sum_row(f"{town['name']}小计", group, PLAN_COLUMNS, 1, "subtotal")
+        _check_sums(town["name"], subtotal, town)
+        rows += [*group, subtotal]
+        items += group
+    total = _sum_row("合计", items, PLAN_COLUMNS, 1, "total")
+    _check_sums("plan", total, {"listed_km": plan.get("listed_km"), "standard": plan["standard_total"],
+                                "local": plan["local_total"], "remainder": plan["remainder_total"]})
+    rows.append(total)
+
+    rates = plan.get("rates") or {}
+    share = _decimal(plan.get("local_share", "0.60"), 4, "local_share") * 100
+    rate_text = "，".join(f"{k} {_yuan(_money(v))} 元/公里·年" for k, v in rates.items())
+    status, draft = _status(plan)
+    return Document(
+        title=f"青铜峡市农村公路“路长制”{year}年度养护经费计划",
+        issuer=plan.get("issuer") or DEFAULT_ISSUER,
+        date_text=_date_text(plan.get("generated_on")),
+        status=status, draft=draft, wide=False, sheet_name=f"{year}年度养护经费计划",
+        blocks=(
+            Grid(PLAN_COLUMNS, tuple(rows)),
+            Text(f"地方配套合计（大写）：人民币{chinese_capital(total.cells[P_LOCAL])}", "capital"),
+            Text(f"标准：{rate_text}；地方配套比例 {share.normalize():f}%，由市财政保障；"
+                 f"其余为标准金额减地方配套。依据：{MEASURES}第十五条（列养里程每两年调整一次）。"),
+            SIGNATURE,
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- 年终考评结算
+
+SETTLEMENT_COLUMNS = (
+    Column("排名", 12, INDEX), Column("单位", 44), Column("路长", 46),
+    Column("一季度", 18, SCORE), Column("二季度", 18, SCORE), Column("三季度", 18, SCORE),
+    Column("四季度", 18, SCORE), Column("年度得分", 20, SCORE), Column("等级", 21, align="center"),
+    Column("以奖代补", 29, MONEY), Column("扣减", 29, MONEY),
+)
+S_REWARD, S_DEDUCTION = 9, 10
+POOL_COLUMNS = (Column("资金池", 40), Column("金额（元）", 40, MONEY), Column("说明", 110))
+
+
+def _settlement_row(unit: dict) -> Row:
+    key = unit.get("unit_key", "?")
+    name = unit["town"] if unit["kind"] != "village" else f"{unit['town']}{unit['village']}"
+    scores = list(unit.get("quarter_scores") or [])
+    if len(scores) != 4:
+        raise ValueError(f"{key}: quarter_scores needs 4 entries")
+    grade = unit.get("grade") or DASH
+    if unit.get("tier"):
+        grade += f"·{unit['tier']}档"
+    return Row((
+        str(unit.get("rank") or unit.get("level_rank") or ""), name, _chief(unit),  # rank within the level
+        *(_score(s, f"{key} quarter score") for s in scores), _score(unit.get("annual_score"), f"{key} annual"),
+        grade, _money(unit["reward"], f"{key} reward"), _money(unit["deduction"], f"{key} deduction"),
+    ))
+
+
+def settlement_document(settlement: dict) -> Document:
+    """The 年终考评及以奖代补结算 model (第二十三条 grades/rewards, 第二十四条 pool)."""
+    year = settlement["year"]
+    sections = (("镇级路长、公路站路长（市级路长办公室考核，第二十条）", ("town", "station")),
+                ("村级路长（镇级路长办公室考核，第二十条）", ("village",)))
+    rows: list[Row] = []
+    items: list[Row] = []
+    for label, kinds in sections:
+        part = [_settlement_row(u) for u in settlement["units"] if u["kind"] in kinds]
+        if part:
+            rows += [Row((label,), "section"), *part]
+            items += part
+    unknown = {u["kind"] for u in settlement["units"]} - {"town", "station", "village"}
+    if unknown:
+        raise ValueError(f"unknown unit kind(s) {sorted(unknown)}")
+    total = _sum_row("合计", items, SETTLEMENT_COLUMNS, 1, "total")
+    rows.append(total)
+
+    rewards, deductions = total.cells[S_REWARD], total.cells[S_DEDUCTION]
+    _check("rewards_total", rewards, settlement["rewards_total"])
+    _check("pool_deductions", deductions, settlement["pool_deductions"])
+    carried_in = _money(settlement["pool_carried_in"], "pool_carried_in")
+    carried_out = _money(settlement["carried_out"], "carried_out")
+    _check("pool_total (= carried in + deductions)", carried_in + deductions, settlement["pool_total"])
+    _check("pool_total (= rewards + carried out)", rewards + carried_out, settlement["pool_total"])
+    pool = Grid(POOL_COLUMNS, (
+        Row(("上年结转", carried_in, "上年度“以奖代补”资金池结余"), "item"),
+        Row(("本年扣减", deductions, "考核扣除的养护经费（第二十四条）"), "item"),
+        Row(("资金池合计", carried_in + deductions, "上年结转 + 本年扣减"), "subtotal"),
+        Row(("奖励发放", rewards, "年终考评优秀路长按排名和档次以奖代补（第二十三条）"), "item"),
+        Row(("结转下年", carried_out, "资金池合计 − 奖励发放"), "total"),
+    ), label_col=0)
+
+    status, draft = _status(settlement)
+    return Document(
+        title=f"{year}年度农村公路“路长制”年终考评及以奖代补结算",
+        issuer=settlement.get("issuer") or DEFAULT_ISSUER,
+        date_text=_date_text(settlement.get("generated_on")),
+        status=status, draft=draft, wide=True, sheet_name=f"{year}年终考评结算",
+        blocks=(
+            Grid(SETTLEMENT_COLUMNS, tuple(rows), groups=((S_REWARD, S_DEDUCTION, "以奖代补 / 扣减 (元)"),)),
+            Text(f"以奖代补发放合计（大写）：人民币{chinese_capital(rewards)}", "capital"),
+            Text(f"年终考评实行百分制：≥85 分为优，≥70 分为良，<70 分为一般（{MEASURES}第二十三条）；"
+                 "考核扣除经费用于年终“以奖代补”（第二十四条）。"),
+            pool,
+            SIGNATURE,
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- PDF rendering
+
+HEADER_FILL = colors.HexColor("#DCE3EE")
+FILLS = {"subtotal": colors.HexColor("#F1F1F1"), "total": colors.HexColor("#DEDEDE"),
+         "section": colors.HexColor("#EEF2F8")}
+GRID_COLOUR = colors.HexColor("#4D4D4D")
+DRAFT_RED = colors.HexColor("#C0392B")
+APPROVED_GREEN = colors.HexColor("#1E6B3A")
+_ALIGN = {"left": TA_LEFT, "center": TA_CENTER, "right": TA_RIGHT}
+
+
+def _styles(font: str) -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("body", fontName=font, fontSize=9, leading=11.5, wordWrap="CJK")
+
+    def make(name: str, **kw) -> ParagraphStyle:
+        return ParagraphStyle(name, parent=base, **kw)
+
+    styles = {a: make(a, alignment=v) for a, v in _ALIGN.items()}
+    styles.update(
+        child=make("child", leftIndent=9),
+        head=make("head", alignment=TA_CENTER),
+        title=make("title", fontSize=16, leading=22, alignment=TA_CENTER, spaceAfter=4),
+        meta=make("meta", fontSize=9.5), meta_c=make("meta_c", fontSize=9.5, alignment=TA_CENTER),
+        meta_r=make("meta_r", fontSize=9.5, alignment=TA_RIGHT),
+        draft=make("draft", fontSize=10, alignment=TA_CENTER, textColor=DRAFT_RED),
+        approved=make("approved", fontSize=10, alignment=TA_CENTER, textColor=APPROVED_GREEN),
+        note=make("note", fontSize=9, spaceBefore=2), capital=make("capital", fontSize=10.5, leading=14, spaceBefore=6),
+        signature=make("signature", fontSize=10.5, leading=14, spaceBefore=18),
+    )
+    return styles
+
+
+def _cell_text(value, kind: str) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:,.3f}" if kind == KM else f"{value:,.2f}" if kind == MONEY else f"{value:.2f}"
+    return "" if value is None else str(value)
+
+
+def _grid_table(grid: Grid, styles: dict, width: float) -> Table:
+    cols = grid.columns
+    head_rows = 2 if grid.groups else 1
+    # "镇道里程(km)": break before the unit rather than inside it
+    header = [[Paragraph(escape(c.label).replace("(", "<br/>("), styles["head"]) for c in cols]
+              for _ in range(head_rows)]
+    commands = [
+        ("FONT", (0, 0), (-1, -1), styles["left"].fontName, 9),  # table default is Helvetica
+        ("GRID", (0, 0), (-1, -1), 0.5, GRID_COLOUR), ("BOX", (0, 0), (-1, -1), 1, GRID_COLOUR),
+        ("BACKGROUND", (0, 0), (-1, head_rows - 1), HEADER_FILL), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]
+    if grid.groups:
+        grouped = set()
+        for first, last, label in grid.groups:
+            header[0][first] = Paragraph(escape(label), styles["head"])  # group band: one line
+            commands.append(("SPAN", (first, 0), (last, 0)))
+            grouped.update(range(first, last + 1))
+        commands += [("SPAN", (c, 0), (c, 1)) for c in range(len(cols)) if c not in grouped]
+    data = header
+    for r, row in enumerate(grid.rows, head_rows):
+        if row.style == "section":
+            data.append([Paragraph(escape(row.cells[0]), styles["left"])] + [""] * (len(cols) - 1))
+            commands.append(("SPAN", (0, r), (-1, r)))
+        else:
+            data.append([
+                Paragraph(escape(_cell_text(v, c.kind)),
+                          styles["child" if row.style == "child" and i == grid.label_col else c.alignment])
+                for i, (v, c) in enumerate(zip(row.cells, cols))
+            ])
+        if row.style in FILLS:
+            commands.append(("BACKGROUND", (0, r), (-1, r), FILLS[row.style]))
+        if row.style == "total":
+            commands.append(("LINEABOVE", (0, r), (-1, r), 1, GRID_COLOUR))
+    scale = width / sum(c.width for c in cols)
+    return Table(data, colWidths=[c.width * scale for c in cols], repeatRows=head_rows,
+                 style=TableStyle(commands), hAlign="LEFT")
+
+
+def _heading(doc: Document, styles: dict, width: float) -> list:
+    meta = Table([[Paragraph(escape(f"编制单位：{doc.issuer}"), styles["meta"]),
+                   Paragraph("单位：元", styles["meta_c"]),
+                   Paragraph(escape(f"日期：{doc.date_text}"), styles["meta_r"])]],
+                 colWidths=[width * 0.45, width * 0.2, width * 0.35],
+                 style=TableStyle([("FONT", (0, 0), (-1, -1), styles["meta"].fontName, 9),
+                                   ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
+    flow = [Paragraph(escape(doc.title), styles["title"])]
+    if doc.status:
+        flow.append(Paragraph(escape(f"【{doc.status}】"), styles["draft" if doc.draft else "approved"]))
+    return flow + [Spacer(0, 3), meta, Spacer(0, 3)]
+
+
+class _NumberedCanvas(Canvas):
+    """Holds every page until save() so each can print 第 x 页 共 y 页."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["initialFontName"] = register_cjk_font()  # else a non-embedded Helvetica is referenced
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict] = []
+
+    def showPage(self):  # noqa: N802 (reportlab API)
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self):
+        total = len(self._pages)
+        font, size = register_cjk_font(), 9
+        for number, state in enumerate(self._pages, 1):
+            self.__dict__.update(state)
+            self.setFont(font, size)
+            self.setFillColor(colors.HexColor("#333333"))
+            # words drawn apart (not with a space glyph) so text extraction keeps the gaps
+            words = ["第", str(number), "页", "共", str(total), "页"]
+            gap = size * 0.45
+            x = (self._pagesize[0] - sum(self.stringWidth(w, font, size) for w in words) - gap * 5) / 2
+            for word in words:
+                self.drawString(x, 8 * mm, word)
+                x += self.stringWidth(word, font, size) + gap
+            super().showPage()
+        super().save()
+
+
+def _page_decoration(doc: Document, font: str):
+    def decorate(canvas: Canvas, template) -> None:
+        w, h = canvas._pagesize
+        canvas.saveState()
+        if doc.draft:  # a visible draft mark on every page, under the content
+            canvas.setFillColor(colors.HexColor("#F8DDD9"))
+            canvas.setFont(font, 64)
+            canvas.translate(w / 2, h / 2)
+            canvas.rotate(28)
+            canvas.drawCentredString(0, -20, "草稿（未审定）")
+            canvas.rotate(-28)
+            canvas.translate(-w / 2, -h / 2)
+        canvas.setFont(font, 8)
+        canvas.setFillColor(colors.HexColor("#666666"))
+        if canvas.getPageNumber() > 1:
+            canvas.drawString(template.leftMargin, h - 9 * mm, f"{doc.title}（续）")
+        if doc.status:
+            canvas.drawRightString(w - template.rightMargin, 8 * mm, doc.status)
+        canvas.drawString(template.leftMargin, 8 * mm, doc.issuer)
+        canvas.restoreState()
+    return decorate
+
+
+def render_pdf(doc: Document) -> bytes:
+    """Render a funding :class:`Document` to PDF bytes (A4, CJK font embedded)."""
+    font = register_cjk_font()
+    styles = _styles(font)
+    buf = BytesIO()
+    template = SimpleDocTemplate(
+        buf, pagesize=landscape(A4) if doc.wide else A4, title=doc.title, author=doc.issuer,
+        leftMargin=12 * mm, rightMargin=12 * mm, topMargin=13 * mm, bottomMargin=15 * mm,
+    )
+    width = template.width
+    story = _heading(doc, styles, width)
+    tail: list = []
+    for block in doc.blocks:
+        if isinstance(block, Grid):
+            if tail:
+                story.append(KeepTogether(tail))
+                tail = []
+            story += [Spacer(0, 4), _grid_table(block, styles, width if block.label_col else width * 0.75)]
+        else:
+            tail.append(Paragraph(escape(block.text), styles[block.style]))
+    story.append(KeepTogether(tail))
+    decorate = _page_decoration(doc, font)
+    template.build(story, onFirstPage=decorate, onLaterPages=decorate, canvasmaker=_NumberedCanvas)
+    return buf.getvalue()
+
+
+def quarter_pdf(report: dict) -> bytes:
+    """季度拨付表 (A4 landscape)."""
+    return render_pdf(quarter_document(report))
+
+
+def plan_pdf(plan: dict) -> bytes:
+    """年度养护经费计划 (A4 portrait)."""
+    return render_pdf(plan_document(plan))
+
+
+def settlement_pdf(settlement: dict) -> bytes:
+    """年终考评及以奖代补结算 (A4 landscape)."""
+    return render_pdf(settlement_document(settlement))
