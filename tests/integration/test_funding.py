@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from sqlalchemy import select, text
 
+from roadchief.cli import main
 from roadchief.extensions import db
 from roadchief.models import AuditEntry, LedgerEntry, QuarterScore
 from roadchief.services import ServiceError
@@ -217,12 +218,12 @@ def test_score_import_xlsx_by_chief(demo_app, tmp_path):
 
 
 def test_cli_quarter_json_pdf_and_xlsx(demo_runner, tmp_path):
-    result = demo_runner.invoke(args=["funding", "plan", "2022", "--json"])
+    result = demo_runner.invoke(main, ["funding", "plan", "2022", "--json"])
     assert result.exit_code == 0, result.output
     plan = json.loads(result.output)
     assert plan["local_total"] == "2565700.20" and isinstance(plan["towns"][0]["villages"], list)
     pdf, xlsx = tmp_path / "q.pdf", tmp_path / "q.xlsx"
-    result = demo_runner.invoke(args=["funding", "quarter", "2022", "1", "--json", "--pdf", str(pdf), "--xlsx", str(xlsx)])
+    result = demo_runner.invoke(main, ["funding", "quarter", "2022", "1", "--json", "--pdf", str(pdf), "--xlsx", str(xlsx)])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     for key in ("year", "quarter", "provisional", "budget", "payable_total", "pool", "units"):
