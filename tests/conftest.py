@@ -113,6 +113,13 @@ def databases():
 
 def _app(databases, demo: bool, **overrides):
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": databases.fresh_url(demo=demo), **overrides})
+
+    # Test requests reuse the app context the fixture pushed, and Flask-Login caches the
+    # user in g; forget it per request as a real server (fresh context per request) does.
+    def forget_cached_user():
+        from flask import g
+        g.pop("_login_user", None)
+    app.before_request_funcs.setdefault(None, []).insert(0, forget_cached_user)
     ctx = app.app_context()
     ctx.push()
     try:
@@ -176,3 +183,18 @@ def make_logged_in():
         login(client, user)
         return user
     return factory
+
+
+@pytest.fixture
+def demo_app_with(databases):
+    """A demo app with extra configuration, e.g. CSRF or rate limits switched on."""
+    apps = []
+
+    def factory(**overrides):
+        gen = _app(databases, demo=True, **overrides)
+        app = next(gen)
+        apps.append(gen)
+        return app
+    yield factory
+    for gen in apps:
+        next(gen, None)

@@ -69,3 +69,30 @@ def segments_geojson(user, bbox=None, road_class=None, town=None, zoom: int = 12
 def _km(metres: int) -> str:
     whole, rest = divmod(metres, 1000)
     return f"{whole}.{rest:03d}"
+
+
+def segment_detail(segment: Segment, day=None) -> dict:
+    """What a map popup shows about one segment: attributes, chiefs at every level, latest grade."""
+    from datetime import date
+
+    from roadchief.domain.stakes import format_stake
+    from roadchief.services.chiefs import POSITION_NAMES, AssignmentIndex
+
+    index = AssignmentIndex(day or date.today())
+    key = unit_key_for_segment(segment.road.road_class, segment.town.code, segment.village.code if segment.village else None,
+                               segment.station.code if segment.station else None)
+    latest = latest_scores().get(key) if key else None
+    return {
+        "id": segment.id, "code": segment.road.code, "name": segment.road.name, "class": segment.road.road_class,
+        "start": format_stake(segment.start_m), "end": format_stake(segment.end_m),
+        "listed_km": _km(segment.listed_m), "measured_km": _km(segment.measured_m), "listed": segment.is_listed,
+        "tech_grade": segment.tech_grade, "surface": segment.surface,
+        "town": segment.town.name, "village": segment.village.name if segment.village else None,
+        "station": segment.station.name if segment.station else None,
+        "chiefs": [{"position": c.position, "position_name": c.position_name, "name": c.chief.name,
+                    "title": c.chief.title, "phone": c.chief.phone, "chief_id": c.chief.id} for c in index.chiefs_for(segment)],
+        "missing": [POSITION_NAMES[p] for p in index.missing_levels(segment)],
+        "score": f"{latest[1]:.2f}" if latest else None,
+        "grade": grade_for(latest[1]) if latest else None,
+        "period": latest[0] if latest else None,
+    }

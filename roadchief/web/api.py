@@ -86,3 +86,41 @@ def segments(query):
 def summary():
     town_id = current_user.town_id if current_user.role == "town_office" else None
     return network_summary(town_id=town_id)
+
+
+@bp.get("/segments/<int:segment_id>")
+@allow(*READERS)
+@bp.doc(summary="路段详情", description="路段属性、各级路长（姓名、职务、电话）、缺失的必需路长与最新评分。", security=BEARER)
+def segment_detail(segment_id: int):
+    from roadchief.extensions import db
+    from roadchief.models import Segment
+    from roadchief.services.map_data import segment_detail as detail
+    from roadchief.services.scope import can_see_segment
+    segment = db.get_or_404(Segment, segment_id)
+    if not can_see_segment(current_user, segment):
+        abort(403)
+    return detail(segment)
+
+
+@bp.get("/funding/plan/<int:year>")
+@allow("city_office", "finance")
+@bp.doc(summary="年度养护经费计划", description="与 `roadchief funding plan YEAR --json` 相同；金额为两位小数的字符串。", security=BEARER)
+def funding_plan(year: int):
+    from roadchief.services import ServiceError
+    from roadchief.services.funding import annual_plan
+    try:
+        return annual_plan(year)
+    except ServiceError as error:
+        abort(404, str(error))
+
+
+@bp.get("/funding/quarters/<int:year>/<int:quarter>")
+@allow("city_office", "finance")
+@bp.doc(summary="季度拨付表", description="与 `roadchief funding quarter YEAR Q --json` 相同。", security=BEARER)
+def funding_quarter(year: int, quarter: int):
+    from roadchief.services import ServiceError
+    from roadchief.services.funding import quarter_report
+    try:
+        return quarter_report(year, quarter)
+    except ServiceError as error:
+        abort(404, str(error))

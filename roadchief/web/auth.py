@@ -53,7 +53,7 @@ def login():
             user = accounts.authenticate(request.form.get("username", ""), request.form.get("password", ""))
         except ServiceError as error:
             flash(str(error), "error")
-            return render_template("auth/login.html"), 401
+            return render_template("auth/login.html")
         session.clear()
         login_user(user)
         return redirect(_safe_next(request.args.get("next")))
