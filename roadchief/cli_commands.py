@@ -37,6 +37,22 @@ def network_coverage_cmd(day: str | None):
     click.echo(f"共 {len(gaps)} 段缺少路长")
 
 
+@network.command("snapshot-mileage")
+@click.argument("effective")
+@click.option("--name", default=None, help="版本名称")
+def snapshot_mileage_cmd(effective: str, name: str | None):
+    """把当前列养里程保存为自 EFFECTIVE（YYYY-MM-DD）起生效的新版本（第十五条 每两年调整）。"""
+    from datetime import date
+    from roadchief.services.network import snapshot_mileage
+    try:
+        version, count = snapshot_mileage(date.fromisoformat(effective), name)
+    except ValueError:
+        fail(ServiceError(f"日期格式应为 YYYY-MM-DD：{effective!r}"))
+    except ServiceError as error:
+        fail(error)
+    click.echo(f"已保存列养里程版本“{version.name}”（{count} 个路段）")
+
+
 @main.command("import-roads")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="列名映射 JSON 文件")

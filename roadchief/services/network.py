@@ -68,3 +68,22 @@ def format_summary(summary: dict) -> str:
         km = town["listed_km"]
         lines.append(f"  {town['name']:<6}{km['镇道']:>10}{km['村道']:>10}{km['total']:>10}")
     return "\n".join(lines)
+
+
+def snapshot_mileage(effective, name: str | None = None):
+    """Freeze the register's current 列养里程 as a new dated version (第十五条: re-set
+    every two years), so later years' funding uses it and earlier years keep theirs."""
+    from roadchief.models import MileageVersion, SegmentMileage
+    from roadchief.services import ServiceError
+
+    if db.session.scalar(select(MileageVersion.id).where(MileageVersion.effective_from == effective)):
+        raise ServiceError(f"{effective.isoformat()} 已有列养里程版本")
+    version = MileageVersion(name=name or f"{effective.year}年列养里程", effective_from=effective)
+    db.session.add(version)
+    db.session.flush()
+    rows = db.session.execute(select(Segment.id, Segment.listed_m, Segment.is_listed)).all()
+    db.session.bulk_insert_mappings(SegmentMileage, [
+        {"version_id": version.id, "segment_id": seg_id, "listed_m": listed_m, "is_listed": is_listed}
+        for seg_id, listed_m, is_listed in rows])
+    db.session.commit()
+    return version, len(rows)
