@@ -30,7 +30,7 @@ ERROR_TEXT = {
 
 
 def register_web(app):
-    from roadchief.web import api, auth, funding, public, registry, map as map_view
+    from roadchief.web import api, audit, auth, funding, public, registry, map as map_view
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
@@ -38,7 +38,7 @@ def register_web(app):
     login_manager.user_loader(auth.load_user)
     login_manager.request_loader(auth.load_user_from_request)
 
-    for blueprint in (auth.bp, registry.bp, funding.bp, public.bp, map_view.bp):
+    for blueprint in (auth.bp, registry.bp, funding.bp, public.bp, map_view.bp, audit.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions; bearer tokens need none
