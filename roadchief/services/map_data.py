@@ -1,19 +1,23 @@
 """GeoJSON for the map: filtered in SQL by bbox/class/town/scope, geometry taken from
-the band pre-simplified at import for the requested zoom (never simplified per request)."""
+the band pre-simplified at import for the requested zoom (never simplified per request).
+
+The stored geometry is already GeoJSON text, so features are assembled as text
+around it: parsing and re-serialising every coordinate would dominate the time.
+"""
 from __future__ import annotations
 
 import json
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import load_only
 
 from roadchief.domain.grades import grade_for
 from roadchief.extensions import db
-from roadchief.models import Road, Segment, Town, Village
+from roadchief.models import Road, Segment, Station, Town, Village
 from roadchief.services.scope import segment_condition
 from roadchief.services.units import latest_scores, unit_key_for_segment
 
 ZOOM_BANDS = "zoom ≤ 10 用低精度，11–13 用中精度，≥ 14 用全精度"
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def geometry_column(zoom: int):
@@ -24,13 +28,19 @@ def geometry_column(zoom: int):
     return Segment.geometry
 
 
-def segments_geojson(user, bbox=None, road_class=None, town=None, zoom: int = 12) -> dict:
+def _grades() -> dict[str, tuple[str, str, str]]:
+    return {key: (period, f"{score:.2f}", grade_for(score)) for key, (period, score) in latest_scores().items()}
+
+
+def segments_geojson_text(user, bbox=None, road_class=None, town=None, zoom: int = 12) -> tuple[str, int]:
+    """The FeatureCollection as JSON text, and its feature count."""
     geometry = geometry_column(zoom)
     query = (select(Segment.id, Segment.start_m, Segment.end_m, Segment.listed_m, Segment.is_listed,
-                    Segment.station_id, Road.code, Road.name, Road.road_class, Town.code, Town.name,
+                    Station.code, Road.code, Road.name, Road.road_class, Town.code, Town.name,
                     Village.code, Village.name, geometry)
              .join(Road, Segment.road_id == Road.id).join(Town, Segment.town_id == Town.id)
              .outerjoin(Village, Segment.village_id == Village.id)
+             .outerjoin(Station, Segment.station_id == Station.id)
              .where(segment_condition(user)).order_by(Segment.id))
     if bbox:
         min_lon, min_lat, max_lon, max_lat = bbox
@@ -40,30 +50,24 @@ def segments_geojson(user, bbox=None, road_class=None, town=None, zoom: int = 12
         query = query.where(Road.road_class == road_class)
     if town:
         query = query.where(or_(Town.code == town, Town.name == town))
-    scores = latest_scores()
-    stations = None
-    features = []
-    for (seg_id, start_m, end_m, listed_m, is_listed, station_id, code, name, road_class_, town_code, town_name,
+    grades = _grades()
+    parts = []
+    for (seg_id, start_m, end_m, listed_m, is_listed, station_code, code, name, road_class_, town_code, town_name,
          village_code, village_name, geom) in db.session.execute(query):
-        if station_id and stations is None:
-            from roadchief.models import Station
-            stations = {s.id: s.code for s in db.session.scalars(select(Station))}
-        key = unit_key_for_segment(road_class_, town_code, village_code, stations.get(station_id) if station_id else None)
-        latest = scores.get(key) if key else None
-        features.append({
-            "type": "Feature",
-            "id": seg_id,
-            "geometry": json.loads(geom),
-            "properties": {
-                "id": seg_id, "code": code, "name": name, "class": road_class_,
-                "start_m": start_m, "end_m": end_m, "listed_km": _km(listed_m),
-                "listed": is_listed, "town": town_name, "town_code": town_code, "village": village_name,
-                "score": f"{latest[1]:.2f}" if latest else None,
-                "grade": grade_for(latest[1]) if latest else None,
-                "period": latest[0] if latest else None,
-            },
+        key = unit_key_for_segment(road_class_, town_code, village_code, station_code)
+        period, score, grade = grades.get(key, (None, None, None)) if key else (None, None, None)
+        properties = _dumps({
+            "id": seg_id, "code": code, "name": name, "class": road_class_,
+            "start_m": start_m, "end_m": end_m, "listed_km": _km(listed_m), "listed": is_listed,
+            "town": town_name, "town_code": town_code, "village": village_name,
+            "score": score, "grade": grade, "period": period,
         })
-    return {"type": "FeatureCollection", "features": features}
+        parts.append(f'{{"type":"Feature","id":{seg_id},"geometry":{geom},"properties":{properties}}}')
+    return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}", len(parts)
+
+
+def segments_geojson(user, **filters) -> dict:
+    return json.loads(segments_geojson_text(user, **filters)[0])
 
 
 def _km(metres: int) -> str:

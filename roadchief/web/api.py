@@ -13,7 +13,7 @@ from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
-from roadchief.services.map_data import ZOOM_BANDS, segments_geojson
+from roadchief.services.map_data import ZOOM_BANDS, segments_geojson_text
 from roadchief.services.network import network_summary
 from roadchief.web.access import READERS, allow
 
@@ -33,9 +33,11 @@ def csrf_for_cookie_sessions():
 
 
 def compressed_json(payload, max_age: int = 60):
-    """JSON with an ETag (304 when unchanged) and gzip when the client accepts it."""
+    """JSON with an ETag (304 when unchanged) and gzip when the client accepts it.
+    `payload` may be JSON text already."""
     from flask import make_response
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    body = text.encode()
     etag = hashlib.sha1(body).hexdigest()
     if etag in request.if_none_match:
         response = make_response("", 304)
@@ -75,9 +77,9 @@ def parse_bbox(text: str | None):
 @bp.input(SegmentQuery, location="query", arg_name="query")
 @bp.doc(summary="路段 GeoJSON", description=f"按范围、等级、乡镇筛选的路段（FeatureCollection），几何按缩放级别预先简化：{ZOOM_BANDS}。", security=BEARER)
 def segments(query):
-    payload = segments_geojson(current_user, bbox=parse_bbox(query["bbox"]), road_class=query["road_class"],
-                               town=query["town"], zoom=query["zoom"])
-    return compressed_json(payload)
+    text, _count = segments_geojson_text(current_user, bbox=parse_bbox(query["bbox"]), road_class=query["road_class"],
+                                         town=query["town"], zoom=query["zoom"])
+    return compressed_json(text)
 
 
 @bp.get("/network/summary")
