@@ -28,6 +28,7 @@ class Road(Audited, Timestamps, db.Model):
 class Segment(Audited, Timestamps, db.Model):
     """One stake range of a road. Stakes and listed length are whole metres (exact)."""
     __tablename__ = "segment"
+    __audit_exclude__ = ("geometry_mid", "geometry_low")  # derived from geometry, which is logged
     id: Mapped[int] = mapped_column(primary_key=True)
     road_id: Mapped[int] = mapped_column(ForeignKey("road.id"), index=True)
     start_m: Mapped[int] = mapped_column(Integer)

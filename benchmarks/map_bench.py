@@ -1,0 +1,132 @@
+"""Map data path benchmark: GET /api/v1/segments server time and bytes for the county
+demo and a synthetic province, each compared with serialising the same features from
+memory in the same run (the ratio is what to watch; absolute times vary by machine).
+
+    python benchmarks/map_bench.py [--segments 60000] [--database-url URL] [--repeat 7]
+
+Without --database-url each network goes into its own temporary SQLite file.
+A PostgreSQL URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) gets a
+throwaway schema per network, dropped afterwards.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.province import generate  # noqa: E402
+
+COUNTY_VIEW = (106.03, 37.99, 106.12, 38.05)     # around 小坝镇, a phone screen at zoom ~13
+PROVINCE_VIEW = (106.03, 37.99, 106.12, 38.05)   # the same window inside the dense synthetic province
+
+
+def database(base_url: str | None, folder: Path, name: str) -> tuple[str, callable]:
+    if not base_url:
+        return f"sqlite:///{folder / (name + '.db')}", lambda: None
+    schema = f"bench_{name}_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(base_url)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop():
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+    joiner = "&" if "?" in base_url else "?"
+    return f"{base_url}{joiner}options=-csearch_path%3D{schema}", drop
+
+
+def build(url: str, network: str, segments: int, folder: Path):
+    from roadchief import create_app
+    from roadchief.extensions import db
+    from roadchief.services.accounts import create_user
+    from roadchief.services.database import migrate_to_head
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        migrate_to_head()
+        started = time.perf_counter()
+        if network == "county":
+            from roadchief.services.demo import load_demo_network
+            load_demo_network()
+        else:
+            from roadchief.services.admin_units import ensure_admin_units
+            from roadchief.services.road_import import import_roads
+            path = folder / "province.geojson"
+            path.write_text(json.dumps(generate(segments, 7), ensure_ascii=False), encoding="utf-8")
+            ensure_admin_units()
+            import_roads(path, create_villages=True)
+        load_seconds = time.perf_counter() - started
+        create_user("bench", "city_office", "Bench-pass-1")
+        db.session.remove()
+    return app, load_seconds
+
+
+def measure(app, query: str, repeat: int) -> dict:
+    client = app.test_client()
+    client.post("/login", data={"username": "bench", "password": "Bench-pass-1"})
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get("/api/v1/segments" + query)
+        timings.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.status_code
+    raw = response.data
+    features = json.loads(raw)["features"]
+    baseline = []
+    for _ in range(repeat):  # the same features serialised from memory
+        started = time.perf_counter()
+        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False, separators=(",", ":"))
+        baseline.append(time.perf_counter() - started)
+    server = statistics.median(timings)
+    memory = statistics.median(baseline)
+    return {"features": len(features), "server_ms": server * 1000, "memory_ms": memory * 1000,
+            "ratio": server / memory if memory else float("nan"),
+            "raw_kb": len(raw) / 1024, "gzip_kb": len(gzip.compress(raw, 6)) / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--segments", type=int, default=60_000)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    box = lambda b: "bbox=" + ",".join(map(str, b))  # noqa: E731
+    cases = [("county", "full extent, zoom 10", "?zoom=10"),
+             ("county", "viewport, zoom 13", f"?zoom=13&{box(COUNTY_VIEW)}"),
+             ("province", "full extent, zoom 7", "?zoom=7"),
+             ("province", "viewport, zoom 13", f"?zoom=13&{box(PROVINCE_VIEW)}")]
+    with tempfile.TemporaryDirectory(prefix="roadchief-bench-") as tmp:
+        folder = Path(tmp)
+        os.environ.setdefault("ROADCHIEF_INSTANCE_DIR", str(folder / "instance"))
+        os.environ.setdefault("ROADCHIEF_SECRET_KEY", "bench")
+        apps, cleanups = {}, []
+        for network in ("county", "province"):
+            url, drop = database(args.database_url, folder, network)
+            cleanups.append(drop)
+            apps[network], seconds = build(url, network, args.segments, folder)
+            print(f"{network}: loaded in {seconds:.1f} s ({url.split('?')[0].split('://')[0]})")
+        print(f"\n{'network':<9}{'request':<24}{'features':>9}{'server ms':>11}{'memory ms':>11}{'ratio':>7}{'raw KB':>9}{'gzip KB':>9}")
+        for network, label, query in cases:
+            with apps[network].app_context():
+                r = measure(apps[network], query, args.repeat)
+            print(f"{network:<9}{label:<24}{r['features']:>9}{r['server_ms']:>11.1f}{r['memory_ms']:>11.1f}"
+                  f"{r['ratio']:>7.2f}{r['raw_kb']:>9.0f}{r['gzip_kb']:>9.0f}")
+        for drop in cleanups:
+            drop()
+
+
+if __name__ == "__main__":
+    main()
