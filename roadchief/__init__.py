@@ -44,7 +44,7 @@ def create_app(overrides: dict | None = None) -> APIFlask:
         app.config.update(overrides)
 
     from roadchief.extensions import csrf, db, limiter, login_manager, migrate
-    from roadchief.services import audit
+    from roadchief.services import audit, spatial_index
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
@@ -52,6 +52,7 @@ def create_app(overrides: dict | None = None) -> APIFlask:
     limiter.init_app(app)
     login_manager.init_app(app)
     audit.install(Session)
+    spatial_index.install(Session)
     import roadchief.models  # noqa: F401  (register tables)
 
     from roadchief.web import register_web

@@ -154,7 +154,9 @@ class ImportReport:
             f"列养里程版本：{self.mileage_version}（写入 {self.mileage_written} 条）",
         ]
         if self.villages_created:
-            lines.append(f"新建行政村：{'、'.join(self.villages_created)}")
+            shown = "、".join(self.villages_created[:20])
+            more = f" 等 {len(self.villages_created)} 个" if len(self.villages_created) > 20 else ""
+            lines.append(f"新建行政村：{shown}{more}")
         if self.length_warnings:
             lines.append(f"列养里程与实测长度相差超过 {_percent(LENGTH_TOLERANCE)}：{len(self.length_warnings)} 处")
             lines.extend(f"  {warning}" for warning in self.length_warnings)

@@ -57,8 +57,8 @@ def segments():
         query = query.where(Road.code.ilike(like) | Road.name.ilike(like) | Village.name.ilike(like))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(query.order_by(Road.code, Segment.start_m).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    listed_m = db.session.scalar(select(func.coalesce(func.sum(Segment.listed_m), 0)).select_from(
-        query.where(Segment.is_listed.is_(True)).with_only_columns(Segment.listed_m).subquery()))
+    listed = query.where(Segment.is_listed.is_(True)).with_only_columns(Segment.listed_m).subquery()
+    listed_m = db.session.scalar(select(func.coalesce(func.sum(listed.c.listed_m), 0)))
     towns = db.session.scalars(select(Town).order_by(Town.code)).all()
     villages = db.session.scalars(select(Village).join(Town).where(Town.code == town_code).order_by(Village.code)).all() if town_code else []
     return render_template("registry/segments.html", rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),

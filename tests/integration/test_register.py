@@ -143,3 +143,21 @@ def test_segment_detail_api_lists_chiefs(demo_client):
     positions = {c["position_name"] for c in detail["chiefs"]}
     assert {"镇级路长", "村级路长", "总路长"} <= positions
     assert all(c["phone"] for c in detail["chiefs"])
+
+
+@pytest.mark.parametrize("box", [(106.05, 38.0, 106.1, 38.05), (105.9, 37.8, 106.3, 38.2), (100.0, 30.0, 110.0, 40.0), (106.07, 38.02, 106.0701, 38.0201)])
+def test_bbox_filter_through_grid_index_matches_brute_force(demo_client, box):
+    login(demo_client, make_user("city_office"))
+    expected = {s.id for s in db.session.scalars(select(Segment))
+                if s.max_lon >= box[0] and s.min_lon <= box[2] and s.max_lat >= box[1] and s.min_lat <= box[3]}
+    got = {f["id"] for f in demo_client.get("/api/v1/segments?bbox=" + ",".join(map(str, box))).get_json()["features"]}
+    assert got == expected
+
+
+def test_grid_index_follows_moved_segments(demo_app):
+    from roadchief.models.spatial import SegmentCell, cells_for_bbox
+    segment = db.session.scalar(select(Segment).limit(1))
+    segment.min_lon, segment.max_lon = segment.min_lon + 1, segment.max_lon + 1
+    db.session.commit()
+    stored = set(db.session.scalars(select(SegmentCell.cell).where(SegmentCell.segment_id == segment.id)))
+    assert stored == set(cells_for_bbox(segment.min_lon, segment.min_lat, segment.max_lon, segment.max_lat))
