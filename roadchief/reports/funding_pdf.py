@@ -18,6 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from io import BytesIO
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
@@ -175,6 +176,8 @@ def _status(source: dict) -> tuple[str | None, bool]:
     if source.get("closed_at"):
         try:
             at = datetime.fromisoformat(str(source["closed_at"]))
+            if at.tzinfo is not None:  # stored in UTC; finance reads Beijing time
+                at = at.astimezone(ZoneInfo("Asia/Shanghai"))
             parts.append(f"审定时间：{at.year}年{at.month}月{at.day}日 {at:%H:%M}")
         except ValueError:
             parts.append(f"审定时间：{source['closed_at']}")

@@ -191,7 +191,7 @@ def annual_plan(year: int) -> dict:
         for cls, m in place.metres.items():
             metres_total[cls] += m
     return {
-        "year": year,
+        "year": year, "generated_on": date.today().isoformat(),
         "mileage_version": {"name": version.name, "effective_from": version.effective_from.isoformat()},
         "rates": {cls: f"{rate:.2f}" for cls, rate in params.rates.items()},
         "local_share": str(params.local_share),
@@ -359,6 +359,8 @@ def add_adjustment(year: int, quarter: int, unit_key: str, amount: Decimal, note
         raise ServiceError("只有已审定的季度才登记调整分录；未审定的季度请直接修改得分")
     if not note.strip():
         raise ServiceError("调整分录须写明原因")
+    if unit_key not in {u["unit_key"] for u in quarter_report(year, quarter)["units"]}:
+        raise ServiceError(f"该季度没有单位 {unit_key}")
     if Decimal(amount).as_tuple().exponent < -2:
         raise ServiceError("金额最多两位小数")
     entry = LedgerEntry(year=year, quarter=quarter, unit_key=unit_key, kind="adjustment",
@@ -465,7 +467,7 @@ def ledger(year: int) -> dict:
         units = payee_units(year)
         budget_closed = sum(u.quarter_bases[q - 1] for u in units for q in closed)
     return {
-        "year": year, "closed_quarters": closed,
+        "year": year, "closed_quarters": closed, "carried_in": format_fen(_carried_in(year)),
         "entries": [{"id": e.id, "quarter": e.quarter, "unit_key": e.unit_key, "kind": e.kind, "amount": format_fen(e.amount_fen),
                      "note": e.note, "by": e.created_by, "at": e.created_at.isoformat()} for e in entries],
         "totals": {k: format_fen(v) for k, v in sums.items()},
