@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import jsonify, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from roadchief.extensions import csrf, login_manager
 from roadchief.web import access
@@ -29,8 +30,17 @@ ERROR_TEXT = {
 }
 
 
+class BoundedInt(IntegerConverter):
+    """<int:…> in every route stays within a database integer: a larger id is a 404, not an overflow."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def register_web(app):
-    from roadchief.web import api, audit, auth, funding, public, registry, map as map_view
+    app.url_map.converters["int"] = BoundedInt
+    from roadchief.web import api, audit, auth, funding, inspections, public, registry, map as map_view
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
@@ -38,9 +48,10 @@ def register_web(app):
     login_manager.user_loader(auth.load_user)
     login_manager.request_loader(auth.load_user_from_request)
 
-    for blueprint in (auth.bp, registry.bp, funding.bp, public.bp, map_view.bp, audit.bp):
+    for blueprint in (auth.bp, registry.bp, funding.bp, public.bp, map_view.bp, audit.bp, inspections.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api.bp)
+    app.spec_processor(api.document_errors)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions; bearer tokens need none
 
     access.wrap_public(app, "openapi.spec")
