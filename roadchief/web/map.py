@@ -1,10 +1,12 @@
 """The map is the front page."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 
-from roadchief.web.access import READERS, allow
+from roadchief.web.access import ANY_USER, PUBLIC, READERS, allow
 
 bp = Blueprint("map", __name__)
 
@@ -15,3 +17,34 @@ def index():
     return render_template("map/index.html", tile_url=current_app.config["TILE_URL"],
                            tile_attribution=current_app.config["TILE_ATTRIBUTION"],
                            my_chief_id=current_user.chief_id if current_user.role == "chief" else None)
+
+
+def has_endpoint(name: str) -> bool:
+    """True when a view of this name is registered (blueprints written by others may not exist yet)."""
+    return name in current_app.view_functions
+
+
+def can_visit(name: str) -> bool:
+    """True when the endpoint exists and its access rule lets the current user in — the nav uses it
+    so a link is shown exactly when following it would not be refused."""
+    view = current_app.view_functions.get(name)
+    rule = getattr(view, "access", None)
+    if not rule:
+        return False
+    if PUBLIC in rule:
+        return True
+    if not current_user.is_authenticated:
+        return False
+    return ANY_USER in rule or current_user.role in rule
+
+
+def position_name(code: str) -> str:
+    from roadchief.services.chiefs import POSITION_NAMES
+    return POSITION_NAMES.get(code, code)
+
+
+@bp.app_context_processor
+def template_helpers():
+    return {"has_endpoint": has_endpoint, "can_visit": can_visit, "position_name": position_name, "today": date.today(),
+            "map_tiles": {"url": current_app.config.get("TILE_URL", ""),
+                          "attribution": current_app.config.get("TILE_ATTRIBUTION", "")}}
