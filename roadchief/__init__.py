@@ -57,4 +57,8 @@ def create_app(overrides: dict | None = None) -> APIFlask:
 
     from roadchief.web import register_web
     register_web(app)
+    if app.config["PROXY_FIX"]:
+        # behind one reverse proxy: take the client address from X-Forwarded-For (rate limits, audit)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     return app

@@ -53,6 +53,8 @@ def load_config() -> dict:
         "UPLOAD_DIR": str(upload_dir),
         "REPORTS_DIR": _env("REPORTS_DIR", str(Path.cwd() / "reports")),
         "MAX_CONTENT_LENGTH": int(_env("MAX_UPLOAD_BYTES", str(12 * 1024 * 1024))),
+        "PHOTO_MAX_BYTES": int(_env("PHOTO_MAX_BYTES", str(8 * 1024 * 1024))),
+        "PROXY_FIX": _env("PROXY_FIX", "0") == "1",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env("COOKIE_SECURE", "0") == "1",

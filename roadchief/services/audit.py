@@ -89,11 +89,12 @@ def _dump(data: dict | None) -> str | None:
 
 def _row(action, obj, before, after, note=None) -> dict:
     actor = current_actor()
-    identity = inspect(obj).identity
+    # the identity key of a new row is only set after after_flush; its primary key already is
+    identity = inspect(obj).mapper.primary_key_from_instance(obj)
     return {
         "at": utcnow(), "user_id": actor.user_id, "actor": actor.name, "ip": actor.ip,
         "action": action, "entity": obj.__tablename__,
-        "entity_id": str(identity[0]) if identity else None,
+        "entity_id": str(identity[0]) if identity and identity[0] is not None else None,
         "before": _dump(before), "after": _dump(after), "note": note,
     }
 

@@ -15,8 +15,6 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from roadchief.domain.funding import (FundingParams, PolicyError, RewardCandidate, annual_score, default_params,
                                       distribute_pool, plan_allocation, quarter_payment, split_quarters)
@@ -29,6 +27,7 @@ from roadchief.services import ServiceError
 from roadchief.services.audit import current_actor, record_event
 from roadchief.services.chiefs import AssignmentIndex
 from roadchief.services.network import km_text
+from roadchief.services.transactions import lock_year, unit_of_work
 from roadchief.services.units import UNIT_POSITION
 
 KM_CLASSES = ("镇道", "村道")
@@ -65,20 +64,28 @@ def closed_quarters(year: int) -> list[int]:
     return sorted(db.session.scalars(select(QuarterClose.quarter).where(QuarterClose.year == year)))
 
 
-def set_params(year: int, changes: dict) -> FundingParams:
-    """Store a new revision of a year's parameters. Refused once a quarter of that year is closed."""
+def current_revision(year: int) -> int:
+    return db.session.scalar(select(func.max(FundingParamsRevision.revision)).where(FundingParamsRevision.year == year)) or 0
+
+
+def set_params(year: int, changes: dict, based_on_revision: int | None = None) -> FundingParams:
+    """Store a new revision of a year's parameters. Refused once a quarter of that year is
+    closed, and — when the caller says which revision it edited — if someone saved since."""
     check_period(year)
-    if closed_quarters(year):
-        raise ServiceError(f"{year} 年已有季度审定拨付，参数不可再修改（第十七条 按季度拨付，已拨付数据冻结）")
-    data = {**params_for(year).to_dict(), **changes, "year": year}
-    try:
-        params = FundingParams.from_dict(data)
-    except (PolicyError, ValueError, TypeError) as error:
-        raise ServiceError(str(error)) from None
-    revision = (db.session.scalar(select(func.max(FundingParamsRevision.revision)).where(FundingParamsRevision.year == year)) or 0) + 1
-    db.session.add(FundingParamsRevision(year=year, revision=revision, created_by=current_actor().name,
-                                         params_json=json.dumps(params.to_dict(), ensure_ascii=False, sort_keys=True)))
-    db.session.commit()
+    with unit_of_work("该年度参数刚刚已被他人修改，请刷新后重试"):
+        lock_year(year)
+        if based_on_revision is not None and current_revision(year) != based_on_revision:
+            raise ServiceError("该年度参数刚刚已被他人修改，请刷新后查看最新参数再修改")
+        if closed_quarters(year):
+            raise ServiceError(f"{year} 年已有季度审定拨付，参数不可再修改（第十七条 按季度拨付，已拨付数据冻结）")
+        data = {**params_for(year).to_dict(), **changes, "year": year}
+        try:
+            params = FundingParams.from_dict(data)
+        except (PolicyError, ValueError, TypeError) as error:
+            raise ServiceError(str(error)) from None
+        revision = current_revision(year) + 1
+        db.session.add(FundingParamsRevision(year=year, revision=revision, created_by=current_actor().name,
+                                             params_json=json.dumps(params.to_dict(), ensure_ascii=False, sort_keys=True)))
     return params
 
 
@@ -324,27 +331,23 @@ def close_quarter(year: int, quarter: int) -> dict:
     """Approve (审定) a quarter: freeze its snapshot and post payments and deductions
     to the ledger, in one transaction. Two approvals at once: one wins, the other is told."""
     check_period(year, quarter)
-    if db.session.scalar(select(QuarterClose.id).where(QuarterClose.year == year, QuarterClose.quarter == quarter)):
-        raise ServiceError(f"{year} 年第 {quarter} 季度已审定，不能重复审定；更正请登记调整分录")
-    report = compute_quarter(year, quarter)
-    pending = [f"{u['town']}{u['village'] or ''}" for u in report["units"] if u["provisional"]]
-    if pending:
-        raise ServiceError(f"{len(pending)} 个单位尚无考核得分（待考核），不能审定：{'、'.join(pending[:10])}"
-                           + ("……" if len(pending) > 10 else ""))
-    actor = current_actor().name
-    report.update(status="closed", closed_by=actor)
-    closing = QuarterClose(year=year, quarter=quarter, closed_by=actor, snapshot_json=json.dumps(report, ensure_ascii=False))
-    db.session.add(closing)
-    for unit in report["units"]:
-        for kind, amount in (("payment", unit["payable"]), ("deduction", unit["deduction"])):
-            db.session.add(LedgerEntry(year=year, quarter=quarter, unit_key=unit["unit_key"], kind=kind,
-                                       amount_fen=_fen(amount), created_by=actor,
-                                       note="季度拨付" if kind == "payment" else "考核扣减转入以奖代补资金（第二十四条）"))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise ServiceError(f"{year} 年第 {quarter} 季度刚刚已被他人审定，请刷新后查看") from None
+    with unit_of_work(f"{year} 年第 {quarter} 季度刚刚已被他人审定，请刷新后查看"):
+        lock_year(year)  # a concurrent score import or second approval waits, then sees this one
+        if db.session.scalar(select(QuarterClose.id).where(QuarterClose.year == year, QuarterClose.quarter == quarter)):
+            raise ServiceError(f"{year} 年第 {quarter} 季度已审定，不能重复审定；更正请登记调整分录")
+        report = compute_quarter(year, quarter)
+        pending = [f"{u['town']}{u['village'] or ''}" for u in report["units"] if u["provisional"]]
+        if pending:
+            raise ServiceError(f"{len(pending)} 个单位尚无考核得分（待考核），不能审定：{'、'.join(pending[:10])}"
+                               + ("……" if len(pending) > 10 else ""))
+        actor = current_actor().name
+        report.update(status="closed", closed_by=actor)
+        db.session.add(QuarterClose(year=year, quarter=quarter, closed_by=actor, snapshot_json=json.dumps(report, ensure_ascii=False)))
+        for unit in report["units"]:
+            for kind, amount in (("payment", unit["payable"]), ("deduction", unit["deduction"])):
+                db.session.add(LedgerEntry(year=year, quarter=quarter, unit_key=unit["unit_key"], kind=kind,
+                                           amount_fen=_fen(amount), created_by=actor,
+                                           note="季度拨付" if kind == "payment" else "考核扣减转入以奖代补资金（第二十四条）"))
     return quarter_report(year, quarter)
 
 
@@ -361,12 +364,12 @@ def add_adjustment(year: int, quarter: int, unit_key: str, amount: Decimal, note
         raise ServiceError("调整分录须写明原因")
     if unit_key not in {u["unit_key"] for u in quarter_report(year, quarter)["units"]}:
         raise ServiceError(f"该季度没有单位 {unit_key}")
-    if Decimal(amount).as_tuple().exponent < -2:
+    if not Decimal(amount).is_finite() or Decimal(amount).as_tuple().exponent < -2:
         raise ServiceError("金额最多两位小数")
-    entry = LedgerEntry(year=year, quarter=quarter, unit_key=unit_key, kind="adjustment",
-                        amount_fen=int(Decimal(amount).scaleb(2)), note=note.strip(), created_by=current_actor().name)
-    db.session.add(entry)
-    db.session.commit()
+    with unit_of_work():
+        entry = LedgerEntry(year=year, quarter=quarter, unit_key=unit_key, kind="adjustment",
+                            amount_fen=int(Decimal(amount).scaleb(2)), note=note.strip(), created_by=current_actor().name)
+        db.session.add(entry)
     return entry
 
 
@@ -439,20 +442,22 @@ def settlement(year: int) -> dict:
 
 def approve_settlement(year: int) -> dict:
     """Post the rewards and the carry-over to the ledger once all four quarters are approved."""
-    if len(closed_quarters(year)) < 4:
-        raise ServiceError(f"{year} 年尚有季度未审定，不能年终结算")
-    if is_settled(year):
-        raise ServiceError(f"{year} 年已完成年终结算")
-    result = settlement(year)
-    actor = current_actor().name
-    for row in result["units"]:
-        if _fen(row["reward"]):
-            db.session.add(LedgerEntry(year=year, unit_key=row["unit_key"], kind="reward", amount_fen=_fen(row["reward"]),
-                                       created_by=actor, note="以奖代补（第二十三条）"))
-    db.session.add(LedgerEntry(year=year, unit_key="pool", kind="carry_out", amount_fen=_fen(result["carried_out"]),
-                               created_by=actor, note="以奖代补资金结转下年"))
-    record_event(db.session, "settlement", year, f"{year} 年年终结算", after={"rewards": result["rewards_total"], "carried_out": result["carried_out"]})
-    db.session.commit()
+    with unit_of_work(f"{year} 年年终结算刚刚已由他人完成"):
+        lock_year(year)
+        if len(closed_quarters(year)) < 4:
+            raise ServiceError(f"{year} 年尚有季度未审定，不能年终结算")
+        if is_settled(year):
+            raise ServiceError(f"{year} 年已完成年终结算")
+        result = settlement(year)
+        actor = current_actor().name
+        for row in result["units"]:
+            if _fen(row["reward"]):
+                db.session.add(LedgerEntry(year=year, unit_key=row["unit_key"], kind="reward", amount_fen=_fen(row["reward"]),
+                                           created_by=actor, note="以奖代补（第二十三条）"))
+        db.session.add(LedgerEntry(year=year, unit_key="pool", kind="carry_out", amount_fen=_fen(result["carried_out"]),
+                                   created_by=actor, note="以奖代补资金结转下年"))
+        record_event(db.session, "settlement", year, f"{year} 年年终结算",
+                     after={"rewards": result["rewards_total"], "carried_out": result["carried_out"]})
     return settlement(year)
 
 

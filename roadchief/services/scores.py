@@ -14,6 +14,7 @@ from roadchief.extensions import db
 from roadchief.models import Chief, ChiefAssignment, QuarterScore, Town, Village
 from roadchief.services import ServiceError
 from roadchief.services.funding import check_period, closed_quarters, quarter_end
+from roadchief.services.transactions import lock_year, unit_of_work
 
 REQUIRED = ("year", "quarter", "score")
 
@@ -140,6 +141,8 @@ def import_scores(path: Path, replace: bool = False, content: bytes | None = Non
     if not rows:
         raise ServiceError("文件中没有得分数据")
     parsed, errors = parse_scores(rows)
+    for year in sorted({p.year for p in parsed}):
+        lock_year(year)  # a quarter close of the same year waits for us, or we see its close
     existing = {(s.year, s.quarter, s.unit_key): s for s in db.session.scalars(select(QuarterScore))}
     closed = {(y, q) for y in {p.year for p in parsed} for q in closed_quarters(y)}
     for item in parsed:
@@ -148,9 +151,10 @@ def import_scores(path: Path, replace: bool = False, content: bytes | None = Non
         elif (item.year, item.quarter, item.unit_key) in existing and not replace:
             errors.append(f"第 {item.row} 行：{item.unit_key} {item.year} 年第 {item.quarter} 季度已有得分（如需覆盖请用 --replace）")
     if errors:
+        db.session.rollback()
         raise ServiceError(f"得分导入失败：{len(errors)} 处错误，未写入任何数据", errors)
     created = replaced = 0
-    try:
+    with unit_of_work("同期得分刚刚已由他人导入，请刷新后重试（或使用覆盖导入）"):
         for item in parsed:
             current = existing.get((item.year, item.quarter, item.unit_key))
             if current is None:
@@ -160,15 +164,13 @@ def import_scores(path: Path, replace: bool = False, content: bytes | None = Non
             elif current.score_centi != item.score_centi or current.chief_id != item.chief_id:
                 current.score_centi, current.chief_id, current.source = item.score_centi, item.chief_id, source
                 replaced += 1
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return {"rows": len(parsed), "created": created, "replaced": replaced}
 
 
 def set_unit_score(year: int, quarter: int, unit_key: str, score_centi: int, chief_id: int | None, source: str) -> None:
-    """Used when the inspection module finalises a quarter (replaces imported scores)."""
+    """Used when the inspection module finalises a quarter (replaces imported scores);
+    the caller commits."""
+    lock_year(year)
     if quarter in closed_quarters(year):
         raise ServiceError(f"{year} 年第 {quarter} 季度已审定，得分不可修改")
     current = db.session.scalar(select(QuarterScore).where(QuarterScore.year == year, QuarterScore.quarter == quarter,

@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from roadchief.extensions import csrf, login_manager
+from roadchief.services.audit import Actor, set_actor
 from roadchief.web import access
 
 # Only what the map needs: our own scripts and styles, data: images for icons,
@@ -56,6 +57,11 @@ def register_web(app):
 
     access.wrap_public(app, "openapi.spec")
     access.wrap_public(app, "static")
+    @app.before_request
+    def anonymous_until_signed_in():
+        # worker threads are reused: never let one request's actor leak into the next one's audit entries
+        set_actor(Actor(name="anonymous", ip=request.remote_addr))
+
     app.before_request(access.enforce)
 
     csp = _csp(app.config.get("TILE_URL", ""))

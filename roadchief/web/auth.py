@@ -34,8 +34,8 @@ def load_user_from_request(req):
 
 def _set_actor(user):
     if user is not None:
-        ip = request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip() if request else None
-        set_actor(Actor(name=user.username, user_id=user.id, ip=ip))
+        # remote_addr is the client's own address (ROADCHIEF_PROXY_FIX trusts one proxy's X-Forwarded-For)
+        set_actor(Actor(name=user.username, user_id=user.id, ip=request.remote_addr if request else None))
 
 
 def _safe_next(target: str | None) -> str:

@@ -453,7 +453,8 @@ def params(year: int):
 def params_save(year: int):
     """A new revision of the year's parameters; only the city office edits them."""
     try:
-        funding.set_params(year, _params_changes(request.form))
+        based_on = request.form.get("based_on_revision", type=int)
+        funding.set_params(year, _params_changes(request.form), based_on_revision=based_on)
     except ServiceError as error:
         db.session.rollback()
         flash(str(error), "error")
