@@ -17,8 +17,10 @@ def _moved(segment: Segment) -> bool:
 
 
 def _before_flush(session: Session, flush_context, instances):
-    session.info.setdefault("cells_objects", {}).update(
-        {id(obj): obj for obj in (*session.new, *session.dirty) if isinstance(obj, Segment) and (obj in session.new or _moved(obj))})
+    # session.new and session.dirty build a fresh set on every access: read each once
+    objects = session.info.setdefault("cells_objects", {})
+    objects.update({id(obj): obj for obj in session.new if isinstance(obj, Segment)})
+    objects.update({id(obj): obj for obj in session.dirty if isinstance(obj, Segment) and _moved(obj)})
 
 
 def _after_flush(session: Session, flush_context):
