@@ -90,3 +90,5 @@ def serve(host: str, port: int, threads: int, no_demo: bool):
 
 from roadchief import cli_commands  # noqa: E402,F401  (registers the remaining verbs)
 from roadchief import cli_funding  # noqa: E402,F401
+from roadchief import cli_backup  # noqa: E402,F401
+from roadchief import cli_inspections  # noqa: E402,F401

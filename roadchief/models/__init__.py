@@ -12,3 +12,7 @@ __all__ = [
     "Chief", "ChiefAssignment", "User", "ApiToken", "AuditEntry",
     "FundingParamsRevision", "QuarterScore", "QuarterClose", "LedgerEntry",
 ]
+from roadchief.models.public import PublicReport  # noqa
+from roadchief.models.inspections import (DeductionCatalog, DeductionItem, Finding, Inspection, InspectionCorrection, InspectionPhoto, InspectionSegment, QuarterFinalisation, Rectification, RectificationEvent)  # noqa
+from roadchief.models.spatial import SegmentCell  # noqa
+from roadchief.models.locks import YearLock  # noqa

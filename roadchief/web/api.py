@@ -155,6 +155,7 @@ from apiflask.fields import Date, DateTime, File, List, Nested  # noqa: E402
 from apiflask.validators import Length  # noqa: E402
 
 INSPECTION_TAG = "督查与整改"
+MAX_ID = 2**31 - 1
 INSPECTION_RECORDERS = ("city_office", "town_office", "inspector", "chief")
 
 
@@ -162,7 +163,8 @@ class FindingIn(Schema):
     item = String(required=True, metadata={"description": "扣分项编号（见 /deduction-catalog），如 LM04"})
     quantity = Integer(required=True, validate=Range(1, 100000),
                        metadata={"description": "处/次数；按 100 m 计的项为长度（米），每起算 100 米扣一次"})
-    segment_id = Integer(load_default=None, metadata={"description": "问题所在路段（本次检查的路段之一；只有一个路段时可省略）"})
+    segment_id = Integer(load_default=None, validate=Range(1, MAX_ID),
+                         metadata={"description": "问题所在路段（本次检查的路段之一；只有一个路段时可省略）"})
     note = String(load_default="")
 
 
@@ -171,7 +173,7 @@ class InspectionIn(Schema):
     kind = String(required=True, validate=OneOf(["supervision", "daily", "flood", "winter", "special", "emergency"]),
                   metadata={"description": "supervision 督查（计分）、daily 日常巡查、flood 汛期、winter 冬季、special 专项、emergency 应急"})
     inspected_at = DateTime(load_default=None, metadata={"description": "检查时间（ISO 8601，带时区；省略为当前时间）"})
-    segment_ids = List(Integer(), required=True, validate=Length(1, 10))
+    segment_ids = List(Integer(validate=Range(1, MAX_ID)), required=True, validate=Length(1, 10))
     lon = Float(load_default=None)
     lat = Float(load_default=None)
     note = String(load_default="")
@@ -205,11 +207,11 @@ class CompleteIn(Schema):
 
 class PhotoIn(Schema):
     photo = File(required=True)
-    finding_id = Integer(load_default=None)
+    finding_id = Integer(load_default=None, validate=Range(1, MAX_ID))
 
 
 class CatalogQuery(Schema):
-    year = Integer(load_default=None)
+    year = Integer(load_default=None, validate=Range(2000, 2100))
 
 
 class ScopeQuery(Schema):
@@ -244,11 +246,10 @@ def inspections_list(query):
     from roadchief.services import inspections as service
     month = None
     if query["month"]:
-        try:
-            year, number = (int(p) for p in query["month"].split("-"))
-            month = (year, number)
-        except ValueError:
-            abort(400, "month 应为 YYYY-MM")
+        parts = query["month"].split("-")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts) or not (2000 <= int(parts[0]) <= 2100 and 1 <= int(parts[1]) <= 12):
+            abort(400, "month 应为 YYYY-MM（2000–2100 年）")
+        month = (int(parts[0]), int(parts[1]))
     rows = service.list_inspections(current_user, kind=query["kind"], month=month, limit=query["limit"])
     return {"inspections": [service.inspection_json(i) for i in rows]}
 
@@ -259,7 +260,7 @@ def inspections_list(query):
 @bp.doc(tags=[INSPECTION_TAG], summary="登记检查记录",
         description="督查（计分）或巡查记录，含问题清单；每个问题生成整改并派给该路段当日的责任路长。"
                     "照片用 `POST /inspections/{id}/photos` 另行上传。同一 client_uuid 重复提交返回 200 与已保存的记录；新建返回 201。",
-        security=BEARER)
+        responses={201: "已新建", 200: "该 client_uuid 的记录此前已保存（幂等）"}, security=BEARER)
 def inspections_create(body):
     from flask import current_app
     from roadchief.services import ServiceError
@@ -289,7 +290,7 @@ def inspections_detail(inspection_id: int):
 @bp.input(PhotoIn, location="form_and_files", arg_name="form")
 @bp.doc(tags=[INSPECTION_TAG], summary="上传检查照片",
         description="multipart/form-data：photo（JPEG/PNG/WebP，解码校验，保留 EXIF 拍摄时间），可选 finding_id。仅登记人可上传。",
-        security=BEARER)
+        responses={201: "已上传"}, security=BEARER)
 def inspections_photo(inspection_id: int, form):
     from flask import current_app
     from roadchief.services import ServiceError
@@ -357,7 +358,7 @@ def _rectification_step(rectification_id: int, action: str, note: str, photo=Non
 @bp.post("/rectifications/<int:rectification_id>/complete")
 @allow(*INSPECTION_RECORDERS)
 @bp.input(CompleteIn, location="form_and_files", arg_name="form")
-@bp.doc(tags=[INSPECTION_TAG], summary="整改完成（责任路长）",
+@bp.doc(tags=[INSPECTION_TAG], summary="整改完成（责任路长）", responses={200: "操作后的整改", 409: "当前状态不能执行该操作"},
         description="multipart/form-data：note（整改说明）与 photo（整改后照片），均必填。", security=BEARER)
 def rectifications_complete(rectification_id: int, form):
     return _rectification_step(rectification_id, "complete", form["note"], form["photo"])
@@ -366,7 +367,7 @@ def rectifications_complete(rectification_id: int, form):
 @bp.post("/rectifications/<int:rectification_id>/verify")
 @allow(*INSPECTION_RECORDERS)
 @bp.input(NoteIn, arg_name="body")
-@bp.doc(tags=[INSPECTION_TAG], summary="复核通过（督查单位）", security=BEARER)
+@bp.doc(tags=[INSPECTION_TAG], summary="复核通过（督查单位）", responses={200: "操作后的整改", 409: "当前状态不能执行该操作"}, security=BEARER)
 def rectifications_verify(rectification_id: int, body):
     return _rectification_step(rectification_id, "verify", body["note"])
 
@@ -374,7 +375,7 @@ def rectifications_verify(rectification_id: int, body):
 @bp.post("/rectifications/<int:rectification_id>/return")
 @allow(*INSPECTION_RECORDERS)
 @bp.input(NoteIn, arg_name="body")
-@bp.doc(tags=[INSPECTION_TAG], summary="退回重改（督查单位）", description="note 必填：写明仍需整改的内容。", security=BEARER)
+@bp.doc(tags=[INSPECTION_TAG], summary="退回重改（督查单位）", responses={200: "操作后的整改", 409: "当前状态不能执行该操作"}, description="note 必填：写明仍需整改的内容。", security=BEARER)
 def rectifications_return(rectification_id: int, body):
     return _rectification_step(rectification_id, "return", body["note"])
 
@@ -395,9 +396,12 @@ def deduction_catalog(query):
 @bp.doc(tags=[INSPECTION_TAG], summary="季度考核通报",
         description="与 `roadchief inspections bulletin YEAR Q --json` 相同：排名、突出问题、逾期整改、未督查月份。", security=BEARER)
 def inspection_scores(year: int, quarter: int, query):
-    from roadchief.services import assessment
+    from roadchief.services import ServiceError, assessment
     scopes = assessment.visible_scopes(current_user)
     scope = query["scope"] or (scopes[0] if scopes else None)
     if scope not in scopes or quarter not in (1, 2, 3, 4):
         abort(403 if quarter in (1, 2, 3, 4) else 404)
-    return assessment.bulletin(scope, year, quarter)
+    try:
+        return assessment.bulletin(scope, year, quarter)
+    except ServiceError as error:
+        abort(404, str(error))

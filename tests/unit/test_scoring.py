@@ -1,0 +1,160 @@
+"""扣分制 scoring rules (domain.scoring): points, caps, floor, periods, gaps, the 整改 state machine."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from roadchief.domain import scoring
+from roadchief.domain.scoring import (DONE, OPEN, VERIFIED, CatalogItem, FindingLine, OverdueCharge, Share,
+                                      TransitionError, capped_deduction, finding_points, month_scores, monthly_score,
+                                      next_state, overdue_month_ends, period_result, period_score, state_at)
+
+PIT = CatalogItem("LM04", "路面养护", "坑槽", 100, "处", cap_centi=300, category_cap_centi=500)
+DIRT = CatalogItem("LM01", "路面养护", "路面不洁", 50, "100m", cap_centi=400, category_cap_centi=500)
+SIGN = CatalogItem("YX02", "沿线设施", "标志缺失", 100, "处")
+FLOOD = CatalogItem("LZ02", "履职", "汛期巡查未落实", 300, "次", cap_centi=None, category_cap_centi=2000)
+OVERDUE = CatalogItem("LZ05", "履职", "整改逾期", 200, "次", cap_centi=600, category_cap_centi=2000)
+UTC = timezone.utc
+
+
+def test_points_per_unit():
+    assert finding_points(PIT, 2) == 200
+    assert finding_points(SIGN, 1) == 100
+    # 100 m: every started 100 m counts
+    assert [finding_points(DIRT, m) for m in (1, 100, 101, 250, 300)] == [50, 50, 100, 150, 150]
+    with pytest.raises(ValueError):
+        finding_points(PIT, 0)
+    with pytest.raises(ValueError):
+        finding_points(PIT, 2.5)
+
+
+def test_item_and_category_caps_per_inspection():
+    # 5 pits = 5 points, item cap 3
+    assert capped_deduction([FindingLine(PIT, 5)]) == 300
+    # item caps 3 + 4 = 7, category cap 5
+    assert capped_deduction([FindingLine(PIT, 5), FindingLine(DIRT, 1000)]) == 500
+    # another category is capped apart; an uncapped item adds in full
+    assert capped_deduction([FindingLine(PIT, 5), FindingLine(DIRT, 1000), FindingLine(SIGN, 7)]) == 1200
+    # the same item twice in one inspection shares its cap
+    assert capped_deduction([FindingLine(PIT, 2), FindingLine(PIT, 2)]) == 300
+
+
+def test_monthly_score_floor_and_mean():
+    assert monthly_score([300, 250]) == 9450
+    assert monthly_score([6000, 5000]) == 0  # floor 0
+    assert period_score([9450, 10000, 8000]) == Decimal("91.50")
+    assert period_score([9450, 10000, 8001]) == Decimal("91.50")  # 91.5033…
+    assert period_score([]) is None
+    # the grade is taken on the printed score: 84.995 → 85.00 → 优
+    assert period_score([8499, 8500]) == Decimal("85.00")  # 84.995 half-up
+    assert scoring.grade(period_score([8499, 8500])) == "优"
+    assert scoring.grade(Decimal("84.99")) == "良" and scoring.grade(Decimal("69.99")) == "一般"
+
+
+def test_month_scores_caps_each_inspection_and_floor():
+    day = date(2022, 3, 10)
+    shares = [
+        Share(1, 7, day, (FindingLine(PIT, 9),)),  # capped at 3
+        Share(2, 7, date(2022, 3, 20), (FindingLine(PIT, 9),)),  # another inspection: its own cap
+        Share(3, 8, day, ()),  # clean 督查 → 100
+        Share(4, 9, day, tuple(FindingLine(CatalogItem(f"X{i}", "桥涵养护", "x", 3000, "处"), 1) for i in range(5))),
+    ]
+    scores = month_scores(shares)
+    assert scores[(7, (2022, 3))].score_centi == 9400
+    assert scores[(7, (2022, 3))].inspections == 2
+    assert scores[(8, (2022, 3))].score_centi == 10000
+    assert scores[(9, (2022, 3))].score_centi == 0
+
+
+def test_multiple_segments_two_chiefs_each_capped_apart():
+    # one inspection over two towns' segments: each chief's share has its own caps
+    shares = [Share(1, 7, date(2022, 1, 5), (FindingLine(PIT, 5),)), Share(1, 8, date(2022, 1, 5), (FindingLine(PIT, 1),))]
+    scores = month_scores(shares)
+    assert scores[(7, (2022, 1))].score_centi == 9700
+    assert scores[(8, (2022, 1))].score_centi == 9900
+
+
+def test_chief_replaced_mid_month_and_gaps():
+    months = scoring.period_months(2022, "Q2")
+    shares = [Share(1, 1, date(2022, 5, 10), (FindingLine(SIGN, 2),)),  # old chief, before the handover
+              Share(2, 2, date(2022, 5, 20), (FindingLine(SIGN, 1),)),  # new chief, after it
+              Share(3, 1, date(2022, 4, 8), ())]
+    scores = month_scores(shares)
+    old = period_result(1, months, scores, expected=[(2022, 4), (2022, 5)])
+    new = period_result(2, months, scores, expected=[(2022, 5), (2022, 6)])
+    assert old.score == Decimal("99.00")  # (100 + 98) / 2
+    assert old.gaps == ()
+    assert new.score == Decimal("99.00")
+    assert new.gaps == ((2022, 6),)  # June without a 督查 is a gap, not a 100
+    assert scoring.pooled_score([old, new]) == Decimal("99.00")  # (100 + 98 + 99) / 3
+    empty = period_result(3, months, scores, expected=months)
+    assert empty.score is None and empty.grade is None and empty.gaps == months
+
+
+def test_overdue_charges_land_in_next_month_and_are_capped():
+    charges = [OverdueCharge(i, 5, (2022, 2), OVERDUE) for i in range(4)]
+    scores = month_scores([], charges)
+    month = scores[(5, (2022, 2))]
+    assert month.deduction_centi == 600 and month.overdue == 4 and not month.inspected
+    result = period_result(5, scoring.period_months(2022, "Q1"), scores, expected=[(2022, 2)])
+    assert result.score == Decimal("94.00") and result.gaps == ((2022, 2),)
+
+
+def _at(*args):
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_rectification_state_machine():
+    now, deadline = _at(2022, 3, 1, 2), date(2022, 3, 5)
+    with pytest.raises(TransitionError):
+        next_state(OPEN, "complete", now, deadline, actor="chief", note="已修补")  # no after-photo
+    with pytest.raises(TransitionError):
+        next_state(OPEN, "complete", now, deadline, actor="office", note="x", has_photo=True)  # not the chief
+    step = next_state(OPEN, "complete", now, deadline, actor="chief", note="已修补", has_photo=True)
+    assert step.state == DONE and not step.late
+    with pytest.raises(TransitionError):
+        next_state(DONE, "verify", now, deadline, actor="chief")  # only the office verifies
+    with pytest.raises(TransitionError):
+        next_state(DONE, "return", now, deadline, actor="office")  # send-back needs a note
+    assert next_state(DONE, "return", now, deadline, actor="office", note="未修补到位").state == OPEN
+    assert next_state(DONE, "verify", now, deadline, actor="office").state == VERIFIED
+    with pytest.raises(TransitionError):
+        next_state(VERIFIED, "return", now, deadline, actor="office", note="x")
+    with pytest.raises(TransitionError):
+        next_state(OPEN, "verify", now, deadline, actor="office")
+    late = next_state(OPEN, "complete", _at(2022, 3, 6, 1), deadline, actor="chief", note="x", has_photo=True)
+    assert late.late
+
+
+def test_overdue_and_state_history():
+    deadline = date(2022, 1, 20)
+    assert scoring.is_overdue(OPEN, deadline, date(2022, 1, 21))
+    assert not scoring.is_overdue(OPEN, deadline, date(2022, 1, 20))
+    assert not scoring.is_overdue(DONE, deadline, date(2022, 2, 1))
+    opened = _at(2022, 1, 10)
+    events = [(_at(2022, 2, 10), "complete"), (_at(2022, 3, 2), "return"), (_at(2022, 4, 2), "complete")]
+    assert state_at(events, _at(2022, 2, 11)) == DONE
+    assert state_at(events, _at(2022, 3, 1)) == DONE and state_at(events, _at(2022, 3, 3)) == OPEN
+    # open at the ends of Jan (past deadline) and March; done at the end of Feb
+    assert overdue_month_ends(opened, deadline, events, until=(2022, 4)) == [(2022, 1), (2022, 3)]
+    # the deadline is the last day of the month: at midnight it has passed
+    assert overdue_month_ends(opened, date(2022, 1, 31), [], until=(2022, 1)) == [(2022, 1)]
+
+
+def test_catalog_validation_and_default_file():
+    assert scoring.validate_catalog([]) == ["扣分标准没有任何条目"]
+    errors = scoring.validate_catalog([PIT, CatalogItem("LM04", "路面", "", 0, "米"), DIRT])
+    assert any("编号重复" in e for e in errors) and any("类别" in e for e in errors)
+    assert any("LZ05" in e for e in errors)
+    inconsistent = CatalogItem("LM09", "路面养护", "x", 100, "处", category_cap_centi=900)
+    assert any("类别上限须一致" in e for e in scoring.validate_catalog([PIT, inconsistent, OVERDUE]))
+
+    from roadchief.services.inspections import read_catalog_csv
+    path = Path(__file__).resolve().parents[2] / "data" / "deduction_catalog.csv"
+    items = read_catalog_csv(path.read_text(encoding="utf-8"))
+    assert {i.category for i in items} == set(scoring.CATEGORIES)
+    assert {"LZ01", "LZ02", "LZ03", "LZ04", "LZ05"} <= {i.code for i in items}
+    assert all(i.unit in scoring.UNITS for i in items)
