@@ -7,57 +7,78 @@ around it: parsing and re-serialising every coordinate would dominate the time.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from roadchief.domain.grades import grade_for
 from roadchief.extensions import db
 from roadchief.models import Road, Segment, Station, Town, Village
 from roadchief.models.spatial import MAX_QUERY_CELLS, SegmentCell, cells_for_bbox
-from roadchief.services.scope import segment_condition
+from roadchief.services.scope import SEE_ALL, segment_condition
 from roadchief.services.units import latest_scores, unit_key_for_segment
 
 ZOOM_BANDS = "zoom ≤ 10 用低精度，11–13 用中精度，≥ 14 用全精度"
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def geometry_column(zoom: int):
-    if zoom <= 10:
-        return Segment.geometry_low
-    if zoom <= 13:
-        return Segment.geometry_mid
-    return Segment.geometry
-
-
 def _grades() -> dict[str, tuple[str, str, str]]:
     return {key: (period, f"{score:.2f}", grade_for(score)) for key, (period, score) in latest_scores().items()}
 
 
-def segments_geojson_text(user, bbox=None, road_class=None, town=None, zoom: int = 12) -> tuple[str, int]:
-    """The FeatureCollection as JSON text, and its feature count."""
-    geometry = geometry_column(zoom)
+@lru_cache(maxsize=64)
+def _statement(band: str, scope: str, bbox: bool, cells: bool, road_class: bool, town: bool):
+    """The query for one combination of filters, with bound parameters: building SQL
+    expressions costs more than running the query on a small viewport, so build each shape once."""
+    geometry = {"low": Segment.geometry_low, "mid": Segment.geometry_mid, "full": Segment.geometry}[band]
     query = (select(Segment.id, Segment.start_m, Segment.end_m, Segment.listed_m, Segment.is_listed,
                     Station.code, Road.code, Road.name, Road.road_class, Town.code, Town.name,
                     Village.code, Village.name, geometry)
              .join(Road, Segment.road_id == Road.id).join(Town, Segment.town_id == Town.id)
              .outerjoin(Village, Segment.village_id == Village.id)
-             .outerjoin(Station, Segment.station_id == Station.id)
-             .where(segment_condition(user)).order_by(Segment.id))
+             .outerjoin(Station, Segment.station_id == Station.id).order_by(Segment.id))
+    if scope == "town":
+        query = query.where(Segment.town_id == bindparam("scope_town"))
     if bbox:
-        min_lon, min_lat, max_lon, max_lat = bbox
-        query = query.where(Segment.max_lon >= min_lon, Segment.min_lon <= max_lon,
-                            Segment.max_lat >= min_lat, Segment.min_lat <= max_lat)
-        cells = cells_for_bbox(min_lon, min_lat, max_lon, max_lat, limit=MAX_QUERY_CELLS)
-        if cells is not None:  # a viewport: go through the grid index instead of scanning
-            query = query.where(Segment.id.in_(select(SegmentCell.segment_id).where(SegmentCell.cell.in_(cells))))
+        query = query.where(Segment.max_lon >= bindparam("min_lon"), Segment.min_lon <= bindparam("max_lon"),
+                            Segment.max_lat >= bindparam("min_lat"), Segment.min_lat <= bindparam("max_lat"))
+    if cells:  # a viewport: go through the grid index instead of scanning
+        query = query.where(Segment.id.in_(select(SegmentCell.segment_id)
+                                           .where(SegmentCell.cell.in_(bindparam("cells", expanding=True)))))
     if road_class:
-        query = query.where(Road.road_class == road_class)
+        query = query.where(Road.road_class == bindparam("road_class"))
     if town:
-        query = query.where(or_(Town.code == town, Town.name == town))
+        query = query.where(or_(Town.code == bindparam("town"), Town.name == bindparam("town")))
+    return query
+
+
+def _band(zoom: int) -> str:
+    return "low" if zoom <= 10 else "mid" if zoom <= 13 else "full"
+
+
+def segments_geojson_text(user, bbox=None, road_class=None, town=None, zoom: int = 12) -> tuple[str, int]:
+    """The FeatureCollection as JSON text, and its feature count."""
+    params: dict = {"road_class": road_class, "town": town}
+    if user.role in SEE_ALL or (user.role == "inspector" and not user.town_id):
+        scope = "all"
+    elif user.role in ("town_office", "inspector"):
+        scope, params["scope_town"] = "town", user.town_id
+    else:
+        scope = "custom"  # chiefs: their assignments decide (rare, and small)
+    cells = None
+    if bbox:
+        params.update(zip(("min_lon", "min_lat", "max_lon", "max_lat"), bbox))
+        cells = cells_for_bbox(*bbox, limit=MAX_QUERY_CELLS)
+        params["cells"] = cells
+    query = _statement(_band(zoom), "all" if scope == "custom" else scope, bool(bbox), cells is not None,
+                       bool(road_class), bool(town))
+    if scope == "custom":
+        query = query.where(segment_condition(user))
+    rows = db.session.execute(query, {k: v for k, v in params.items() if v is not None})
     grades = _grades()
     parts = []
     for (seg_id, start_m, end_m, listed_m, is_listed, station_code, code, name, road_class_, town_code, town_name,
-         village_code, village_name, geom) in db.session.execute(query):
+         village_code, village_name, geom) in rows:
         key = unit_key_for_segment(road_class_, town_code, village_code, station_code)
         period, score, grade = grades.get(key, (None, None, None)) if key else (None, None, None)
         properties = _dumps({
