@@ -17,7 +17,8 @@ def _csp(tile_url: str) -> str:
     if tile_url:
         from urllib.parse import urlsplit
         parts = urlsplit(tile_url.replace("{s}", "a"))
-        host = parts.netloc.replace("a.", "*.", 1) if "{s}" in tile_url else parts.netloc
+        # a {s} subdomain template (t{s}.tianditu.gov.cn, {s}.tile.openstreetmap.org) → *.parent-domain
+        host = ("*." + parts.netloc.split(".", 1)[1]) if "{s}" in urlsplit(tile_url).netloc else parts.netloc
         img += f" {parts.scheme}://{host}"
     return ("default-src 'self'; script-src 'self'; style-src 'self'; "
             f"img-src {img}; connect-src 'self'; font-src 'self'; object-src 'none'; "
@@ -42,6 +43,7 @@ class BoundedInt(IntegerConverter):
 def register_web(app):
     app.url_map.converters["int"] = BoundedInt
     from roadchief.web import api, audit, auth, funding, inspections, public, registry, map as map_view
+    from roadchief.web import operations
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
@@ -49,7 +51,7 @@ def register_web(app):
     login_manager.user_loader(auth.load_user)
     login_manager.request_loader(auth.load_user_from_request)
 
-    for blueprint in (auth.bp, registry.bp, funding.bp, public.bp, map_view.bp, audit.bp, inspections.bp):
+    for blueprint in (auth.bp, registry.bp, funding.bp, public.bp, map_view.bp, audit.bp, inspections.bp, operations.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api.bp)
     app.spec_processor(api.document_errors)

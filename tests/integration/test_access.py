@@ -184,3 +184,10 @@ def test_audit_log_refuses_update_and_delete(demo_app):
         with pytest.raises(Exception, match="append-only"):
             db.session.execute(text(statement))
         db.session.rollback()
+
+
+def test_csp_allows_only_the_configured_tile_host():
+    from roadchief.web import _csp
+    assert "img-src 'self' data: blob: https://*.tianditu.gov.cn;" in _csp("https://t{s}.tianditu.gov.cn/vec_w/wmts?tk=k")
+    assert "img-src 'self' data: blob: https://tile.openstreetmap.org;" in _csp("https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    assert "img-src 'self' data: blob:;" in _csp("")
