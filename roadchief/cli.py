@@ -92,3 +92,4 @@ from roadchief import cli_commands  # noqa: E402,F401  (registers the remaining 
 from roadchief import cli_funding  # noqa: E402,F401
 from roadchief import cli_backup  # noqa: E402,F401
 from roadchief import cli_inspections  # noqa: E402,F401
+from roadchief import cli_operations  # noqa: E402,F401

@@ -46,6 +46,24 @@ def load_config() -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     database_url = normalise_database_url(_env("DATABASE_URL", f"sqlite:///{folder / 'roadchief.db'}"))
     upload_dir = Path(_env("UPLOAD_DIR", str(folder / "uploads"))).resolve()
+    # The base map: ROADCHIEF_TILE_URL (an OSM-style {z}/{x}/{y} URL), else 天地图 when
+    # ROADCHIEF_TIANDITU_KEY is set (vec_w plus the cva_w annotation layer), else none: the map
+    # then draws its vector layers and town outlines alone (offline intranet). "none" = no tiles.
+    tile_url, tianditu_key = _env("TILE_URL", ""), _env("TIANDITU_KEY", "")
+    if tile_url.strip().lower() in ("none", "off"):
+        tile_url, tianditu_key = "", ""
+    tile_label_url, tile_subdomains = "", _env("TILE_SUBDOMAINS", "abc")
+    tile_attribution = _env("TILE_ATTRIBUTION", "")
+    if not tile_url and tianditu_key:
+        from urllib.parse import quote
+        wmts = ("https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
+                "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}")
+        tile_url = wmts.format(layer="vec", key=quote(tianditu_key, safe=""))
+        tile_label_url = wmts.format(layer="cva", key=quote(tianditu_key, safe=""))
+        tile_subdomains = "01234567"
+        tile_attribution = tile_attribution or "© 天地图（国家地理信息公共服务平台）"
+    elif tile_url and not tile_attribution and "openstreetmap.org" in tile_url:
+        tile_attribution = "© OpenStreetMap 贡献者"
     return {
         "SECRET_KEY": _secret_key(folder),
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -65,7 +83,10 @@ def load_config() -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "SUPERVISION_PHONE": _env("SUPERVISION_PHONE", "0953-3012345"),
-        "TILE_URL": _env("TILE_URL", ""),
-        "TILE_ATTRIBUTION": _env("TILE_ATTRIBUTION", ""),
+        "TILE_URL": tile_url,
+        "TILE_LABEL_URL": tile_label_url,
+        "TILE_SUBDOMAINS": tile_subdomains,
+        "TILE_ATTRIBUTION": tile_attribution,
+        "TIANDITU_KEY": tianditu_key,
         "ISSUER": _env("ISSUER", "青铜峡市路长办公室"),
     }

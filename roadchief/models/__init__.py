@@ -16,3 +16,4 @@ from roadchief.models.public import PublicReport  # noqa
 from roadchief.models.inspections import (DeductionCatalog, DeductionItem, Finding, Inspection, InspectionCorrection, InspectionPhoto, InspectionSegment, QuarterFinalisation, Rectification, RectificationEvent)  # noqa
 from roadchief.models.spatial import SegmentCell  # noqa
 from roadchief.models.locks import YearLock  # noqa
+from roadchief.models.operations import (EmergencyStock, InspectionAsset, RoadAsset, RoadAssetPhoto, RoadEvent, RoadEventPhoto, SeasonWindow, WorksPlanItem, WorksProgress)  # noqa

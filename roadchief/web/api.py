@@ -405,3 +405,99 @@ def inspection_scores(year: int, quarter: int, query):
         return assessment.bulletin(scope, year, quarter)
     except ServiceError as error:
         abort(404, str(error))
+
+
+# ---------------------------------------------------------------- map layers (markers, town outlines, coverage gaps)
+
+MAP_TAG = "地图图层"
+
+
+class MarkerQuery(Schema):
+    bbox = String(load_default=None, metadata={"description": "minlon,minlat,maxlon,maxlat（WGS84）"})
+    kind = String(load_default=None, validate=OneOf(["inspections", "rectifications"]),
+                  metadata={"description": "inspections 检查记录、rectifications 未复核的整改；省略为两者"})
+    days = Integer(load_default=365, validate=Range(1, 3660), metadata={"description": "检查记录：最近多少天（默认 365）"})
+
+
+@bp.get("/markers")
+@allow(*READERS)
+@bp.input(MarkerQuery, location="query", arg_name="query")
+@bp.doc(tags=[MAP_TAG], summary="检查与整改标注点 GeoJSON",
+        description="本人权限范围内的检查记录（layer=inspection：日期、类型、检查单位、问题数、链接）与未复核的整改"
+                    "（layer=rectification：状态、期限、overdue 逾期、扣分项、链接）。位置为检查的 GPS 点，"
+                    "无 GPS 时为路段中点（located=segment）。每类最多 3000 个，超出时 truncated 为 true。",
+        responses={200: "FeatureCollection（Point）", 304: "未变化（ETag）"}, security=BEARER)
+def markers(query):
+    from roadchief.services.map_layers import markers_geojson
+    return compressed_json(markers_geojson(current_user, bbox=parse_bbox(query["bbox"]), kind=query["kind"], days=query["days"]),
+                           max_age=30)
+
+
+@bp.get("/towns")
+@allow(*READERS)
+@bp.doc(tags=[MAP_TAG], summary="乡镇边界 GeoJSON",
+        description="各乡镇路段外包范围（凹包加缓冲，Polygon），属性：code、name、segments、listed_km（列养里程）、label（标注点）。"
+                    "为示意范围，非法定行政区划界线。",
+        responses={200: "FeatureCollection（Polygon）", 304: "未变化（ETag）"}, security=BEARER)
+def towns():
+    from roadchief.services.map_layers import towns_geojson_text
+    return compressed_json(towns_geojson_text(), max_age=300)
+
+
+@bp.get("/coverage-gaps")
+@allow(*READERS)
+@bp.doc(tags=[MAP_TAG], summary="缺少必需路长的路段",
+        description="本人权限范围内、今日缺少第八条要求的路长（镇道缺镇级路长、村道缺村级路长）的列养路段。", security=BEARER)
+def coverage_gaps():
+    from roadchief.services.map_layers import coverage_gaps_json
+    return coverage_gaps_json(current_user)
+
+
+# ---------------------------------------------------------------- operations: events, assets (第十一条、第十四条)
+
+OPERATIONS_TAG = "突发事件与路产"
+
+
+class EventQuery(Schema):
+    bbox = String(load_default=None, metadata={"description": "minlon,minlat,maxlon,maxlat（WGS84）"})
+    include_repaired = Integer(load_default=0, validate=Range(0, 1),
+                               metadata={"description": "1：包括已修复的事件（默认只给未修复的）"})
+
+
+class BboxQuery(Schema):
+    bbox = String(load_default=None, metadata={"description": "minlon,minlat,maxlon,maxlat（WGS84）"})
+
+
+@bp.get("/events")
+@allow(*READERS)
+@bp.input(EventQuery, location="query", arg_name="query")
+@bp.doc(tags=[OPERATIONS_TAG], summary="突发事件 GeoJSON",
+        description="本人权限范围内的突发事件（FeatureCollection）。properties.layer 为 event 的是事件点"
+                    "（interrupted=true 表示交通中断），为 detour 的是中断事件绘制的绕行线。", security=BEARER)
+def events_geojson(query):
+    from roadchief.services.events import events_geojson as build
+    return compressed_json(build(current_user, bbox=parse_bbox(query["bbox"]), include_repaired=bool(query["include_repaired"])),
+                           max_age=30)
+
+
+@bp.get("/events/<int:event_id>")
+@allow(*READERS)
+@bp.doc(tags=[OPERATIONS_TAG], summary="突发事件详情", description="状态、各环节时间与用时（小时）。", security=BEARER)
+def event_detail(event_id: int):
+    from roadchief.extensions import db
+    from roadchief.models.operations import RoadEvent
+    from roadchief.services import events as service
+    event = db.get_or_404(RoadEvent, event_id)
+    if not service.can_see_event(current_user, event):
+        abort(403)
+    return service.event_json(event)
+
+
+@bp.get("/assets")
+@allow(*READERS)
+@bp.input(BboxQuery, location="query", arg_name="query")
+@bp.doc(tags=[OPERATIONS_TAG], summary="路产 GeoJSON", description="本人权限范围内的路产（点或线），properties.layer 为 asset。",
+        security=BEARER)
+def assets_geojson(query):
+    from roadchief.services.assets import assets_geojson as build
+    return compressed_json(build(current_user, bbox=parse_bbox(query["bbox"])), max_age=60)

@@ -14,8 +14,11 @@ bp = Blueprint("map", __name__)
 @bp.route("/")
 @allow(*READERS)
 def index():
-    return render_template("map/index.html", tile_url=current_app.config["TILE_URL"],
-                           tile_attribution=current_app.config["TILE_ATTRIBUTION"],
+    config = current_app.config
+    return render_template("map/index.html", tile_url=config.get("TILE_URL", ""),
+                           tile_label_url=config.get("TILE_LABEL_URL", ""),
+                           tile_subdomains=config.get("TILE_SUBDOMAINS", "abc"),
+                           tile_attribution=config.get("TILE_ATTRIBUTION", ""),
                            my_chief_id=current_user.chief_id if current_user.role == "chief" else None)
 
 

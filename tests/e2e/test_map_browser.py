@@ -54,12 +54,12 @@ def server(databases):
                              if c.position == "village")
         create_user("villagechief", "chief", PASSWORD, chief_id=village_chief.id)
         db.session.commit()
-        info = {"xss_code": segment.road.code, "xss_segment": segment.id}
+        info = {"xss_code": segment.road.code, "xss_segment": segment.id, "xss_chief": village_chief.id}
         db.session.remove()
     srv = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    yield {"url": f"http://127.0.0.1:{srv.effective_port}", **info}
+    yield {"url": f"http://127.0.0.1:{srv.effective_port}", "app": app, **info}
     srv.close()
     srv.task_dispatcher.shutdown()
     with app.app_context():
@@ -255,3 +255,126 @@ def test_the_map_works_on_a_phone(phone, server):
     box = phone.locator(".leaflet-popup").bounding_box()
     assert box["width"] <= 360
     clean(phone)
+
+
+# --------------------------------------------------------------------------- map layers: towns, markers, coverage gaps
+
+def _other_village_segment(server):
+    """A listed 村道 segment whose village chief is not the one the chief test signs in as."""
+    from roadchief.models import ChiefAssignment
+    segments = db.session.scalars(select(Segment).join(Road).where(Road.road_class == "村道", Segment.is_listed.is_(True),
+                                                                     Segment.village_id.is_not(None)).order_by(Segment.id.desc()))
+    for segment in segments:
+        chiefs = db.session.scalars(select(ChiefAssignment.chief_id).where(
+            ChiefAssignment.scope_kind == "village", ChiefAssignment.village_id == segment.village_id)).all()
+        if chiefs and server["xss_chief"] not in chiefs:
+            return segment
+    raise AssertionError("no suitable village segment in the demo")
+
+
+def test_the_town_outlines_draw_without_tiles(page, server):
+    sign_in(page, server)
+    page.wait_for_function("() => document.getElementById('map').getAttribute('data-towns') === '9'")
+    assert "no-tiles" in page.get_attribute("#map", "class")
+    assert page.locator(".leaflet-tile").count() == 0
+    assert page.locator("path.town-outline").count() == 9
+    labels = page.locator(".town-label-text")
+    assert labels.count() == 9
+    assert "小坝镇" in [labels.nth(i).inner_text() for i in range(9)]
+    # under the roads: the towns pane sits below the overlay pane
+    z = page.evaluate("() => [getComputedStyle(document.querySelector('.leaflet-towns-pane')).zIndex,"
+                      " getComputedStyle(document.querySelector('.leaflet-overlay-pane')).zIndex]")
+    assert int(z[0]) < int(z[1])
+    # the layer switcher lists it, and it can be switched off
+    page.hover(".leaflet-control-layers")
+    switcher = page.locator(".leaflet-control-layers-overlays")
+    for name in ("乡镇边界", "检查记录", "整改（未复核）", "缺少路长"):
+        assert name in switcher.inner_text()
+    switcher.locator("label", has_text="乡镇边界").locator("input").uncheck()
+    assert page.locator("path.town-outline").count() == 0
+    clean(page)
+
+
+def test_inspections_appear_as_clusters_and_an_overdue_rectification_stands_out(page, server):
+    from datetime import date, datetime, timedelta
+
+    from flask import current_app
+
+    from roadchief.domain.scoring import LOCAL_TZ
+    from roadchief.models.accounts import User
+    from roadchief.services import inspections as service
+
+    with server["app"].app_context():
+        office = db.session.scalar(select(User).where(User.username == "office"))
+        segment = _other_village_segment(server)
+        lon, lat = __import__("json").loads(segment.geometry_mid)["coordinates"][0]
+        if isinstance(lon, list):
+            lon, lat = lon
+        for n in range(3):
+            when = datetime.now(LOCAL_TZ).replace(microsecond=0) - timedelta(days=3 - n, minutes=5)
+            data = service.InspectionInput(kind="supervision", segment_ids=[segment.id], inspected_at=when, lon=lon, lat=lat,
+                                           deadline=date.today() - timedelta(days=2) if n == 0 else None,
+                                           findings=[service.FindingInput("LM03", 1)])
+            service.create_inspection(office, data, current_app.config["UPLOAD_DIR"])
+        place = {"lon": lon, "lat": lat, "road": segment.road.name}
+        db.session.remove()
+    sign_in(page, server)
+    page.wait_for_function("() => Number(document.getElementById('map').getAttribute('data-markers') || 0) >= 6")
+    assert page.get_attribute("#map", "data-overdue") == "1"
+    # at the whole-network zoom the three inspections and the three rectifications cluster
+    page.locator(".mc.mc-insp").first.wait_for()
+    assert "3" in page.locator(".mc.mc-insp").first.inner_text()
+    assert page.locator(".mc.mc-rect.mc-overdue").count() >= 1
+    # zoomed in to the spot, clustering stops: an overdue marker of its own, with a popup built from text
+    page.evaluate("(p) => window.roadchiefMap.map.setView([p.lat, p.lon], 18)", place)
+    page.locator(".mk.mk-overdue").first.wait_for()
+    page.locator(".mk.mk-overdue").first.click()
+    popup = page.locator(".leaflet-popup-content .mk-popup")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert "逾期" in text and "整改期限" in text and "路面裂缝" in text
+    assert popup.locator("a").get_attribute("href").startswith("/inspections/")
+    assert "查" in page.locator(".mk.mk-insp").first.inner_text()
+    clean(page)
+
+
+def test_a_segment_without_its_village_chief_is_drawn_distinctly(page, server):
+    from datetime import date, timedelta
+
+    from roadchief.models import ChiefAssignment
+
+    with server["app"].app_context():
+        segment = _other_village_segment(server)
+        for a in db.session.scalars(select(ChiefAssignment).where(ChiefAssignment.scope_kind == "village",
+                                                                  ChiefAssignment.village_id == segment.village_id)):
+            a.end_date = date.today() - timedelta(days=1)
+        db.session.commit()
+        segment_id = segment.id
+        db.session.remove()
+    sign_in(page, server)
+    page.wait_for_function("() => Number(document.getElementById('map').getAttribute('data-gaps') || 0) >= 1")
+    assert segment_id in page.evaluate("() => window.roadchiefMap.gapIds()")
+    page.evaluate("(id) => window.roadchiefMap.openSegment(id)", segment_id)
+    page.locator(".leaflet-popup-content .seg-popup-missing").wait_for()
+    assert "村级路长" in page.locator(".leaflet-popup-content .seg-popup-missing").inner_text()
+    gap = page.locator(".leaflet-gaps-pane path.gap-line").first
+    gap.wait_for()
+    assert gap.get_attribute("stroke") == "#d500f9"
+    assert gap.get_attribute("stroke-dasharray")
+    assert int(gap.get_attribute("stroke-width")) >= 10
+    assert "缺少路长" in page.locator(".map-legend").inner_text()
+    clean(page)
+
+
+def test_screenshots_of_the_layers(browser, request, server):
+    """1280×800 and 360×740 views with markers, outlines and gaps, kept under reports/e2e/ to look at."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for width, height, mobile in ((1280, 800, False), (360, 740, True)):
+        context, shot = _page(browser, request, server, width, height, mobile=mobile)
+        sign_in(shot, server)
+        shot.wait_for_function("() => document.getElementById('map').getAttribute('data-towns') === '9'")
+        shot.wait_for_function("() => document.getElementById('map').getAttribute('data-markers') !== null")
+        shot.wait_for_timeout(600)
+        shot.screenshot(path=str(SHOTS / f"map-layers-{width}x{height}.png"))
+        clean(shot)
+        context.close()

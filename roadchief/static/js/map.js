@@ -6,6 +6,14 @@
  * A one-off GET {api}?zoom=8 (whole network, low detail) feeds the search box,
  * the initial view and, for a signed-in 路长, the 我的路段 panel.
  *
+ * Beside the roads (GET {markers-api}, {towns-api}, {gaps-api}):
+ *  - inspection and open-rectification markers, clustered (Leaflet.markercluster),
+ *    overdue rectifications red with their own icon; reloaded by bbox on moveend like
+ *    the segments (debounced, abortable, only when the view leaves the loaded area);
+ *  - town outlines with labels, under the roads, drawn with or without tiles;
+ *  - segments lacking a required chief (coverage gaps): a dashed magenta outline.
+ * Each is an entry of the layer switcher.
+ *
  * Security: every string that comes from the data (road names, villages…) is put
  * into the page with textContent / DOM nodes, never as HTML — a road named
  * <img src=x onerror=…> shows literally. No inline script or style (CSP).
@@ -19,6 +27,8 @@
   var GRADES = ["优", "良", "一般"];
   var GRADE_COLOURS = { "优": "#2e7d32", "良": "#f9a825", "一般": "#c62828" };
   var NO_SCORE_COLOUR = "#9e9e9e";
+  var GAP_COLOUR = "#d500f9";
+  var TOWN_OUTLINE = "#5d6b7a";
   var TOWN_PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
                       "#e377c2", "#005f73", "#bcbd22", "#17becf", "#3949ab", "#6d4c41"];
   // The city's towns in their official order, so each keeps its colour whatever is loaded.
@@ -95,6 +105,11 @@
   var segmentUrlZero = container.getAttribute("data-segment-url");   // …/segments/0
   var loginUrl = container.getAttribute("data-login-url");
   var tileUrl = container.getAttribute("data-tile-url");
+  var tileLabelUrl = container.getAttribute("data-tile-label-url");
+  var tileSubdomains = container.getAttribute("data-tile-subdomains") || "abc";
+  var markersApi = container.getAttribute("data-markers-api");
+  var townsApi = container.getAttribute("data-towns-api");
+  var gapsApi = container.getAttribute("data-gaps-api");
   var myChiefId = container.getAttribute("data-my-chief-id");
 
   var mode = "class";
@@ -123,6 +138,8 @@
     zoomControl: false,
     preferCanvas: false,          // SVG: crisp lines and one element per segment
     zoomSnap: 0.5,
+    minZoom: 5,
+    maxZoom: 19,                  // also without tiles: marker clustering needs a finite range
     tap: false,
     worldCopyJump: false,
     attributionControl: !!tileUrl   // without tiles there is nothing to credit
@@ -132,13 +149,29 @@
 
   var baseLayers = {};
   if (tileUrl) {
-    var tiles = L.tileLayer(tileUrl, { maxZoom: 18, attribution: container.getAttribute("data-tile-attribution") || "" });
-    tiles.addTo(map);
-    baseLayers["底图"] = tiles;
+    // an OSM-style URL, or 天地图 (vec_w with its cva_w annotation layer on top)
+    var tileOptions = { maxZoom: 18, subdomains: tileSubdomains, attribution: container.getAttribute("data-tile-attribution") || "" };
+    var tiles = L.tileLayer(tileUrl, tileOptions);
+    var base = tileLabelUrl ? L.layerGroup([tiles, L.tileLayer(tileLabelUrl, { maxZoom: 18, subdomains: tileSubdomains })]) : tiles;
+    base.addTo(map);
+    baseLayers["底图"] = base;
     baseLayers["无底图"] = L.layerGroup();
+    map.on("baselayerchange", function (event) { container.classList.toggle("no-tiles", event.layer !== base); });
   } else {
     container.classList.add("no-tiles");
   }
+
+  // Town outlines lie under the roads (tiles are at 200); their names float above the lines.
+  map.createPane("towns");
+  map.getPane("towns").style.zIndex = 350;
+  map.getPane("towns").style.pointerEvents = "none";
+  map.createPane("townLabels");
+  map.getPane("townLabels").style.zIndex = 450;   // names above the lines (haloed), still under markers and popups
+  map.getPane("townLabels").style.pointerEvents = "none";
+  // Segments lacking a required chief: a wide dashed outline just under the lines.
+  map.createPane("gaps");
+  map.getPane("gaps").style.zIndex = 395;
+  map.getPane("gaps").style.pointerEvents = "none";
 
   // Selected and searched-for segments get a yellow halo, in a pane of its own under the lines.
   map.createPane("halo");
@@ -188,6 +221,24 @@
   CLASSES.forEach(function (cls) {
     overlays['<span class="overlay-swatch cls-' + CLASSES.indexOf(cls) + '"></span>' + cls] = groups[cls];  // static labels only
   });
+  // static labels only (the layer switcher writes them as HTML)
+  var townLayer = L.layerGroup().addTo(map);
+  var gapLayer = L.geoJSON(null, {
+    pane: "gaps",
+    interactive: false,
+    style: function (feature) {
+      return { color: GAP_COLOUR, weight: (CLASS_WEIGHTS[feature.properties["class"]] || 3) + 8, opacity: 0.9,
+               dashArray: "10 7", lineCap: "butt", lineJoin: "round", className: "gap-line" };
+    }
+  }).addTo(map);
+  var inspectionLayer = L.markerClusterGroup ? L.markerClusterGroup(clusterOptions("insp")) : L.layerGroup();
+  var rectLayer = L.markerClusterGroup ? L.markerClusterGroup(clusterOptions("rect")) : L.layerGroup();
+  inspectionLayer.addTo(map);
+  rectLayer.addTo(map);
+  overlays['<span class="overlay-icon mk-insp"></span>检查记录'] = inspectionLayer;
+  overlays['<span class="overlay-icon mk-rect"></span>整改（未复核）'] = rectLayer;
+  overlays['<span class="overlay-swatch overlay-gap"></span>缺少路长'] = gapLayer;
+  overlays['<span class="overlay-swatch overlay-town"></span>乡镇边界'] = townLayer;
   L.control.layers(tileUrl ? baseLayers : {}, overlays, { position: "topright", collapsed: true }).addTo(map);
 
   function colourFor(p) {
@@ -317,6 +368,7 @@
     });
     container.setAttribute("data-features", String(features.length));
     updateHalo();
+    updateGaps();
     if (selectedId !== null && loaded[selectedId]) { loaded[selectedId].line.bringToFront(); }
     if (pendingOpen !== null && loaded[pendingOpen]) {
       var id = pendingOpen;
@@ -471,6 +523,180 @@
     setTimeout(function () { if (pendingOpen === id && loaded[id]) { pendingOpen = null; openPopup(id); } }, 400);
   }
 
+  // ---------- town outlines ----------
+  var townCount = 0;
+
+  function loadTowns() {
+    if (!townsApi) { return; }
+    getJSON(townsApi)
+      .then(function (data) {
+        townLayer.clearLayers();
+        var features = data.features || [];
+        townLayer.addLayer(L.geoJSON({ type: "FeatureCollection", features: features }, {
+          pane: "towns",
+          interactive: false,
+          style: function () {
+            return { color: TOWN_OUTLINE, weight: 1.5, opacity: 0.8, dashArray: "5 4", fill: true, fillColor: TOWN_OUTLINE,
+                     fillOpacity: 0.03, className: "town-outline" };
+          }
+        }));
+        features.forEach(function (f) {
+          var p = f.properties;
+          var at = p.label;
+          if (!at) { return; }
+          var label = el("span", "town-label-text", p.name);
+          townLayer.addLayer(L.marker([at[1], at[0]], {
+            pane: "townLabels", interactive: false, keyboard: false,
+            icon: L.divIcon({ className: "town-label", html: label, iconSize: null })
+          }));
+        });
+        townCount = features.length;
+        container.setAttribute("data-towns", String(townCount));
+      })
+      .catch(function () { container.setAttribute("data-towns", "0"); });
+  }
+
+  // ---------- segments lacking a required chief (第八条) ----------
+  var gapIds = {};
+  var gapCount = null;
+
+  function updateGaps() {
+    gapLayer.clearLayers();
+    var drawn = 0;
+    Object.keys(gapIds).forEach(function (id) {
+      if (loaded[id]) { gapLayer.addData(loaded[id].feature); drawn += 1; }
+    });
+    container.setAttribute("data-gaps-drawn", String(drawn));
+  }
+
+  function loadGaps() {
+    if (!gapsApi) { return; }
+    getJSON(gapsApi)
+      .then(function (data) {
+        gapIds = {};
+        (data.segments || []).forEach(function (s) { gapIds[s.id] = s; });
+        gapCount = (data.segments || []).length;
+        container.setAttribute("data-gaps", String(gapCount));
+        updateGaps();
+        legend.update();
+      })
+      .catch(function () { /* the roads still show */ });
+  }
+
+  // ---------- inspection and rectification markers ----------
+  function clusterOptions(kind) {
+    return {
+      showCoverageOnHover: false,
+      spiderfyOnMaxZoom: true,
+      disableClusteringAtZoom: 17,
+      maxClusterRadius: 50,
+      chunkedLoading: true,
+      iconCreateFunction: function (cluster) {
+        var overdue = kind === "rect" && cluster.getAllChildMarkers().some(function (m) { return m.options.overdue; });
+        var count = cluster.getChildCount();
+        var inner = el("div", "mc-inner");
+        inner.appendChild(el("span", null, count));
+        return L.divIcon({
+          html: inner, iconSize: L.point(40, 40),
+          className: "mc mc-" + kind + (overdue ? " mc-overdue" : "") + (count >= 100 ? " mc-large" : (count >= 10 ? " mc-medium" : ""))
+        });
+      }
+    };
+  }
+
+  function markerIcon(p) {
+    var kind = p.layer === "rectification" ? "rect" : "insp";
+    var overdue = kind === "rect" && p.overdue;
+    var glyph = el("span", "mk-glyph", overdue ? "!" : (kind === "rect" ? "整" : "查"));
+    return L.divIcon({
+      html: glyph, iconSize: L.point(30, 30), iconAnchor: L.point(15, 15), popupAnchor: L.point(0, -14),
+      className: "mk mk-" + kind + (overdue ? " mk-overdue" : "") + (kind === "rect" && p.status === "done" ? " mk-done" : "")
+    });
+  }
+
+  function markerPopup(p) {
+    var box = el("div", "mk-popup");
+    var dl = el("dl", "seg-popup-facts");
+    if (p.layer === "rectification") {
+      var head = el("div", "seg-popup-head");
+      head.appendChild(el("strong", null, "整改"));
+      head.appendChild(el("span", "badge " + (p.overdue ? "badge-overdue" : "badge-state"), p.overdue ? "逾期" : p.status_label));
+      box.appendChild(head);
+      box.appendChild(el("div", "seg-popup-name", p.item));
+      fact(dl, "状态", p.status_label);
+      fact(dl, "整改期限", p.deadline + (p.overdue ? "（已逾期）" : ""));
+      fact(dl, "责任路长", p.chief || "—");
+      fact(dl, "路段", p.segment);
+      if (p.returned) { fact(dl, "退回", p.returned + " 次"); }
+    } else {
+      var top = el("div", "seg-popup-head");
+      top.appendChild(el("strong", null, p.kind_label || "检查"));
+      top.appendChild(el("span", "muted", p.date));
+      box.appendChild(top);
+      fact(dl, "检查单位", p.office);
+      fact(dl, "检查人", p.inspector);
+      fact(dl, "发现问题", p.findings ? p.findings + " 项" : "无");
+      fact(dl, "路段", p.segments + " 段");
+    }
+    if (p.located === "segment") { fact(dl, "位置", el("span", "muted", "无定位，标在路段中点")); }
+    box.appendChild(dl);
+    var link = el("a", "btn btn-small btn-primary", p.layer === "rectification" ? "查看检查与整改" : "检查详情");
+    link.href = String(p.url || "").charAt(0) === "/" ? p.url : "#";
+    box.appendChild(link);
+    return box;
+  }
+
+  var markerController = null;
+  var markerBounds = null;
+  var markerCounts = { inspection: 0, rectification: 0 };
+
+  function wantMarkers() { return map.hasLayer(inspectionLayer) || map.hasLayer(rectLayer); }
+
+  function loadMarkers(force) {
+    if (!markersApi || !wantMarkers()) { return; }
+    var view = map.getBounds();
+    if (!force && markerBounds && markerBounds.contains(view)) { return; }
+    var wanted = view.pad(0.5);
+    if (markerController) { markerController.abort(); }
+    markerController = window.AbortController ? new AbortController() : null;
+    var mine = markerController;
+    var bbox = [wanted.getWest(), wanted.getSouth(), wanted.getEast(), wanted.getNorth()]
+      .map(function (v) { return v.toFixed(5); }).join(",");
+    getJSON(markersApi + "?bbox=" + bbox, mine ? mine.signal : undefined)
+      .then(function (data) {
+        if (mine !== markerController) { return; }
+        var insp = [];
+        var rect = [];
+        (data.features || []).forEach(function (f) {
+          var c = f.geometry && f.geometry.coordinates;
+          if (!c) { return; }
+          var p = f.properties;
+          var marker = L.marker([c[1], c[0]], { icon: markerIcon(p), overdue: !!p.overdue, riseOnHover: true,
+                                               title: p.layer === "rectification" ? "整改：" + p.item : (p.kind_label + " " + p.date) });
+          marker.bindPopup(function () { return markerPopup(p); }, { maxWidth: 300, minWidth: 200, className: "seg-popup-wrap" });
+          (p.layer === "rectification" ? rect : insp).push(marker);
+        });
+        inspectionLayer.clearLayers();
+        rectLayer.clearLayers();
+        if (inspectionLayer.addLayers) { inspectionLayer.addLayers(insp); rectLayer.addLayers(rect); }
+        else { insp.forEach(function (m) { inspectionLayer.addLayer(m); }); rect.forEach(function (m) { rectLayer.addLayer(m); }); }
+        markerBounds = wanted;
+        markerCounts = { inspection: insp.length, rectification: rect.length };
+        container.setAttribute("data-markers", String(insp.length + rect.length));
+        container.setAttribute("data-overdue", String(rect.filter(function (m) { return m.options.overdue; }).length));
+        if (data.truncated) { showStatus("标注点过多，仅显示部分；请放大地图", "info"); hideStatus(4000); }
+      })
+      .catch(function (error) {
+        if (error && error.name === "AbortError") { return; }
+        if (status.className.indexOf("error") === -1) { showStatus("检查与整改标注加载失败", "error"); hideStatus(4000); }
+      });
+  }
+
+  var loadMarkersSoon = debounce(function () { loadMarkers(false); }, 300);
+  map.on("overlayadd", function (event) {
+    if (event.layer === inspectionLayer || event.layer === rectLayer) { loadMarkers(!markerBounds); }
+  });
+
   // ---------- colour mode & legend ----------
   var Legend = L.Control.extend({
     options: { position: "bottomleft" },
@@ -535,6 +761,17 @@
       dash.appendChild(el("span", "legend-dash"));
       dash.appendChild(el("span", null, "虚线：未列养"));
       list.appendChild(dash);
+      var extra = function (swatchClass, text, itemClass) {
+        var li = el("li", itemClass || null);
+        li.appendChild(el("span", swatchClass));
+        li.appendChild(el("span", null, text));
+        list.appendChild(li);
+      };
+      extra("legend-gap", "缺少路长" + (gapCount ? "（" + gapCount + " 段）" : ""), "legend-gap-item");
+      extra("legend-town", "乡镇边界（示意）");
+      extra("legend-icon mk-insp", "检查记录");
+      extra("legend-icon mk-rect", "整改（未复核）");
+      extra("legend-icon mk-rect mk-overdue", "逾期整改");
     }
   });
   var legend = new Legend();
@@ -785,6 +1022,9 @@
   // ---------- start ----------
   setupPanel();
   map.on("moveend", loadViewSoon);
+  map.on("moveend", loadMarkersSoon);
+  loadTowns();
+  loadGaps();
   map.on("click", function () {
     if (Object.keys(highlighted).length) { highlighted = {}; restyle(); }
   });
@@ -821,6 +1061,10 @@
     map: map,
     openSegment: goToSegment,
     search: function (text) { var hits = search(text); if (hits.length) { searchControl.choose(hits[0]); } return hits.length; },
-    loadedIds: function () { return Object.keys(loaded).map(Number); }
+    loadedIds: function () { return Object.keys(loaded).map(Number); },
+    reloadMarkers: function () { loadMarkers(true); },
+    reloadGaps: loadGaps,
+    markerLayers: { inspections: inspectionLayer, rectifications: rectLayer },
+    gapIds: function () { return Object.keys(gapIds).map(Number); }
   };
 }());

@@ -1,0 +1,506 @@
+"""Disruption events (第十四条 先抢通，后修复): recording, 抢通 and 修复 steps with photos,
+lists in the user's scope, the public view of a road's current events, GeoJSON for
+the map and per-town handling times.
+
+The rules live in roadchief.domain.events; this module applies them to rows.
+Who may do what:
+
+* record an event: city_office, town_office (its town), inspector, and a chief on his segments;
+* 抢通 / 修复: the chiefs of the segment and the offices in scope.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from shapely.geometry import LineString, shape
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from roadchief.domain import events as rules
+from roadchief.domain.scoring import LOCAL_TZ
+from roadchief.domain.stakes import format_stake
+from roadchief.extensions import db
+from roadchief.models import Road, Segment, Town
+from roadchief.models.inspections import LAT_RANGE, LON_RANGE
+from roadchief.models.operations import RoadEvent, RoadEventPhoto
+from roadchief.services import ServiceError
+from roadchief.services.audit import current_actor
+from roadchief.services.scope import can_see_segment, segment_condition
+from roadchief.services.transactions import unit_of_work
+from roadchief.services.uploads import delete_stored, save_photo
+
+RECORDERS = ("city_office", "town_office", "inspector", "chief")
+MAX_PHOTOS = 6
+MAX_TEXT = 2000
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes for timezone columns; they are UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+
+
+def local_text(moment: datetime | None) -> str:
+    moment = aware(moment)
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def parse_local(value, what: str, required: bool = True) -> datetime | None:
+    """A datetime from a form (``YYYY-MM-DDTHH:MM`` Beijing time) or an aware datetime."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)).astimezone(timezone.utc)
+    text = str(value or "").strip()
+    if not text:
+        if required:
+            raise ServiceError(f"请填写{what}")
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace(" ", "T"))
+    except ValueError:
+        raise ServiceError(f"{what}格式不正确：{text!r}") from None
+    # stored as UTC: SQLite keeps the wall time of a timezone column and drops the offset
+    return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)).astimezone(timezone.utc)
+
+
+def _state(event: RoadEvent) -> rules.EventState:
+    return rules.EventState(state=event.state, closed=event.closed, warning_sign=event.warning_sign or "",
+                            detour=event.detour or "",
+                            has_detour_line=bool(event.detour_geometry or event.detour_road_id),
+                            occurred_at=aware(event.occurred_at), restored_at=aware(event.restored_at),
+                            repaired_at=aware(event.repaired_at))
+
+
+def _check(event: RoadEvent) -> None:
+    try:
+        rules.check_record(_state(event))
+    except rules.EventError as error:
+        raise ServiceError(str(error)) from None
+
+
+# ------------------------------------------------------------------ scope
+
+def event_condition(user):
+    return RoadEvent.segment_id.in_(select(Segment.id).where(segment_condition(user)))
+
+
+def can_see_event(user, event: RoadEvent) -> bool:
+    return can_see_segment(user, event.segment)
+
+
+def can_record(user, segment: Segment | None = None) -> bool:
+    if user.role not in RECORDERS:
+        return False
+    return segment is None or can_see_segment(user, segment)
+
+
+def can_act(user, event: RoadEvent) -> bool:
+    """抢通 / 修复: the offices and chiefs whose scope holds the segment."""
+    return user.role in ("city_office", "town_office", "chief") and can_see_segment(user, event.segment)
+
+
+# ------------------------------------------------------------------ input helpers
+
+def clean_point(lon, lat) -> tuple[float | None, float | None]:
+    if lon in (None, "") and lat in (None, ""):
+        return None, None
+    try:
+        lon_f, lat_f = float(lon), float(lat)
+    except (TypeError, ValueError):
+        raise ServiceError("位置坐标不正确：经度和纬度须同时为数字") from None
+    if not (LON_RANGE[0] <= lon_f <= LON_RANGE[1] and LAT_RANGE[0] <= lat_f <= LAT_RANGE[1]):
+        raise ServiceError("位置不在青铜峡市范围内")
+    return round(lon_f, 6), round(lat_f, 6)
+
+
+def parse_stake(value, segment: Segment) -> int | None:
+    """"K12+345" or metres → metres; must lie on the segment."""
+    text = str(value if value is not None else "").strip().upper().replace(" ", "")
+    if not text:
+        return None
+    try:
+        if text.startswith("K"):
+            km, _, metres = text[1:].partition("+")
+            stake = int(km) * 1000 + int(metres or 0)
+        else:
+            stake = int(text)
+    except ValueError:
+        raise ServiceError(f"桩号格式不正确：{value!r}（如 K3+200）") from None
+    if not segment.start_m <= stake <= segment.end_m:
+        raise ServiceError(f"桩号 {format_stake(stake)} 不在该路段 {format_stake(segment.start_m)}–"
+                           f"{format_stake(segment.end_m)} 内")
+    return stake
+
+
+def clean_line(text) -> str | None:
+    """A drawn detour: GeoJSON LineString (geometry or Feature) in lon/lat within the city."""
+    raw = text if isinstance(text, dict) else str(text or "").strip()
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else raw
+        if data.get("type") == "Feature":
+            data = data.get("geometry") or {}
+        geom = shape(data)
+    except (ValueError, TypeError, AttributeError, KeyError):
+        raise ServiceError("绕行路线应为 GeoJSON 线（LineString）") from None
+    if not isinstance(geom, LineString) or geom.is_empty or len(geom.coords) < 2:
+        raise ServiceError("绕行路线应为至少两个点的线")
+    minx, miny, maxx, maxy = geom.bounds
+    if not (LON_RANGE[0] <= minx and maxx <= LON_RANGE[1] and LAT_RANGE[0] <= miny and maxy <= LAT_RANGE[1]):
+        raise ServiceError("绕行路线不在青铜峡市范围内")
+    return json.dumps({"type": "LineString", "coordinates": [[round(x, 6), round(y, 6)] for x, y, *_ in geom.coords]})
+
+
+def _road_by_code(code) -> Road | None:
+    code = str(code or "").strip().upper()
+    if not code:
+        return None
+    road = db.session.scalar(select(Road).where(Road.code == code))
+    if road is None:
+        raise ServiceError(f"绕行道路 {code} 不在路网登记中")
+    return road
+
+
+def _text(value, what: str, limit: int = MAX_TEXT) -> str:
+    text = str(value or "").strip()
+    if len(text) > limit:
+        raise ServiceError(f"{what}过长（不超过 {limit} 字）")
+    return text
+
+
+def _choice(value, choices: dict, what: str) -> str:
+    value = str(value or "").strip()
+    if value in choices:
+        return value
+    for code, label in choices.items():
+        if value == label:
+            return code
+    raise ServiceError(f"请选择{what}")
+
+
+def _flag(value) -> bool:
+    return str(value).strip().lower() in ("1", "true", "on", "yes", "是")
+
+
+def _store_photos(event: RoadEvent, stage: str, files, upload_dir, user, stored: list) -> None:
+    files = [f for f in (files or ()) if f is not None and getattr(f, "filename", "x")]
+    if len(files) + sum(1 for p in event.photos if p.stage == stage) > MAX_PHOTOS:
+        raise ServiceError(f"每个环节最多 {MAX_PHOTOS} 张照片")
+    for file in files:
+        photo = save_photo(file, upload_dir)
+        stored.append(photo)
+        db.session.add(RoadEventPhoto(event=event, stage=stage, path=photo.path, thumb_path=photo.thumb_path,
+                                      mimetype=photo.mimetype, width=photo.width, height=photo.height,
+                                      taken_at=photo.taken_at, user_id=getattr(user, "id", None)))
+
+
+def _cleanup(upload_dir, stored: list) -> None:
+    for photo in stored:
+        delete_stored(upload_dir, photo.path, photo.thumb_path)
+
+
+# ------------------------------------------------------------------ use cases
+
+@dataclass
+class EventInput:
+    segment_id: int | str | None
+    kind: str
+    severity: str
+    occurred_at: datetime | str | None
+    closed: bool | str = False
+    stake: str | int | None = None
+    lon: float | str | None = None
+    lat: float | str | None = None
+    description: str = ""
+    warning_sign: str = ""
+    detour: str = ""
+    detour_geometry: str | dict | None = None
+    detour_road: str | None = None  # road code
+    photos: list = field(default_factory=list)
+
+
+def _segment(value) -> Segment:
+    try:
+        segment_id = int(value)
+    except (TypeError, ValueError):
+        raise ServiceError("请选择路段") from None
+    segment = db.session.get(Segment, segment_id) if 1 <= segment_id <= 2**31 - 1 else None
+    if segment is None:
+        raise ServiceError("路段不存在")
+    return segment
+
+
+def create_event(user, data: EventInput, upload_dir: str | Path = "", now: datetime | None = None) -> RoadEvent:
+    segment = _segment(data.segment_id)
+    if not can_record(user, segment):
+        raise ServiceError("该路段不在您的管辖范围内，不能登记")
+    now = now or datetime.now(timezone.utc)
+    occurred = parse_local(data.occurred_at, "发生时间")
+    if (occurred - now).total_seconds() > 600:
+        raise ServiceError("发生时间不能晚于现在")
+    lon, lat = clean_point(data.lon, data.lat)
+    detour_road = _road_by_code(data.detour_road)
+    event = RoadEvent(
+        segment=segment, kind=_choice(data.kind, rules.KINDS, "事件类型"),
+        severity=_choice(data.severity, rules.SEVERITIES, "严重程度"), state="reported",
+        closed=data.closed if isinstance(data.closed, bool) else _flag(data.closed),
+        stake_m=parse_stake(data.stake, segment), lon=lon, lat=lat, occurred_at=occurred,
+        description=_text(data.description, "情况说明"), warning_sign=_text(data.warning_sign, "警示标志"),
+        detour=_text(data.detour, "绕行路线"), detour_geometry=clean_line(data.detour_geometry),
+        detour_road_id=detour_road.id if detour_road else None, reported_by=current_actor().name)
+    _check(event)
+    stored: list = []
+    try:
+        with unit_of_work():
+            db.session.add(event)
+            _store_photos(event, "report", data.photos, upload_dir, user, stored)
+    except BaseException:
+        _cleanup(upload_dir, stored)
+        raise
+    return event
+
+
+def update_safety(user, event: RoadEvent, warning_sign: str, detour: str, detour_geometry=None,
+                  detour_road: str | None = None, closed: bool | None = None) -> RoadEvent:
+    """Amend the warning sign / detour (or mark an event 中断) before 抢通."""
+    if not can_act(user, event) and not (can_record(user, event.segment)):
+        raise ServiceError("无权修改该事件")
+    if event.state != "reported":
+        raise ServiceError("已抢通的事件不再修改警示与绕行信息")
+    road = _road_by_code(detour_road)
+    try:
+        with unit_of_work():
+            event.warning_sign = _text(warning_sign, "警示标志")
+            event.detour = _text(detour, "绕行路线")
+            event.detour_geometry = clean_line(detour_geometry)
+            event.detour_road_id = road.id if road else None
+            if closed is not None:
+                event.closed = closed
+            _check(event)
+    except StaleDataError:
+        raise ServiceError("该事件刚刚已被他人修改，请刷新后重试") from None
+    return event
+
+
+def act(user, event: RoadEvent, action: str, at=None, note: str = "", photos=(), upload_dir: str | Path = "",
+        now: datetime | None = None) -> RoadEvent:
+    """抢通 (restore) or 修复 (repair) at ``at`` (default now)."""
+    if not can_act(user, event):
+        raise ServiceError("只有该路段的路长或路长办公室可以登记抢通、修复")
+    now = now or datetime.now(timezone.utc)
+    moment = parse_local(at, "时间", required=False) or now
+    if (moment - now).total_seconds() > 600:
+        raise ServiceError("时间不能晚于现在")
+    try:
+        after = rules.step(_state(event), action, moment)
+    except rules.EventError as error:
+        raise ServiceError(str(error)) from None
+    stored: list = []
+    actor = current_actor().name
+    try:
+        with unit_of_work("该事件刚刚已被他人处理，请刷新后查看"):
+            event.state = after.state
+            if action == "restore":
+                event.restored_at, event.restored_by, event.restore_note = moment, actor, _text(note, "说明")
+            else:
+                event.repaired_at, event.repaired_by, event.repair_note = moment, actor, _text(note, "说明")
+            _store_photos(event, action, photos, upload_dir, user, stored)
+    except StaleDataError:
+        _cleanup(upload_dir, stored)
+        raise ServiceError("该事件刚刚已被他人处理，请刷新后查看") from None
+    except BaseException:
+        _cleanup(upload_dir, stored)
+        raise
+    return event
+
+
+# ------------------------------------------------------------------ reading
+
+def _options():
+    return (selectinload(RoadEvent.segment).selectinload(Segment.road),
+            selectinload(RoadEvent.segment).selectinload(Segment.town), selectinload(RoadEvent.photos),
+            selectinload(RoadEvent.detour_road))
+
+
+def list_events(user, state: str | None = None, limit: int = 200) -> list[RoadEvent]:
+    query = select(RoadEvent).options(*_options()).where(event_condition(user))
+    if state == "open":
+        query = query.where(RoadEvent.state != "repaired")
+    elif state in rules.STATES:
+        query = query.where(RoadEvent.state == state)
+    return list(db.session.scalars(query.order_by(RoadEvent.occurred_at.desc(), RoadEvent.id.desc()).limit(limit)))
+
+
+def events_of_road(road_id: int, open_only: bool = False) -> list[RoadEvent]:
+    query = (select(RoadEvent).join(Segment, RoadEvent.segment_id == Segment.id).options(*_options())
+             .where(Segment.road_id == road_id))
+    if open_only:
+        query = query.where(RoadEvent.state != "repaired")
+    return list(db.session.scalars(query.order_by(RoadEvent.occurred_at, RoadEvent.id)))
+
+
+def events_of_segments(segment_ids: list[int], open_only: bool = True) -> list[RoadEvent]:
+    if not segment_ids:
+        return []
+    query = select(RoadEvent).options(*_options()).where(RoadEvent.segment_id.in_(segment_ids))
+    if open_only:
+        query = query.where(RoadEvent.state != "repaired")
+    return list(db.session.scalars(query.order_by(RoadEvent.occurred_at.desc())))
+
+
+def event_place(event: RoadEvent) -> str:
+    segment = event.segment
+    where = f"{segment.road.code} {segment.road.name} "
+    if event.stake_m is not None:
+        return where + format_stake(event.stake_m)
+    return where + f"{format_stake(segment.start_m)}–{format_stake(segment.end_m)}"
+
+
+def public_events(road_id: int) -> list[dict]:
+    """What the road's 公示牌 page shows: events not yet repaired — 中断 with the warning and
+    detour, or 已抢通 待修复. Nothing about who reported it."""
+    rows = []
+    for event in events_of_road(road_id, open_only=True):
+        rows.append({
+            "kind": event.kind_label, "place": event_place(event), "occurred": local_text(event.occurred_at),
+            "interrupted": event.interrupted, "status": "交通中断" if event.interrupted else (
+                "已抢通，待修复" if event.state == "restored" else "通行受影响，处置中"),
+            "warning_sign": event.warning_sign if event.interrupted else "",
+            "detour": event.detour if event.interrupted else "",
+            "detour_road": f"{event.detour_road.code} {event.detour_road.name}" if event.interrupted and event.detour_road else "",
+            "restored": local_text(event.restored_at),
+        })
+    return rows
+
+
+def event_point(event: RoadEvent) -> tuple[float, float]:
+    """Where the map draws the event: its GPS point, else its stake on the segment, else the segment's middle."""
+    if event.lon is not None:
+        return event.lon, event.lat
+    line = shape(json.loads(event.segment.geometry))
+    if line.geom_type == "MultiLineString":
+        from shapely.ops import linemerge
+        line = linemerge(line)
+        if line.geom_type != "LineString":
+            line = max(line.geoms, key=lambda g: g.length)
+    segment = event.segment
+    fraction = 0.5
+    if event.stake_m is not None and segment.end_m > segment.start_m:
+        fraction = (event.stake_m - segment.start_m) / (segment.end_m - segment.start_m)
+    point = line.interpolate(fraction, normalized=True)
+    return round(point.x, 6), round(point.y, 6)
+
+
+def events_geojson(user, bbox: list[float] | None = None, include_repaired: bool = False) -> dict:
+    """FeatureCollection: one Point per event (layer "event") and one LineString per drawn
+    detour of an event still 中断 (layer "detour")."""
+    query = (select(RoadEvent).join(Segment, RoadEvent.segment_id == Segment.id).options(*_options())
+             .where(event_condition(user)))
+    if not include_repaired:
+        query = query.where(RoadEvent.state != "repaired")
+    if bbox:
+        margin = 0.05  # a detour may leave the segment's box
+        query = query.where(Segment.max_lon >= bbox[0] - margin, Segment.min_lon <= bbox[2] + margin,
+                            Segment.max_lat >= bbox[1] - margin, Segment.min_lat <= bbox[3] + margin)
+    features = []
+    for event in db.session.scalars(query.order_by(RoadEvent.id).limit(2000)):
+        lon, lat = event_point(event)
+        properties = {"id": event.id, "layer": "event", "kind": event.kind, "kind_label": event.kind_label,
+                      "severity": event.severity, "state": event.state, "state_label": event.state_label,
+                      "interrupted": event.interrupted, "segment_id": event.segment_id,
+                      "road_code": event.segment.road.code, "place": event_place(event),
+                      "occurred_at": local_text(event.occurred_at), "detour": event.detour,
+                      "warning_sign": event.warning_sign}
+        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                         "properties": properties})
+        if event.interrupted and event.detour_geometry:
+            features.append({"type": "Feature", "geometry": json.loads(event.detour_geometry),
+                             "properties": {"id": event.id, "layer": "detour", "state": event.state,
+                                            "detour": event.detour}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def event_json(event: RoadEvent) -> dict:
+    return {"id": event.id, "segment_id": event.segment_id, "kind": event.kind, "kind_label": event.kind_label,
+            "severity": event.severity, "state": event.state, "state_label": event.state_label,
+            "closed": event.closed, "interrupted": event.interrupted, "place": event_place(event),
+            "occurred_at": aware(event.occurred_at).isoformat(),
+            "restored_at": aware(event.restored_at).isoformat() if event.restored_at else None,
+            "repaired_at": aware(event.repaired_at).isoformat() if event.repaired_at else None,
+            "warning_sign": event.warning_sign, "detour": event.detour,
+            "hours_to_restore": rules.hours_between(aware(event.occurred_at), aware(event.restored_at)),
+            "hours_to_repair": rules.hours_between(aware(event.occurred_at), aware(event.repaired_at))}
+
+
+@dataclass
+class TownTimes:
+    town: Town
+    count: int = 0
+    restored: int = 0
+    repaired: int = 0
+    restore_hours: list[float] = field(default_factory=list)
+    repair_hours: list[float] = field(default_factory=list)
+
+    @staticmethod
+    def _avg(values: list[float]) -> float | None:
+        return round(sum(values) / len(values), 1) if values else None
+
+    @property
+    def avg_restore(self) -> float | None:
+        return self._avg(self.restore_hours)
+
+    @property
+    def avg_repair(self) -> float | None:
+        return self._avg(self.repair_hours)
+
+    @property
+    def max_restore(self) -> float | None:
+        return max(self.restore_hours) if self.restore_hours else None
+
+
+def town_times(user, year: int) -> list[TownTimes]:
+    """Per town: events of the year (by occurrence, Beijing time), how many restored / repaired,
+    average and longest hours from occurrence to 抢通 and to 修复."""
+    start = datetime(year, 1, 1, tzinfo=LOCAL_TZ)
+    end = datetime(year + 1, 1, 1, tzinfo=LOCAL_TZ)
+    rows = db.session.scalars(select(RoadEvent).options(*_options()).where(
+        event_condition(user), RoadEvent.occurred_at >= start, RoadEvent.occurred_at < end))
+    by_town: dict[int, TownTimes] = {}
+    for event in rows:
+        entry = by_town.setdefault(event.segment.town_id, TownTimes(event.segment.town))
+        entry.count += 1
+        occurred = aware(event.occurred_at)
+        if event.restored_at:
+            entry.restored += 1
+            entry.restore_hours.append(rules.hours_between(occurred, aware(event.restored_at)))
+        if event.repaired_at:
+            entry.repaired += 1
+            entry.repair_hours.append(rules.hours_between(occurred, aware(event.repaired_at)))
+    return sorted(by_town.values(), key=lambda t: t.town.code)
+
+
+def today_local() -> date:
+    return datetime.now(LOCAL_TZ).date()
+
+
+def segment_at(road_code: str, stake) -> Segment:
+    """The segment of a road holding a stake ("K3+200" or metres): how a phone user names a place."""
+    road = db.session.scalar(select(Road).where(Road.code == str(road_code or "").strip().upper()))
+    if road is None:
+        raise ServiceError(f"路线 {road_code!r} 不在路网登记中")
+    segments = list(db.session.scalars(select(Segment).where(Segment.road_id == road.id).order_by(Segment.start_m)))
+    if not segments:
+        raise ServiceError("该路线没有路段")
+    probe = Segment(start_m=segments[0].start_m, end_m=segments[-1].end_m)
+    metres = parse_stake(stake, probe)
+    if metres is None:
+        if len(segments) == 1:
+            return segments[0]
+        raise ServiceError("该路线有多个路段，请填写桩号")
+    for segment in segments:
+        if segment.start_m <= metres <= segment.end_m:
+            return segment
+    raise ServiceError(f"桩号 {format_stake(metres)} 不在该路线的任何路段上")
