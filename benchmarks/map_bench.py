@@ -28,8 +28,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.province import generate  # noqa: E402
 
-COUNTY_VIEW = (106.03, 37.99, 106.12, 38.05)     # around 小坝镇, a phone screen at zoom ~13
-PROVINCE_VIEW = (106.03, 37.99, 106.12, 38.05)   # the same window inside the dense synthetic province
+# Viewports at zoom 13 around 小坝镇: a 360×740 phone screen covers about 0.03°×0.05°…0.09°×0.06°
+# with margins; a 1280×800 desktop screen about 0.22°×0.11°.
+PHONE_VIEW = (106.03, 37.99, 106.12, 38.05)
+DESKTOP_VIEW = (105.96, 37.965, 106.18, 38.075)
 
 
 def database(base_url: str | None, folder: Path, name: str) -> tuple[str, callable]:
@@ -118,9 +120,11 @@ def main() -> None:
     args = parser.parse_args()
     box = lambda b: "bbox=" + ",".join(map(str, b))  # noqa: E731
     cases = [("county", "full extent, zoom 10", "?zoom=10"),
-             ("county", "viewport, zoom 13", f"?zoom=13&{box(COUNTY_VIEW)}"),
+             ("county", "phone view, zoom 13", f"?zoom=13&{box(PHONE_VIEW)}"),
+             ("county", "desktop view, zoom 13", f"?zoom=13&{box(DESKTOP_VIEW)}"),
              ("province", "full extent, zoom 7", "?zoom=7"),
-             ("province", "viewport, zoom 13", f"?zoom=13&{box(PROVINCE_VIEW)}")]
+             ("province", "phone view, zoom 13", f"?zoom=13&{box(PHONE_VIEW)}"),
+             ("province", "desktop view, zoom 13", f"?zoom=13&{box(DESKTOP_VIEW)}")]
     with tempfile.TemporaryDirectory(prefix="roadchief-bench-") as tmp:
         folder = Path(tmp)
         os.environ.setdefault("ROADCHIEF_INSTANCE_DIR", str(folder / "instance"))

@@ -366,6 +366,31 @@ def test_a_segment_without_its_village_chief_is_drawn_distinctly(page, server):
     clean(page)
 
 
+def test_an_interrupted_road_event_and_its_detour_show_on_the_map(page, server):
+    from datetime import datetime, timedelta, timezone
+
+    from roadchief.models.accounts import User
+    from roadchief.services import events as service
+
+    with server["app"].app_context():
+        office = db.session.scalar(select(User).where(User.username == "office"))
+        segment = _other_village_segment(server)
+        service.create_event(office, service.EventInput(
+            segment_id=segment.id, kind="水毁", severity="major", occurred_at=datetime.now(timezone.utc) - timedelta(hours=2),
+            closed=True, warning_sign="K0+100 处设置警示牌", detour_road=segment.road.code, detour="<b>经邻村道路绕行</b>"))
+        db.session.remove()
+    sign_in(page, server)
+    page.wait_for_function("() => Number(document.getElementById('map').getAttribute('data-events') || 0) >= 1")
+    page.locator("path.event-closed").first.wait_for()
+    page.evaluate("() => { const l = window.roadchiefMap.operationsLayers.events.getLayers()"
+                  ".find((x) => x.feature.properties.layer === 'event'); l.openPopup(); }")
+    popup = page.locator(".leaflet-popup-content .seg-popup")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert "水毁" in text and "交通中断" in text and "<b>经邻村道路绕行</b>" in text  # shown as text, not markup
+    clean(page)
+
+
 def test_screenshots_of_the_layers(browser, request, server):
     """1280×800 and 360×740 views with markers, outlines and gaps, kept under reports/e2e/ to look at."""
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -239,7 +239,7 @@
   overlays['<span class="overlay-icon mk-rect"></span>整改（未复核）'] = rectLayer;
   overlays['<span class="overlay-swatch overlay-gap"></span>缺少路长'] = gapLayer;
   overlays['<span class="overlay-swatch overlay-town"></span>乡镇边界'] = townLayer;
-  L.control.layers(tileUrl ? baseLayers : {}, overlays, { position: "topright", collapsed: true }).addTo(map);
+  var layersControl = L.control.layers(tileUrl ? baseLayers : {}, overlays, { position: "topright", collapsed: true }).addTo(map);
 
   function colourFor(p) {
     if (mode === "grade") { return GRADE_COLOURS[p.grade] || NO_SCORE_COLOUR; }
@@ -1065,6 +1065,8 @@
     reloadMarkers: function () { loadMarkers(true); },
     reloadGaps: loadGaps,
     markerLayers: { inspections: inspectionLayer, rectifications: rectLayer },
+    layersControl: layersControl,
+    el: el,
     gapIds: function () { return Object.keys(gapIds).map(Number); }
   };
 }());
