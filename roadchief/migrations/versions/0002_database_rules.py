@@ -1,5 +1,4 @@
-"""Rules the database itself enforces: no overlapping stake ranges on a road,
-and the append-only audit log and ledger.
+"""database rules: no overlapping stakes on a road; append-only audit log and ledger.
 
 Revision ID: 0002
 Revises: 0001

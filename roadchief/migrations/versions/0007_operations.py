@@ -1,4 +1,6 @@
-"""operations: road events (第十四条), seasonal duty windows and emergency stock (第十三条),
+"""operations: road events, seasonal duty, emergency stock, road assets, works plan.
+
+Road events (第十四条), seasonal duty windows and emergency stock (第十三条),
 road assets (路产) and the annual maintenance plan (年度养护计划).
 
 Revision ID: 0007
