@@ -94,7 +94,8 @@ NAV = {"地图": "/", "路网登记": "/registry/", "路长体系": "/registry/c
 
 
 def nav_labels(page: str) -> set[str]:
-    nav = page[page.index('<ul class="nav-links">'):page.index("</ul>", page.index('<ul class="nav-links">'))]
+    # the main links plus the user menu (修改密码, 用户管理, 审计日志)
+    nav = page[page.index('<ul class="nav-links">'):page.index("</details>", page.index('<ul class="nav-links">'))]
     return set(re.findall(r">([^<>]+)</a>", nav))
 
 
