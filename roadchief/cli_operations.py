@@ -79,3 +79,30 @@ def duty_gaps_cmd(year, as_json):
         click.echo(f"{row['window']} {row['period'][0]}–{row['period'][1]} {row['road_code']}#{row['segment_id']} "
                    f"缺 {'、'.join(row['missing'])} {row['chief']} {row['deduction']}")
     click.echo(f"共 {len(out)} 处")
+
+
+@ops.command("plan-report")
+@click.argument("year", type=click.IntRange(2000, 2100))
+@click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path), help="写出 PDF 文件")
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False, path_type=Path), help="写出 XLSX 文件")
+def plan_report_cmd(year, pdf_path, xlsx_path):
+    """年度养护计划完成情况（按乡镇：预算、支出、计划与完成数量、完成率、合计）。"""
+    from datetime import datetime
+
+    from roadchief.domain.scoring import LOCAL_TZ
+    from roadchief.reports.works_plan_report import plan_pdf, plan_xlsx, title
+    from roadchief.services.works_plan import plan_report
+    report = plan_report(_CityUser(), year)
+    generated = datetime.now(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    if pdf_path:
+        pdf_path.write_bytes(plan_pdf(report, generated))
+        click.echo(f"已生成 {pdf_path}")
+    if xlsx_path:
+        xlsx_path.write_bytes(plan_xlsx(report, generated))
+        click.echo(f"已生成 {xlsx_path}")
+    if pdf_path or xlsx_path:
+        return
+    click.echo(title(year))
+    for t in report["towns"] + [report["total"]]:
+        click.echo(f"{t.town}\t项目 {t.items}\t已完成 {t.done_items}\t完成率 {t.completion}\t"
+                   f"计划 {t.planned_text}\t完成 {t.done_text}\t预算 {t.budget} 元\t已支出 {t.spent} 元")

@@ -288,3 +288,131 @@ def inspections_of_asset(asset: RoadAsset) -> list:
     return list(db.session.scalars(select(Inspection).join(InspectionAsset, InspectionAsset.inspection_id == Inspection.id)
                                    .where(InspectionAsset.asset_id == asset.id).order_by(Inspection.inspected_at.desc())))
 
+
+
+# ------------------------------------------------------------------ manual creation and editing
+
+MANAGERS = ("city_office", "town_office")
+MAX_PHOTOS = 6
+POSITIONS = ("stake", "point", "keep")
+
+
+@dataclass
+class AssetInput:
+    kind: str
+    code: str
+    segment_id: int | str | None
+    name: str = ""
+    stake: str | int | None = None
+    condition: str = "good"
+    quantity: int | str | None = 1
+    position: str = "stake"  # stake: interpolate along the segment; point: lon/lat; keep: unchanged (editing)
+    lon: float | str | None = None
+    lat: float | str | None = None
+    note: str = ""
+    photos: list = field(default_factory=list)
+
+
+def can_manage(user, segment: Segment | None = None) -> bool:
+    """City office anywhere, a town office on its town's segments."""
+    if user.role not in MANAGERS:
+        return False
+    return segment is None or can_see_segment(user, segment)
+
+
+def _choice(value, choices: dict, by_label: dict, what: str) -> str:
+    value = str(value or "").strip()
+    if value in choices:
+        return value
+    if value in by_label:
+        return by_label[value]
+    raise ServiceError(f"请选择{what}")
+
+
+def _apply(user, asset: RoadAsset, data: AssetInput, creating: bool) -> None:
+    from roadchief.services.events import _segment, clean_point, parse_stake, point_at_stake
+    segment = _segment(data.segment_id)
+    if not can_manage(user, segment):
+        raise ServiceError("该路段不在您的管辖范围内")
+    kind = _choice(data.kind, ASSET_KINDS, KIND_BY_LABEL, "路产类型")
+    condition = _choice(data.condition or "good", ASSET_CONDITIONS, CONDITION_BY_LABEL, "状况")
+    code = str(data.code or "").replace("\x00", "").strip()
+    if not code:
+        raise ServiceError("请填写编号")
+    if len(code) > 40:
+        raise ServiceError("编号过长（不超过 40 字符）")
+    clash = db.session.scalar(select(RoadAsset.id).where(RoadAsset.code == code))
+    if clash is not None and clash != asset.id:
+        raise ServiceError(f"编号 {code} 已被其他路产使用")
+    name = str(data.name or "").replace("\x00", "").strip()
+    if len(name) > 120:
+        raise ServiceError("名称过长（不超过 120 字）")
+    note = str(data.note or "").replace("\x00", "").strip()
+    if len(note) > 2000:
+        raise ServiceError("备注过长（不超过 2000 字）")
+    try:
+        quantity = int(str(data.quantity if data.quantity not in (None, "") else 1).strip())
+    except ValueError:
+        raise ServiceError("数量应为正整数") from None
+    if not 1 <= quantity <= 10**6:
+        raise ServiceError("数量应为 1–1000000 的整数")
+    stake = parse_stake(data.stake, segment)
+    end_stake = None if creating else asset.end_stake_m
+    if end_stake is not None and (stake is None or not stake <= end_stake <= segment.end_m):
+        end_stake = None  # a line asset moved to another stake: its old end no longer applies
+    position = data.position if data.position in POSITIONS else "stake"
+    if position == "keep" and (creating or segment.id != asset.segment_id or stake != asset.stake_m):
+        position = "stake" if stake is not None else "point"
+    if position == "stake":
+        if stake is None:
+            raise ServiceError("按桩号定位时请填写桩号")
+        lon, lat = point_at_stake(segment, stake)
+        geometry = json.dumps({"type": "Point", "coordinates": [lon, lat]})
+    elif position == "point":
+        lon, lat = clean_point(data.lon, data.lat)
+        if lon is None:
+            raise ServiceError("请填写经度和纬度，或选择按桩号定位")
+        geometry = json.dumps({"type": "Point", "coordinates": [lon, lat]})
+    else:
+        lon, lat, geometry = asset.lon, asset.lat, asset.geometry
+    asset.code, asset.segment, asset.kind, asset.name, asset.condition = code, segment, kind, name, condition
+    asset.quantity, asset.stake_m, asset.end_stake_m, asset.note = quantity, stake, end_stake, note
+    asset.lon, asset.lat, asset.geometry = lon, lat, geometry
+
+
+def _save(user, asset: RoadAsset, data: AssetInput, upload_dir, creating: bool) -> RoadAsset:
+    files = [f for f in (data.photos or ()) if f is not None and getattr(f, "filename", "x")]
+    if len(files) + (0 if creating else len(asset.photos)) > MAX_PHOTOS * 4 or len(files) > MAX_PHOTOS:
+        raise ServiceError(f"每次最多上传 {MAX_PHOTOS} 张照片")
+    stored = []
+    try:
+        with unit_of_work(f"编号 {data.code} 已被其他路产使用" if creating else "该路产刚刚已被他人修改，请刷新后重试"):
+            _apply(user, asset, data, creating)
+            if creating:
+                db.session.add(asset)
+            for file in files:
+                photo = save_photo(file, upload_dir)
+                stored.append(photo)
+                db.session.add(RoadAssetPhoto(asset=asset, path=photo.path, thumb_path=photo.thumb_path,
+                                              mimetype=photo.mimetype, width=photo.width, height=photo.height,
+                                              taken_at=photo.taken_at, user_id=getattr(user, "id", None)))
+    except BaseException:
+        for photo in stored:
+            delete_stored(upload_dir, photo.path, photo.thumb_path)
+        if not creating and asset in db.session:
+            db.session.expire(asset)
+        raise
+    return asset
+
+
+def create_asset(user, data: AssetInput, upload_dir: str | Path = "") -> RoadAsset:
+    """A road asset entered by hand (an office within its scope); audited like every change."""
+    if not can_manage(user):
+        raise ServiceError("只有路长办公室可以登记路产")
+    return _save(user, RoadAsset(), data, upload_dir, creating=True)
+
+
+def update_asset(user, asset: RoadAsset, data: AssetInput, upload_dir: str | Path = "") -> RoadAsset:
+    if not can_manage(user, asset.segment):
+        raise ServiceError("无权修改该路产")
+    return _save(user, asset, data, upload_dir, creating=False)

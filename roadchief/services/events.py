@@ -11,6 +11,7 @@ Who may do what:
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -34,6 +35,7 @@ from roadchief.services.transactions import unit_of_work
 from roadchief.services.uploads import delete_stored, save_photo
 
 RECORDERS = ("city_office", "town_office", "inspector", "chief")
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 MAX_PHOTOS = 6
 MAX_TEXT = 2000
 
@@ -48,10 +50,24 @@ def local_text(moment: datetime | None) -> str:
     return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
+class StepRefused(ServiceError):
+    """The state machine refuses a step (抢通 twice, 修复 before 抢通…): a conflict with the
+    event's current state rather than bad input (the API answers 409)."""
+
+
+def _in_range(moment: datetime, what: str) -> datetime:
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise ServiceError(f"{what}不在 {EARLIEST_YEAR}–{LATEST_YEAR} 年之间")
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)).astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise ServiceError(f"{what}不正确") from None
+
+
 def parse_local(value, what: str, required: bool = True) -> datetime | None:
     """A datetime from a form (``YYYY-MM-DDTHH:MM`` Beijing time) or an aware datetime."""
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)).astimezone(timezone.utc)
+        return _in_range(value, what)
     text = str(value or "").strip()
     if not text:
         if required:
@@ -62,7 +78,7 @@ def parse_local(value, what: str, required: bool = True) -> datetime | None:
     except ValueError:
         raise ServiceError(f"{what}格式不正确：{text!r}") from None
     # stored as UTC: SQLite keeps the wall time of a timezone column and drops the offset
-    return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)).astimezone(timezone.utc)
+    return _in_range(moment, what)
 
 
 def _state(event: RoadEvent) -> rules.EventState:
@@ -143,8 +159,12 @@ def clean_line(text) -> str | None:
         data = json.loads(raw) if isinstance(raw, str) else raw
         if data.get("type") == "Feature":
             data = data.get("geometry") or {}
+        if data.get("type") != "LineString":
+            raise ValueError(data.get("type"))
         geom = shape(data)
-    except (ValueError, TypeError, AttributeError, KeyError):
+        if not geom.is_empty and not all(math.isfinite(v) for xy in geom.coords for v in xy):
+            raise ValueError("not finite")
+    except Exception:  # any malformed GeoJSON (shapely raises its own error types too)
         raise ServiceError("绕行路线应为 GeoJSON 线（LineString）") from None
     if not isinstance(geom, LineString) or geom.is_empty or len(geom.coords) < 2:
         raise ServiceError("绕行路线应为至少两个点的线")
@@ -155,9 +175,11 @@ def clean_line(text) -> str | None:
 
 
 def _road_by_code(code) -> Road | None:
-    code = str(code or "").strip().upper()
+    code = str(code or "").replace("\x00", "").strip().upper()
     if not code:
         return None
+    if len(code) > 40:
+        raise ServiceError("绕行道路编码过长")
     road = db.session.scalar(select(Road).where(Road.code == code))
     if road is None:
         raise ServiceError(f"绕行道路 {code} 不在路网登记中")
@@ -165,7 +187,7 @@ def _road_by_code(code) -> Road | None:
 
 
 def _text(value, what: str, limit: int = MAX_TEXT) -> str:
-    text = str(value or "").strip()
+    text = str(value or "").replace("\x00", "").strip()
     if len(text) > limit:
         raise ServiceError(f"{what}过长（不超过 {limit} 字）")
     return text
@@ -297,7 +319,7 @@ def act(user, event: RoadEvent, action: str, at=None, note: str = "", photos=(),
     try:
         after = rules.step(_state(event), action, moment)
     except rules.EventError as error:
-        raise ServiceError(str(error)) from None
+        raise StepRefused(str(error)) from None
     stored: list = []
     actor = current_actor().name
     try:
@@ -310,7 +332,7 @@ def act(user, event: RoadEvent, action: str, at=None, note: str = "", photos=(),
             _store_photos(event, action, photos, upload_dir, user, stored)
     except StaleDataError:
         _cleanup(upload_dir, stored)
-        raise ServiceError("该事件刚刚已被他人处理，请刷新后查看") from None
+        raise StepRefused("该事件刚刚已被他人处理，请刷新后查看") from None
     except BaseException:
         _cleanup(upload_dir, stored)
         raise
@@ -376,22 +398,27 @@ def public_events(road_id: int) -> list[dict]:
     return rows
 
 
-def event_point(event: RoadEvent) -> tuple[float, float]:
-    """Where the map draws the event: its GPS point, else its stake on the segment, else the segment's middle."""
-    if event.lon is not None:
-        return event.lon, event.lat
-    line = shape(json.loads(event.segment.geometry))
+def point_at_stake(segment: Segment, stake_m: int | None) -> tuple[float, float]:
+    """The lon/lat of a stake on a segment, interpolated along its geometry in proportion to
+    the stake range (the segment's middle when there is no stake)."""
+    line = shape(json.loads(segment.geometry))
     if line.geom_type == "MultiLineString":
         from shapely.ops import linemerge
         line = linemerge(line)
         if line.geom_type != "LineString":
             line = max(line.geoms, key=lambda g: g.length)
-    segment = event.segment
     fraction = 0.5
-    if event.stake_m is not None and segment.end_m > segment.start_m:
-        fraction = (event.stake_m - segment.start_m) / (segment.end_m - segment.start_m)
+    if stake_m is not None and segment.end_m > segment.start_m:
+        fraction = min(1.0, max(0.0, (stake_m - segment.start_m) / (segment.end_m - segment.start_m)))
     point = line.interpolate(fraction, normalized=True)
     return round(point.x, 6), round(point.y, 6)
+
+
+def event_point(event: RoadEvent) -> tuple[float, float]:
+    """Where the map draws the event: its GPS point, else its stake on the segment, else the segment's middle."""
+    if event.lon is not None:
+        return event.lon, event.lat
+    return point_at_stake(event.segment, event.stake_m)
 
 
 def events_geojson(user, bbox: list[float] | None = None, include_repaired: bool = False) -> dict:
@@ -430,7 +457,12 @@ def event_json(event: RoadEvent) -> dict:
             "occurred_at": aware(event.occurred_at).isoformat(),
             "restored_at": aware(event.restored_at).isoformat() if event.restored_at else None,
             "repaired_at": aware(event.repaired_at).isoformat() if event.repaired_at else None,
+            "stake": format_stake(event.stake_m) if event.stake_m is not None else None,
+            "lon": event.lon, "lat": event.lat, "description": event.description,
             "warning_sign": event.warning_sign, "detour": event.detour,
+            "detour_road": event.detour_road.code if event.detour_road else None,
+            "detour_geometry": json.loads(event.detour_geometry) if event.detour_geometry else None,
+            "reported_by": event.reported_by, "restored_by": event.restored_by, "repaired_by": event.repaired_by,
             "hours_to_restore": rules.hours_between(aware(event.occurred_at), aware(event.restored_at)),
             "hours_to_repair": rules.hours_between(aware(event.occurred_at), aware(event.repaired_at))}
 
@@ -504,3 +536,28 @@ def segment_at(road_code: str, stake) -> Segment:
         if segment.start_m <= metres <= segment.end_m:
             return segment
     raise ServiceError(f"桩号 {format_stake(metres)} 不在该路线的任何路段上")
+
+
+# ------------------------------------------------------------------ picking a segment, drawing on a map
+
+def segment_choices(user, limit: int = 3000) -> list[tuple[Road, list[Segment]]]:
+    """The segments a user may record on, grouped by road (for a <select> with optgroups)."""
+    rows = db.session.scalars(select(Segment).join(Road, Segment.road_id == Road.id)
+                              .options(selectinload(Segment.road), selectinload(Segment.town))
+                              .where(segment_condition(user)).order_by(Road.code, Segment.start_m, Segment.id).limit(limit))
+    groups: dict[int, tuple[Road, list[Segment]]] = {}
+    for segment in rows:
+        groups.setdefault(segment.road_id, (segment.road, []))[1].append(segment)
+    return list(groups.values())
+
+
+def segment_label(segment: Segment) -> str:
+    return (f"{segment.road.code} {segment.road.name} {format_stake(segment.start_m)}–{format_stake(segment.end_m)}"
+            f"（{segment.town.name}）")
+
+
+def segment_feature(segment: Segment) -> dict:
+    """One segment as a GeoJSON Feature for the small maps (detour drawing, event detail)."""
+    return {"type": "Feature", "geometry": json.loads(segment.geometry),
+            "properties": {"id": segment.id, "label": segment_label(segment),
+                           "start": format_stake(segment.start_m), "end": format_stake(segment.end_m)}}

@@ -107,6 +107,29 @@ class TownPlan:
     budget_fen: int = 0
     spent_fen: int = 0
     by_category: dict | None = None
+    planned: dict | None = None  # unit → planned quantity (quantities add up only within a unit)
+    done: dict | None = None  # unit → quantity done
+
+    @property
+    def completion(self) -> str:
+        """Items completed ÷ items planned, one decimal (exact: Decimal, rounded half up)."""
+        if not self.items:
+            return "—"
+        from decimal import ROUND_HALF_UP
+        value = (Decimal(self.done_items * 100) / self.items).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        return f"{int(value)}%" if value == value.to_integral_value() else f"{value}%"
+
+    @staticmethod
+    def _quantities(values: dict | None) -> str:
+        return "；".join(f"{amount} {unit}" for unit, amount in sorted((values or {}).items())) or "—"
+
+    @property
+    def planned_text(self) -> str:
+        return self._quantities(self.planned)
+
+    @property
+    def done_text(self) -> str:
+        return self._quantities(self.done)
 
     @property
     def budget(self) -> str:
@@ -124,12 +147,15 @@ class TownPlan:
 def plan_vs_done(user, year: int) -> tuple[list[TownPlan], TownPlan]:
     """Per town: planned items and budget vs. items completed (done quantity ≥ planned) and money spent."""
     towns: dict[int, TownPlan] = {}
-    total = TownPlan("合计", "", by_category=defaultdict(lambda: [0, 0]))
+    total = TownPlan("合计", "", by_category=defaultdict(lambda: [0, 0]), planned=defaultdict(int), done=defaultdict(int))
     for item in items(user, year):
         town: Town = item.segment.town
-        entry = towns.setdefault(town.id, TownPlan(town.name, town.code, by_category=defaultdict(lambda: [0, 0])))
+        entry = towns.setdefault(town.id, TownPlan(town.name, town.code, by_category=defaultdict(lambda: [0, 0]),
+                                                   planned=defaultdict(int), done=defaultdict(int)))
         complete = item.done_quantity >= item.quantity
         for target in (entry, total):
+            target.planned[item.unit] += item.quantity
+            target.done[item.unit] += item.done_quantity
             target.items += 1
             target.done_items += complete
             target.budget_fen += item.budget_fen
@@ -137,3 +163,10 @@ def plan_vs_done(user, year: int) -> tuple[list[TownPlan], TownPlan]:
             target.by_category[item.category][0] += 1
             target.by_category[item.category][1] += complete
     return sorted(towns.values(), key=lambda t: t.code), total
+
+
+def plan_report(user, year: int) -> dict:
+    """What the plan-vs-done XLSX / PDF print: one row per town and the 合计 row (the sums of
+    the rows, in integer fen), plus the items."""
+    towns, total = plan_vs_done(user, year)
+    return {"year": year, "towns": towns, "total": total, "items": items(user, year)}

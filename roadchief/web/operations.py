@@ -111,26 +111,52 @@ def _event_form() -> service.EventInput:
         photos=_files("photos"))
 
 
+def _query_segment() -> Segment | None:
+    """?segment_id= on a GET (the page was opened for one segment); 403 outside the user's scope."""
+    raw = request.args.get("segment_id", "")
+    segment = db.session.get(Segment, int(raw)) if raw.isdigit() and 0 < int(raw) < 2**31 else None
+    if segment is not None and not can_see_segment(current_user, segment):
+        abort(403)
+    return segment
+
+
+def _posted_segment() -> Segment | None:
+    raw = request.form.get("segment_id", "").strip()
+    segment = db.session.get(Segment, int(raw)) if raw.isdigit() and 0 < int(raw) < 2**31 else None
+    return segment if segment is not None and can_see_segment(current_user, segment) else None
+
+
+def _event_new_page(form, segment, status: int = 200):
+    return render_template("operations/event_new.html", kinds=event_rules.KINDS, severities=event_rules.SEVERITIES,
+                           segment=segment, form=form, choices=service.segment_choices(current_user),
+                           segment_feature=service.segment_feature(segment) if segment else None), status
+
+
 @bp.route("/events/new", methods=["GET", "POST"])
 @allow(*EVENT_RECORDERS)
 def event_new():
-    segment = None
-    if request.values.get("segment_id", "").isdigit():
-        segment = db.session.get(Segment, int(request.values["segment_id"]))
-        if segment is not None and not can_see_segment(current_user, segment):
-            abort(403)
     if request.method == "POST":
+        segment = _posted_segment()
         try:
             event = service.create_event(current_user, _event_form(), current_app.config["UPLOAD_DIR"])
         except ServiceError as error:
             flash(str(error), "error")
-            return render_template("operations/event_new.html", kinds=event_rules.KINDS,
-                                   severities=event_rules.SEVERITIES, segment=segment, form=request.form), 400
+            return _event_new_page(request.form, segment, 400)
         flash("事件已登记" + ("（交通中断，已公示警示与绕行）" if event.interrupted else ""), "success")
         return redirect(url_for("operations.event", event_id=event.id))
+    segment = _query_segment()
     now = datetime.now(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
-    return render_template("operations/event_new.html", kinds=event_rules.KINDS, severities=event_rules.SEVERITIES,
-                           segment=segment, form={"occurred_at": now})
+    return _event_new_page({"occurred_at": now, "segment_id": str(segment.id) if segment else ""}, segment)
+
+
+@bp.route("/segments/<int:segment_id>.json")
+@allow(*READERS)
+def segment_geojson(segment_id: int):
+    """One segment as a GeoJSON Feature, for the small maps (detour drawing)."""
+    segment = db.get_or_404(Segment, segment_id)
+    if not can_see_segment(current_user, segment):
+        abort(403)
+    return service.segment_feature(segment)
 
 
 def _event_or_404(event_id: int) -> RoadEvent:
@@ -149,7 +175,7 @@ def event(event_id: int):
                            hours=event_rules.hours_between(service.aware(event.occurred_at), service.aware(event.restored_at)),
                            repair_hours=event_rules.hours_between(service.aware(event.occurred_at),
                                                                   service.aware(event.repaired_at)),
-                           stages=event_rules.STAGES,
+                           stages=event_rules.STAGES, segment_feature=service.segment_feature(event.segment),
                            now=datetime.now(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"))
 
 
@@ -343,6 +369,57 @@ def assets_import():
     return redirect(url_for("operations.assets"))
 
 
+def _asset_form() -> asset_service.AssetInput:
+    form = request.form
+    return asset_service.AssetInput(
+        kind=form.get("kind", ""), code=form.get("code", ""), segment_id=form.get("segment_id", ""),
+        name=form.get("name", ""), stake=form.get("stake", ""), condition=form.get("condition", ""),
+        quantity=form.get("quantity", "1"), position=form.get("position", "stake"), lon=form.get("lon", ""),
+        lat=form.get("lat", ""), note=form.get("note", ""), photos=_files("photos"))
+
+
+def _asset_page(form, item=None, status: int = 200):
+    return render_template("operations/asset_form.html", asset=item, form=form, kinds=ASSET_KINDS,
+                           conditions=ASSET_CONDITIONS, choices=service.segment_choices(current_user)), status
+
+
+@bp.route("/assets/new", methods=["GET", "POST"])
+@allow(*OFFICES)
+def asset_new():
+    if request.method == "POST":
+        try:
+            item = asset_service.create_asset(current_user, _asset_form(), current_app.config["UPLOAD_DIR"])
+        except ServiceError as error:
+            flash(str(error), "error")
+            return _asset_page(request.form, None, 400)
+        flash(f"路产 {item.code} 已登记", "success")
+        return redirect(url_for("operations.asset", asset_id=item.id))
+    segment = _query_segment()
+    return _asset_page({"segment_id": str(segment.id) if segment else "", "condition": "good", "quantity": "1",
+                        "position": "stake"})
+
+
+@bp.route("/assets/<int:asset_id>/edit", methods=["GET", "POST"])
+@allow(*OFFICES)
+def asset_edit(asset_id: int):
+    item = db.get_or_404(RoadAsset, asset_id)
+    if not asset_service.can_manage(current_user, item.segment):
+        abort(403)
+    if request.method == "POST":
+        try:
+            asset_service.update_asset(current_user, item, _asset_form(), current_app.config["UPLOAD_DIR"])
+        except ServiceError as error:
+            flash(str(error), "error")
+            return _asset_page(request.form, item, 400)
+        flash("路产信息已保存", "success")
+        return redirect(url_for("operations.asset", asset_id=item.id))
+    from roadchief.domain.stakes import format_stake
+    return _asset_page({"kind": item.kind, "code": item.code, "name": item.name, "segment_id": str(item.segment_id),
+                        "stake": format_stake(item.stake_m) if item.stake_m is not None else "",
+                        "condition": item.condition, "quantity": str(item.quantity), "position": "keep",
+                        "lon": item.lon, "lat": item.lat, "note": item.note}, item)
+
+
 @bp.route("/assets/<int:asset_id>", methods=["GET", "POST"])
 @allow(*READERS)
 def asset(asset_id: int):
@@ -359,6 +436,7 @@ def asset(asset_id: int):
         return redirect(url_for("operations.asset", asset_id=asset_id))
     return render_template("operations/asset.html", asset=item, conditions=ASSET_CONDITIONS,
                            inspections=asset_service.inspections_of_asset(item),
+                           can_manage=asset_service.can_manage(current_user, item.segment),
                            can_edit=current_user.role in ("city_office", "town_office", "inspector", "chief"))
 
 
@@ -438,6 +516,29 @@ def plan_progress():
     except ServiceError as error:
         flash(str(error), "error")
     return redirect(url_for("operations.plan", year=item.year))
+
+
+def _plan_report(fmt: str):
+    from roadchief.reports.works_plan_report import plan_pdf, plan_xlsx
+    year = _year()
+    report = works_plan.plan_report(current_user, year)
+    generated = datetime.now(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    if fmt == "xlsx":
+        return _download(plan_xlsx(report, generated),
+                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"养护计划完成情况-{year}.xlsx")
+    return _download(plan_pdf(report, generated), "application/pdf", f"养护计划完成情况-{year}.pdf")
+
+
+@bp.route("/plan.xlsx")
+@allow("city_office", "town_office", "finance")
+def plan_xlsx_download():
+    return _plan_report("xlsx")
+
+
+@bp.route("/plan.pdf")
+@allow("city_office", "town_office", "finance")
+def plan_pdf_download():
+    return _plan_report("pdf")
 
 
 def _fen(value: int) -> str:
