@@ -75,6 +75,7 @@ def _table(head, rows, widths, styles, right=()) -> Table:
     total = sum(widths)
     width = A4[0] - 36 * mm
     return Table(data, colWidths=[w * width / total for w in widths], repeatRows=1, hAlign="LEFT", style=TableStyle([
+        ("FONT", (0, 0), (-1, -1), styles["cell"].fontName, 9.5),  # else a non-embedded Helvetica
         ("GRID", (0, 0), (-1, -1), 0.5, GRID), ("BACKGROUND", (0, 0), (-1, 0), HEAD_FILL),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]))
 

@@ -35,6 +35,7 @@ def _table(head: list[str], rows: list[list], widths: list[float], styles) -> Ta
     data += [[Paragraph(escape("" if v is None else str(v)), styles["cell"]) for v in row] for row in rows]
     table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1)
     table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), styles["cell"].fontName, 8.5),  # the table default is a non-embedded Helvetica
         ("GRID", (0, 0), (-1, -1), 0.4, GRID), ("BACKGROUND", (0, 0), (-1, 0), HEAD_FILL),
         ("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
     ]))

@@ -126,7 +126,8 @@ def plan_pdf(report: dict, generated: str = "") -> bytes:
         data += [[Paragraph(escape(str(v)), styles["num"] if i in numeric else styles["cell"]) for i, v in enumerate(row)]
                  for row in rows]
         t = Table(data, colWidths=[w * mm for w in widths], repeatRows=1)
-        commands = [("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#4d4d4d")),
+        commands = [("FONT", (0, 0), (-1, -1), styles["cell"].fontName, 8.5),  # else a non-embedded Helvetica
+                    ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#4d4d4d")),
                     ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dce3ee")), ("VALIGN", (0, 0), (-1, -1), "TOP")]
         if total_last:
             commands.append(("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#dedede")))
