@@ -240,6 +240,80 @@ class OverdueCharge:
     item: CatalogItem
 
 
+# ------------------------------------------------------------------ seasonal duty (第十三条)
+
+DUTY_PHASES = {"flood": ("雨前", "雨中", "雨后"), "winter": ("除雪", "撒砂")}
+DUTY_CODES = {"flood": "LZ02", "winter": "LZ03"}
+DUTY_KIND_NAMES = {"flood": "汛期", "winter": "冬季"}
+
+
+def check_duty_phase(kind: str, phase: str | None) -> str | None:
+    """The duty sub-type of a patrol record: required (one of the season's) for 汛期/冬季
+    巡查, refused for every other kind. Returns the clean value; ValueError in Chinese."""
+    phase = (phase or "").strip() or None
+    allowed = DUTY_PHASES.get(kind)
+    if allowed is None:
+        if phase is not None:
+            raise ValueError(f"只有汛期巡查、冬季巡查填写巡查类别（{INSPECTION_KINDS.get(kind, kind)}不填）")
+        return None
+    if phase not in allowed:
+        raise ValueError(f"{INSPECTION_KINDS[kind]}须选择巡查类别：{'、'.join(allowed)}")
+    return phase
+
+
+@dataclass(frozen=True)
+class DutyGapLine:
+    """One segment of a season window's ended period lacking one duty record, with the
+    chief whose score it hits (see services.seasonal)."""
+    chief_id: int
+    kind: str            # "flood" / "winter"
+    window_id: int
+    period_no: int       # 1-based within the window
+    period_end: date
+    missing: str         # 雨前 / 雨中 / 雨后 / 除雪或撒砂
+    segment: str = ""    # a short label, e.g. "X001 K0+000–K2+300"
+
+
+@dataclass(frozen=True)
+class DutyCharge:
+    """履职 deduction for a missed seasonal duty: one occurrence of the catalog item
+    (LZ02 汛期 / LZ03 冬季) per chief × window period × missing record, whatever the
+    number of the chief's segments missing it (they are named in the reason); charged
+    to the month in which the period ended."""
+    chief_id: int
+    month: Month
+    item: CatalogItem
+    reason: str
+    segments: tuple[str, ...] = ()
+
+
+def duty_charges(gaps: Iterable[DutyGapLine], catalog: dict[str, CatalogItem]) -> list[DutyCharge]:
+    """The 履职 charges of duty gaps. A catalog without the season's item charges nothing."""
+    grouped: dict[tuple, list[DutyGapLine]] = defaultdict(list)
+    for gap in gaps:
+        grouped[(gap.chief_id, gap.kind, gap.window_id, gap.period_no, gap.period_end, gap.missing)].append(gap)
+    charges = []
+    for (chief_id, kind, _window, number, end, missing), lines in sorted(grouped.items(), key=lambda p: (p[0][0], p[0][4], p[0][2], p[0][3], p[0][5])):
+        item = catalog.get(DUTY_CODES.get(kind, ""))
+        if item is None:
+            continue
+        segments = tuple(dict.fromkeys(line.segment for line in lines if line.segment))
+        where = "、".join(segments[:3]) + (f" 等 {len(segments)} 个路段" if len(segments) > 3 else "")
+        what = f"缺{missing}巡查" if kind == "flood" else f"缺{missing}记录"
+        charges.append(DutyCharge(chief_id, month_of(end), item,
+                                  f"{DUTY_KIND_NAMES.get(kind, kind)}第{number}期（至 {end.isoformat()}）{where} {what}".replace("  ", " "),
+                                  segments))
+    return charges
+
+
+def duty_deductions(gaps: Iterable[DutyGapLine], catalog: dict[str, CatalogItem]) -> dict[tuple[int, Month], int]:
+    """Per chief and month, the capped 履职 deduction of the duty gaps alone (hundredths)."""
+    lines: dict[tuple[int, Month], list[FindingLine]] = defaultdict(list)
+    for charge in duty_charges(gaps, catalog):
+        lines[(charge.chief_id, charge.month)].append(FindingLine(charge.item, 1))
+    return {key: capped_deduction(found) for key, found in lines.items()}
+
+
 @dataclass
 class MonthScore:
     chief_id: int
@@ -247,6 +321,8 @@ class MonthScore:
     inspections: int = 0
     overdue: int = 0
     deduction_centi: int = 0
+    duty: int = 0
+    reasons: list[str] = field(default_factory=list)
 
     @property
     def score_centi(self) -> int:
@@ -257,13 +333,15 @@ class MonthScore:
         return self.inspections > 0
 
 
-def month_scores(shares: Iterable[Share], charges: Iterable[OverdueCharge] = ()) -> dict[tuple[int, Month], MonthScore]:
-    """Each chief's score for each month with a 督查 on their segments or an overdue charge.
+def month_scores(shares: Iterable[Share], charges: Iterable[OverdueCharge] = (),
+                 duty: Iterable[DutyCharge] = ()) -> dict[tuple[int, Month], MonthScore]:
+    """Each chief's score for each month with a 督查 on their segments, an overdue charge
+    or a seasonal duty charge.
 
-    Caps apply per inspection; the overdue charges of a month are capped together
-    as if one inspection. A month with only overdue charges is scored (the chief's
-    fault does not vanish because the office skipped a month) and is still a
-    coverage gap for the office.
+    Caps apply per inspection; the system's charges of a month (整改逾期 and 履职
+    duty gaps, all of the 履职 category) are capped together as if one inspection.
+    A month with only such charges is scored (the chief's fault does not vanish
+    because the office skipped a month) and is still a coverage gap for the office.
     """
     result: dict[tuple[int, Month], MonthScore] = {}
 
@@ -275,11 +353,18 @@ def month_scores(shares: Iterable[Share], charges: Iterable[OverdueCharge] = ())
         score.inspections += 1
         score.deduction_centi += capped_deduction(share.lines)
     overdue: dict[tuple[int, Month], list[FindingLine]] = defaultdict(list)
+    counts: dict[tuple[int, Month], list[int]] = defaultdict(lambda: [0, 0])
     for charge in charges:
         overdue[(charge.chief_id, charge.month)].append(FindingLine(charge.item, 1))
+        counts[(charge.chief_id, charge.month)][0] += 1
+    for charge in duty:
+        overdue[(charge.chief_id, charge.month)].append(FindingLine(charge.item, 1))
+        counts[(charge.chief_id, charge.month)][1] += 1
+        slot(charge.chief_id, charge.month).reasons.append(charge.reason)
     for (chief_id, month), lines in overdue.items():
         score = slot(chief_id, month)
-        score.overdue += len(lines)
+        score.overdue += counts[(chief_id, month)][0]
+        score.duty += counts[(chief_id, month)][1]
         score.deduction_centi += capped_deduction(lines)
     return result
 

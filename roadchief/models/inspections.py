@@ -11,7 +11,7 @@ from sqlalchemy import (Boolean, CheckConstraint, Date, DateTime, Float, Foreign
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from roadchief.domain.scoring import CATEGORIES, INSPECTION_KINDS, STATE_LABELS, UNITS, CatalogItem
+from roadchief.domain.scoring import CATEGORIES, DUTY_PHASES, INSPECTION_KINDS, STATE_LABELS, UNITS, CatalogItem
 from roadchief.extensions import db
 from roadchief.models.accounts import User
 from roadchief.models.base import Audited, Timestamps, utcnow
@@ -117,6 +117,9 @@ class Inspection(Audited, Timestamps, db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     frozen: Mapped[bool] = mapped_column(Boolean, default=False)
     finalisation_id: Mapped[int | None] = mapped_column(ForeignKey("quarter_finalisation.id"))
+    # 第十三条 duty sub-type of a 汛期/冬季巡查: 雨前/雨中/雨后, 除雪/撒砂 (None for other kinds,
+    # and for records made before the field existed, whose note text is read instead)
+    duty_phase: Mapped[str | None] = mapped_column(String(4))
 
     user: Mapped[User | None] = relationship()
     catalog: Mapped[DeductionCatalog] = relationship()
@@ -124,9 +127,13 @@ class Inspection(Audited, Timestamps, db.Model):
     findings: Mapped[list["Finding"]] = relationship(back_populates="inspection", order_by="Finding.id",
                                                      cascade="all, delete-orphan")
     photos: Mapped[list["InspectionPhoto"]] = relationship(back_populates="inspection", order_by="InspectionPhoto.id")
+    # 路产 looked at (roadchief.models.operations.InspectionAsset; each on one of the segments)
+    assets: Mapped[list["InspectionAsset"]] = relationship(order_by="InspectionAsset.id")
 
     __table_args__ = (
         CheckConstraint(f"kind IN ({_in(INSPECTION_KINDS)})", name="kind"),
+        CheckConstraint("duty_phase IS NULL OR " + " OR ".join(
+            f"(kind = '{k}' AND duty_phase IN ({_in(ps)}))" for k, ps in DUTY_PHASES.items()), name="duty_phase"),
         CheckConstraint(f"lon IS NULL OR lon BETWEEN {LON_RANGE[0]} AND {LON_RANGE[1]}", name="lon_range"),
         CheckConstraint(f"lat IS NULL OR lat BETWEEN {LAT_RANGE[0]} AND {LAT_RANGE[1]}", name="lat_range"),
         CheckConstraint("(lon IS NULL) = (lat IS NULL)", name="lon_lat_together"),

@@ -120,6 +120,13 @@ def bulletin_pdf(data: dict) -> bytes:
         story += [p(f"{g['unit_name']} {g['chief']}（{g['level_name']}）：{'、'.join(g['months'])} 无督查。") for g in data["gaps"]]
     else:
         story.append(p("各月均已督查。"))
+    story.append(p("（四）汛期、冬季巡查未落实（第十三条）", "h2"))
+    if data.get("duty"):
+        story.append(_table(("责任路长", "单位", "月份", "扣分项", "扣分", "原因"),
+                            [(d["chief"], d["unit_name"], d["month"], d["code"], d["points"], d["reason"]) for d in data["duty"]],
+                            (12, 16, 10, 9, 8, 45), styles, right=(4,)))
+    else:
+        story.append(p("无汛期、冬季巡查缺失。"))
     story.append(p("四、下步工作要求", "h1"))
     story += [p(f"{i}. {line}") for i, line in enumerate(data["requirements"], 1)]
     story.append(p(f"{data['issuer']}　{data['date']}", "sign"))
@@ -184,6 +191,8 @@ def bulletin_xlsx(data: dict) -> bytes:
            [(x["chief"], x["item"], x["segment"], x["deadline"], x["days"]) for x in data["overdue"]])
     _sheet(wb, "未督查月份", "存在问题：未落实一月一督查", ("层级", "乡镇 / 村", "路长", "未督查月份"),
            [(g["level_name"], g["unit_name"], g["chief"], "、".join(g["months"])) for g in data["gaps"]])
+    _sheet(wb, "汛期冬季巡查", "存在问题：汛期、冬季巡查未落实（第十三条）", ("责任路长", "单位", "月份", "扣分项", "扣分", "原因"),
+           [(d["chief"], d["unit_name"], d["month"], d["code"], d["points"], d["reason"]) for d in data.get("duty", [])])
     return _bytes(wb)
 
 

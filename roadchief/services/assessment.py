@@ -13,6 +13,14 @@ inspection's segments name the chief assessed for them on its date (see
 services.inspections), so a chief replaced mid-month is scored for the days he served
 and his successor for the rest; both have a monthly score if both were inspected.
 
+Seasonal duty (第十三条): a 汛期/冬季 window period that ended in a month without the
+expected 雨前/雨中/雨后 or 除雪/撒砂 records on a segment charges the catalog's LZ02 / LZ03
+to the chief assessed for that segment (services.seasonal names him by the 督查 rule, so
+the 村级路长 of a 村道 falls in the town office's scope, the 镇级/公路站路长 in the city's)
+in that month: once per chief × period × missing record (domain.scoring.duty_charges).
+Like 整改逾期, these system charges are capped together per chief and month, make the
+month scored, and leave it a coverage gap when no 督查 happened.
+
 Funding units (town:CODE / station:CODE / village:CODE) get, at finalisation, the mean
 of all monthly scores of every chief who held the unit in the quarter (each scored
 month weighs the same). A unit with no scored month keeps what it had (an imported
@@ -31,7 +39,7 @@ from sqlalchemy.orm import selectinload
 
 from roadchief.domain import scoring
 from roadchief.domain.grades import FAIR
-from roadchief.domain.scoring import (LOCAL_TZ, PERIOD_NAMES, SCORED_KINDS, FindingLine, Month, OverdueCharge,
+from roadchief.domain.scoring import (LOCAL_TZ, PERIOD_NAMES, SCORED_KINDS, DutyCharge, FindingLine, Month, OverdueCharge,
                                       PeriodResult, Share, month_days, month_end_moment, month_of, next_month,
                                       period_months, previous_month)
 from roadchief.extensions import db
@@ -223,6 +231,25 @@ def overdue_charges(months: tuple[Month, ...], scope: str | None = None, chief_i
     return charges
 
 
+def duty_charges(months: tuple[Month, ...], scope: str | None = None, chief_id: int | None = None,
+                 today: date | None = None) -> list[DutyCharge]:
+    """履职 charges (LZ02 / LZ03) of the seasonal duty gaps of window periods that ended
+    in the months (and before today), for the chiefs the scope assesses (or one chief)."""
+    from roadchief.services import seasonal
+    if scope is not None and scope.startswith("chief:"):
+        return []  # 路段管养责任人 are not named for duty gaps
+    today = today or date.today()
+    lines = seasonal.gap_lines(month_days(months[0])[0], month_days(months[-1])[1], today, scope, chief_id)
+    by_year: dict[int, list] = defaultdict(list)
+    for line in lines:
+        by_year[line.period_end.year].append(line)
+    charges = []
+    for year, found in sorted(by_year.items()):
+        catalog = {i.code: i.rule() for i in catalog_for(year).items}
+        charges += scoring.duty_charges(found, catalog)
+    return charges
+
+
 # ================================================================== results
 
 @dataclass
@@ -235,6 +262,7 @@ class Assessment:
     results: dict[int, PeriodResult]
     inspections: list[Inspection]
     charges: list[OverdueCharge]
+    duty: list[DutyCharge] = field(default_factory=list)
 
     def rows(self) -> list[dict]:
         """One row per chief: ranked within each level by score (competition ranking, unscored last)."""
@@ -250,8 +278,8 @@ class Assessment:
                 "unit_name": who.unit_name if who else (chief.title or chief.name),
                 "score": _score_text(score), "grade": result.grade, "deduction": points_text(result.deduction_centi) or "0",
                 "months": [{"month": _month_text(m), "score": _score_text(Decimal(s.score_centi).scaleb(-2)),
-                            "inspections": s.inspections, "overdue": s.overdue,
-                            "deduction": points_text(s.deduction_centi) or "0"}
+                            "inspections": s.inspections, "overdue": s.overdue, "duty": s.duty,
+                            "reasons": list(s.reasons), "deduction": points_text(s.deduction_centi) or "0"}
                            for m, s in sorted(result.monthly.items())],
                 "gaps": [_month_text(m) for m in result.gaps],
             })
@@ -277,11 +305,12 @@ def assess(scope: str, year: int, period: str, today: date | None = None) -> Ass
     assessees = population(scope, months)
     inspections = scored_inspections(months, scope=scope)
     charges = overdue_charges(months, scope=scope, today=today)
-    scores = scoring.month_scores(shares_of(inspections), charges)
+    duty = duty_charges(months, scope=scope, today=today)
+    scores = scoring.month_scores(shares_of(inspections), charges, duty)
     chief_ids = set(assessees) | {cid for cid, _ in scores}
     results = {cid: scoring.period_result(cid, months, scores, assessees[cid].expected if cid in assessees else ())
                for cid in chief_ids}
-    return Assessment(scope, year, period, months, assessees, results, inspections, charges)
+    return Assessment(scope, year, period, months, assessees, results, inspections, charges, duty)
 
 
 def chief_scope(chief: Chief) -> str | None:
@@ -302,8 +331,12 @@ def chief_history(chief: Chief, last: Month, count: int = 12, today: date | None
         months.append(previous_month(months[-1]))
     months = tuple(reversed(months))
     shares = shares_of(scored_inspections(months, chief_id=chief.id), chief_id=chief.id)
-    scores = scoring.month_scores(shares, overdue_charges(months, chief_id=chief.id, today=today))
+    scope = chief_scope(chief)
+    duty = duty_charges(months, scope=scope, chief_id=chief.id, today=today) if scope else []
+    scores = scoring.month_scores(shares, overdue_charges(months, chief_id=chief.id, today=today), duty)
     return [{"month": _month_text(m), "label": f"{m[1]}月" if m[1] != 1 else f"{m[0]}年1月",
+             "duty": [{"reason": c.reason, "code": c.item.code, "points": points_text(c.item.points_centi)}
+                      for c in duty if c.month == m],
              "centi": scores[(chief.id, m)].score_centi if (chief.id, m) in scores else None,
              "score": _score_text(Decimal(scores[(chief.id, m)].score_centi).scaleb(-2)) if (chief.id, m) in scores else None,
              "inspected": (chief.id, m) in scores and scores[(chief.id, m)].inspected}
@@ -405,6 +438,10 @@ def bulletin(scope: str, year: int, quarter: int, today: date | None = None) -> 
     overdue = overdue_at(scope, min(month_days(result.months[-1])[1], today))  # at the quarter's end, or today
     gaps = [{"chief": r["chief"], "unit_name": r["unit_name"], "level_name": r["level_name"], "months": r["gaps"]}
             for r in rows if r["gaps"]]
+    names = {r["chief_id"]: (r["chief"], r["unit_name"]) for r in rows}
+    duty = [{"chief": names.get(c.chief_id, ("", ""))[0], "unit_name": names.get(c.chief_id, ("", ""))[1],
+             "month": _month_text(c.month), "code": c.item.code, "points": points_text(c.item.points_centi),
+             "reason": c.reason} for c in result.duty]
     scored = [Decimal(r["score"]) for r in rows if r["score"] is not None]
     done = finalisation(scope, year, quarter)
     levels = []
@@ -421,9 +458,9 @@ def bulletin(scope: str, year: int, quarter: int, today: date | None = None) -> 
             "findings": len(findings), "chiefs": len(rows), "scored": len(scored),
             "average": _score_text(scoring.period_score([int(s * 100) for s in scored])) if scored else None,
             "grades": {g: sum(1 for r in rows if r["grade"] == g) for g in ("优", "良", "一般")},
-            "overdue_charges": len(result.charges),
+            "overdue_charges": len(result.charges), "duty_charges": len(result.duty),
         },
-        "levels": levels, "problems": _problems(result.inspections), "overdue": overdue, "gaps": gaps,
+        "levels": levels, "problems": _problems(result.inspections), "overdue": overdue, "gaps": gaps, "duty": duty,
         "requirements": _requirements(year, quarter, rows, overdue, gaps),
     }
 

@@ -45,6 +45,7 @@ from roadchief.domain.stakes import format_stake
 from roadchief.extensions import db
 from roadchief.models import Chief, Segment, Town, Village
 from roadchief.models.base import utcnow
+from roadchief.models.operations import InspectionAsset, RoadAsset
 from roadchief.models.inspections import (LAT_RANGE, LON_RANGE, DeductionCatalog, DeductionItem, Finding, Inspection,
                                           InspectionCorrection, InspectionPhoto, InspectionSegment, QuarterFinalisation,
                                           Rectification, RectificationEvent)
@@ -410,6 +411,8 @@ class InspectionInput:
     note: str = ""
     deadline: date | None = None
     findings: list[FindingInput] = field(default_factory=list)
+    duty_phase: str | None = None  # 雨前/雨中/雨后 (汛期巡查), 除雪/撒砂 (冬季巡查); required for those kinds only
+    asset_ids: list[int] = field(default_factory=list)  # 路产 looked at, each on one of the segments
 
 
 @dataclass
@@ -504,6 +507,44 @@ def _photo_row(photo, user, **links) -> InspectionPhoto:
                            height=photo.height, taken_at=photo.taken_at, user_id=user.id, **links)
 
 
+MAX_ASSETS = 20
+
+
+def _assets_on(asset_ids, segments: dict[int, Segment]) -> list[RoadAsset]:
+    """The 路产 an inspection references: each must exist and lie on one of its segments."""
+    ids = list(dict.fromkeys(_id(a, "路产编号") for a in asset_ids or [] if str(a).strip()))
+    if len(ids) > MAX_ASSETS:
+        raise ServiceError(f"一次检查最多关联 {MAX_ASSETS} 个路产")
+    if not ids:
+        return []
+    found = {a.id: a for a in db.session.scalars(select(RoadAsset).where(RoadAsset.id.in_(ids)))}
+    if missing := [str(i) for i in ids if i not in found]:
+        raise ServiceError(f"路产不存在：{', '.join(missing)}")
+    if outside := [found[i] for i in ids if found[i].segment_id not in segments]:
+        raise ServiceError("路产不在本次检查的路段上：" + "、".join(f"{a.code} {a.name}".strip() for a in outside))
+    return [found[i] for i in ids]
+
+
+def assets_on_segments(user, segment_ids: list[int], day: date | None = None) -> list[dict]:
+    """路产 on the given segments the user may record on, for the field form's select."""
+    ids = [i for i in segment_ids if 1 <= i <= MAX_ID][:MAX_SEGMENTS * 5]
+    if not ids:
+        return []
+    from roadchief.models import Road
+    rows = db.session.scalars(
+        select(RoadAsset).join(Segment, RoadAsset.segment_id == Segment.id).join(Road, Segment.road_id == Road.id)
+        .options(selectinload(RoadAsset.segment).selectinload(Segment.road))
+        .where(RoadAsset.segment_id.in_(ids), record_condition(user, day or date.today()))
+        .order_by(Road.code, RoadAsset.stake_m, RoadAsset.code).limit(500))
+    return [asset_json(a) for a in rows]
+
+
+def asset_json(asset: RoadAsset) -> dict:
+    stake = format_stake(asset.stake_m) if asset.stake_m is not None else ""
+    return {"id": asset.id, "segment_id": asset.segment_id, "code": asset.code,
+            "label": " ".join(p for p in (asset.code, asset.kind_label, asset.name, stake) if p)}
+
+
 def create_inspection(user, data: InspectionInput, upload_dir: str | Path, photos=(), now: datetime | None = None) -> Recorded:
     """Validate and store an inspection with its findings, photos and rectifications,
     all or nothing. A repeated ``client_uuid`` returns the inspection already stored."""
@@ -533,6 +574,11 @@ def create_inspection(user, data: InspectionInput, upload_dir: str | Path, photo
         Segment.id.in_(segment_ids), record_condition(user, day)))}
     if missing := [str(s) for s in segment_ids if s not in segments]:
         raise ServiceError(f"路段不存在或不在本单位管辖范围内：{', '.join(missing)}")
+    try:
+        duty_phase = scoring.check_duty_phase(data.kind, data.duty_phase)
+    except ValueError as error:
+        raise ServiceError(str(error)) from None
+    assets = _assets_on(data.asset_ids, segments)
     if len(data.findings) > MAX_FINDINGS:
         raise ServiceError(f"一次检查最多登记 {MAX_FINDINGS} 条问题")
     deadline = data.deadline or day + timedelta(days=DEFAULT_DEADLINE_DAYS)
@@ -545,7 +591,9 @@ def create_inspection(user, data: InspectionInput, upload_dir: str | Path, photo
 
     inspection = Inspection(client_uuid=client_uuid, kind=data.kind, inspected_at=when, user_id=user.id,
                             inspector_name=user.display_name or user.username, office_key=key, catalog=catalog,
-                            lon=lon, lat=lat, note=(data.note or "").strip()[:2000])
+                            lon=lon, lat=lat, note=(data.note or "").strip()[:2000], duty_phase=duty_phase)
+    for asset in assets:
+        inspection.assets.append(InspectionAsset(asset=asset))
     assessed: dict[int, Chief | None] = {}
     for segment_id in segment_ids:
         segment = segments[segment_id]

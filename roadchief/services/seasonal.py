@@ -1,36 +1,42 @@
 """Seasonal duty (第十三条): flood-season and winter windows per year, the duty records
-they expect, who is missing them, and each town's emergency stock (应急物资储备).
+they expect, who is missing them, the 履职 deductions they feed into the monthly
+scores, and each town's emergency stock (应急物资储备).
 
-Duty records are the existing patrol records (inspections of kind ``flood`` 汛期巡查 /
-``winter`` 冬季巡查) on the segment. Their sub-type is read from the record's note
-(decision: no extra field on the inspection form is needed, the field form's note
-already reaches every record): 雨前 / 雨中 / 雨后 for the flood season, 除雪 (清雪、
-积雪) / 撒砂 (防滑砂、融雪剂) for winter.
+Duty records are the patrol records (inspections of kind ``flood`` 汛期巡查 / ``winter``
+冬季巡查) on the segment. Their sub-type is the record's ``duty_phase``, chosen on the
+field form (雨前 / 雨中 / 雨后 for the flood season, 除雪 / 撒砂 for winter) and required
+by the service for those kinds. Records made before that field existed (``duty_phase``
+NULL) are still read from their note text (雨前…, 除雪/清雪/积雪, 撒砂/防滑砂/融雪剂…).
 
 Expectation per segment and period (the whole window, or each ``period_days`` block):
 
-* 汛期: one record each of 雨前, 雨中 and 雨后 (catalog item LZ02 per period missed);
-* 冬季: at least one 除雪 or 撒砂 record (catalog item LZ03 per period missed).
+* 汛期: one record each of 雨前, 雨中 and 雨后 (catalog item LZ02);
+* 冬季: at least one 除雪 or 撒砂 record (catalog item LZ03).
 
-Periods not yet ended are not judged. The gaps name the segment's most local chief,
-whose score the suggested 履职 deduction would hit in the next 督查.
+Periods not yet ended are not judged. A gap names the chief assessed for the segment on
+the period's last day by the same rule as a 督查 (第二十条): on a 村道 (with a village)
+the 村级路长, assessed by the town's office ("town:CODE"); on any other road the 公路站路长
+or 镇级路长, assessed by the city office ("city"). The gaps of a period are charged to that
+chief's score in the month the period ended (see domain.scoring.duty_charges and
+services.assessment).
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import false, select, true
 from sqlalchemy.orm import selectinload
 
-from roadchief.domain.scoring import LOCAL_TZ
+from roadchief.domain.scoring import LOCAL_TZ, DutyGapLine
+from roadchief.domain.stakes import format_stake
 from roadchief.extensions import db
 from roadchief.models import Road, Segment, Town
 from roadchief.models.inspections import Inspection, InspectionSegment
 from roadchief.models.operations import WINDOW_KINDS, EmergencyStock, SeasonWindow
 from roadchief.services import ServiceError
-from roadchief.services.chiefs import POSITION_ORDER, AssignmentIndex
+from roadchief.services.chiefs import POSITION_NAMES, AssignmentIndex
 from roadchief.services.scope import segment_condition
 from roadchief.services.transactions import unit_of_work
 
@@ -46,8 +52,14 @@ MAX_SEGMENTS_REPORTED = 2000
 
 
 def duty_tags(kind: str, note: str) -> set[str]:
+    """Sub-types read from a note (records without ``duty_phase``)."""
     text = note or ""
     return {tag for tag, words in TAG_WORDS.get(kind, {}).items() if any(w in text for w in words)}
+
+
+def record_tags(kind: str, duty_phase: str | None, note: str) -> set[str]:
+    """The sub-type of a duty record: its ``duty_phase`` when set, else read from the note."""
+    return {duty_phase} if duty_phase else duty_tags(kind, note)
 
 
 def missing_tags(kind: str, tags: set[str]) -> list[str]:
@@ -133,10 +145,16 @@ class DutyGap:
     missing: list[str]
     chief_name: str
     chief_id: int | None
+    scope: str = "city"   # the office assessing the named chief
+    number: int = 1       # the period's number within the window (1-based)
 
     @property
     def deduction_code(self) -> str:
         return DEDUCTION_CODE[self.window.kind]
+
+    @property
+    def segment_text(self) -> str:
+        return f"{self.segment.road.code} {format_stake(self.segment.start_m)}–{format_stake(self.segment.end_m)}"
 
 
 def _local_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -144,55 +162,98 @@ def _local_bounds(start: date, end: date) -> tuple[datetime, datetime]:
             datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=LOCAL_TZ))
 
 
-def _responsible(index: AssignmentIndex, segment: Segment):
-    chiefs = [c for c in index.chiefs_for(segment) if c.scope_kind != "city"]
-    if not chiefs:
-        return None
-    return max(chiefs, key=lambda c: POSITION_ORDER[c.position])
+def duty_scope(segment: Segment) -> str:
+    """The office whose chief answers for a segment's duty records (第二十条)."""
+    if segment.road.road_class == "村道" and segment.village_id:
+        return f"town:{segment.town.code}"
+    return "city"
+
+
+def _scope_condition(scope: str | None):
+    """Segments whose duty gaps an office's chiefs answer for (a pre-filter; see duty_scope)."""
+    if scope is None:
+        return true()
+    kind, _, code = scope.partition(":")
+    if kind == "town":
+        return (Segment.town_id == select(Town.id).where(Town.code == code).scalar_subquery()) & \
+            (Road.road_class == "村道") & Segment.village_id.is_not(None)
+    if kind == "city":
+        return (Road.road_class != "村道") | Segment.village_id.is_(None)
+    return false()
+
+
+def _gaps(window: SeasonWindow, today: date, condition, limit: int | None = None,
+          ending: tuple[date, date] | None = None) -> list[DutyGap]:
+    """Gaps of the window's ended periods (only those ending within ``ending`` when given)
+    on the listed segments matching ``condition``."""
+    from roadchief.services.inspections import assessed_chief
+    numbered = [(n, p) for n, p in enumerate(periods(window.start_date, window.end_date, window.period_days), start=1)
+                if p[1] < today and (ending is None or ending[0] <= p[1] <= ending[1])]
+    if not numbered:
+        return []
+    query = (select(Segment).join(Road).options(selectinload(Segment.road), selectinload(Segment.town),
+                                                selectinload(Segment.village))
+             .where(Segment.is_listed.is_(True), condition).order_by(Road.code, Segment.start_m))
+    if window.town_id:
+        query = query.where(Segment.town_id == window.town_id)
+    if limit:
+        query = query.limit(limit)
+    segments = list(db.session.scalars(query))
+    if not segments:
+        return []
+    begin, finish = _local_bounds(numbered[0][1][0], numbered[-1][1][1])
+    records = db.session.execute(
+        select(InspectionSegment.segment_id, Inspection.inspected_at, Inspection.duty_phase, Inspection.note)
+        .join(Inspection, InspectionSegment.inspection_id == Inspection.id)
+        .where(Inspection.kind == window.kind, Inspection.inspected_at >= begin, Inspection.inspected_at < finish))
+    tags: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for segment_id, moment, phase, note in records:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        day = moment.astimezone(LOCAL_TZ).date()
+        for number, (first, last) in numbered:
+            if first <= day <= last:
+                tags[(segment_id, number)] |= record_tags(window.kind, phase, note)
+                break
+    gaps = []
+    indexes: dict[date, AssignmentIndex] = {}
+    for number, period in numbered:
+        index = indexes.setdefault(period[1], AssignmentIndex(period[1]))
+        for segment in segments:
+            missing = missing_tags(window.kind, tags.get((segment.id, number), set()))
+            if missing:
+                scope = duty_scope(segment)
+                chief = assessed_chief(index, segment, scope)
+                gaps.append(DutyGap(window, period, segment, missing,
+                                    f"{chief.name}（{POSITION_NAMES[chief.position]}）" if chief else "（无被考核路长）",
+                                    chief.id if chief else None, scope, number))
+    return gaps
 
 
 def duty_gaps(user, window: SeasonWindow, today: date | None = None) -> list[DutyGap]:
     """Segments (in the user's scope and the window's town) lacking the season's records
     in an ended period of the window."""
     today = today or datetime.now(LOCAL_TZ).date()
-    judged = [p for p in periods(window.start_date, window.end_date, window.period_days) if p[1] < today]
-    if not judged:
-        return []
-    query = (select(Segment).join(Road).options(selectinload(Segment.road), selectinload(Segment.town),
-                                                selectinload(Segment.village))
-             .where(Segment.is_listed.is_(True), segment_condition(user)).order_by(Road.code, Segment.start_m))
-    if window.town_id:
-        query = query.where(Segment.town_id == window.town_id)
-    segments = list(db.session.scalars(query.limit(MAX_SEGMENTS_REPORTED)))
-    if not segments:
-        return []
-    begin, finish = _local_bounds(judged[0][0], judged[-1][1])
-    records = db.session.execute(
-        select(InspectionSegment.segment_id, Inspection.inspected_at, Inspection.note)
-        .join(Inspection, InspectionSegment.inspection_id == Inspection.id)
-        .where(Inspection.kind == window.kind, Inspection.inspected_at >= begin, Inspection.inspected_at < finish))
-    tags: dict[tuple[int, int], set[str]] = defaultdict(set)
-    for segment_id, moment, note in records:
-        if moment.tzinfo is None:
-            from datetime import timezone
-            moment = moment.replace(tzinfo=timezone.utc)
-        day = moment.astimezone(LOCAL_TZ).date()
-        for number, (first, last) in enumerate(judged):
-            if first <= day <= last:
-                tags[(segment_id, number)] |= duty_tags(window.kind, note)
-                break
-    gaps = []
-    indexes: dict[date, AssignmentIndex] = {}
-    for number, period in enumerate(judged):
-        index = indexes.setdefault(period[1], AssignmentIndex(period[1]))
-        for segment in segments:
-            missing = missing_tags(window.kind, tags.get((segment.id, number), set()))
-            if missing:
-                chief = _responsible(index, segment)
-                gaps.append(DutyGap(window, period, segment, missing,
-                                    f"{chief.chief.name}（{chief.position_name}）" if chief else "（无路长）",
-                                    chief.chief.id if chief else None))
-    return gaps
+    return _gaps(window, today, segment_condition(user), limit=MAX_SEGMENTS_REPORTED)
+
+
+def gap_lines(first: date, last: date, today: date, scope: str | None = None,
+              chief_id: int | None = None) -> list[DutyGapLine]:
+    """Every chief-named gap of a period ending between ``first`` and ``last`` (and before
+    ``today``), one line per missing record, for scoring; optionally only the chiefs an
+    office assesses, or one chief."""
+    found = []
+    query = select(SeasonWindow).where(SeasonWindow.start_date <= last, SeasonWindow.end_date >= first) \
+        .order_by(SeasonWindow.start_date, SeasonWindow.id)
+    for window in db.session.scalars(query):
+        for gap in _gaps(window, today, _scope_condition(scope), ending=(first, last)):
+            if gap.chief_id is None or (scope is not None and gap.scope != scope) or \
+                    (chief_id is not None and gap.chief_id != chief_id):
+                continue
+            for missing in gap.missing:
+                found.append(DutyGapLine(gap.chief_id, window.kind, window.id, gap.number, gap.period[1], missing,
+                                         gap.segment_text))
+    return found
 
 
 def gaps_by_chief(gaps: list[DutyGap]) -> list[tuple[str, int, list[DutyGap]]]:

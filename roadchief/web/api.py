@@ -178,6 +178,10 @@ class InspectionIn(Schema):
     lat = Float(load_default=None)
     note = String(load_default="")
     deadline = Date(load_default=None, metadata={"description": "整改期限（省略为检查日起 7 天）"})
+    duty_phase = String(load_default=None, validate=OneOf(["雨前", "雨中", "雨后", "除雪", "撒砂"]),
+                        metadata={"description": "汛期巡查必填 雨前/雨中/雨后，冬季巡查必填 除雪/撒砂（第十三条）；其他类别不填"})
+    asset_ids = List(Integer(validate=Range(1, MAX_ID)), load_default=[], validate=Length(0, 20),
+                     metadata={"description": "本次检查涉及的路产（须在所检查路段上）"})
     findings = List(Nested(FindingIn), load_default=[])
 
 
@@ -268,6 +272,7 @@ def inspections_create(body):
     data = service.InspectionInput(
         kind=body["kind"], segment_ids=body["segment_ids"], inspected_at=body["inspected_at"],
         client_uuid=body["client_uuid"], lon=body["lon"], lat=body["lat"], note=body["note"], deadline=body["deadline"],
+        duty_phase=body["duty_phase"], asset_ids=body["asset_ids"],
         findings=[service.FindingInput(item_code=f["item"], quantity=f["quantity"], segment_id=f["segment_id"], note=f["note"])
                   for f in body["findings"]])
     try:

@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from roadchief.domain.scoring import (ACTIONS, CATEGORIES, LOCAL_TZ, OVERDUE_CODE, PERIOD_NAMES, STATE_LABELS,
+from roadchief.domain.scoring import (ACTIONS, CATEGORIES, DUTY_PHASES, LOCAL_TZ, OVERDUE_CODE, PERIOD_NAMES, STATE_LABELS,
                                       UNITS, month_of)
 from roadchief.extensions import db
 from roadchief.models import Chief
@@ -116,7 +116,9 @@ def _form_input() -> tuple[service.InspectionInput, list]:
         kind=form.get("kind", ""), segment_ids=form.getlist("segment_ids", type=int),
         inspected_at=_parse_local(form.get("inspected_at")), client_uuid=form.get("client_uuid") or None,
         lon=form.get("lon") or None, lat=form.get("lat") or None, note=form.get("note", ""),
-        deadline=_parse_date(form.get("deadline"), "整改期限"), findings=findings)
+        deadline=_parse_date(form.get("deadline"), "整改期限"), findings=findings,
+        duty_phase=form.get(f"duty_phase_{form.get('kind', '')}") or form.get("duty_phase") or None,
+        asset_ids=[a for a in form.getlist("asset_ids") if a.strip()])
     return data, [f for f in request.files.getlist("photos") if f.filename]
 
 
@@ -143,7 +145,9 @@ def _form_page(status: int = 200, error: ServiceError | None = None):
         "inspections/new.html", kinds=kinds, catalog=catalog, grouped=grouped, candidates=candidates, chosen=set(chosen),
         rows=rows, values=request.form, error=error, now=now.strftime("%Y-%m-%dT%H:%M"),
         deadline=(now.date() + timedelta(days=7)).isoformat(), units=UNITS, max_photos=service.MAX_PHOTOS,
-        gps_limit=service.GPS_WARNING_M, points=service.points_text, default_kind="supervision" if "supervision" in kinds else "daily"), status
+        gps_limit=service.GPS_WARNING_M, points=service.points_text, default_kind="supervision" if "supervision" in kinds else "daily",
+        duty_phases=DUTY_PHASES, chosen_assets={str(a) for a in request.form.getlist("asset_ids")},
+        assets=service.assets_on_segments(current_user, [c["id"] for c in candidates], today)), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -182,6 +186,13 @@ def nearest():
     except ServiceError as error:
         return jsonify({"error": str(error)}), 400
     return jsonify({"segments": rows, "limit_m": service.GPS_WARNING_M})
+
+
+@bp.route("/assets")
+@allow(*RECORDERS)
+def assets():
+    """路产 on the ticked segments (segment_id repeated), as JSON for inspect.js's select."""
+    return jsonify({"assets": service.assets_on_segments(current_user, request.args.getlist("segment_id", type=int))})
 
 
 # ================================================================== an inspection

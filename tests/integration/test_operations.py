@@ -158,15 +158,19 @@ def test_duty_gaps_from_patrol_records(demo_app):
     start = today - timedelta(days=20)
     window = seasonal.add_window(start.year, "flood", start, start + timedelta(days=13), period_days=7, town=town.code)
 
-    def patrol(day: date, note: str):
-        create_inspection(chief_user, InspectionInput(kind="flood", segment_ids=[segment.id], note=note,
-                                                      inspected_at=datetime(day.year, day.month, day.day, 4, tzinfo=timezone.utc)), "")
+    def patrol(day: date, phase: str, note: str = ""):
+        return create_inspection(chief_user, InspectionInput(
+            kind="flood", segment_ids=[segment.id], note=note, duty_phase=phase,
+            inspected_at=datetime(day.year, day.month, day.day, 4, tzinfo=timezone.utc)), "").inspection
 
     # first week: all three phases; second week: only 雨前 and 雨后
-    patrol(start + timedelta(days=1), "雨前巡查，边沟畅通")
-    patrol(start + timedelta(days=2), "雨中巡查")
-    patrol(start + timedelta(days=3), "雨后巡查，清理落石")
-    patrol(start + timedelta(days=8), "雨前、雨后巡查")
+    patrol(start + timedelta(days=1), "雨前", "边沟畅通")
+    patrol(start + timedelta(days=2), "雨中")
+    patrol(start + timedelta(days=3), "雨后", "清理落石")
+    # a record from before the duty_phase field: its note is still read
+    legacy = patrol(start + timedelta(days=8), "雨前", "雨前、雨后巡查")
+    legacy.duty_phase = None
+    db.session.commit()
     gaps = seasonal.duty_gaps(city, window, today=today)
     mine = [g for g in gaps if g.segment.id == segment.id]
     assert [(g.period[0], g.missing) for g in mine] == [(start + timedelta(days=7), ["雨中"])]

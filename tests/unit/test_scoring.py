@@ -158,3 +158,61 @@ def test_catalog_validation_and_default_file():
     assert {i.category for i in items} == set(scoring.CATEGORIES)
     assert {"LZ01", "LZ02", "LZ03", "LZ04", "LZ05"} <= {i.code for i in items}
     assert all(i.unit in scoring.UNITS for i in items)
+
+
+# ------------------------------------------------------------------ seasonal duty (第十三条)
+
+def _duty_catalog():
+    from roadchief.domain.scoring import CatalogItem
+    return {"LZ02": CatalogItem("LZ02", "履职", "汛期巡查未落实", 300, "次", 900, 2000),
+            "LZ03": CatalogItem("LZ03", "履职", "冬季除雪防滑不及时", 300, "处", 900, 2000),
+            "LZ05": CatalogItem("LZ05", "履职", "整改逾期", 200, "次", 1000, 2000)}
+
+
+def test_duty_phase_rule():
+    import pytest as _pytest
+    from roadchief.domain.scoring import check_duty_phase
+    assert check_duty_phase("flood", " 雨中 ") == "雨中"
+    assert check_duty_phase("winter", "撒砂") == "撒砂"
+    assert check_duty_phase("daily", "") is None
+    for kind, phase in (("flood", None), ("flood", "除雪"), ("winter", "雨前"), ("supervision", "雨前")):
+        with _pytest.raises(ValueError):
+            check_duty_phase(kind, phase)
+
+
+def test_duty_charges_once_per_chief_period_and_missing_record():
+    from datetime import date as _date
+    from roadchief.domain.scoring import DutyGapLine, duty_charges, duty_deductions
+    end1, end2 = _date(2022, 7, 10), _date(2022, 8, 3)
+    gaps = [DutyGapLine(1, "flood", 5, 1, end1, "雨中", "X001 K0+000–K2+300"),
+            DutyGapLine(1, "flood", 5, 1, end1, "雨中", "X002 K0+000–K1+000"),  # same period and phase: once
+            DutyGapLine(1, "flood", 5, 2, end2, "雨前", "X001 K0+000–K2+300"),
+            DutyGapLine(2, "winter", 6, 1, end1, "除雪或撒砂", "X003 K0+000–K0+500")]
+    charges = duty_charges(gaps, _duty_catalog())
+    assert [(c.chief_id, c.month, c.item.code) for c in charges] == [
+        (1, (2022, 7), "LZ02"), (1, (2022, 8), "LZ02"), (2, (2022, 7), "LZ03")]
+    assert charges[0].reason.startswith("汛期第1期") and "X001 K0+000–K2+300、X002" in charges[0].reason
+    assert charges[0].reason.endswith("缺雨中巡查") and charges[2].reason.endswith("缺除雪或撒砂记录")
+    assert duty_deductions(gaps, _duty_catalog()) == {(1, (2022, 7)): 300, (1, (2022, 8)): 300, (2, (2022, 7)): 300}
+    # capped by the item's cap (9 points): four periods missing everything cost 9, not 36
+    many = [DutyGapLine(1, "flood", 5, n, end1, p, "X001") for n in range(1, 5) for p in ("雨前", "雨中", "雨后")]
+    assert duty_deductions(many, _duty_catalog()) == {(1, (2022, 7)): 900}
+    # a catalog without the item charges nothing
+    assert duty_charges(gaps, {}) == []
+
+
+def test_duty_charges_in_month_scores_with_overdue():
+    from datetime import date as _date
+    from roadchief.domain.scoring import (DutyGapLine, OverdueCharge, duty_charges, month_scores, period_result)
+    catalog = _duty_catalog()
+    duty = duty_charges([DutyGapLine(1, "flood", 5, n, _date(2022, 7, 10), p, "X001")
+                         for n in range(1, 5) for p in ("雨前", "雨中", "雨后")], catalog)
+    overdue = [OverdueCharge(r, 1, (2022, 7), catalog["LZ05"]) for r in range(8)]
+    scores = month_scores([], overdue, duty)
+    july = scores[(1, (2022, 7))]
+    # LZ02 capped at 9, LZ05 at 10, together within the 履职 category cap of 20: 19 points
+    assert july.deduction_centi == 1900 and july.duty == 12 and july.overdue == 8 and not july.inspected
+    assert len(july.reasons) == 12
+    result = period_result(1, ((2022, 7), (2022, 8), (2022, 9)), scores, [(2022, 7), (2022, 8), (2022, 9)])
+    assert result.gaps == ((2022, 7), (2022, 8), (2022, 9))  # duty-only month: scored, still a coverage gap
+    assert str(result.score) == "81.00"

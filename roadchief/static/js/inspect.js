@@ -3,6 +3,8 @@
    - browser geolocation → the nearest segments (GET /inspections/nearest), with a
      warning when a chosen segment is more than data-gps-limit metres from the point;
    - finding rows added from a <template>; each row's unit hint follows its item;
+   - the 汛期/冬季 duty sub-type select (雨前/雨中/雨后, 除雪/撒砂) shows only for its kind;
+   - the 路产 select lists the assets of the ticked segments (GET data-assets-url);
    - the text fields are saved to localStorage on every change (draft) and restored on
      request; a submit that fails for lack of network keeps the draft and retries when
      the connection returns. Photos cannot be kept in localStorage (said in the page).
@@ -106,6 +108,54 @@
     }
     show(warning, far.length > 0);
     $all(".js-finding-segment", findings).forEach(function (select) { fillSegmentSelect(select, chosen); });
+    refreshAssets(chosen);
+  }
+
+  // ---------------------------------------------------------------- duty sub-type and assets
+
+  function kindChanged() {
+    var kind = form.elements.kind ? form.elements.kind.value : "";
+    $all(".js-duty-phase", form).forEach(function (box) {
+      var on = box.getAttribute("data-kind") === kind;
+      box.hidden = !on;
+      var select = $("select", box);
+      select.required = on;
+      select.disabled = !on;
+    });
+  }
+
+  var assetsKey = null;
+
+  function fillAssets(select, assets) {
+    var current = select.value;
+    select.textContent = "";
+    var blank = document.createElement("option");
+    blank.value = ""; blank.textContent = assets.length ? "— 不关联路产 —" : "— 所选路段无路产 —";
+    select.appendChild(blank);
+    assets.forEach(function (a) {
+      var option = document.createElement("option");
+      option.value = a.id; option.textContent = a.label;
+      option.setAttribute("data-segment", a.segment_id);
+      select.appendChild(option);
+    });
+    select.value = current;
+    if (select.value !== current) { select.value = ""; }
+  }
+
+  function refreshAssets(chosen) {
+    var select = $(".js-assets", form);
+    if (!select) { return; }
+    var ids = chosen.map(function (s) { return s.id; }).sort();
+    var key = ids.join(",");
+    if (key === assetsKey) { return; }
+    assetsKey = key;
+    if (!ids.length) { fillAssets(select, []); return; }
+    if (!navigator.onLine) { return; }
+    var url = select.getAttribute("data-assets-url") + "?" + ids.map(function (id) { return "segment_id=" + encodeURIComponent(id); }).join("&");
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : { assets: null }; })
+      .then(function (data) { if (data.assets && key === assetsKey) { fillAssets(select, data.assets); } })
+      .catch(function () { assetsKey = null; });
   }
 
   function fillSegmentSelect(select, chosen) {
@@ -240,6 +290,7 @@
       if (el && el.type !== "file") { el.value = draft.fields[name]; }
     });
     $all(".finding", findings).forEach(updateUnit);
+    kindChanged();
     gpsStatus.textContent = draft.fields.lon ? "定位（草稿）：" + draft.fields.lon + ", " + draft.fields.lat : "";
   }
 
@@ -331,6 +382,7 @@
     });
     form.addEventListener("change", function (event) {
       if (event.target.name === "segment_ids") { segmentsChanged(); }
+      if (event.target.name === "kind") { kindChanged(); }
       if (event.target.classList.contains("js-item")) { updateUnit(event.target.closest(".finding")); }
       saveDraft();
     });
@@ -346,6 +398,7 @@
       if (!$(".js-item", row).value && !$("input[type=text]", row).value) { row.remove(); }
     });
     $all(".finding", findings).forEach(updateUnit);
+    kindChanged();
     segmentsChanged();
 
     var draft = loadDraft();
