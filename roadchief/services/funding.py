@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from roadchief.domain.funding import (FundingParams, PolicyError, RewardCandidate, annual_score, default_params,
                                       distribute_pool, plan_allocation, quarter_payment, split_quarters)
-from roadchief.domain.grades import display_score, grade_for
+from roadchief.domain.grades import grade_for
 from roadchief.domain.money import format_fen
 from roadchief.extensions import db
 from roadchief.models import (FundingParamsRevision, LedgerEntry, MileageVersion, QuarterClose, QuarterScore, Road,

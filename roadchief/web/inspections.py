@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
 from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
-                   send_file, url_for)
+                   url_for)
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -24,7 +24,7 @@ from roadchief.reports import bulletin_pdf
 from roadchief.services import ServiceError
 from roadchief.services import assessment
 from roadchief.services import inspections as service
-from roadchief.services.uploads import mimetype_for, resolve_stored
+from roadchief.web.photos import send_stored_photo
 from roadchief.web.access import READERS, allow
 
 bp = Blueprint("inspections", __name__, url_prefix="/inspections")
@@ -276,14 +276,7 @@ def _photo(photo_id: int, thumb: bool):
     photo = db.get_or_404(InspectionPhoto, photo_id)
     if not service.can_see_photo(current_user, photo):
         abort(403)
-    relative = photo.thumb_path if thumb else photo.path
-    try:
-        path = resolve_stored(current_app.config["UPLOAD_DIR"], relative)
-    except FileNotFoundError:
-        abort(404)
-    response = send_file(path, mimetype=mimetype_for(relative), max_age=3600, conditional=True)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return send_stored_photo(photo.thumb_path if thumb else photo.path)
 
 
 @bp.route("/photos/<int:photo_id>")

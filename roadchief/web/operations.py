@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -24,7 +24,7 @@ from roadchief.services import events as service
 from roadchief.services import seasonal, works_plan
 from roadchief.services.road_file import road_file
 from roadchief.services.scope import can_see_segment, segment_condition
-from roadchief.services.uploads import mimetype_for, resolve_stored
+from roadchief.web.photos import send_stored_photo
 from roadchief.web.access import READERS, allow
 
 bp = Blueprint("operations", __name__, url_prefix="/ops")
@@ -216,23 +216,13 @@ def event_safety(event_id: int):
     return redirect(url_for("operations.event", event_id=event_id))
 
 
-def _send_stored(relative: str):
-    try:
-        path = resolve_stored(current_app.config["UPLOAD_DIR"], relative)
-    except FileNotFoundError:
-        abort(404)
-    response = send_file(path, mimetype=mimetype_for(relative), max_age=3600, conditional=True)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
-
-
 @bp.route("/event-photos/<int:photo_id>")
 @allow(*READERS)
 def event_photo(photo_id: int):
     photo = db.get_or_404(RoadEventPhoto, photo_id)
     if not service.can_see_event(current_user, photo.event):
         abort(403)
-    return _send_stored(photo.thumb_path if request.args.get("thumb") else photo.path)
+    return send_stored_photo(photo.thumb_path if request.args.get("thumb") else photo.path)
 
 
 # ================================================================== 一路一档
@@ -468,7 +458,7 @@ def asset_photo(photo_id: int):
     photo = db.get_or_404(RoadAssetPhoto, photo_id)
     if not asset_service.can_see_asset(current_user, photo.asset):
         abort(403)
-    return _send_stored(photo.thumb_path if request.args.get("thumb") else photo.path)
+    return send_stored_photo(photo.thumb_path if request.args.get("thumb") else photo.path)
 
 
 # ================================================================== works plan

@@ -12,7 +12,7 @@ import json
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -27,7 +27,7 @@ from roadchief.services.audit import Actor, acting_as
 from roadchief.services.chiefs import POSITION_NAMES
 from roadchief.services.signs import (DUTIES, SignContext, find_road, find_segment, public_url, qr_png, qr_svg,
                                       road_path, search_roads, segment_path, town_roads)
-from roadchief.services.uploads import mimetype_for, resolve_stored
+from roadchief.web.photos import send_stored_photo
 from roadchief.web.access import allow, public, require
 
 bp = Blueprint("public", __name__, url_prefix="/p")
@@ -344,17 +344,9 @@ def report_detail(ref: str):
 def _photo(ref: str, thumb: bool):
     report = _visible_report_or_404(ref)
     relative = report.photo_thumb_path if thumb else report.photo_path
-    if not relative:
-        abort(404)
-    try:
-        path = resolve_stored(current_app.config["UPLOAD_DIR"], relative)
-    except FileNotFoundError:
-        abort(404)
-    response = send_file(path, mimetype=mimetype_for(relative), max_age=0, conditional=True,
-                         download_name=f"{report.ref}{'_thumb' if thumb else ''}.{relative.rsplit('.', 1)[-1]}")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
+    name = f"{report.ref}{'_thumb' if thumb else ''}.{relative.rsplit('.', 1)[-1]}" if relative else None
+    response = send_stored_photo(relative, download_name=name)
+    response.headers["Cache-Control"] = "private, no-store"  # reporters' photos: never kept by a shared cache
     return response
 
 
