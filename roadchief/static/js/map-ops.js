@@ -97,6 +97,6 @@
   }
   map.on("moveend", reload);
   map.on("overlayadd", function (event) { if (event.layer === eventLayer || event.layer === assetLayer) { reload(); } });
-  reload();
+  map.whenReady(reload);  // only once the map has a view: getBounds() throws before that
   rc.operationsLayers = { events: eventLayer, assets: assetLayer, reload: reload };
 }());
