@@ -90,18 +90,23 @@ def summary():
     return network_summary(town_id=town_id)
 
 
+def visible_or_abort(model, row_id: int, can_see):
+    """The row, 404 when it doesn't exist, 403 when it lies outside the caller's scope."""
+    from roadchief.extensions import db
+    row = db.get_or_404(model, row_id)
+    if not can_see(current_user, row):
+        abort(403)
+    return row
+
+
 @bp.get("/segments/<int:segment_id>")
 @allow(*READERS)
 @bp.doc(summary="路段详情", description="路段属性、各级路长（姓名、职务、电话）、缺失的必需路长与最新评分。", security=BEARER)
 def segment_detail(segment_id: int):
-    from roadchief.extensions import db
     from roadchief.models import Segment
     from roadchief.services.map_data import segment_detail as detail
     from roadchief.services.scope import can_see_segment
-    segment = db.get_or_404(Segment, segment_id)
-    if not can_see_segment(current_user, segment):
-        abort(403)
-    return detail(segment)
+    return detail(visible_or_abort(Segment, segment_id, can_see_segment))
 
 
 @bp.get("/funding/plan/<int:year>")
@@ -223,23 +228,15 @@ class ScopeQuery(Schema):
 
 
 def _inspection_or_abort(inspection_id: int):
-    from roadchief.extensions import db
     from roadchief.models.inspections import Inspection
     from roadchief.services import inspections as service
-    inspection = db.get_or_404(Inspection, inspection_id)
-    if not service.can_see_inspection(current_user, inspection):
-        abort(403)
-    return inspection
+    return visible_or_abort(Inspection, inspection_id, service.can_see_inspection)
 
 
 def _rectification_or_abort(rectification_id: int):
-    from roadchief.extensions import db
     from roadchief.models.inspections import Rectification
     from roadchief.services import inspections as service
-    rect = db.get_or_404(Rectification, rectification_id)
-    if not service.can_see_rectification(current_user, rect):
-        abort(403)
-    return rect
+    return visible_or_abort(Rectification, rectification_id, service.can_see_rectification)
 
 
 @bp.get("/inspections")
@@ -489,13 +486,8 @@ def events_geojson(query):
 @allow(*READERS)
 @bp.doc(tags=[OPERATIONS_TAG], summary="突发事件详情", description="状态、各环节时间与用时（小时）。", security=BEARER)
 def event_detail(event_id: int):
-    from roadchief.extensions import db
-    from roadchief.models.operations import RoadEvent
     from roadchief.services import events as service
-    event = db.get_or_404(RoadEvent, event_id)
-    if not service.can_see_event(current_user, event):
-        abort(403)
-    return service.event_json(event)
+    return service.event_json(_event_or_abort(event_id))
 
 
 @bp.get("/assets")
@@ -539,13 +531,9 @@ class EventStepIn(Schema):
 
 
 def _event_or_abort(event_id: int):
-    from roadchief.extensions import db
     from roadchief.models.operations import RoadEvent
     from roadchief.services import events as service
-    event = db.get_or_404(RoadEvent, event_id)
-    if not service.can_see_event(current_user, event):
-        abort(403)
-    return event
+    return visible_or_abort(RoadEvent, event_id, service.can_see_event)
 
 
 @bp.post("/events")
