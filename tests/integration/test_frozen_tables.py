@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from conftest import ON_POSTGRES
+from tests.conftest import ON_POSTGRES
 from roadchief import MIGRATIONS_DIR
 from roadchief.cli import main
 from roadchief.extensions import db
@@ -179,7 +179,7 @@ def test_app_role_does_the_apps_normal_writes(app_role, demo_app, tmp_path):
     """The application itself, connected as the role: a score import (year lock upsert,
     insert, then replace = UPDATE of an open quarter), its audit rows, a ledger entry."""
     from roadchief import create_app
-    from conftest import TEST_CONFIG
+    from tests.conftest import TEST_CONFIG
     name, _report, connect = app_role
     role_url = connect().url.render_as_string(hide_password=False)
     role_app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": role_url})

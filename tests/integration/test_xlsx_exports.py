@@ -16,7 +16,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from conftest import make_user
+from tests.conftest import make_user
 from roadchief.extensions import db
 from roadchief.models import AuditEntry, Chief, Segment, Town, Village
 from roadchief.reports.xlsx_cells import money_cell, money_text, put_money, put_number, put_text, row_cells
