@@ -93,3 +93,4 @@ from roadchief import cli_funding  # noqa: E402,F401
 from roadchief import cli_backup  # noqa: E402,F401
 from roadchief import cli_inspections  # noqa: E402,F401
 from roadchief import cli_operations  # noqa: E402,F401
+from roadchief import cli_database  # noqa: E402,F401

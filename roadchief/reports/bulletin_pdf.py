@@ -24,6 +24,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from roadchief.reports.fonts import register_cjk_font
 from roadchief.reports.funding_pdf import _NumberedCanvas
+from roadchief.reports.xlsx_cells import row_cells
 
 __all__ = ["bulletin_pdf", "bulletin_xlsx", "ranking_xlsx", "overview_text"]
 
@@ -156,7 +157,7 @@ def _score(value):
 def _sheet(wb: Workbook, title: str, caption: str, head: tuple, rows: list, scores=(), first=False):
     ws = wb.active if first else wb.create_sheet()
     ws.title = title
-    ws.append([caption])
+    ws.append(row_cells(ws, [caption]))
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(head))
     ws.cell(1, 1).font = Font(bold=True, size=13)
     ws.cell(1, 1).alignment = Alignment(horizontal="center")
@@ -164,7 +165,7 @@ def _sheet(wb: Workbook, title: str, caption: str, head: tuple, rows: list, scor
     for cell in ws[2]:
         cell.font, cell.fill = _BOLD, _HEAD
     for row in rows:
-        ws.append(list(row))
+        ws.append(row_cells(ws, row))  # names and notes as literal text, scores exact
         for col in scores:
             ws.cell(ws.max_row, col + 1).number_format = "0.00"
     for i, label in enumerate(head, 1):

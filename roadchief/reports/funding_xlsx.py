@@ -1,8 +1,8 @@
 """Funding documents as XLSX, from the same models as the PDFs (``funding_pdf``).
 
 Rows and columns are identical to the printed forms.  Amounts stay ``Decimal``
-until the cell write, where they become numbers with ``0.00`` (money, scores)
-or ``0.000`` (km) formats; subtotals and totals are the row sums computed by
+until the cell write, where they become exact numbers (``reports.xlsx_cells``) with
+``#,##0.00`` (money), ``0.00`` (scores) or ``0.000`` (km) formats; subtotals and totals are the row sums computed by
 the model (static values, so the file reads the same in any viewer).
 """
 
@@ -17,8 +17,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from roadchief.reports.funding_pdf import (
-    KM, Document, Grid, Text, plan_document, quarter_document, settlement_document,
+    KM, MONEY, Document, Grid, Text, plan_document, quarter_document, settlement_document,
 )
+from roadchief.reports.xlsx_cells import MONEY_FORMAT, put_number, put_text
 
 __all__ = ["quarter_xlsx", "plan_xlsx", "settlement_xlsx", "render_xlsx"]
 
@@ -30,12 +31,12 @@ _BOLD = Font(bold=True)
 
 
 def _number_format(kind: str) -> str:
-    return "0.000" if kind == KM else "0.00"
+    return "0.000" if kind == KM else MONEY_FORMAT if kind == MONEY else "0.00"
 
 
 def _merged_line(ws: Worksheet, row: int, width: int, text: str, **style) -> None:
     ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
-    cell = ws.cell(row, 1, text)
+    cell = put_text(ws.cell(row, 1), text)
     cell.alignment = Alignment(horizontal=style.pop("align", "left"), vertical="center", wrap_text=True)
     cell.font = Font(**style)
 
@@ -60,8 +61,9 @@ def _write_grid(ws: Worksheet, grid: Grid, top: int, left: int, right: int) -> i
                 cell.value, cell.font, cell.fill = col.label, _BOLD, _FILLS["head"]
                 cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
             elif isinstance(value, Decimal):
-                cell.value = float(value)  # Decimal -> number only here, at the write
-                cell.number_format = _number_format(col.kind)
+                put_number(cell, value, _number_format(col.kind))  # the exact decimal in the file, no float
+            elif isinstance(value, str):
+                put_text(cell, value)  # literal text, never a formula
             else:
                 cell.value = value if value not in ("", None) else None
             if row is not None:

@@ -19,9 +19,10 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from roadchief.domain.money import fen_to_yuan, format_fen
+from roadchief.domain.money import format_fen
 from roadchief.reports.fonts import register_cjk_font
 from roadchief.reports.funding_pdf import _NumberedCanvas
+from roadchief.reports.xlsx_cells import put_money, put_text
 
 __all__ = ["plan_xlsx", "plan_pdf", "HEAD", "ITEM_HEAD"]
 
@@ -57,11 +58,13 @@ def _sheet_rows(ws, top: int, head: list[str], rows: list[list], money_cols: set
         for c, value in enumerate(row, 1):
             cell = ws.cell(r, c)
             if c - 1 in money_cols:
-                cell.value = fen_to_yuan(value)  # Decimal yuan, exact
-                cell.number_format = MONEY_FORMAT
+                put_money(cell, value, MONEY_FORMAT)  # integer fen -> the exact yuan text in the file
                 cell.alignment = Alignment(horizontal="right")
             else:
-                cell.value = value
+                if isinstance(value, str):
+                    put_text(cell, value)  # literal text, never a formula
+                else:
+                    cell.value = value
                 cell.alignment = Alignment(horizontal="right" if isinstance(value, int) else "left", wrap_text=True)
             cell.border = _BORDER
             if is_total:

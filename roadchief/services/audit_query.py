@@ -44,6 +44,8 @@ def export_xlsx(query, limit: int = 100_000) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from roadchief.reports.xlsx_cells import row_cells
+
     book = Workbook(write_only=False)
     sheet = book.active
     sheet.title = "审计日志"
@@ -51,9 +53,9 @@ def export_xlsx(query, limit: int = 100_000) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for entry in db.session.scalars(query.limit(limit)):
-        sheet.append([entry.id, entry.at.replace(tzinfo=None) if entry.at else None, entry.actor, entry.ip or "",
+        sheet.append(row_cells(sheet, [entry.id, entry.at.replace(tzinfo=None) if entry.at else None, entry.actor, entry.ip or "",
                       ACTIONS.get(entry.action, entry.action), entry.entity, entry.entity_id or "",
-                      entry.before or "", entry.after or "", entry.note or ""])
+                      entry.before or "", entry.after or "", entry.note or ""]))  # user text stays literal text
     sheet.freeze_panes = "A2"
     for column, width in zip("ABCDEFGHIJ", (8, 20, 16, 14, 6, 18, 10, 50, 50, 30)):
         sheet.column_dimensions[column].width = width

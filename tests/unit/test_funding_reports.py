@@ -328,8 +328,8 @@ def test_quarter_xlsx_cells_and_totals():
     assert len(items) == len(report["units"])
     for r in items:
         cell = ws.cell(r, pay)
-        assert isinstance(cell.value, (int, float)) and cell.number_format == "0.00"
-        assert ws.cell(r, base).number_format == "0.00" and ws.cell(r, zd).number_format == "0.000"
+        assert isinstance(cell.value, (int, float)) and cell.number_format == "#,##0.00"
+        assert ws.cell(r, base).number_format == "#,##0.00" and ws.cell(r, zd).number_format == "0.000"
     as_dec = lambda r, c: D(str(ws.cell(r, c).value)).quantize(D("0.01"))  # noqa: E731
     total = sum(as_dec(r, pay) for r in items)
     assert as_dec(total_row, pay) == total == D(report["payable_total"])
@@ -376,7 +376,7 @@ def test_plan_xlsx():
     head, cols = _table(ws, "序号")
     total_row = next(r for r in range(head + 1, ws.max_row + 1) if ws.cell(r, cols["乡镇 / 村"]).value == "合计")
     items = [r for r in range(head + 1, total_row) if not str(ws.cell(r, cols["乡镇 / 村"]).value).endswith("小计")]
-    for label, want, fmt_ in (("地方配套", "2565700.20", "0.00"), ("标准金额", "4276167.00", "0.00"),
+    for label, want, fmt_ in (("地方配套", "2565700.20", "#,##0.00"), ("标准金额", "4276167.00", "#,##0.00"),
                               ("村道里程(km)", "777.554", "0.000")):
         c = cols[label]
         places = D("0.001") if fmt_ == "0.000" else D("0.01")
@@ -428,7 +428,7 @@ def test_settlement_xlsx():
     items = [r for r in range(head + 2, total_row) if isinstance(ws.cell(r, reward).value, (int, float))]
     assert len(items) == 5
     assert D(str(ws.cell(total_row, reward).value)) == sum(D(str(ws.cell(r, reward).value)) for r in items) == 6500
-    assert ws.cell(total_row, reward).number_format == "0.00"
+    assert ws.cell(total_row, reward).number_format == "#,##0.00"
     assert ws.freeze_panes == f"A{head + 2}"  # two header rows
 
 
