@@ -13,6 +13,7 @@ from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
+from roadchief.domain.clock import beijing_today
 from roadchief.services.map_data import ZOOM_BANDS, segments_geojson_text
 from roadchief.services.network import network_summary
 from roadchief.web.access import READERS, allow
@@ -387,9 +388,8 @@ def rectifications_return(rectification_id: int, body):
 @bp.input(CatalogQuery, location="query", arg_name="query")
 @bp.doc(tags=[INSPECTION_TAG], summary="扣分标准", description="某年度现行扣分标准（默认今年）；分值为字符串。", security=BEARER)
 def deduction_catalog(query):
-    from datetime import date
     from roadchief.services import inspections as service
-    return service.catalog_json(service.catalog_for(query["year"] or date.today().year))
+    return service.catalog_json(service.catalog_for(query["year"] or beijing_today().year))
 
 
 @bp.get("/inspections/scores/<int:year>/<int:quarter>")
