@@ -176,9 +176,7 @@ def _status(source: dict) -> tuple[str | None, bool]:
     if source.get("closed_at"):
         try:
             at = datetime.fromisoformat(str(source["closed_at"]))
-            if at.tzinfo is None:  # ISO text without an offset is UTC (README "Time")
-                at = at.replace(tzinfo=clock.UTC)
-            at = clock.to_beijing(at)  # finance signs in Beijing time
+            at = clock.to_beijing(clock.as_beijing_input(at))  # finance signs in Beijing time; naive = Beijing
             parts.append(f"审定时间：{at.year}年{at.month}月{at.day}日 {at:%H:%M}")
         except ValueError:
             parts.append(f"审定时间：{source['closed_at']}")

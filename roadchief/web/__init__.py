@@ -45,8 +45,8 @@ class BoundedInt(IntegerConverter):
 
 def beijing(value, fmt: str = clock.MINUTE) -> str:
     """Template filter ``|beijing``: a moment (aware datetime, or ISO text from a service) in
-    Beijing time. ISO text without an offset is UTC (how services and snapshots write it);
-    a naive datetime object is refused (domain.clock)."""
+    Beijing time. ISO text without an offset is Beijing time (the input rule); a naive
+    datetime object is refused (domain.clock): moments from the database are aware."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
@@ -54,9 +54,7 @@ def beijing(value, fmt: str = clock.MINUTE) -> str:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return value
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=clock.UTC)
-        value = moment
+        value = clock.as_beijing_input(moment)
     return clock.format_beijing(value, fmt)
 
 
