@@ -20,13 +20,16 @@ from roadchief.domain.scoring import period_months
 from roadchief.extensions import db
 from roadchief.models import AuditEntry
 from roadchief.models.inspections import Inspection
+from roadchief.models.operations import RoadEvent
 from roadchief.models.public import PublicReport
 from roadchief.reports.funding_pdf import quarter_pdf
 from roadchief.reports.funding_xlsx import quarter_xlsx
 from roadchief.services import assessment
 from roadchief.services.accounts import create_token
+from roadchief.services.backup import create_backup, restore_backup
 from roadchief.services.funding import close_quarter, quarter_report
 from tests.conftest import login, make_user
+from tests.integration.test_backup import empty_target, source  # noqa: F401  (fixtures)
 from tests.integration.test_funding import score_all
 from tests.integration.test_inspections import XIAOBA, village_segment
 from tests.integration.test_public import ref_from, submit, village_road
@@ -143,6 +146,31 @@ def test_evening_inspection_on_the_last_day_of_a_quarter_counts_for_that_quarter
     assert share_days(q3) == {date(2026, 9, 30)} and not share_days(q4)
 
 
+def test_road_event_times_from_form_and_api_are_beijing_time(demo_app, process_tz, freeze):
+    freeze(datetime(2026, 12, 1, 9, 0, tzinfo=clock.BEIJING))
+    client = demo_app.test_client()
+    office = make_user("town_office", town=XIAOBA)
+    login(client, office)
+    token = {"Authorization": f"Bearer {create_token(office.username)}"}
+    segment = village_segment(XIAOBA)
+    response = client.post("/ops/events/new", data={"segment_id": segment.id, "kind": "flood_damage", "severity": "minor",
+                                                    "occurred_at": "2026-11-30T20:00", "description": "路肩冲刷"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:400]
+    body = {"segment_id": segment.id, "kind": "landslide", "severity": "minor", "description": "落石"}
+    naive = client.post("/api/v1/events", json={**body, "occurred_at": "2026-11-30T20:00:00"}, headers=token)
+    aware = client.post("/api/v1/events", json={**body, "occurred_at": "2026-11-30T12:00:00+00:00"}, headers=token)
+    assert naive.status_code == 201 and aware.status_code == 201, (naive.get_json(), aware.get_json())
+    assert naive.get_json()["occurred_at"] == aware.get_json()["occurred_at"] == "2026-11-30T20:00:00+08:00"
+    db.session.expire_all()
+    events = db.session.scalars(select(RoadEvent)).all()
+    assert len(events) == 3 and {e.occurred_at for e in events} == {datetime(2026, 11, 30, 12, 0, tzinfo=UTC)}
+    restored = client.post(f"/api/v1/events/{naive.get_json()['id']}/restore", json={"at": "2026-11-30T23:15"}, headers=token)
+    assert restored.status_code == 200, restored.get_json()
+    assert restored.get_json()["restored_at"] == "2026-11-30T23:15:00+08:00"
+    page = client.get(f"/ops/events/{events[0].id}").get_data(as_text=True)
+    assert "2026-11-30 20:00" in page
+
+
 def test_form_time_that_does_not_parse_is_refused_in_chinese(demo_app, process_tz, freeze):
     freeze(datetime(2026, 12, 1, 9, 0, tzinfo=clock.BEIJING))
     client = demo_app.test_client()
@@ -212,3 +240,22 @@ def test_audit_log_page_filter_export_and_user_list_use_beijing_time(demo_app, p
     assert "北京时间" in sheet["B1"].value
     assert sheet["B2"].value == datetime(2026, 12, 1, 1, 0, 5)
     assert "2026-12-01 01:00" in client.get("/admin/users").get_data(as_text=True)
+
+
+def test_backup_and_restore_keep_evening_times_exactly(source, empty_target, process_tz, freeze, tmp_path):
+    freeze(datetime(2026, 12, 1, 9, 0, tzinfo=clock.BEIJING))
+    client = source.test_client()
+    login(client, make_user("city_office"))
+    inspection = form_inspection(client, village_segment(XIAOBA), "2026-11-30T20:00")
+    db.session.expire_all()
+    expected = {(i.id, i.inspected_at, i.created_at) for i in db.session.scalars(select(Inspection))}
+    audit_times = sorted(db.session.scalars(select(AuditEntry.at)))
+    archive = tmp_path / "b.tar.gz"
+    create_backup(archive)
+    target = empty_target()
+    with target.app_context():
+        restore_backup(archive)
+        assert {(i.id, i.inspected_at, i.created_at) for i in db.session.scalars(select(Inspection))} == expected
+        assert db.session.get(Inspection, inspection.id).inspected_at == datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+        assert sorted(db.session.scalars(select(AuditEntry.at))) == audit_times
+        assert share_days(((2026, 11),)) == {date(2026, 11, 30)}
