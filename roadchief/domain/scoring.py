@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Iterable, Sequence
+
 from .clock import BEIJING, beijing_date
 from .grades import display_score, grade_for, weighted_mean
 

@@ -20,7 +20,6 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from roadchief.domain import clock
-from roadchief.domain.clock import beijing_today
 from roadchief.domain import scoring
 from roadchief.domain.lengths import projected_transformer
 from roadchief.extensions import db
@@ -130,7 +129,7 @@ def rectification_markers(user, bbox=None, today: date | None = None) -> tuple[l
     point or the middle of the finding's segment. Returns (features, truncated)."""
     from roadchief.services.inspections import rectification_condition, segment_label
 
-    today = today or beijing_today()
+    today = today or clock.beijing_today()
     # an alias: the scope condition has its own EXISTS over Segment, which must not correlate with this join
     place = aliased(Segment)
     query = (select(Rectification, Finding, Inspection, place)
@@ -274,7 +273,7 @@ def coverage_gaps_json(user, day: date | None = None) -> dict:
     """Segments in the user's scope lacking a required chief on ``day`` (第八条)."""
     from roadchief.services.chiefs import coverage_gaps
 
-    day = day or beijing_today()
+    day = day or clock.beijing_today()
     town_id = user.town_id if user.role in ("town_office", "inspector") and user.town_id else None
     gaps = coverage_gaps(day, town_id)
     visible = set(db.session.scalars(select(Segment.id).where(segment_condition(user, day))))
