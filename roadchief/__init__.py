@@ -36,7 +36,9 @@ def create_app(overrides: dict | None = None) -> APIFlask:
     )
     app.config.from_mapping(load_config())
     app.config.update(
-        INFO={"description": "青铜峡市农村公路“路长制”管理系统 JSON API。需以 `Authorization: Bearer <token>` 认证（roadchief create-token）。"},
+        INFO={"description": "青铜峡市农村公路“路长制”管理系统 JSON API。需以 `Authorization: Bearer <token>` 认证（roadchief create-token）。"
+                             "时间：返回值为 ISO 8601 北京时间，带 `+08:00`；提交的时间带时区则按其换算，不带时区按北京时间；"
+                             "月份、季度按北京时间日期划分。"},
         SECURITY_SCHEMES={"BearerAuth": {"type": "http", "scheme": "bearer"}},
         AUTO_404_RESPONSE=False,
     )

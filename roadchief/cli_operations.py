@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from roadchief.domain import clock
 from roadchief.cli import echo_json, fail, main
 from roadchief.services import ServiceError
 
@@ -87,13 +88,10 @@ def duty_gaps_cmd(year, as_json):
 @click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False, path_type=Path), help="写出 XLSX 文件")
 def plan_report_cmd(year, pdf_path, xlsx_path):
     """年度养护计划完成情况（按乡镇：预算、支出、计划与完成数量、完成率、合计）。"""
-    from datetime import datetime
-
-    from roadchief.domain.scoring import LOCAL_TZ
     from roadchief.reports.works_plan_report import plan_pdf, plan_xlsx, title
     from roadchief.services.works_plan import plan_report
     report = plan_report(_CityUser(), year)
-    generated = datetime.now(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    generated = clock.beijing_now().strftime(clock.MINUTE)
     if pdf_path:
         pdf_path.write_bytes(plan_pdf(report, generated))
         click.echo(f"已生成 {pdf_path}")

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Iterable, Sequence
-from zoneinfo import ZoneInfo
 
+from .clock import BEIJING, beijing_date
 from .grades import display_score, grade_for, weighted_mean
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+LOCAL_TZ = BEIJING  # months, quarters and deadlines run on the Beijing calendar (domain.clock)
 FULL_MARKS = 10000  # 百分制 in hundredths (第二十三条)
 
 # ------------------------------------------------------------------ kinds and catalog
@@ -175,10 +175,8 @@ Month = tuple[int, int]
 
 
 def local_date(moment: datetime) -> date:
-    """The Beijing-time calendar day of a moment (naive moments are taken as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
-    return moment.astimezone(LOCAL_TZ).date()
+    """The Beijing-time calendar day of an aware moment (a naive one is refused, never guessed)."""
+    return beijing_date(moment)
 
 
 def month_of(day: date) -> Month:

@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roadchief.extensions import db
 from roadchief.models.admin import Town
-from roadchief.models.base import Audited, Timestamps, utcnow
+from roadchief.models.base import Audited, Timestamps, utcnow, UTCDateTime
 from roadchief.models.chiefs import Chief
 
 ROLES = {
@@ -33,8 +33,8 @@ class User(Audited, UserMixin, Timestamps, db.Model):
     chief_id: Mapped[int | None] = mapped_column(ForeignKey("chief.id"))
     is_active_flag: Mapped[bool] = mapped_column("is_active", Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     town: Mapped[Town | None] = relationship()
     chief: Mapped[Chief | None] = relationship()
@@ -61,6 +61,6 @@ class ApiToken(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(60), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     user: Mapped[User] = relationship()

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from roadchief.extensions import db
-from roadchief.models.base import utcnow
+from roadchief.models.base import utcnow, UTCDateTime
 
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_entry"
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(Integer, index=True)  # no FK: the log outlives users
     actor: Mapped[str] = mapped_column(String(80))
     ip: Mapped[str | None] = mapped_column(String(45))

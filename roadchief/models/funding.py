@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from roadchief.extensions import db
-from roadchief.models.base import Audited, utcnow
+from roadchief.models.base import Audited, utcnow, UTCDateTime
 
 
 class FundingParamsRevision(Audited, db.Model):
@@ -17,7 +17,7 @@ class FundingParamsRevision(Audited, db.Model):
     year: Mapped[int] = mapped_column(Integer, index=True)
     revision: Mapped[int] = mapped_column(Integer)
     params_json: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(80), default="")
 
     __table_args__ = (UniqueConstraint("year", "revision"),)
@@ -33,7 +33,7 @@ class QuarterScore(Audited, db.Model):
     chief_id: Mapped[int | None] = mapped_column(ForeignKey("chief.id"))
     score_centi: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(20), default="import")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("year", "quarter", "unit_key"),
@@ -52,7 +52,7 @@ class QuarterClose(Audited, db.Model):
     quarter: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(10), default="closed")
     closed_by: Mapped[str] = mapped_column(String(80))
-    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     snapshot_json: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -75,7 +75,7 @@ class LedgerEntry(db.Model):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     note: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(80))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
         CheckConstraint("kind IN ('payment', 'deduction', 'reward', 'carry_in', 'carry_out', 'adjustment')", name="kind"),

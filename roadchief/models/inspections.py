@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from roadchief.domain.scoring import CATEGORIES, DUTY_PHASES, INSPECTION_KINDS, STATE_LABELS, UNITS, CatalogItem
 from roadchief.extensions import db
 from roadchief.models.accounts import User
-from roadchief.models.base import Audited, Timestamps, utcnow
+from roadchief.models.base import Audited, Timestamps, utcnow, UTCDateTime
 from roadchief.models.chiefs import Chief
 from roadchief.models.network import Segment
 
@@ -38,9 +38,9 @@ class DeductionCatalog(Audited, db.Model):
     is_example: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(80), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_by: Mapped[str | None] = mapped_column(String(80))
-    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     items: Mapped[list["DeductionItem"]] = relationship(back_populates="catalog", order_by="DeductionItem.position",
                                                         cascade="all, delete-orphan")
 
@@ -92,7 +92,7 @@ class QuarterFinalisation(Audited, db.Model):
     scope_key: Mapped[str] = mapped_column(String(40))
     revision: Mapped[int] = mapped_column(Integer, default=1)
     finalised_by: Mapped[str] = mapped_column(String(80))
-    finalised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finalised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     scores_json: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("year", "quarter", "scope_key"),
@@ -107,7 +107,7 @@ class Inspection(Audited, Timestamps, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     client_uuid: Mapped[str] = mapped_column(String(36), unique=True)
     kind: Mapped[str] = mapped_column(String(12), index=True)
-    inspected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    inspected_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
     inspector_name: Mapped[str] = mapped_column(String(80))
     office_key: Mapped[str] = mapped_column(String(40), index=True)
@@ -198,8 +198,8 @@ class Rectification(Audited, Timestamps, db.Model):
     chief_note: Mapped[str] = mapped_column(Text, default="")
     office_note: Mapped[str] = mapped_column(Text, default="")
     returned_count: Mapped[int] = mapped_column(Integer, default=0)
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     finding: Mapped[Finding] = relationship(back_populates="rectification")
@@ -222,7 +222,7 @@ class RectificationEvent(db.Model):
     __tablename__ = "rectification_event"
     id: Mapped[int] = mapped_column(primary_key=True)
     rectification_id: Mapped[int] = mapped_column(ForeignKey("rectification.id"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     action: Mapped[str] = mapped_column(String(10))
     user_id: Mapped[int | None] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(80))
@@ -247,7 +247,7 @@ class InspectionPhoto(Audited, db.Model):
     height: Mapped[int] = mapped_column(Integer)
     taken_at: Mapped[datetime | None] = mapped_column(DateTime)  # EXIF DateTimeOriginal (camera local time)
     user_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     inspection: Mapped[Inspection] = relationship(back_populates="photos")
     finding: Mapped[Finding | None] = relationship(foreign_keys=[finding_id])
 
@@ -265,5 +265,5 @@ class InspectionCorrection(db.Model):
     reason: Mapped[str] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(80))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finding: Mapped[Finding] = relationship()

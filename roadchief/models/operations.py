@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from roadchief.domain.events import KINDS, SEVERITIES, STAGES, STATES
 from roadchief.extensions import db
 from roadchief.models.admin import Town
-from roadchief.models.base import Audited, Timestamps, utcnow
+from roadchief.models.base import Audited, Timestamps, utcnow, UTCDateTime
 from roadchief.models.network import Road, Segment
 
 ASSET_KINDS = {
@@ -42,9 +42,9 @@ class RoadEvent(Audited, Timestamps, db.Model):
     stake_m: Mapped[int | None] = mapped_column(Integer)
     lon: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    restored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    repaired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    restored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    repaired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     description: Mapped[str] = mapped_column(Text, default="")
     warning_sign: Mapped[str] = mapped_column(Text, default="")  # 警示标志: what was set, where
     detour: Mapped[str] = mapped_column(Text, default="")  # 绕行路线 as text
@@ -98,9 +98,9 @@ class RoadEventPhoto(db.Model):
     mimetype: Mapped[str] = mapped_column(String(20))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
-    taken_at: Mapped[datetime | None] = mapped_column(DateTime)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime)  # EXIF DateTimeOriginal (camera wall clock, no zone)
     user_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     event: Mapped[RoadEvent] = relationship(back_populates="photos")
 
     __table_args__ = (CheckConstraint(f"stage IN ({_in(STAGES)})", name="stage"),)
@@ -191,9 +191,9 @@ class RoadAssetPhoto(db.Model):
     mimetype: Mapped[str] = mapped_column(String(20))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
-    taken_at: Mapped[datetime | None] = mapped_column(DateTime)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime)  # EXIF DateTimeOriginal (camera wall clock, no zone)
     user_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     asset: Mapped[RoadAsset] = relationship(back_populates="photos")
 
 
@@ -252,7 +252,7 @@ class WorksProgress(Audited, db.Model):
     spent_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     note: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(80), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     item: Mapped[WorksPlanItem] = relationship(back_populates="progress")
 
     __table_args__ = (CheckConstraint("quantity >= 0", name="quantity"), CheckConstraint("spent_fen >= 0", name="spent"))

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roadchief.extensions import db
-from roadchief.models.base import Audited, Timestamps
+from roadchief.models.base import Audited, Timestamps, UTCDateTime
 from roadchief.models.chiefs import Chief
 from roadchief.models.network import Road, Segment
 
@@ -55,7 +55,7 @@ class PublicReport(Audited, Timestamps, db.Model):
     office_note: Mapped[str | None] = mapped_column(Text)  # the reply shown on the public status page
     chief_reply: Mapped[str | None] = mapped_column(Text)  # the assigned chief's note, offices only
     rectification_ref: Mapped[str | None] = mapped_column(String(40))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ip_hash: Mapped[str] = mapped_column(String(64), index=True)
 
     road: Mapped[Road] = relationship()

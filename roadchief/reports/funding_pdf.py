@@ -18,7 +18,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from io import BytesIO
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
@@ -28,6 +27,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from roadchief.domain import clock
 from roadchief.domain.capitals import chinese_capital
 from roadchief.reports.fonts import register_cjk_font
 
@@ -176,8 +176,7 @@ def _status(source: dict) -> tuple[str | None, bool]:
     if source.get("closed_at"):
         try:
             at = datetime.fromisoformat(str(source["closed_at"]))
-            if at.tzinfo is not None:  # stored in UTC; finance reads Beijing time
-                at = at.astimezone(ZoneInfo("Asia/Shanghai"))
+            at = clock.to_beijing(clock.as_beijing_input(at))  # finance signs in Beijing time; naive = Beijing
             parts.append(f"审定时间：{at.year}年{at.month}月{at.day}日 {at:%H:%M}")
         except ValueError:
             parts.append(f"审定时间：{source['closed_at']}")

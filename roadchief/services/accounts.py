@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from roadchief.domain import clock
 from roadchief.extensions import db
 from roadchief.models import ApiToken, Chief, Town, User
 from roadchief.models.accounts import ROLES
@@ -61,7 +62,7 @@ def create_user(username: str, role: str, password: str, town: str | None = None
 
 def authenticate(username: str, password: str, now: datetime | None = None) -> User:
     """Check a password, counting failures; after MAX_FAILED_LOGINS the account is locked for LOCKOUT."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.utcnow()
     user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
     if user is None or not user.is_active:
         raise ServiceError("用户名或密码错误")

@@ -37,6 +37,7 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from roadchief.domain.clock import beijing_today, iso_beijing
 from roadchief.domain import scoring
 from roadchief.domain.grades import FAIR
 from roadchief.domain.scoring import (LOCAL_TZ, PERIOD_NAMES, SCORED_KINDS, DutyCharge, FindingLine, Month, OverdueCharge,
@@ -204,7 +205,7 @@ def overdue_charges(months: tuple[Month, ...], scope: str | None = None, chief_i
     """整改逾期 charged in the months: for each month end (before the period's last month,
     and already past) that found a rectification of a 督查 still open after its
     deadline, the catalog's 整改逾期 points in the next month, to the chief it is assigned to."""
-    today = today or date.today()
+    today = today or beijing_today()
     until = min(previous_month(month_of(today)), previous_month(months[-1]))  # month ends already past
     if until < previous_month(months[0]):
         return []
@@ -238,7 +239,7 @@ def duty_charges(months: tuple[Month, ...], scope: str | None = None, chief_id: 
     from roadchief.services import seasonal
     if scope is not None and scope.startswith("chief:"):
         return []  # 路段管养责任人 are not named for duty gaps
-    today = today or date.today()
+    today = today or beijing_today()
     lines = seasonal.gap_lines(month_days(months[0])[0], month_days(months[-1])[1], today, scope, chief_id)
     by_year: dict[int, list] = defaultdict(list)
     for line in lines:
@@ -430,7 +431,7 @@ def _requirements(year: int, quarter: int, rows: list[dict], overdue: list[dict]
 def bulletin(scope: str, year: int, quarter: int, today: date | None = None) -> dict:
     """关于YYYY年第N季度农村公路“路长制”考核情况的通报 (shared/formats.md), as data
     for the page, the PDF and the XLSX."""
-    today = today or date.today()
+    today = today or beijing_today()
     result = assess(scope, year, f"Q{quarter}", today=today)
     rows = result.rows()
     segments = {s.segment_id: s.segment for i in result.inspections for s in i.segments}
@@ -451,7 +452,7 @@ def bulletin(scope: str, year: int, quarter: int, today: date | None = None) -> 
         "scope": scope, "issuer": scope_label(scope), "year": year, "quarter": quarter,
         "title": f"关于{year}年第{quarter}季度农村公路“路长制”考核情况的通报",
         "date": today.isoformat(), "finalised": done is not None,
-        "finalised_at": aware(done.finalised_at).isoformat() if done else None,
+        "finalised_at": iso_beijing(done.finalised_at) if done else None,
         "overview": {
             "inspections": len(result.inspections), "segments": len(segments),
             "km": f"{Decimal(sum(s.listed_m for s in segments.values())).scaleb(-3):.3f}",

@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
+from roadchief.domain.clock import to_utc
 from roadchief.models.audit import AuditEntry
 from roadchief.models.base import utcnow
 
@@ -56,6 +57,8 @@ def acting_as(actor: Actor):
 
 
 def _plain(value):
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return to_utc(value).isoformat()  # moments in the log are UTC with their offset
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
+from roadchief.domain.clock import BEIJING, to_beijing
 from roadchief.extensions import db
 from roadchief.models import AuditEntry
 
@@ -23,10 +24,10 @@ def audit_query(entity: str = "", actor: str = "", action: str = "", entity_id: 
         query = query.where(AuditEntry.action == action)
     if entity_id:
         query = query.where(AuditEntry.entity_id == entity_id)
-    if since:
-        query = query.where(AuditEntry.at >= datetime.combine(since, time.min, tzinfo=timezone.utc))
+    if since:  # days of the Beijing calendar, as shown on the page
+        query = query.where(AuditEntry.at >= datetime.combine(since, time.min, tzinfo=BEIJING))
     if until:
-        query = query.where(AuditEntry.at < datetime.combine(until + timedelta(days=1), time.min, tzinfo=timezone.utc))
+        query = query.where(AuditEntry.at < datetime.combine(until + timedelta(days=1), time.min, tzinfo=BEIJING))
     return query.order_by(AuditEntry.id.desc())
 
 
@@ -49,11 +50,11 @@ def export_xlsx(query, limit: int = 100_000) -> bytes:
     book = Workbook(write_only=False)
     sheet = book.active
     sheet.title = "审计日志"
-    sheet.append(["编号", "时间(UTC)", "操作人", "IP", "操作", "对象", "对象ID", "修改前", "修改后", "说明"])
+    sheet.append(["编号", "时间（北京时间）", "操作人", "IP", "操作", "对象", "对象ID", "修改前", "修改后", "说明"])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for entry in db.session.scalars(query.limit(limit)):
-        sheet.append(row_cells(sheet, [entry.id, entry.at.replace(tzinfo=None) if entry.at else None, entry.actor, entry.ip or "",
+        sheet.append(row_cells(sheet, [entry.id, to_beijing(entry.at).replace(tzinfo=None) if entry.at else None, entry.actor, entry.ip or "",
                       ACTIONS.get(entry.action, entry.action), entry.entity, entry.entity_id or "",
                       entry.before or "", entry.after or "", entry.note or ""]))  # user text stays literal text
     sheet.freeze_panes = "A2"

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from roadchief.domain.clock import beijing_today
 from roadchief.domain.roads import CHIEF_POSITIONS, REQUIRED_CHIEF_LEVEL
 from roadchief.extensions import db
 from roadchief.models import Chief, ChiefAssignment, Road, Segment
@@ -86,7 +87,7 @@ class AssignmentIndex:
 
 
 def chiefs_for_segment(segment: Segment, day: date | None = None) -> list[ChiefOnSegment]:
-    return AssignmentIndex(day or date.today()).chiefs_for(segment)
+    return AssignmentIndex(day or beijing_today()).chiefs_for(segment)
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class CoverageGap:
 
 def coverage_gaps(day: date | None = None, town_id: int | None = None) -> list[CoverageGap]:
     """Listed 镇道/村道 segments lacking a chief at a level they need (第八条)."""
-    index = AssignmentIndex(day or date.today())
+    index = AssignmentIndex(day or beijing_today())
     query = (select(Segment).join(Road).options(selectinload(Segment.road), selectinload(Segment.town), selectinload(Segment.village))
              .where(Segment.is_listed.is_(True), Road.road_class.in_(tuple(REQUIRED_CHIEF_LEVEL)))
              .order_by(Road.code, Segment.start_m))

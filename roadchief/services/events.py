@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from roadchief.domain import clock
 from roadchief.domain import events as rules
 from roadchief.domain.scoring import LOCAL_TZ
 from roadchief.domain.stakes import format_stake
@@ -41,13 +42,13 @@ MAX_TEXT = 2000
 
 
 def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes for timezone columns; they are UTC."""
+    """A moment from the database is aware UTC (models.base.UTCDateTime); this only keeps
+    old callers that pass naive UTC ``now`` values working."""
     return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
 def local_text(moment: datetime | None) -> str:
-    moment = aware(moment)
-    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return clock.format_beijing(aware(moment))
 
 
 class StepRefused(ServiceError):
@@ -77,7 +78,6 @@ def parse_local(value, what: str, required: bool = True) -> datetime | None:
         moment = datetime.fromisoformat(text.replace(" ", "T"))
     except ValueError:
         raise ServiceError(f"{what}格式不正确：{text!r}") from None
-    # stored as UTC: SQLite keeps the wall time of a timezone column and drops the offset
     return _in_range(moment, what)
 
 
@@ -259,7 +259,7 @@ def create_event(user, data: EventInput, upload_dir: str | Path = "", now: datet
     segment = _segment(data.segment_id)
     if not can_record(user, segment):
         raise ServiceError("该路段不在您的管辖范围内，不能登记")
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.utcnow()
     occurred = parse_local(data.occurred_at, "发生时间")
     if (occurred - now).total_seconds() > 600:
         raise ServiceError("发生时间不能晚于现在")
@@ -312,7 +312,7 @@ def act(user, event: RoadEvent, action: str, at=None, note: str = "", photos=(),
     """抢通 (restore) or 修复 (repair) at ``at`` (default now)."""
     if not can_act(user, event):
         raise ServiceError("只有该路段的路长或路长办公室可以登记抢通、修复")
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.utcnow()
     moment = parse_local(at, "时间", required=False) or now
     if (moment - now).total_seconds() > 600:
         raise ServiceError("时间不能晚于现在")
@@ -454,9 +454,9 @@ def event_json(event: RoadEvent) -> dict:
     return {"id": event.id, "segment_id": event.segment_id, "kind": event.kind, "kind_label": event.kind_label,
             "severity": event.severity, "state": event.state, "state_label": event.state_label,
             "closed": event.closed, "interrupted": event.interrupted, "place": event_place(event),
-            "occurred_at": aware(event.occurred_at).isoformat(),
-            "restored_at": aware(event.restored_at).isoformat() if event.restored_at else None,
-            "repaired_at": aware(event.repaired_at).isoformat() if event.repaired_at else None,
+            "occurred_at": clock.iso_beijing(event.occurred_at),
+            "restored_at": clock.iso_beijing(event.restored_at),
+            "repaired_at": clock.iso_beijing(event.repaired_at),
             "stake": format_stake(event.stake_m) if event.stake_m is not None else None,
             "lon": event.lon, "lat": event.lat, "description": event.description,
             "warning_sign": event.warning_sign, "detour": event.detour,
@@ -515,7 +515,7 @@ def town_times(user, year: int) -> list[TownTimes]:
 
 
 def today_local() -> date:
-    return datetime.now(LOCAL_TZ).date()
+    return clock.beijing_today()
 
 
 def segment_at(road_code: str, stake) -> Segment:

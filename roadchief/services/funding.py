@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from roadchief.domain.clock import beijing_today, iso_beijing
 from roadchief.domain.funding import (FundingParams, PolicyError, RewardCandidate, annual_score, default_params,
                                       distribute_pool, plan_allocation, quarter_payment, split_quarters)
 from roadchief.domain.grades import grade_for
@@ -198,7 +199,7 @@ def annual_plan(year: int) -> dict:
         for cls, m in place.metres.items():
             metres_total[cls] += m
     return {
-        "year": year, "generated_on": date.today().isoformat(),
+        "year": year, "generated_on": beijing_today().isoformat(),
         "mileage_version": {"name": version.name, "effective_from": version.effective_from.isoformat()},
         "rates": {cls: f"{rate:.2f}" for cls, rate in params.rates.items()},
         "local_share": str(params.local_share),
@@ -301,7 +302,7 @@ def compute_quarter(year: int, quarter: int) -> dict:
     return {
         "year": year, "quarter": quarter, "status": "open",
         "provisional": any(r["provisional"] for r in rows),
-        "generated_on": date.today().isoformat(), "closed_by": None, "closed_at": None,
+        "generated_on": beijing_today().isoformat(), "closed_by": None, "closed_at": None,
         "params": params.to_dict(),
         "budget": format_fen(sums["budget"]), "payable_total": format_fen(sums["payable"]),
         "deduction_total": format_fen(sums["deduction"]), "withheld_total": format_fen(sums["withheld"]),
@@ -318,9 +319,9 @@ def quarter_report(year: int, quarter: int) -> dict:
     if closed is None:
         return compute_quarter(year, quarter)
     report = json.loads(closed.snapshot_json)
-    report.update(status="closed", closed_by=closed.closed_by, closed_at=closed.closed_at.isoformat(),
+    report.update(status="closed", closed_by=closed.closed_by, closed_at=iso_beijing(closed.closed_at),
                   adjustments=[{"unit_key": e.unit_key, "amount": format_fen(e.amount_fen), "note": e.note,
-                                "by": e.created_by, "at": e.created_at.isoformat()}
+                                "by": e.created_by, "at": iso_beijing(e.created_at)}
                                for e in db.session.scalars(select(LedgerEntry).where(
                                    LedgerEntry.year == year, LedgerEntry.quarter == quarter, LedgerEntry.kind == "adjustment")
                                    .order_by(LedgerEntry.id))])
@@ -474,7 +475,7 @@ def ledger(year: int) -> dict:
     return {
         "year": year, "closed_quarters": closed, "carried_in": format_fen(_carried_in(year)),
         "entries": [{"id": e.id, "quarter": e.quarter, "unit_key": e.unit_key, "kind": e.kind, "amount": format_fen(e.amount_fen),
-                     "note": e.note, "by": e.created_by, "at": e.created_at.isoformat()} for e in entries],
+                     "note": e.note, "by": e.created_by, "at": iso_beijing(e.created_at)} for e in entries],
         "totals": {k: format_fen(v) for k, v in sums.items()},
         "closed_budget": format_fen(budget_closed),
         # 专款专用: what was approved for the closed quarters is either paid or in the pool.

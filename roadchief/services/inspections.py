@@ -36,6 +36,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from roadchief.domain import clock
+from roadchief.domain.clock import beijing_today
 from roadchief import PACKAGE_DIR
 from roadchief.domain import scoring
 from roadchief.domain.lengths import projected_transformer
@@ -71,7 +73,8 @@ def default_catalog_path() -> Path:
 
 
 def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes for timezone columns; they are UTC."""
+    """A moment from the database is aware UTC (models.base.UTCDateTime); this only keeps
+    old callers that pass naive UTC ``now`` values working."""
     return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
@@ -355,7 +358,7 @@ def nearest_segments(user, lon: float, lat: float, limit: int = 8) -> list[dict]
     options = (selectinload(Segment.road), selectinload(Segment.town), selectinload(Segment.village))
     for margin in (NEAREST_MARGIN_DEG, NEAREST_MARGIN_DEG * 5):
         candidates = db.session.scalars(select(Segment).options(*options).where(
-            record_condition(user, date.today()), Segment.min_lon <= lon + margin, Segment.max_lon >= lon - margin,
+            record_condition(user, beijing_today()), Segment.min_lon <= lon + margin, Segment.max_lon >= lon - margin,
             Segment.min_lat <= lat + margin, Segment.max_lat >= lat - margin)).all()
         if candidates:
             break
@@ -383,7 +386,7 @@ def search_segments(user, text: str, limit: int = 20) -> list[dict]:
     rows = db.session.scalars(
         select(Segment).join(Road).join(Town, Segment.town_id == Town.id).outerjoin(Village, Segment.village_id == Village.id)
         .options(selectinload(Segment.road), selectinload(Segment.town), selectinload(Segment.village))
-        .where(record_condition(user, date.today()),
+        .where(record_condition(user, beijing_today()),
                Road.code.ilike(like) | Road.name.ilike(like) | Village.name.ilike(like) | Town.name.ilike(like))
         .order_by(Road.code, Segment.start_m).limit(limit))
     return [segment_json(s) for s in rows]
@@ -451,7 +454,7 @@ def finalised(scope_key: str, day: date) -> QuarterFinalisation | None:
 
 
 def _check_when(when: datetime | None, now: datetime) -> datetime:
-    when = aware(when) or now
+    when = clock.parse_local(when) or now  # a naive time (form, API without offset) is Beijing time
     if when > now + CLOCK_SKEW:
         raise ServiceError("检查时间不能晚于当前时间")
     if when.year < 2000:
@@ -534,7 +537,7 @@ def assets_on_segments(user, segment_ids: list[int], day: date | None = None) ->
     rows = db.session.scalars(
         select(RoadAsset).join(Segment, RoadAsset.segment_id == Segment.id).join(Road, Segment.road_id == Road.id)
         .options(selectinload(RoadAsset.segment).selectinload(Segment.road))
-        .where(RoadAsset.segment_id.in_(ids), record_condition(user, day or date.today()))
+        .where(RoadAsset.segment_id.in_(ids), record_condition(user, day or beijing_today()))
         .order_by(Road.code, RoadAsset.stake_m, RoadAsset.code).limit(500))
     return [asset_json(a) for a in rows]
 
@@ -673,8 +676,8 @@ def list_inspections(user, kind: str | None = None, month: tuple[int, int] | Non
         query = query.where(Inspection.kind == kind)
     if month:
         first, last = scoring.month_days(month)
-        start = datetime.combine(first, datetime.min.time(), tzinfo=scoring.LOCAL_TZ)
-        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=scoring.LOCAL_TZ)
+        start = datetime.combine(first, datetime.min.time(), tzinfo=clock.BEIJING)  # Beijing months
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=clock.BEIJING)
         query = query.where(Inspection.inspected_at >= start, Inspection.inspected_at < end)
     return list(db.session.scalars(query.order_by(Inspection.inspected_at.desc(), Inspection.id.desc()).limit(limit)))
 
@@ -703,7 +706,7 @@ def _rectification_query(user):
 def list_rectifications(user, state: str | None = None, overdue: bool = False, chief_id: int | None = None,
                         today: date | None = None, limit: int = 300) -> list[Rectification]:
     """Rectifications the user may see; ``overdue`` keeps the open ones past their deadline."""
-    today = today or date.today()
+    today = today or beijing_today()
     query = _rectification_query(user)
     if overdue:
         query = query.where(Rectification.state == scoring.OPEN, Rectification.deadline < today)
@@ -731,7 +734,7 @@ def can_see_rectification(user, rect: Rectification) -> bool:
 
 
 def is_overdue(rect: Rectification, today: date | None = None) -> bool:
-    return scoring.is_overdue(rect.state, rect.deadline, today or date.today())
+    return scoring.is_overdue(rect.state, rect.deadline, today or beijing_today())
 
 
 def actors_for(user, rect: Rectification) -> set[str]:
@@ -885,7 +888,7 @@ def finding_points_text(finding: Finding) -> str:
 def inspection_json(inspection: Inspection, today: date | None = None) -> dict:
     return {
         "id": inspection.id, "client_uuid": inspection.client_uuid, "kind": inspection.kind,
-        "kind_label": inspection.kind_label, "inspected_at": aware(inspection.inspected_at).isoformat(),
+        "kind_label": inspection.kind_label, "inspected_at": clock.iso_beijing(inspection.inspected_at),
         "inspector": inspection.inspector_name, "office": office_label(inspection.office_key),
         "office_key": inspection.office_key, "catalog": inspection.catalog.label, "frozen": inspection.frozen,
         "lon": inspection.lon, "lat": inspection.lat, "note": inspection.note,
@@ -910,6 +913,6 @@ def rectification_json(rect: Rectification, today: date | None = None) -> dict:
             "deadline": rect.deadline.isoformat(), "state": rect.state, "state_label": rect.state_label,
             "overdue": is_overdue(rect, today), "late": rect.late, "chief_note": rect.chief_note,
             "office_note": rect.office_note, "returned_count": rect.returned_count,
-            "completed_at": aware(rect.completed_at).isoformat() if rect.completed_at else None,
-            "verified_at": aware(rect.verified_at).isoformat() if rect.verified_at else None,
+            "completed_at": clock.iso_beijing(rect.completed_at),
+            "verified_at": clock.iso_beijing(rect.verified_at),
             "item": rect.finding.item.text, "segment": segment_label(rect.finding.segment)}

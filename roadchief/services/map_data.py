@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from sqlalchemy import bindparam, or_, select
 
+from roadchief.domain.clock import beijing_today
 from roadchief.domain.grades import grade_for
 from roadchief.extensions import db
 from roadchief.models import Road, Segment, Station, Town, Village
@@ -102,12 +103,10 @@ def _km(metres: int) -> str:
 
 def segment_detail(segment: Segment, day=None) -> dict:
     """What a map popup shows about one segment: attributes, chiefs at every level, latest grade."""
-    from datetime import date
-
     from roadchief.domain.stakes import format_stake
     from roadchief.services.chiefs import POSITION_NAMES, AssignmentIndex
 
-    index = AssignmentIndex(day or date.today())
+    index = AssignmentIndex(day or beijing_today())
     key = unit_key_for_segment(segment.road.road_class, segment.town.code, segment.village.code if segment.village else None,
                                segment.station.code if segment.station else None)
     latest = latest_scores().get(key) if key else None

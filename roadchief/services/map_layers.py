@@ -19,6 +19,7 @@ from shapely.ops import linemerge
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
+from roadchief.domain import clock
 from roadchief.domain import scoring
 from roadchief.domain.lengths import projected_transformer
 from roadchief.extensions import db
@@ -85,7 +86,7 @@ def inspection_markers(user, bbox=None, days: int = DEFAULT_DAYS, now: datetime 
     segment when recorded without one). Returns (features, truncated)."""
     from roadchief.services.inspections import inspection_condition, office_label
 
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.utcnow()
     query = (select(Inspection).where(inspection_condition(user), Inspection.inspected_at >= now - timedelta(days=days))
              .options(selectinload(Inspection.findings),
                       selectinload(Inspection.segments).selectinload(InspectionSegment.segment))
@@ -128,7 +129,7 @@ def rectification_markers(user, bbox=None, today: date | None = None) -> tuple[l
     point or the middle of the finding's segment. Returns (features, truncated)."""
     from roadchief.services.inspections import rectification_condition, segment_label
 
-    today = today or date.today()
+    today = today or clock.beijing_today()
     # an alias: the scope condition has its own EXISTS over Segment, which must not correlate with this join
     place = aliased(Segment)
     query = (select(Rectification, Finding, Inspection, place)
@@ -272,7 +273,7 @@ def coverage_gaps_json(user, day: date | None = None) -> dict:
     """Segments in the user's scope lacking a required chief on ``day`` (第八条)."""
     from roadchief.services.chiefs import coverage_gaps
 
-    day = day or date.today()
+    day = day or clock.beijing_today()
     town_id = user.town_id if user.role in ("town_office", "inspector") and user.town_id else None
     gaps = coverage_gaps(day, town_id)
     visible = set(db.session.scalars(select(Segment.id).where(segment_condition(user, day))))

@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 
+from roadchief.domain.clock import beijing_today
 from roadchief.extensions import db
 from roadchief.models import Road, Segment
 from roadchief.models.base import utcnow
@@ -124,7 +125,7 @@ def ip_digest(ip: str | None) -> str:
 
 
 def new_ref(today: date | None = None) -> str:
-    today = today or date.today()
+    today = today or beijing_today()
     return f"GK{today:%Y%m%d}" + "".join(secrets.choice(REF_ALPHABET) for _ in range(4))
 
 
@@ -180,7 +181,7 @@ def create_report(road: Road, data: ReportInput, photo=None, ip: str | None = No
     elif lon is not None:
         segment = _segment_at(road, lon, lat)
 
-    index = AssignmentIndex(today or date.today())
+    index = AssignmentIndex(today or beijing_today())
     if segment is not None:
         chief_id = responsible_chief(segment, index)
         town_id = segment.town_id
@@ -297,7 +298,7 @@ def act(report: PublicReport, user, action: str, note: str | None = None, rectif
 
 def chief_choices(report: PublicReport, day: date | None = None) -> list[tuple[int, str]]:
     """Chiefs an office may forward a report to: those answering for its segment (or road)."""
-    index = AssignmentIndex(day or date.today())
+    index = AssignmentIndex(day or beijing_today())
     segments = [report.segment] if report.segment else list(report.road.segments)
     seen: dict[int, str] = {}
     for segment in segments:

@@ -11,11 +11,11 @@ the annual maintenance plan (this road's own).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from roadchief.domain.clock import beijing_today
 from roadchief.domain import events as event_rules
 from roadchief.domain.money import format_fen
 from roadchief.domain.stakes import format_stake
@@ -62,7 +62,7 @@ def _assignments(road: Road, segments: list[Segment]) -> list[dict]:
         out.append({"name": a.chief.name, "position": position, "position_name": POSITION_NAMES[position],
                     "title": a.chief.title, "phone": a.chief.phone, "scope": scope,
                     "start": a.start_date.isoformat(), "end": a.end_date.isoformat() if a.end_date else "至今",
-                    "current": a.end_date is None or a.end_date >= date.today(), "chief_id": a.chief_id,
+                    "current": a.end_date is None or a.end_date >= beijing_today(), "chief_id": a.chief_id,
                     "_order": (POSITION_ORDER[position], a.start_date)})
     out.sort(key=lambda r: r["_order"])
     for row in out:

@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm.exc import StaleDataError
 
+from roadchief.domain.clock import beijing_today
 from roadchief.domain.lengths import exceeds_tolerance, length_deviation, projected_length_km
 from roadchief.domain.roads import (
     class_from_code, normalize_class, normalize_surface, normalize_tech_grade, validate_road_code,
@@ -989,7 +990,7 @@ def _mileage_version(effective: date | None) -> MileageVersion:
         version = db.session.scalar(select(MileageVersion).order_by(MileageVersion.effective_from.desc()).limit(1))
         if version is not None:
             return version
-        effective = date(date.today().year, 1, 1)
+        effective = date(beijing_today().year, 1, 1)
     version = db.session.scalar(select(MileageVersion).where(MileageVersion.effective_from == effective))
     if version is None:
         version = MileageVersion(name=f"{effective.year}年列养里程", effective_from=effective)

@@ -5,6 +5,7 @@ from datetime import date
 
 from sqlalchemy import false, or_, select, true
 
+from roadchief.domain.clock import beijing_today
 from roadchief.extensions import db
 from roadchief.models import ChiefAssignment, Segment
 
@@ -18,7 +19,7 @@ def segment_condition(user, day: date | None = None):
     if user.role in ("town_office", "inspector"):
         return Segment.town_id == user.town_id if user.town_id else (true() if user.role == "inspector" else false())
     if user.role == "chief" and user.chief_id:
-        return chief_segment_condition(user.chief_id, day or date.today())
+        return chief_segment_condition(user.chief_id, day or beijing_today())
     return false()
 
 

@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import false, select, true
 from sqlalchemy.orm import selectinload
 
+from roadchief.domain import clock
 from roadchief.domain.scoring import LOCAL_TZ, DutyGapLine
 from roadchief.domain.stakes import format_stake
 from roadchief.extensions import db
@@ -233,7 +234,7 @@ def _gaps(window: SeasonWindow, today: date, condition, limit: int | None = None
 def duty_gaps(user, window: SeasonWindow, today: date | None = None) -> list[DutyGap]:
     """Segments (in the user's scope and the window's town) lacking the season's records
     in an ended period of the window."""
-    today = today or datetime.now(LOCAL_TZ).date()
+    today = today or clock.beijing_today()
     return _gaps(window, today, segment_condition(user), limit=MAX_SEGMENTS_REPORTED)
 
 

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from roadchief.domain.clock import beijing_today
 from roadchief.domain.grades import grade_for
 from roadchief.domain.stakes import format_stake
 from roadchief.extensions import db
@@ -222,7 +223,7 @@ class SignContext:
     """What several signs share (one query for assignments, one for scores)."""
 
     def __init__(self, day: date | None = None):
-        self.day = day or date.today()
+        self.day = day or beijing_today()
         self.index = AssignmentIndex(self.day)
         self.scores = latest_scores()
 
@@ -312,7 +313,7 @@ def search_roads(text: str, limit: int = 50) -> list[Road]:
 def responsible_chief(segment: Segment, index: AssignmentIndex | None = None) -> int | None:
     """The chief a public report on this segment goes to: 村级路长 for 村道, 镇级路长 for
     镇道, 市、镇道路长 for 市道 (falling back along RESPONSIBLE_POSITIONS)."""
-    index = index or AssignmentIndex(date.today())
+    index = index or AssignmentIndex(beijing_today())
     chiefs: list[ChiefOnSegment] = index.chiefs_for(segment)
     for position in RESPONSIBLE_POSITIONS.get(segment.road.road_class, ()):
         matching = [c for c in chiefs if c.position == position]

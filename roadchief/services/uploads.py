@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from roadchief.domain import clock
 from roadchief.services import ServiceError
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
@@ -118,7 +119,7 @@ def save_photo(file_storage, upload_dir: str | Path, max_bytes: int = DEFAULT_MA
     data = _read(file_storage, max_bytes)
     fmt, width, height, taken_at = inspect_photo(data, max_pixels)
     ext, mimetype = FORMATS[fmt]
-    now = now or datetime.now()
+    now = clock.to_beijing(clock.as_beijing_input(now)) if now else clock.beijing_now()  # folders by Beijing year/month
     folder = PurePosixPath(f"{now:%Y}", f"{now:%m}")
     name = uuid.uuid4().hex
     relative = folder / f"{name}.{ext}"

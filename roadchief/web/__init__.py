@@ -1,11 +1,14 @@
 """Web entry points: one blueprint per user-facing area, plus the JSON API."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import jsonify, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from roadchief.domain import clock
 from roadchief.extensions import csrf, login_manager
 from roadchief.services.audit import Actor, set_actor
 from roadchief.web import access
@@ -40,8 +43,25 @@ class BoundedInt(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def beijing(value, fmt: str = clock.MINUTE) -> str:
+    """Template filter ``|beijing``: a moment (aware datetime, or ISO text from a service) in
+    Beijing time. ISO text without an offset is Beijing time (the input rule); a naive
+    datetime object is refused (domain.clock): moments from the database are aware."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        value = clock.as_beijing_input(moment)
+    return clock.format_beijing(value, fmt)
+
+
 def register_web(app):
     app.url_map.converters["int"] = BoundedInt
+    app.add_template_filter(beijing, "beijing")
+    app.add_template_global(beijing, "beijing")
     from roadchief.web import api, audit, auth, funding, inspections, public, registry, map as map_view
     from roadchief.web import operations
 

@@ -13,6 +13,7 @@ from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
+from roadchief.domain.clock import beijing_today
 from roadchief.services.map_data import ZOOM_BANDS, segments_geojson_text
 from roadchief.services.network import network_summary
 from roadchief.web.access import READERS, allow
@@ -177,7 +178,7 @@ class InspectionIn(Schema):
     client_uuid = String(load_default=None, metadata={"description": "客户端生成的 UUID：同一编号重复提交返回已保存的记录（幂等）"})
     kind = String(required=True, validate=OneOf(["supervision", "daily", "flood", "winter", "special", "emergency"]),
                   metadata={"description": "supervision 督查（计分）、daily 日常巡查、flood 汛期、winter 冬季、special 专项、emergency 应急"})
-    inspected_at = DateTime(load_default=None, metadata={"description": "检查时间（ISO 8601，带时区；省略为当前时间）"})
+    inspected_at = DateTime(load_default=None, metadata={"description": "检查时间（ISO 8601；带时区按所带时区换算，不带时区按北京时间；省略为当前时间）"})
     segment_ids = List(Integer(validate=Range(1, MAX_ID)), required=True, validate=Length(1, 10))
     lon = Float(load_default=None)
     lat = Float(load_default=None)
@@ -387,9 +388,8 @@ def rectifications_return(rectification_id: int, body):
 @bp.input(CatalogQuery, location="query", arg_name="query")
 @bp.doc(tags=[INSPECTION_TAG], summary="扣分标准", description="某年度现行扣分标准（默认今年）；分值为字符串。", security=BEARER)
 def deduction_catalog(query):
-    from datetime import date
     from roadchief.services import inspections as service
-    return service.catalog_json(service.catalog_for(query["year"] or date.today().year))
+    return service.catalog_json(service.catalog_for(query["year"] or beijing_today().year))
 
 
 @bp.get("/inspections/scores/<int:year>/<int:quarter>")
@@ -513,7 +513,7 @@ class EventIn(Schema):
     kind = String(required=True, validate=OneOf(EVENT_KINDS),
                   metadata={"description": "flood_damage 水毁、landslide 塌方、snow_ice 积雪结冰、accident 交通事故、other 其他"})
     severity = String(required=True, validate=OneOf(EVENT_SEVERITIES), metadata={"description": "minor 一般、major 较重、severe 严重"})
-    occurred_at = DateTime(required=True, metadata={"description": "发生时间（ISO 8601；不带时区按北京时间）"})
+    occurred_at = DateTime(required=True, metadata={"description": "发生时间（ISO 8601；带时区按所带时区换算，不带时区按北京时间）"})
     stake = String(load_default="", validate=Length(0, 20), metadata={"description": "桩号，如 K3+200（须在该路段内）"})
     lon = Float(load_default=None, metadata={"description": "经度（WGS84，与 lat 同时给出）"})
     lat = Float(load_default=None, metadata={"description": "纬度（WGS84）"})
@@ -526,7 +526,7 @@ class EventIn(Schema):
 
 
 class EventStepIn(Schema):
-    at = DateTime(load_default=None, metadata={"description": "抢通/修复时间（ISO 8601；省略为现在）"})
+    at = DateTime(load_default=None, metadata={"description": "抢通/修复时间（ISO 8601；不带时区按北京时间；省略为现在）"})
     note = String(load_default="", validate=Length(0, 2000))
 
 

@@ -11,21 +11,22 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from datetime import date, datetime, timezone
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from roadchief.domain.clock import beijing_today
 from roadchief.extensions import db
 from roadchief.models import MileageVersion
 from roadchief.reports import funding_pdf, funding_xlsx
 from roadchief.services import ServiceError, funding, scores
 from roadchief.web.access import allow
+from roadchief.web import beijing
 
 bp = Blueprint("funding", __name__, url_prefix="/funding")
 
@@ -33,7 +34,6 @@ MANAGERS = ("city_office", "finance")
 VIEWERS = ("city_office", "finance", "town_office")
 FALLBACK_YEAR = 2022
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 RATE_FIELDS = (("镇道", "rate_zd"), ("村道", "rate_cd"), ("市道", "rate_sd"), ("专用公路", "rate_zy"))
 MAX_TIERS = 6
 KIND_LABELS = {"payment": "季度拨付", "deduction": "扣减入池", "adjustment": "调整", "reward": "以奖代补",
@@ -54,16 +54,8 @@ def format_cell(value, kind: str = "text") -> str:
 
 @bp.app_template_filter("local_time")
 def local_time(value) -> str:
-    """An ISO timestamp from the services (UTC) as Beijing time, to the minute."""
-    if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    """A moment from the services (aware, or ISO text) as Beijing time, to the minute."""
+    return beijing(value)
 
 
 def _town_scope() -> tuple[str, str] | None:
@@ -192,7 +184,7 @@ def _render_file(kind: str, data: dict, fmt: str) -> bytes:
 
 def _years() -> tuple[list[int], int]:
     first = db.session.scalar(select(func.min(MileageVersion.effective_from)))
-    today = date.today()
+    today = beijing_today()
     try:
         funding.mileage_version_for(today.year)
         default = today.year
@@ -513,4 +505,4 @@ def import_scores():
             flash(str(error), "error")
             errors, status = error.errors, 422
     return render_template("funding/import.html", result=result, errors=errors,
-                           replace=request.form.get("replace") == "yes", year=date.today().year), status
+                           replace=request.form.get("replace") == "yes", year=beijing_today().year), status

@@ -15,7 +15,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from roadchief.domain.scoring import (ACTIONS, CATEGORIES, DUTY_PHASES, LOCAL_TZ, OVERDUE_CODE, PERIOD_NAMES, STATE_LABELS,
+from roadchief.domain import clock
+from roadchief.domain.scoring import (ACTIONS, CATEGORIES, DUTY_PHASES, OVERDUE_CODE, PERIOD_NAMES, STATE_LABELS,
                                       UNITS, month_of)
 from roadchief.extensions import db
 from roadchief.models import Chief
@@ -37,7 +38,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _today() -> date:
-    return datetime.now(LOCAL_TZ).date()
+    return clock.beijing_today()
 
 
 def _wants_json() -> bool:
@@ -85,9 +86,9 @@ def _parse_local(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=LOCAL_TZ)
-    except ValueError:
-        raise ServiceError(f"检查时间格式不正确：{text}") from None
+        return clock.parse_local(text, "检查时间")  # datetime-local input: Beijing time
+    except ValueError as error:
+        raise ServiceError(str(error)) from None
 
 
 def _parse_date(text: str | None, what: str) -> date | None:
@@ -140,7 +141,7 @@ def _form_page(status: int = 200, error: ServiceError | None = None):
     grouped = {c: [i for i in catalog.items if i.category == c and i.code != OVERDUE_CODE] for c in CATEGORIES}
     indices = [int(k.split("-")[1]) for k in request.form if k.startswith("f-") and k.split("-")[1].isdigit()]
     rows = min(service.MAX_FINDINGS, max([BLANK_FINDINGS] + [n + 1 for n in indices]))
-    now = datetime.now(LOCAL_TZ)
+    now = clock.beijing_now()
     return render_template(
         "inspections/new.html", kinds=kinds, catalog=catalog, grouped=grouped, candidates=candidates, chosen=set(chosen),
         rows=rows, values=request.form, error=error, now=now.strftime("%Y-%m-%dT%H:%M"),

@@ -1,11 +1,10 @@
 """The map is the front page."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 
+from roadchief.domain.clock import beijing_today
 from roadchief.web.access import ANY_USER, PUBLIC, READERS, allow
 
 bp = Blueprint("map", __name__)
@@ -48,6 +47,6 @@ def position_name(code: str) -> str:
 
 @bp.app_context_processor
 def template_helpers():
-    return {"has_endpoint": has_endpoint, "can_visit": can_visit, "position_name": position_name, "today": date.today(),
+    return {"has_endpoint": has_endpoint, "can_visit": can_visit, "position_name": position_name, "today": beijing_today(),
             "map_tiles": {"url": current_app.config.get("TILE_URL", ""),
                           "attribution": current_app.config.get("TILE_ATTRIBUTION", "")}}

@@ -4,15 +4,14 @@ annual maintenance plan. Views parse the request, call the services, render.
 """
 from __future__ import annotations
 
-from datetime import datetime
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from roadchief.domain import clock
 from roadchief.domain import events as event_rules
-from roadchief.domain.scoring import LOCAL_TZ
 from roadchief.extensions import db
 from roadchief.models import Road, Segment, Town
 from roadchief.models.operations import (ASSET_CONDITIONS, ASSET_KINDS, WINDOW_KINDS, WORK_CATEGORIES, RoadAsset,
@@ -54,7 +53,7 @@ def operations_for_templates():
 
 
 def _today():
-    return datetime.now(LOCAL_TZ).date()
+    return clock.beijing_today()
 
 
 def _year() -> int:
@@ -145,7 +144,7 @@ def event_new():
         flash("事件已登记" + ("（交通中断，已公示警示与绕行）" if event.interrupted else ""), "success")
         return redirect(url_for("operations.event", event_id=event.id))
     segment = _query_segment()
-    now = datetime.now(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+    now = clock.beijing_now().strftime(clock.FORM_INPUT)
     return _event_new_page({"occurred_at": now, "segment_id": str(segment.id) if segment else ""}, segment)
 
 
@@ -176,7 +175,7 @@ def event(event_id: int):
                            repair_hours=event_rules.hours_between(service.aware(event.occurred_at),
                                                                   service.aware(event.repaired_at)),
                            stages=event_rules.STAGES, segment_feature=service.segment_feature(event.segment),
-                           now=datetime.now(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"))
+                           now=clock.beijing_now().strftime(clock.FORM_INPUT))
 
 
 @bp.route("/events/<int:event_id>/restore", methods=["POST"])
@@ -247,7 +246,7 @@ def road_file_page(code: str):
 @allow(*FILE_READERS)
 def road_file_download(code: str):
     road = _road_or_404(code)
-    data = road_file_pdf(road_file(road), generated=datetime.now(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"))
+    data = road_file_pdf(road_file(road), generated=clock.beijing_now().strftime(clock.MINUTE))
     return _download(data, "application/pdf", f"一路一档-{road.code}.pdf")
 
 
@@ -512,7 +511,7 @@ def _plan_report(fmt: str):
     from roadchief.reports.works_plan_report import plan_pdf, plan_xlsx
     year = _year()
     report = works_plan.plan_report(current_user, year)
-    generated = datetime.now(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    generated = clock.beijing_now().strftime(clock.MINUTE)
     if fmt == "xlsx":
         return _download(plan_xlsx(report, generated),
                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"养护计划完成情况-{year}.xlsx")

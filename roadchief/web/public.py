@@ -9,13 +9,13 @@ for printing signs are for the offices.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
+from roadchief.domain.clock import MINUTE, format_beijing
 from roadchief.domain.stakes import format_stake
 from roadchief.extensions import db, limiter
 from roadchief.models import AuditEntry, Town
@@ -35,17 +35,12 @@ bp = Blueprint("public", __name__, url_prefix="/p")
 REPORT_LIMIT = "5 per hour;20 per day"
 TRACK_LIMIT = "30 per minute;300 per day"
 HANDLERS = ("city_office", "town_office", "chief")
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 @bp.app_template_filter("public_time")
 def public_time(value: datetime | None, with_time: bool = True) -> str:
-    """A stored UTC moment as Beijing time (SQLite hands back naive UTC values)."""
-    if not value:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+    """A stored (UTC) moment as Beijing time."""
+    return format_beijing(value, MINUTE if with_time else "%Y-%m-%d")
 
 
 @bp.app_template_filter("kstake")

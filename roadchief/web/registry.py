@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from roadchief.domain.clock import beijing_today
 from roadchief.domain.roads import CHIEF_POSITIONS, ROAD_CLASSES
 from roadchief.domain.stakes import format_stake
 from roadchief.extensions import db
@@ -31,7 +32,7 @@ def _day() -> date:
     try:
         return date.fromisoformat(request.args.get("date", ""))
     except ValueError:
-        return date.today()
+        return beijing_today()
 
 
 @bp.route("/")

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from shapely.geometry import Point, shape
 from sqlalchemy import select
 
+from roadchief.domain.clock import beijing_today
 from roadchief.domain.scoring import LOCAL_TZ
 from roadchief.extensions import db
 from roadchief.models import ChiefAssignment, Road, Segment, Town, Village
@@ -84,7 +85,7 @@ def test_markers_show_an_inspection_and_its_rectification_in_scope(demo_app):
     assert r["status"] == "open" and r["status_label"] == "待整改" and r["overdue"] is False
     assert r["inspection_id"] == inspection.id and r["url"] == f"/inspections/{inspection.id}"
     assert r["item"] and r["item_code"] == "LM03" and r["segment"].startswith(segment.road.code)
-    assert date.fromisoformat(r["deadline"]) >= date.today()
+    assert date.fromisoformat(r["deadline"]) >= beijing_today()
 
     # the town office of the segment's town sees both, another town's office neither
     own_town = _markers(_client(demo_app, make_user("town_office", town=XIAOBA)))
@@ -105,7 +106,7 @@ def test_markers_show_an_inspection_and_its_rectification_in_scope(demo_app):
 def test_an_overdue_rectification_is_flagged_and_a_point_without_gps_sits_mid_segment(demo_app):
     city = make_user("city_office")
     segment = _village_road_segment(XIAOBA)
-    inspection = _record(city, segment, gps=False, days_ago=20, deadline=date.today() - timedelta(days=5))
+    inspection = _record(city, segment, gps=False, days_ago=20, deadline=beijing_today() - timedelta(days=5))
     view = _markers(_client(demo_app, city))
     [rect] = _by_layer(view, "rectification")
     assert rect["properties"]["overdue"] is True and rect["properties"]["located"] == "segment"
@@ -184,14 +185,14 @@ def test_a_segment_shows_as_a_gap_once_its_village_chief_leaves(demo_app):
     segment = _village_road_segment(XIAOBA)
     city = _client(demo_app, make_user("city_office"))
     before = city.get("/api/v1/coverage-gaps").get_json()
-    assert before["date"] == date.today().isoformat()
+    assert before["date"] == beijing_today().isoformat()
     assert segment.id not in [s["id"] for s in before["segments"]]
     assignments = db.session.scalars(select(ChiefAssignment).where(
         ChiefAssignment.scope_kind == "village", ChiefAssignment.village_id == segment.village_id,
         ChiefAssignment.end_date.is_(None))).all()
     assert assignments
     for a in assignments:
-        a.end_date = date.today() - timedelta(days=1)
+        a.end_date = beijing_today() - timedelta(days=1)
     db.session.commit()
     after = city.get("/api/v1/coverage-gaps").get_json()
     [gap] = [s for s in after["segments"] if s["id"] == segment.id]

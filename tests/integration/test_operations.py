@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from roadchief.domain.clock import beijing_today
 from roadchief.extensions import db
 from roadchief.models import ChiefAssignment, Segment, Town, Village
 from roadchief.models.operations import RoadAsset, RoadEvent
@@ -154,7 +155,7 @@ def test_duty_gaps_from_patrol_records(demo_app):
     town, segment, chief = _place()
     city = make_user("city_office")
     chief_user = make_user("chief", chief_id=chief.id)
-    today = date.today()
+    today = beijing_today()
     start = today - timedelta(days=20)
     window = seasonal.add_window(start.year, "flood", start, start + timedelta(days=13), period_days=7, town=town.code)
 
@@ -294,7 +295,7 @@ def test_works_plan_vs_done(demo_app):
     town, segment, _chief = _place()
     client = demo_app.test_client()
     login(client, make_user("city_office"))
-    year = date.today().year
+    year = beijing_today().year
     stake = f"K{segment.start_m // 1000}+{segment.start_m % 1000:03d}"
     client.post("/ops/plan/items", data={"year": year, "road_code": segment.road.code, "stake": stake, "category": "repair",
                                    "title": "坑槽修补", "unit": "平方米", "quantity": "200", "budget": "12345.67"})
@@ -304,7 +305,7 @@ def test_works_plan_vs_done(demo_app):
     assert [i.budget_fen for i in items] == [1234567, 10]
     town_client = demo_app.test_client()
     login(town_client, make_user("town_office", town=town.code))
-    town_client.post("/ops/plan/progress", data={"item_id": items[0].id, "day": date.today().isoformat(), "quantity": "200",
+    town_client.post("/ops/plan/progress", data={"item_id": items[0].id, "day": beijing_today().isoformat(), "quantity": "200",
                                                  "spent": "12000"})
     assert town_client.post("/ops/plan/items", data={"year": year}).status_code == 403
     page = client.get(f"/ops/plan?year={year}").get_data(as_text=True)

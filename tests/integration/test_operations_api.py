@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from roadchief.domain.clock import beijing_today
 from roadchief.extensions import db
 from roadchief.models import Segment, Town, Village
 from roadchief.models.audit import AuditEntry
@@ -269,7 +270,7 @@ def _yuan(value) -> Decimal:
 
 def test_plan_export_xlsx_pdf_and_cli(demo_app, tmp_path):
     from openpyxl import load_workbook
-    year = date.today().year
+    year = beijing_today().year
     first_town, second_town = _plan(year)
     client = demo_app.test_client()
     login(client, make_user("city_office"))

@@ -5,7 +5,6 @@ import io
 import re
 import shutil
 import subprocess
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import segno
 from PIL import Image
 from sqlalchemy import select
 
+from roadchief.domain.clock import beijing_today
 from roadchief import create_app
 from roadchief.extensions import db, limiter
 from roadchief.models import Chief, QuarterScore, Road, Segment, Town
@@ -29,7 +29,7 @@ PHONE = "13812345678"
 
 def village_road() -> Road:
     """The first demo 村道 with a 村级路长 on its only segment."""
-    index = AssignmentIndex(date.today())
+    index = AssignmentIndex(beijing_today())
     for road in db.session.scalars(select(Road).where(Road.road_class == "村道").order_by(Road.code)):
         if len(road.segments) == 1 and any(c.position == "village" for c in index.chiefs_for(road.segments[0])):
             return road
@@ -37,7 +37,7 @@ def village_road() -> Road:
 
 
 def chiefs_of(segment: Segment) -> dict[str, Chief]:
-    return {c.position: c.chief for c in AssignmentIndex(date.today()).chiefs_for(segment)}
+    return {c.position: c.chief for c in AssignmentIndex(beijing_today()).chiefs_for(segment)}
 
 
 def jpeg(size=(640, 480)) -> bytes:
