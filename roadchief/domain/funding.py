@@ -388,3 +388,26 @@ def distribute_pool(pool_fen: int, candidates: Sequence[RewardCandidate],
         RewardShare(c.key, c.level, rank, t, params.reward_tiers[t].weight, reward)
         for (c, rank, t), reward in zip(placed, rewards)
     ]
+
+
+def months_text(months: Sequence[int]) -> str:
+    """Months as printed next to a chief: [1, 2] → "1–2月", [1, 2, 4] → "1–2、4月"."""
+    ordered = sorted(set(months))
+    runs: list[list[int]] = []
+    for m in ordered:
+        if runs and m == runs[-1][-1] + 1:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return "、".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs) + "月"
+
+
+def holders_text(holders: Sequence[tuple[str, Sequence[int]]], all_months: Sequence[int]) -> Optional[str]:
+    """The chief(s) whose score and money a row is (第二十条): one chief who held the unit
+    for the whole period is printed alone; otherwise every chief with his months,
+    e.g. "张三（1–2月）、李四（3月）"."""
+    if not holders:
+        return None
+    if len(holders) == 1 and set(holders[0][1]) >= set(all_months):
+        return holders[0][0]
+    return "、".join(f"{name}（{months_text(months)}）" for name, months in holders)
