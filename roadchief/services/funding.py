@@ -421,6 +421,7 @@ def _fen(text: str) -> int:
 
 
 MAX_NOTE = 500
+MAX_ADJUSTMENT_YUAN = Decimal(10) ** 10  # far above any quarter base; keeps fen inside BIGINT before the real bound
 
 
 def add_adjustment(year: int, quarter: int, unit_key: str, amount: Decimal, note: str) -> LedgerEntry:
@@ -442,6 +443,8 @@ def add_adjustment(year: int, quarter: int, unit_key: str, amount: Decimal, note
         raise ServiceError(f"金额不正确：{amount!r}") from None
     if not amount.is_finite() or amount.as_tuple().exponent < -2:
         raise ServiceError("金额须为有限数，最多两位小数（元）")
+    if amount and amount.adjusted() >= MAX_ADJUSTMENT_YUAN.adjusted():  # no arithmetic: 1e999999999 would overflow
+        raise ServiceError(f"调整金额过大：{amount}（须小于 {MAX_ADJUSTMENT_YUAN} 元，且不超过该单位本季度基数）")
     if amount == 0:
         raise ServiceError("调整金额不能为 0")
     fen = int(amount.scaleb(2))
