@@ -218,3 +218,46 @@ def test_replaced_chief_is_printed_with_his_months(demo_app, tmp_path):
             path.write_bytes(data)
             out = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout.replace("\n", "")
             assert new.name in out and "5–6月" in out or "5–12月" in out, name
+
+
+# ------------------------------------------------------------------ one year-end score (第二十一条、第二十三条)
+
+def test_one_annual_score_on_the_pages_ranking_settlement_and_pdf(demo_app, demo_client, make_logged_in, tmp_path):
+    from roadchief.services import assessment
+    from tests.integration.test_inspections import QUJING, at, chief_of, record, village_segment
+    from tests.conftest import make_user
+    office = make_user("town_office", town=QUJING)
+    segment = village_segment(QUJING, "蒋东村")
+    chief = chief_of("village", segment.village_id, date(2022, 1, 10))
+    for month in (1, 2, 3):
+        record(office, [segment], [], when=at(2022, month, 10))  # Q1: 100, 100, 100
+    heavy = [(code, 5000 if code == "LM01" else 9, segment.id)
+             for code in ("LM04", "LM01", "LM03", "LJ04", "LJ03", "QH04", "QH01", "YX02", "YX04", "LR05", "LR06", "LZ04", "LZ01")]
+    record(office, [segment], heavy, when=at(2022, 4, 10))  # Q2: one month at 31.00
+    today = date(2023, 1, 15)
+    scope = f"town:{QUJING}"
+    # mean of the four months would be 82.75 (良); the year is the mean of the quarters: 65.50 (一般)
+    year_row = next(r for r in assessment.assess(scope, 2022, "Y", today=today).rows() if r["chief_id"] == chief.id)
+    assert [m["score"] for m in year_row["months"]] == ["100.00", "100.00", "100.00", "31.00"]
+    assert (year_row["score"], year_row["grade"]) == ("65.50", "一般")
+    half = next(r for r in assessment.assess(scope, 2022, "H1", today=today).rows() if r["chief_id"] == chief.id)
+    assert half["score"] == "65.50"
+    ranked = assessment.ranking(scope, 2022, "Y", today=today)
+    ranked_row = next(r for lv in ranked["levels"] for r in lv["rows"] if r["chief_id"] == chief.id)
+    assert (ranked_row["score"], ranked_row["grade"], ranked_row["quarters"][:2]) == ("65.50", "一般", ["100.00", "31.00"])
+    for quarter in (1, 2):
+        assessment.finalise_quarter([scope], 2022, quarter, today=today)
+    unit = f"village:{segment.village.code}"
+    settled = next(u for u in settlement(2022)["units"] if u["unit_key"] == unit)
+    assert (settled["annual_score"], settled["grade"]) == ("65.50", "一般")
+    # the ranking page and the settlement PDF print the same
+    make_logged_in(demo_client, "city_office")
+    page = demo_client.get(f"/inspections/ranking/2022?period=Y&scope={scope}").get_data(as_text=True)
+    assert "65.50" in page and "82.75" not in page
+    if shutil.which("pdftotext"):
+        from roadchief.reports.funding_pdf import settlement_pdf
+        path = tmp_path / "s.pdf"
+        path.write_bytes(settlement_pdf(settlement(2022)))
+        out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True).stdout
+        line = next(line for line in out.splitlines() if "蒋东村" in line)
+        assert "65.50" in line and "一般" in line and "82.75" not in out
