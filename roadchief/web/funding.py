@@ -102,11 +102,12 @@ def _quarter_for_town(report: dict, code: str) -> dict:
     units = [u for u in report["units"] if u["kind"] in ("town", "village") and u["town_code"] == code]
     keys = {u["unit_key"] for u in units}
     deduction = _money_sum(units, "deduction")
+    adjustments = [a for a in report.get("adjustments", []) if a["unit_key"] in keys]
     return {**report, "units": units, "budget": _money_sum(units, "quarter_base"),
             "payable_total": _money_sum(units, "payable"), "deduction_total": deduction,
             "withheld_total": _money_sum(units, "withheld"), "pool": deduction,
             "provisional": any(u["provisional"] for u in units),
-            "adjustments": [a for a in report.get("adjustments", []) if a["unit_key"] in keys]}
+            "adjustments": adjustments, "adjustments_total": _money_sum(adjustments, "amount")}
 
 
 def _plan(year: int) -> dict:
