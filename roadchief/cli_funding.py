@@ -102,7 +102,7 @@ def close_cmd(year, quarter):
     click.echo(f"已审定 {year} 年第 {quarter} 季度：实拨 {report['payable_total']} 元，扣减入池 {report['pool']} 元")
 
 
-@funding.command("adjust")
+@funding.command("adjust", context_settings={"ignore_unknown_options": True})  # so "-50.25" is the amount
 @click.argument("year", type=int)
 @click.argument("quarter", type=int)
 @click.argument("unit_key")
@@ -124,7 +124,7 @@ def _settle_lines(result):
     yield f"{result['year']} 年年终考评与以奖代补{'（已结算）' if result['settled'] else '（试算）'}"
     for unit in result["units"]:
         name = unit["town"] + (f"/{unit['village']}" if unit["village"] else "")
-        yield f"  {unit['rank']:>3} {name:<14} 年度 {unit['annual_score'] or '—':>6} {unit['grade'] or '—':<2} 奖补 {unit['reward']:>10}"
+        yield f"  {unit['rank'] or '—':>3} {name:<14} 年度 {unit['annual_score'] or '—':>6} {unit['grade'] or '—':<2} 奖补 {unit['reward']:>10}"
     yield (f"上年结转 {result['pool_carried_in']} + 本年扣减 {result['pool_deductions']} = 资金池 {result['pool_total']}；"
            f"奖补 {result['rewards_total']}，结转下年 {result['carried_out']}")
 
@@ -154,7 +154,8 @@ def ledger_cmd(year):
 
 @funding.command("params")
 @click.argument("year", type=int)
-@click.option("--set", "assignments", multiple=True, help="如 local_share=0.65、deduction_k=1.5、rates.镇道=5200")
+@click.option("--set", "assignments", multiple=True,
+              help="如 local_share=0.65、deduction_k=1.5、rates.镇道=5200、rate_reasons.市道=理由")
 def params_cmd(year, assignments):
     """查看或修改某年度经费参数（有季度审定后不可修改）。"""
     from roadchief.services.funding import params_for, set_params
@@ -167,6 +168,8 @@ def params_cmd(year, assignments):
         name, _, value = item.partition("=")
         if name.startswith("rates."):
             changes.setdefault("rates", dict(current["rates"]))[name[6:]] = value
+        elif name.startswith("rate_reasons."):
+            changes.setdefault("rate_reasons", dict(current.get("rate_reasons", {})))[name[13:]] = value
         else:
             changes[name] = value
     try:

@@ -95,3 +95,40 @@ def weighted_mean(scores: Sequence[Score], weights: Optional[Sequence[Score]] = 
         raise ValueError("权重之和为零，无法求加权平均")
     mean = sum(s * w for s, w in zip(exact_scores, exact_weights)) / total_weight
     return _half_up_cents(mean)
+
+
+def combined_score(quarter_scores: Mapping[int, Optional[Score]],
+                   quarter_weights: Sequence[Score] = (1, 1, 1, 1)) -> Optional[Decimal]:
+    """半年一评比 / 年终一汇总考评 (第二十一条): the quarter_weights-weighted mean of the
+    printed quarter scores that exist, as a printed score.
+
+    ``quarter_scores`` maps quarter (1–4) to its score (None: no score); only the
+    quarters given count, so H1 passes {1: …, 2: …}. A quarter's score is the mean of
+    its months with a 督查 (or the score an office imported for the unit); each is
+    taken as printed (two places) before weighting, so a chief's page, the ranking
+    and the settlement always agree. None when no quarter with a positive weight
+    has a score. This is the ONE definition of a half-year and year-end score.
+    """
+    if len(quarter_weights) != 4:
+        raise ValueError(f"须给出4个季度权重，收到 {len(quarter_weights)} 个")
+    scored = [(display_score(s), quarter_weights[q - 1]) for q, s in sorted(quarter_scores.items())
+              if s is not None and to_decimal(quarter_weights[q - 1]) > 0]
+    if not scored:
+        return None
+    return weighted_mean([s for s, _ in scored], [w for _, w in scored])
+
+
+def competition_ranks(scores: Sequence[Optional[Score]]) -> list[Optional[int]]:
+    """Competition ranks (1, 2, 2, 4) of scores already sorted best first, compared as
+    printed; None for a missing score (unscored units have no rank)."""
+    ranks: list[Optional[int]] = []
+    previous, rank = None, 0
+    for place, score in enumerate(scores, start=1):
+        if score is None:
+            ranks.append(None)
+            continue
+        shown = display_score(score)
+        if shown != previous:
+            rank, previous = place, shown
+        ranks.append(rank)
+    return ranks

@@ -21,10 +21,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from .clock import BEIJING, beijing_date
-from .grades import display_score, grade_for, weighted_mean
+from .grades import combined_score, display_score, grade_for, weighted_mean
 
 LOCAL_TZ = BEIJING  # months, quarters and deadlines run on the Beijing calendar (domain.clock)
 FULL_MARKS = 10000  # 百分制 in hundredths (第二十三条)
@@ -367,16 +367,36 @@ def month_scores(shares: Iterable[Share], charges: Iterable[OverdueCharge] = (),
     return result
 
 
+def quarter_of(month: Month) -> int:
+    return (month[1] - 1) // 3 + 1
+
+
+def months_score(monthly: Mapping[Month, int], months: Sequence[Month],
+                 quarter_weights: Sequence = (1, 1, 1, 1)) -> Decimal | None:
+    """The score of a period from monthly scores (centi): within one quarter the mean
+    of its scored months (一季度一通报); over several quarters (半年一评比, 年终考评)
+    grades.combined_score of those quarter scores — one definition everywhere."""
+    by_quarter: dict[int, list[int]] = defaultdict(list)
+    for m in months:
+        if m in monthly:
+            by_quarter[quarter_of(m)].append(monthly[m])
+    quarters = {quarter_of(m) for m in months}
+    if len(quarters) == 1:
+        return period_score(next(iter(by_quarter.values()), []))
+    return combined_score({q: period_score(by_quarter.get(q, [])) for q in sorted(quarters)}, quarter_weights)
+
+
 @dataclass(frozen=True)
 class PeriodResult:
     chief_id: int
     months: tuple[Month, ...]
     monthly: dict[Month, MonthScore] = field(default_factory=dict)
     gaps: tuple[Month, ...] = ()
+    quarter_weights: tuple = (1, 1, 1, 1)  # the year's funding params (第二十一条 年终汇总)
 
     @property
     def score(self) -> Decimal | None:
-        return period_score([self.monthly[m].score_centi for m in self.months if m in self.monthly])
+        return months_score({m: s.score_centi for m, s in self.monthly.items()}, self.months, self.quarter_weights)
 
     @property
     def grade(self) -> str | None:
@@ -388,17 +408,17 @@ class PeriodResult:
 
 
 def period_result(chief_id: int, months: Sequence[Month], scores: dict[tuple[int, Month], MonthScore],
-                  expected: Iterable[Month]) -> PeriodResult:
+                  expected: Iterable[Month], quarter_weights: Sequence = (1, 1, 1, 1)) -> PeriodResult:
     """A chief's months in a period. ``expected`` are the months the chief held the post
     (any day of it); each of them without a 督查 is a gap (一月一督查, 第二十一条)."""
     monthly = {m: scores[(chief_id, m)] for m in months if (chief_id, m) in scores}
     gaps = tuple(m for m in months if m in set(expected) and not (m in monthly and monthly[m].inspected))
-    return PeriodResult(chief_id, tuple(months), monthly, gaps)
+    return PeriodResult(chief_id, tuple(months), monthly, gaps, tuple(quarter_weights))
 
 
 def pooled_score(results: Iterable[PeriodResult]) -> Decimal | None:
-    """A paid unit's score when several chiefs shared it in the period: the mean of all
-    their monthly scores together (each scored month weighs the same)."""
+    """A paid unit's quarter score when several chiefs shared it in the quarter: the mean
+    of all their monthly scores together (each scored month weighs the same)."""
     monthly = [s.score_centi for r in results for s in r.monthly.values()]
     return period_score(monthly)
 

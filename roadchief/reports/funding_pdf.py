@@ -174,12 +174,7 @@ def _status(source: dict) -> tuple[str | None, bool]:
     if source.get("closed_by"):
         parts.append(f"审定人：{source['closed_by']}")
     if source.get("closed_at"):
-        try:
-            at = datetime.fromisoformat(str(source["closed_at"]))
-            at = clock.to_beijing(clock.as_beijing_input(at))  # finance signs in Beijing time; naive = Beijing
-            parts.append(f"审定时间：{at.year}年{at.month}月{at.day}日 {at:%H:%M}")
-        except ValueError:
-            parts.append(f"审定时间：{source['closed_at']}")
+        parts.append(f"审定时间：{_local_moment(source['closed_at'])}")
     return "　".join(parts), False
 
 
@@ -276,8 +271,44 @@ def quarter_document(report: dict) -> Document:
                  f" + 暂缓拨付（待考核）{_yuan(withheld)} 元。考核扣减经费转入年终“以奖代补”资金池（第二十四条）；"
                  "待考核单位暂不拨付，考核后补拨。"),
             Text(f"依据：{MEASURES}第十七条（专户管理，按季度拨付）、第二十一条（依据考核结果拨付养护经费）。"),
+            *_adjustment_blocks(report),
             SIGNATURE,
         ),
+    )
+
+
+ADJUSTMENT_COLUMNS = (
+    Column("序号", 11, INDEX), Column("登记时间", 34), Column("单位", 40), Column("调整金额", 26, MONEY),
+    Column("原因", 120), Column("经办", 30),
+)
+A_AMOUNT = 3
+
+
+def _local_moment(value) -> str:
+    """A stored moment as finance reads it: Beijing time (naive text means Beijing already)."""
+    try:
+        at = clock.to_beijing(clock.as_beijing_input(datetime.fromisoformat(str(value))))
+    except ValueError:
+        return str(value or "")
+    return f"{at.year}年{at.month}月{at.day}日 {at:%H:%M}"
+
+
+def _adjustment_blocks(report: dict) -> tuple:
+    """审定后调整分录 (第十七条 专户, corrections are new entries), listed after the approved table."""
+    entries = report.get("adjustments") or []
+    if not entries:
+        return ()
+    rows = [Row((str(i), _local_moment(e.get("at")), e.get("unit") or e.get("unit_key", ""),
+                 _money(e["amount"], f"adjustment {i}"), e.get("note") or "", e.get("by") or ""))
+            for i, e in enumerate(entries, 1)]
+    total = _sum_row("合计", rows, ADJUSTMENT_COLUMNS, 2, "total")
+    if "adjustments_total" in report:
+        _check("adjustments_total", total.cells[A_AMOUNT], report["adjustments_total"])
+    amount = total.cells[A_AMOUNT]
+    return (
+        Text("审定后调整分录（补拨为正、扣回为负；资金出自或退回“以奖代补”资金池）", "note"),
+        Grid(ADJUSTMENT_COLUMNS, (*rows, total), label_col=2),
+        Text(f"调整合计 {_yuan(amount)} 元；本季度实拨连同调整合计 {_yuan(_money(report['payable_total']) + amount)} 元。"),
     )
 
 
@@ -402,12 +433,15 @@ def settlement_document(settlement: dict) -> Document:
     _check("pool_deductions", deductions, settlement["pool_deductions"])
     carried_in = _money(settlement["pool_carried_in"], "pool_carried_in")
     carried_out = _money(settlement["carried_out"], "carried_out")
-    _check("pool_total (= carried in + deductions)", carried_in + deductions, settlement["pool_total"])
+    adjusted = _money(settlement.get("pool_adjustments", "0.00"), "pool_adjustments")
+    _check("pool_total (= carried in + deductions − adjustments)", carried_in + deductions - adjusted,
+           settlement["pool_total"])
     _check("pool_total (= rewards + carried out)", rewards + carried_out, settlement["pool_total"])
     pool = Grid(POOL_COLUMNS, (
         Row(("上年结转", carried_in, "上年度“以奖代补”资金池结余"), "item"),
         Row(("本年扣减", deductions, "考核扣除的养护经费（第二十四条）"), "item"),
-        Row(("资金池合计", carried_in + deductions, "上年结转 + 本年扣减"), "subtotal"),
+        Row(("审定后调整", -adjusted, "调整分录：补拨从资金池支出、扣回退回资金池（第十七条 专户）"), "item"),
+        Row(("资金池合计", carried_in + deductions - adjusted, "上年结转 + 本年扣减 − 调整"), "subtotal"),
         Row(("奖励发放", rewards, "年终考评优秀路长按排名和档次以奖代补（第二十三条）"), "item"),
         Row(("结转下年", carried_out, "资金池合计 − 奖励发放"), "total"),
     ), label_col=0)

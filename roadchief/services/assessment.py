@@ -309,7 +309,8 @@ def assess(scope: str, year: int, period: str, today: date | None = None) -> Ass
     duty = duty_charges(months, scope=scope, today=today)
     scores = scoring.month_scores(shares_of(inspections), charges, duty)
     chief_ids = set(assessees) | {cid for cid, _ in scores}
-    results = {cid: scoring.period_result(cid, months, scores, assessees[cid].expected if cid in assessees else ())
+    weights = funding.params_for(year).quarter_weights  # 第二十一条 年终汇总: one definition (grades.combined_score)
+    results = {cid: scoring.period_result(cid, months, scores, assessees[cid].expected if cid in assessees else (), weights)
                for cid in chief_ids}
     return Assessment(scope, year, period, months, assessees, results, inspections, charges, duty)
 

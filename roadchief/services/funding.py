@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from roadchief.domain.clock import beijing_today, iso_beijing
 from roadchief.domain.funding import (FundingParams, PolicyError, RewardCandidate, annual_score, default_params,
-                                      distribute_pool, plan_allocation, quarter_payment, split_quarters)
-from roadchief.domain.grades import grade_for
+                                      distribute_pool, holders_text, plan_allocation, quarter_payment, split_quarters)
+from roadchief.domain.grades import competition_ranks, grade_for
 from roadchief.domain.money import format_fen
 from roadchief.extensions import db
 from roadchief.models import (FundingParamsRevision, LedgerEntry, MileageVersion, QuarterClose, QuarterScore, Road,
@@ -54,6 +54,14 @@ def params_for(year: int) -> FundingParams:
     row = db.session.scalar(select(FundingParamsRevision).where(FundingParamsRevision.year == year)
                             .order_by(FundingParamsRevision.revision.desc()).limit(1))
     return FundingParams.from_dict(json.loads(row.params_json)) if row else default_params(year)
+
+
+def legacy_pass_score(year: int):
+    """A stored revision's old pass_score when it differs from its 良 band (no longer used)."""
+    from roadchief.domain.funding import legacy_pass_score as legacy
+    row = db.session.scalar(select(FundingParamsRevision).where(FundingParamsRevision.year == year)
+                            .order_by(FundingParamsRevision.revision.desc()).limit(1))
+    return legacy(json.loads(row.params_json)) if row else None
 
 
 def params_history(year: int) -> list[FundingParamsRevision]:
@@ -255,6 +263,45 @@ def _unit_chiefs(units: list[Unit], year: int, quarter: int) -> dict[str, object
     return found
 
 
+def unit_holders(year: int, first_month: int, last_month: int) -> dict[str, list[tuple[object, list[int]]]]:
+    """unit_key → [(chief, months of the window he held the unit)] for every 镇级/村级/公路站路长
+    assigned to a paid unit on some day of the months (第二十条), in the order they served."""
+    from sqlalchemy import or_
+    from sqlalchemy.orm import selectinload
+    from roadchief.models import ChiefAssignment
+    first = date(year, first_month, 1)
+    last = _month_last_day(year, last_month)
+    rows = db.session.scalars(select(ChiefAssignment).options(
+        selectinload(ChiefAssignment.chief), selectinload(ChiefAssignment.town), selectinload(ChiefAssignment.village),
+        selectinload(ChiefAssignment.station)).where(
+        ChiefAssignment.scope_kind.in_(("town", "village", "station")), ChiefAssignment.start_date <= last,
+        or_(ChiefAssignment.end_date.is_(None), ChiefAssignment.end_date >= first))
+        .order_by(ChiefAssignment.start_date, ChiefAssignment.id))
+    found: dict[str, list[tuple[object, list[int]]]] = defaultdict(list)
+    for a in rows:
+        kind = a.scope_kind
+        if a.chief.position != UNIT_POSITION[kind]:
+            continue
+        key = f"{kind}:{getattr(a, kind).code}"
+        months = [m for m in range(first_month, last_month + 1)
+                  if a.start_date <= _month_last_day(year, m) and (a.end_date is None or a.end_date >= date(year, m, 1))]
+        entry = next((e for e in found[key] if e[0].id == a.chief_id), None)
+        if entry:
+            entry[1].extend(m for m in months if m not in entry[1])
+            entry[1].sort()
+        elif months:
+            found[key].append((a.chief, months))
+    return found
+
+
+def _month_last_day(year: int, month: int) -> date:
+    return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+
+def _holders_json(holders: list[tuple[object, list[int]]]) -> list[dict]:
+    return [{"id": c.id, "name": c.name, "title": c.title, "months": months} for c, months in holders]
+
+
 def _scores(year: int, quarter: int) -> dict[str, QuarterScore]:
     return {s.unit_key: s for s in db.session.scalars(select(QuarterScore).where(QuarterScore.year == year, QuarterScore.quarter == quarter))}
 
@@ -269,6 +316,8 @@ def compute_quarter(year: int, quarter: int) -> dict:
     units = payee_units(year, params)
     scores = _scores(year, quarter)
     chiefs = _unit_chiefs(units, year, quarter)
+    holders = unit_holders(year, 3 * quarter - 2, 3 * quarter)
+    quarter_months = list(range(3 * quarter - 2, 3 * quarter + 1))
     rows = []
     sums = defaultdict(int)
     for unit in units:
@@ -278,6 +327,7 @@ def compute_quarter(year: int, quarter: int) -> dict:
         score = Decimal(recorded.score_centi).scaleb(-2) if recorded else None
         payment = quarter_payment(base, score, params)
         chief = chiefs.get(place.key)
+        held = holders.get(place.key, [])
         withheld = base if payment.provisional else 0
         sums["budget"] += base
         sums["payable"] += payment.payable_fen
@@ -288,8 +338,11 @@ def compute_quarter(year: int, quarter: int) -> dict:
             "town": place.town_name, "town_code": place.town_code,
             "village": place.name if place.kind == "village" else None,
             "village_code": place.code if place.kind == "village" else None,
-            "chief": chief.name if chief else None, "chief_id": chief.id if chief else None,
+            # 第二十条: the chief(s) whose score and money this is, with their months when replaced
+            "chief": holders_text([(c.name, m) for c, m in held], quarter_months) or (chief.name if chief else None),
+            "chief_id": chief.id if chief else None,
             "chief_title": chief.title if chief else None,
+            "chiefs": _holders_json(held),
             "listed_km": _km_json(place),
             "base": format_fen(unit.annual_fen), "quarter_base": format_fen(base),
             "score": _score_text(payment.score), "grade": payment.grade,
@@ -319,13 +372,21 @@ def quarter_report(year: int, quarter: int) -> dict:
     if closed is None:
         return compute_quarter(year, quarter)
     report = json.loads(closed.snapshot_json)
+    entries = _adjustments(year, quarter)
+    names = {u["unit_key"]: u["town"] + (u["village"] or "") for u in report["units"]}
     report.update(status="closed", closed_by=closed.closed_by, closed_at=iso_beijing(closed.closed_at),
-                  adjustments=[{"unit_key": e.unit_key, "amount": format_fen(e.amount_fen), "note": e.note,
-                                "by": e.created_by, "at": iso_beijing(e.created_at)}
-                               for e in db.session.scalars(select(LedgerEntry).where(
-                                   LedgerEntry.year == year, LedgerEntry.quarter == quarter, LedgerEntry.kind == "adjustment")
-                                   .order_by(LedgerEntry.id))])
+                  adjustments=[{"unit_key": e.unit_key, "unit": names.get(e.unit_key, e.unit_key),
+                                "amount": format_fen(e.amount_fen), "note": e.note,
+                                "by": e.created_by, "at": iso_beijing(e.created_at)} for e in entries],
+                  adjustments_total=format_fen(sum(e.amount_fen for e in entries)))
     return report
+
+
+def _adjustments(year: int, quarter: int | None = None) -> list[LedgerEntry]:
+    query = select(LedgerEntry).where(LedgerEntry.year == year, LedgerEntry.kind == "adjustment")
+    if quarter is not None:
+        query = query.where(LedgerEntry.quarter == quarter)
+    return list(db.session.scalars(query.order_by(LedgerEntry.id)))
 
 
 def close_quarter(year: int, quarter: int) -> dict:
@@ -336,6 +397,10 @@ def close_quarter(year: int, quarter: int) -> dict:
         lock_year(year)  # a concurrent score import or second approval waits, then sees this one
         if db.session.scalar(select(QuarterClose.id).where(QuarterClose.year == year, QuarterClose.quarter == quarter)):
             raise ServiceError(f"{year} 年第 {quarter} 季度已审定，不能重复审定；更正请登记调整分录")
+        missing = [q for q in range(1, quarter) if q not in closed_quarters(year)]
+        if missing:  # 第十七条 按季度拨付: quarters are approved in order
+            raise ServiceError(f"{year} 年第 {'、'.join(map(str, missing))} 季度尚未审定，须按季度顺序审定，"
+                               f"不能先审定第 {quarter} 季度")
         report = compute_quarter(year, quarter)
         pending = [f"{u['town']}{u['village'] or ''}" for u in report["units"] if u["provisional"]]
         if pending:
@@ -356,29 +421,93 @@ def _fen(text: str) -> int:
     return int(Decimal(text).scaleb(2))
 
 
+MAX_NOTE = 500
+MAX_ADJUSTMENT_YUAN = Decimal(10) ** 10  # far above any quarter base; keeps fen inside BIGINT before the real bound
+
+
 def add_adjustment(year: int, quarter: int, unit_key: str, amount: Decimal, note: str) -> LedgerEntry:
-    """A correction after approval is a new ledger entry, never an edit (第十七条 专款专用、独立核算)."""
+    """A correction after approval is a new ledger entry, never an edit (第十七条 专款专用、独立核算).
+
+    The money moves between the unit and the year's 以奖代补 pool (the 专户): a positive
+    amount is paid to the unit from the pool, a negative one returned to it. Bounds: the
+    unit's approved payment for the quarter plus its adjustments stays within 0 … its
+    frozen quarter base, and the pool never goes negative; refused once the year is settled."""
     check_period(year, quarter)
-    if quarter not in closed_quarters(year):
-        raise ServiceError("只有已审定的季度才登记调整分录；未审定的季度请直接修改得分")
-    if not note.strip():
+    note = (note or "").strip()
+    if not note:
         raise ServiceError("调整分录须写明原因")
-    if unit_key not in {u["unit_key"] for u in quarter_report(year, quarter)["units"]}:
-        raise ServiceError(f"该季度没有单位 {unit_key}")
-    if not Decimal(amount).is_finite() or Decimal(amount).as_tuple().exponent < -2:
-        raise ServiceError("金额最多两位小数")
-    with unit_of_work():
+    if len(note) > MAX_NOTE:
+        raise ServiceError(f"调整原因不得超过 {MAX_NOTE} 字")
+    try:
+        amount = Decimal(amount)
+    except Exception:
+        raise ServiceError(f"金额不正确：{amount!r}") from None
+    if not amount.is_finite() or amount.as_tuple().exponent < -2:
+        raise ServiceError("金额须为有限数，最多两位小数（元）")
+    if amount and amount.adjusted() >= MAX_ADJUSTMENT_YUAN.adjusted():  # no arithmetic: 1e999999999 would overflow
+        raise ServiceError(f"调整金额过大：{amount}（须小于 {MAX_ADJUSTMENT_YUAN} 元，且不超过该单位本季度基数）")
+    if amount == 0:
+        raise ServiceError("调整金额不能为 0")
+    fen = int(amount.scaleb(2))
+    with unit_of_work("该年度台账刚刚已被他人修改，请刷新后重试"):
+        lock_year(year)
+        if quarter not in closed_quarters(year):
+            raise ServiceError("只有已审定的季度才登记调整分录；未审定的季度请直接修改得分")
+        if is_settled(year):
+            raise ServiceError(f"{year} 年已年终结算，以奖代补资金已分配，不能再登记调整分录")
+        report = quarter_report(year, quarter)
+        unit = next((u for u in report["units"] if u["unit_key"] == unit_key), None)
+        if unit is None:
+            raise ServiceError(f"该季度没有单位 {unit_key}")
+        name = unit["town"] + (unit["village"] or "")
+        base, paid = _fen(unit["quarter_base"]), _fen(unit["payable"])
+        adjusted = sum(e.amount_fen for e in _adjustments(year, quarter) if e.unit_key == unit_key)
+        after = paid + adjusted + fen
+        if after < 0:
+            raise ServiceError(f"{name} 第 {quarter} 季度实拨 {format_fen(paid)} 元、已调整 {format_fen(adjusted)} 元，"
+                               f"扣回不能超过已拨金额（最多扣回 {format_fen(paid + adjusted)} 元）")
+        if after > base:
+            raise ServiceError(f"{name} 第 {quarter} 季度基数 {format_fen(base)} 元，补拨后不能超过基数"
+                               f"（最多补拨 {format_fen(base - paid - adjusted)} 元）")
+        pool = pool_balance(year)
+        if fen > pool:
+            raise ServiceError(f"以奖代补资金池（专户）余额 {format_fen(pool)} 元，不足以补拨 {format_fen(fen)} 元")
         entry = LedgerEntry(year=year, quarter=quarter, unit_key=unit_key, kind="adjustment",
-                            amount_fen=int(Decimal(amount).scaleb(2)), note=note.strip(), created_by=current_actor().name)
+                            amount_fen=fen, note=note, created_by=current_actor().name)
         db.session.add(entry)
+        db.session.flush()
+        record_event(db.session, "ledger_entry", entry.id,
+                     f"{year} 年第 {quarter} 季度 {name} 调整 {format_fen(fen)} 元（{'补拨' if fen > 0 else '扣回'}，"
+                     f"经以奖代补资金池）：{note}", after={"unit_key": unit_key, "amount": format_fen(fen)})
     return entry
+
+
+def pool_balance(year: int) -> int:
+    """The 以奖代补 pool (专户) before the year-end: carried in + deductions − adjustments."""
+    return _carried_in(year) + _ledger_sum(year, "deduction") - _ledger_sum(year, "adjustment")
+
+
+def _ledger_sum(year: int, kind: str) -> int:
+    return int(db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
+        LedgerEntry.year == year, LedgerEntry.kind == kind)) or 0)
 
 
 # ---------------------------------------------------------------- settlement
 
 def _carried_in(year: int) -> int:
-    return int(db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
-        LedgerEntry.year == year - 1, LedgerEntry.kind == "carry_out")) or 0)
+    """What the year's pool received from the previous year: its posted carry_in once
+    settled, else the previous year's carry_out (第二十四条 结转下年)."""
+    if _has_kind(year, "carry_in"):
+        return _ledger_sum(year, "carry_in")
+    return _ledger_sum(year - 1, "carry_out")
+
+
+def _has_kind(year: int, kind: str) -> bool:
+    return bool(db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.year == year, LedgerEntry.kind == kind)))
+
+
+def _has_activity(year: int) -> bool:
+    return bool(db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.year == year)))
 
 
 def is_settled(year: int) -> bool:
@@ -397,16 +526,24 @@ def settlement(year: int) -> dict:
     by_key = {q: {u["unit_key"]: u for u in report["units"]} for q, report in enumerate(quarters, start=1)}
     deductions = sum(_fen(r["deduction_total"]) for r in quarters)
     carried_in = _carried_in(year)
-    pool = deductions + carried_in
+    adjustments: dict[str, int] = defaultdict(int)
+    for entry in _adjustments(year):
+        adjustments[entry.unit_key] += entry.amount_fen
+    adjusted = sum(adjustments.values())
+    pool = deductions + carried_in - adjusted  # 第二十四条; adjustments are paid from / returned to the pool
+    holders = unit_holders(year, 1, 12)
     rows, candidates = [], []
     for unit in units:
         key = unit.place.key
         scores = [by_key[q].get(key, {}).get("score") for q in range(1, 5)]
         annual = annual_score([Decimal(s) if s is not None else None for s in scores], params)
         last = next((by_key[q][key] for q in (4, 3, 2, 1) if key in by_key[q]), {})
+        held = holders.get(key, [])
         rows.append({"unit_key": key, "kind": unit.place.kind, "town": unit.place.town_name,
                      "village": unit.place.name if unit.place.kind == "village" else None,
-                     "chief": last.get("chief"), "chief_title": last.get("chief_title"),
+                     "chief": holders_text([(c.name, m) for c, m in held], range(1, 13)) or last.get("chief"),
+                     "chief_title": last.get("chief_title"), "chiefs": _holders_json(held),
+                     "adjustments": format_fen(adjustments.get(key, 0)),
                      "quarter_scores": scores, "annual_score": _score_text(annual),
                      "grade": grade_for(annual, params.bands) if annual is not None else None,
                      "base": format_fen(unit.annual_fen),
@@ -420,13 +557,17 @@ def settlement(year: int) -> dict:
         if share:
             row.update(level_rank=share.rank, tier=share.tier_index + 1, weight=str(share.weight), reward=format_fen(share.reward_fen))
     rewards = sum(s.reward_fen for s in shares.values())
-    # rank everyone within their level for the printed list: by annual score, unscored last
+    # 排名 within each level: competition ranking on the shown annual score (1, 2, 2, 4), the
+    # same rank distribute_pool used for the tier; unscored units have no rank and come last
     for kind in ("town", "station", "village"):
         level = sorted((r for r in rows if r["kind"] == kind),
                        key=lambda r: (r["annual_score"] is None, -Decimal(r["annual_score"] or 0), r["unit_key"]))
-        for place, row in enumerate(level, start=1):
-            row["rank"] = place
-    rows.sort(key=lambda r: ({"town": 0, "station": 1, "village": 2}[r["kind"]], r["rank"]))
+        for row, rank in zip(level, competition_ranks([r["annual_score"] for r in level])):
+            row["rank"] = rank
+            if row["level_rank"] is not None:
+                assert row["level_rank"] == rank, (row["unit_key"], row["level_rank"], rank)
+    rows.sort(key=lambda r: ({"town": 0, "station": 1, "village": 2}[r["kind"]], r["rank"] is None, r["rank"] or 0,
+                             r["unit_key"]))
     budget = sum(u.annual_fen for u in units)
     paid = sum(_fen(r["payable_total"]) for r in quarters)
     withheld = sum(_fen(r["withheld_total"]) for r in quarters)
@@ -436,6 +577,7 @@ def settlement(year: int) -> dict:
         "provisional": any(r["provisional"] for r in quarters) or len(closed_quarters(year)) < 4,
         "budget": format_fen(budget), "paid_total": format_fen(paid), "withheld_total": format_fen(withheld),
         "pool_carried_in": format_fen(carried_in), "pool_deductions": format_fen(deductions),
+        "pool_adjustments": format_fen(adjusted), "adjustments_total": format_fen(adjusted),
         "pool_total": format_fen(pool), "rewards_total": format_fen(rewards), "carried_out": format_fen(pool - rewards),
         "units": rows,
     }
@@ -449,8 +591,18 @@ def approve_settlement(year: int) -> dict:
             raise ServiceError(f"{year} 年尚有季度未审定，不能年终结算")
         if is_settled(year):
             raise ServiceError(f"{year} 年已完成年终结算")
+        previous = year - 1
+        if _has_activity(previous) and not is_settled(previous):
+            raise ServiceError(f"{previous} 年已有季度审定拨付但尚未年终结算，须先完成 {previous} 年结算，"
+                               f"其结转资金才能转入 {year} 年（第二十四条）")
         result = settlement(year)
+        if _fen(result["pool_total"]) < 0:
+            raise ServiceError(f"以奖代补资金池为负（{result['pool_total']} 元），请核对调整分录")
         actor = current_actor().name
+        carried_in = _fen(result["pool_carried_in"])
+        if carried_in and not _has_kind(year, "carry_in"):
+            db.session.add(LedgerEntry(year=year, unit_key="pool", kind="carry_in", amount_fen=carried_in,
+                                       created_by=actor, note=f"{previous} 年以奖代补资金结转转入（第二十四条）"))
         for row in result["units"]:
             if _fen(row["reward"]):
                 db.session.add(LedgerEntry(year=year, unit_key=row["unit_key"], kind="reward", amount_fen=_fen(row["reward"]),
@@ -458,26 +610,38 @@ def approve_settlement(year: int) -> dict:
         db.session.add(LedgerEntry(year=year, unit_key="pool", kind="carry_out", amount_fen=_fen(result["carried_out"]),
                                    created_by=actor, note="以奖代补资金结转下年"))
         record_event(db.session, "settlement", year, f"{year} 年年终结算",
-                     after={"rewards": result["rewards_total"], "carried_out": result["carried_out"]})
+                     after={"carried_in": result["pool_carried_in"], "deductions": result["pool_deductions"],
+                            "adjustments": result["pool_adjustments"], "rewards": result["rewards_total"],
+                            "carried_out": result["carried_out"]})
     return settlement(year)
 
 
 def ledger(year: int) -> dict:
+    """The year's 专户 entries and their checks, against the frozen quarter snapshots
+    (never today's register): payments + deductions = approved budgets, and
+    payments + adjustments + rewards + carry_out = approved budgets + carry_in once settled."""
     entries = db.session.scalars(select(LedgerEntry).where(LedgerEntry.year == year).order_by(LedgerEntry.id)).all()
     sums = defaultdict(int)
     for e in entries:
         sums[e.kind] += e.amount_fen
     closed = closed_quarters(year)
-    budget_closed = 0
-    if closed:
-        units = payee_units(year)
-        budget_closed = sum(u.quarter_bases[q - 1] for u in units for q in closed)
+    snapshots = db.session.scalars(select(QuarterClose).where(QuarterClose.year == year)).all()
+    budget_closed = sum(_fen(json.loads(c.snapshot_json)["budget"]) for c in snapshots)
+    carried_in = _carried_in(year)
+    settled = is_settled(year)
+    pool = carried_in + sums["deduction"] - sums["adjustment"]
+    out = sums["payment"] + sums["adjustment"] + sums["reward"] + sums["carry_out"]
     return {
-        "year": year, "closed_quarters": closed, "carried_in": format_fen(_carried_in(year)),
+        "year": year, "closed_quarters": closed, "carried_in": format_fen(carried_in),
         "entries": [{"id": e.id, "quarter": e.quarter, "unit_key": e.unit_key, "kind": e.kind, "amount": format_fen(e.amount_fen),
                      "note": e.note, "by": e.created_by, "at": iso_beijing(e.created_at)} for e in entries],
         "totals": {k: format_fen(v) for k, v in sums.items()},
         "closed_budget": format_fen(budget_closed),
-        # 专款专用: what was approved for the closed quarters is either paid or in the pool.
-        "reconciles": sums["payment"] + sums["deduction"] == budget_closed,
+        "settled": settled, "pool": format_fen(pool),
+        # 专款专用: what was approved for the closed quarters is either paid or in the pool …
+        "reconciles": sums["payment"] + sums["deduction"] == budget_closed
+        # … the pool is what came in less what left to the units, and once settled it is empty
+        and (not settled or (pool == sums["reward"] + sums["carry_out"] and out == budget_closed + carried_in)),
+        "pool_balances": pool == sums["reward"] + sums["carry_out"] if settled else pool >= 0,
+        "money_out": format_fen(out), "money_in": format_fen(budget_closed + carried_in),
     }

@@ -7,6 +7,7 @@ import io
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from datetime import date
 
 from sqlalchemy import select
 
@@ -58,18 +59,45 @@ def _rows_from_file(path: Path, content: bytes | None = None) -> list[dict]:
     raise ServiceError(f"不支持的文件类型：{suffix or path.name}（应为 .csv 或 .xlsx）")
 
 
+def _quarter_start(year: int, quarter: int) -> date:
+    return date(year, 3 * quarter - 2, 1)
+
+
+def _assignment_dates(chief: Chief, kinds=("town", "village", "station")) -> str:
+    spans = [f"{a.start_date.isoformat()} 至 {a.end_date.isoformat() if a.end_date else '今'}"
+             for a in sorted(chief.assignments, key=lambda a: a.start_date) if a.scope_kind in kinds]
+    return "、".join(spans) or "无任职记录"
+
+
+def _unit_of(a: ChiefAssignment, chief: Chief) -> str | None:
+    if a.scope_kind in ("town", "village", "station") and chief.position == a.scope_kind:
+        return f"{a.scope_kind}:{getattr(a, a.scope_kind).code}"
+    return None
+
+
 def _unit_for_chief(chief: Chief, year: int, quarter: int) -> str | None:
-    day = quarter_end(year, quarter)
+    """The paid unit the chief held on some day of the quarter (the latest one if several);
+    None when his dated assignments do not reach into the quarter (第二十条)."""
+    first, last = _quarter_start(year, quarter), quarter_end(year, quarter)
     for a in db.session.scalars(select(ChiefAssignment).where(ChiefAssignment.chief_id == chief.id)
                                 .order_by(ChiefAssignment.start_date.desc())):
-        if a.start_date <= day and a.scope_kind in ("town", "village", "station"):
-            if a.scope_kind == "town" and chief.position == "town":
-                return f"town:{a.town.code}"
-            if a.scope_kind == "village" and chief.position == "village":
-                return f"village:{a.village.code}"
-            if a.scope_kind == "station" and chief.position == "station":
-                return f"station:{a.station.code}"
+        if a.start_date <= last and (a.end_date is None or a.end_date >= first) and _unit_of(a, chief):
+            return _unit_of(a, chief)
     return None
+
+
+def check_chief_held(chief_id: int, unit_key: str, year: int, quarter: int) -> None:
+    """Refuse a score for a chief who did not hold the unit on any day of the quarter,
+    naming his assignment dates (第二十条: the score is the chief's who served)."""
+    chief = db.session.get(Chief, chief_id)
+    if chief is None:
+        raise ServiceError(f"未知路长：{chief_id}")
+    first, last = _quarter_start(year, quarter), quarter_end(year, quarter)
+    for a in chief.assignments:
+        if _unit_of(a, chief) == unit_key and a.start_date <= last and (a.end_date is None or a.end_date >= first):
+            return
+    raise ServiceError(f"{chief.name} 在 {year} 年第 {quarter} 季度（{first.isoformat()} 至 {last.isoformat()}）"
+                       f"未担任 {unit_key} 的路长，其任职日期：{_assignment_dates(chief)}")
 
 
 def parse_scores(rows: list[dict]) -> tuple[list[ScoreRow], list[str]]:
@@ -108,7 +136,9 @@ def parse_scores(rows: list[dict]) -> tuple[list[ScoreRow], list[str]]:
                 continue
             unit_key = _unit_for_chief(chief, year, quarter)
             if unit_key is None:
-                bad("chief_id", f"{chief.name} 不是镇级、村级或公路站路长，或该季度未任职")
+                bad("chief_id", f"{chief.name} 不是镇级、村级或公路站路长，或 {year} 年第 {quarter} 季度"
+                                f"（{_quarter_start(year, quarter).isoformat()} 至 {quarter_end(year, quarter).isoformat()}）"
+                                f"未任职；其任职日期：{_assignment_dates(chief)}")
                 continue
             chief_id = chief.id
         else:
@@ -173,6 +203,8 @@ def set_unit_score(year: int, quarter: int, unit_key: str, score_centi: int, chi
     lock_year(year)
     if quarter in closed_quarters(year):
         raise ServiceError(f"{year} 年第 {quarter} 季度已审定，得分不可修改")
+    if chief_id is not None:
+        check_chief_held(chief_id, unit_key, year, quarter)
     current = db.session.scalar(select(QuarterScore).where(QuarterScore.year == year, QuarterScore.quarter == quarter,
                                                            QuarterScore.unit_key == unit_key))
     if current is None:

@@ -35,6 +35,7 @@ VIEWERS = ("city_office", "finance", "town_office")
 FALLBACK_YEAR = 2022
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 RATE_FIELDS = (("镇道", "rate_zd"), ("村道", "rate_cd"), ("市道", "rate_sd"), ("专用公路", "rate_zy"))
+REASON_FIELDS = (("市道", "reason_sd"), ("专用公路", "reason_zy"))  # classes 第十五条 does not fund
 MAX_TIERS = 6
 KIND_LABELS = {"payment": "季度拨付", "deduction": "扣减入池", "adjustment": "调整", "reward": "以奖代补",
                "carry_in": "上年结转", "carry_out": "结转下年"}
@@ -93,11 +94,12 @@ def _quarter_for_town(report: dict, code: str) -> dict:
     units = [u for u in report["units"] if u["kind"] in ("town", "village") and u["town_code"] == code]
     keys = {u["unit_key"] for u in units}
     deduction = _money_sum(units, "deduction")
+    adjustments = [a for a in report.get("adjustments", []) if a["unit_key"] in keys]
     return {**report, "units": units, "budget": _money_sum(units, "quarter_base"),
             "payable_total": _money_sum(units, "payable"), "deduction_total": deduction,
             "withheld_total": _money_sum(units, "withheld"), "pool": deduction,
             "provisional": any(u["provisional"] for u in units),
-            "adjustments": [a for a in report.get("adjustments", []) if a["unit_key"] in keys]}
+            "adjustments": adjustments, "adjustments_total": _money_sum(adjustments, "amount")}
 
 
 def _plan(year: int) -> dict:
@@ -348,9 +350,9 @@ def ledger(year: int):
     try:
         funding.check_period(year)
         data = funding.ledger(year)
-        carried_in = funding.ledger(year - 1)["totals"].get("carry_out", "0.00")
     except ServiceError as error:
         return _unavailable(error, year)
+    carried_in = data["carried_in"]
     try:
         names = {u.place.key: u.place.town_name + (u.place.name if u.place.kind == "village" else "")
                  for u in funding.payee_units(year)}
@@ -360,14 +362,14 @@ def ledger(year: int):
     totals = data["totals"]
     paid, deducted = totals.get("payment", "0.00"), totals.get("deduction", "0.00")
     rewards, carried_out = totals.get("reward", "0.00"), totals.get("carry_out", "0.00")
-    pool = f"{Decimal(deducted) + Decimal(carried_in):.2f}"
-    settled = "reward" in totals or "carry_out" in totals
+    adjusted = totals.get("adjustment", "0.00")
+    settled = data["settled"]
     check = {
         "closed_budget": data["closed_budget"], "paid": paid, "deducted": deducted,
         "paid_plus_deducted": f"{Decimal(paid) + Decimal(deducted):.2f}", "reconciles": data["reconciles"],
-        "carried_in": carried_in, "pool": pool, "rewards": rewards, "carried_out": carried_out,
+        "carried_in": carried_in, "adjusted": adjusted, "pool": data["pool"], "rewards": rewards, "carried_out": carried_out,
         "rewards_plus_carried": f"{Decimal(rewards) + Decimal(carried_out):.2f}", "settled": settled,
-        "pool_balances": Decimal(pool) == Decimal(rewards) + Decimal(carried_out),
+        "pool_balances": data["pool_balances"], "money_in": data["money_in"], "money_out": data["money_out"],
     }
     kinds = [(kind, KIND_LABELS.get(kind, kind), amount) for kind, amount in totals.items()]
     return render_template("funding/ledger.html", year=year, data=data, names=names, check=check, kinds=kinds,
@@ -379,8 +381,10 @@ def ledger(year: int):
 def _params_changes(form) -> dict:
     """The form as set_params changes. A blank rate means that class is not funded;
     a blank share/coefficient keeps the value in force; blank tier rows are dropped."""
-    changes: dict = {"rates": {cls: form.get(field, "").strip() for cls, field in RATE_FIELDS if form.get(field, "").strip()}}
-    for name in ("local_share", "deduction_k", "pass_score"):
+    changes: dict = {"rates": {cls: form.get(field, "").strip() for cls, field in RATE_FIELDS if form.get(field, "").strip()},
+                     "rate_reasons": {cls: form.get(field, "").strip() for cls, field in REASON_FIELDS
+                                      if form.get(field, "").strip()}}
+    for name in ("local_share", "deduction_k"):
         if form.get(name, "").strip():
             changes[name] = form[name].strip()
     tiers = []
@@ -397,13 +401,14 @@ def _params_changes(form) -> dict:
 
 def _form_values(params: dict) -> dict:
     values = {field: params["rates"].get(cls, "") for cls, field in RATE_FIELDS}
-    values.update(local_share=params["local_share"], deduction_k=params["deduction_k"], pass_score=params["pass_score"])
+    values.update(local_share=params["local_share"], deduction_k=params["deduction_k"])
+    values.update({field: params.get("rate_reasons", {}).get(cls, "") for cls, field in REASON_FIELDS})
     for i, tier in enumerate(params["reward_tiers"], start=1):
         values[f"tier_upto_{i}"], values[f"tier_weight_{i}"] = tier["upto"], tier["weight"]
     return values
 
 
-PARAM_LABELS = {"rates": "经费标准", "local_share": "地方配套比例", "deduction_k": "扣减系数", "pass_score": "不扣减最低分",
+PARAM_LABELS = {"rates": "经费标准", "rate_reasons": "标准理由", "local_share": "地方配套比例", "deduction_k": "扣减系数",
                 "reward_tiers": "奖励档次", "quarter_weights": "季度权重", "bands": "等级分界"}
 
 
@@ -426,7 +431,8 @@ def _params_page(year: int, values: dict | None = None, status: int = 200):
     values = values or _form_values(current)
     tier_rows = max(len(current["reward_tiers"]) + 1, sum(1 for k in values if k.startswith("tier_upto_")), 3)
     return render_template("funding/params.html", year=year, current=current, values=values,
-                           tier_rows=min(tier_rows, MAX_TIERS), rate_fields=RATE_FIELDS, history=_history(year),
+                           tier_rows=min(tier_rows, MAX_TIERS), rate_fields=RATE_FIELDS, reason_fields=REASON_FIELDS,
+                           legacy_pass_score=funding.legacy_pass_score(year), history=_history(year),
                            closed=funding.closed_quarters(year)), status
 
 

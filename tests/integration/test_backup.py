@@ -205,7 +205,7 @@ def test_round_trip_of_demo_with_closed_quarter_ledger_and_photos(source, empty_
         assert after == before  # counts, digests, Σ ledger, frozen and live quarter reports, plans
         # the restored database keeps working: ids continue after the restored ones
         highest = db.session.scalar(select(LedgerEntry.id).order_by(LedgerEntry.id.desc()).limit(1))
-        entry = add_adjustment(2022, 1, before["closed_q1"]["units"][0]["unit_key"], Decimal("1.00"), "恢复后调整")
+        entry = add_adjustment(2022, 1, before["closed_q1"]["units"][0]["unit_key"], Decimal("-1.00"), "恢复后调整")  # within the bounds: a full-paid unit can only be taken back
         assert entry.id == highest + 1
         assert make_user("finance", username="after-restore").id > 0
         with pytest.raises(ServiceError, match="已审定"):

@@ -161,8 +161,16 @@ def test_import_then_close_the_quarter(demo_app, demo_client, make_logged_in):
 
 def test_close_refused_while_scores_are_missing(demo_app, demo_client, make_logged_in):
     make_logged_in(demo_client, "city_office")
-    response = demo_client.post("/funding/2022/q/2/close", data={"confirm": "yes"}, follow_redirects=True)
+    response = demo_client.post("/funding/2022/q/1/close", data={"confirm": "yes"}, follow_redirects=True)
     assert "尚无考核得分（待考核），不能审定" in text(response)
+    assert db.session.scalar(select(func.count(LedgerEntry.id))) == 0
+
+
+def test_quarters_close_in_order(demo_app, demo_client, make_logged_in):
+    make_logged_in(demo_client, "finance")
+    assert upload(demo_client, scores_csv(2022, 2, score="90"), "s.csv").status_code == 200
+    response = demo_client.post("/funding/2022/q/2/close", data={"confirm": "yes"}, follow_redirects=True)
+    assert "2022 年第 1 季度尚未审定，须按季度顺序审定，不能先审定第 2 季度" in text(response)
     assert db.session.scalar(select(func.count(LedgerEntry.id))) == 0
 
 
@@ -204,7 +212,7 @@ def test_full_year_settlement(demo_app, demo_client, make_logged_in):
     page = text(response)
     assert "年终结算已完成" in page and "已结算" in page
     ledger = text(demo_client.get("/funding/2022/ledger"))
-    assert ledger.count("check-ok") == 2 and "check-bad" not in ledger
+    assert ledger.count("check-ok") == 3 and "check-bad" not in ledger
     assert "以奖代补" in ledger and "结转下年" in ledger
 
 

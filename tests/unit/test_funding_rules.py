@@ -22,7 +22,7 @@ DEMO_UNIT = {"镇道": D("388.701"), "村道": D("777.554")}   # 1166.255 km, �
 def test_default_params_follow_articles_15_and_23():
     assert P.year == 2022
     assert dict(P.rates) == {"镇道": D("5000"), "村道": D("3000")}
-    assert P.local_share == D("0.60") and P.deduction_k == 1 and P.pass_score == 70
+    assert P.local_share == D("0.60") and P.deduction_k == 1 and P.deduction_below == P.bands.good == 70
     assert [(t.upto, t.weight) for t in P.reward_tiers] == [
         (Fraction(1, 3), D("1.5")), (Fraction(2, 3), D("1.0")), (Fraction(1), D("0.5")),
     ]
@@ -58,7 +58,11 @@ def test_local_share_below_60_percent_is_refused_citing_article_15():
     ({"rates": {"国道": D("1000")}}, "第十五条"),
     ({"rates": {"村道": D("3000"), "C": D("4000")}}, "第十五条"),
     ({"deduction_k": D("-0.1")}, "第二十三条"),
-    ({"pass_score": D("101")}, "第二十三条"),
+    ({"deduction_k": D("0")}, "第二十三条"),
+    ({"deduction_k": D("10.01")}, "第二十三条"),
+    ({"rates": {"市道": D("1000")}}, "第十五条"),
+    ({"rates": {"镇道": D("1000000.01")}}, "第十五条"),
+    ({"quarter_weights": (1, 1, 1, 1001)}, "第二十一条"),
     ({"reward_tiers": (RewardTier(Fraction(2, 3), D(1)), RewardTier(Fraction(1, 3), D(1)))}, "第二十三条"),
     ({"reward_tiers": (RewardTier(Fraction(1, 2), D(1)),)}, "第二十三条"),
     ({"reward_tiers": ()}, "第二十三条"),
@@ -156,8 +160,8 @@ def test_quarter_factor_scales_with_k_and_clamps_at_zero():
     assert quarter_factor(50, k2) == 0
     assert quarter_factor(60, k2) == D("0.2")
     assert quarter_factor(40, k2) == 0
-    k0 = FundingParams(year=2022, deduction_k=D("0"))
-    assert quarter_factor(10, k0) == 1
+    with pytest.raises(PolicyError, match="大于0"):
+        FundingParams(year=2022, deduction_k=D("0"))
 
 
 def test_quarter_factor_needs_a_score():
@@ -241,12 +245,53 @@ def test_distribute_pool_tiers_for_four_and_ties():
     shares = distribute_pool(100, [
         _c("d", "90", 100), _c("b", "90", 300), _c("a", "90", 100), _c("c", "99", 100),
     ], P)
-    # c by score; then b by larger base; then a before d by key
+    # competition ranking: the three 90s share rank 2 and, from position 1 of 4, the first tier
     assert [(s.key, s.rank, s.tier_index) for s in shares] == [
-        ("c", 1, 0), ("b", 2, 0), ("a", 3, 1), ("d", 4, 2),
+        ("c", 1, 0), ("b", 2, 0), ("a", 2, 0), ("d", 2, 0),
     ]
-    # weights 150, 450, 100, 50 of 750
-    assert [s.reward_fen for s in shares] == [20, 60, 13, 7]
+    # weights 150, 450, 150, 150 of 900
+    assert [s.reward_fen for s in shares] == [17, 50, 17, 16]
+    assert sum(s.reward_fen for s in shares) == 100
+
+
+def test_distribute_pool_equal_scores_share_rank_and_tier():
+    shares = distribute_pool(600, [_c("a", "95", 100), _c("b", "90", 100), _c("c", "90", 100), _c("d", "86", 100),
+                                   _c("e", "85", 100), _c("f", "85.00", 100)], P)
+    got = {s.key: (s.rank, s.tier_index) for s in shares}
+    # 1, 2, 2, 4, 5, 5: positions 0, 1, 1, 3, 4, 4 of 6 → tiers by < 1/3, < 2/3, ≤ 1
+    assert got == {"a": (1, 0), "b": (2, 0), "c": (2, 0), "d": (4, 1), "e": (5, 2), "f": (5, 2)}
+    assert len({s.weight for s in shares if s.key in "bc"}) == 1  # same tier weight (fen may differ by the last remainder)
+
+
+def test_legacy_pass_score_loads_and_is_ignored():
+    stored = {**P.to_dict(), "pass_score": "70"}
+    stored.pop("rate_reasons")
+    assert FundingParams.from_dict(stored) == P
+    from roadchief.domain.funding import legacy_pass_score
+    assert legacy_pass_score(stored) is None
+    odd = {**stored, "pass_score": "60"}
+    params = FundingParams.from_dict(odd)
+    assert legacy_pass_score(odd) == D("60")
+    # the threshold is the 良 band: a 65 quarter is 一般 and deducted whatever pass_score said
+    assert quarter_factor(65, params) == D("0.65")
+    assert quarter_factor(70, params) == 1
+
+
+def test_unfunded_class_rate_needs_a_reason():
+    with pytest.raises(PolicyError, match="理由"):
+        FundingParams(year=2022, rates={"镇道": 5000, "村道": 3000, "市道": 2000})
+    ok = FundingParams(year=2022, rates={"镇道": 5000, "村道": 3000, "市道": 2000},
+                       rate_reasons={"市道": "2024 年市政府常务会议纪要第 3 号"})
+    assert ok.rate_reasons == {"市道": "2024 年市政府常务会议纪要第 3 号"}
+    assert FundingParams.from_dict(json.loads(json.dumps(ok.to_dict(), ensure_ascii=False))) == ok
+    # 0 (not funded) needs no reason
+    FundingParams(year=2022, rates={"镇道": 5000, "村道": 3000, "专用公路": 0})
+
+
+def test_year_is_bounded():
+    for year in (1999, 2101, 10**12):
+        with pytest.raises(PolicyError, match="年度"):
+            FundingParams(year=year)
 
 
 def test_distribute_pool_carries_when_nobody_is_excellent():
@@ -300,7 +345,7 @@ score_st = st.one_of(st.none(), st.decimals(0, 100, places=3, allow_nan=False, a
 
 
 @given(st.lists(st.tuples(st.integers(0, 10**9), score_st), max_size=20),
-       st.decimals(0, 3, places=2, allow_nan=False, allow_infinity=False))
+       st.decimals("0.01", 3, places=2, allow_nan=False, allow_infinity=False))
 def test_quarter_payments_preserve_every_fen(rows, k):
     params = FundingParams(year=2022, deduction_k=k)
     payments = [quarter_payment(base, score, params) for base, score in rows]

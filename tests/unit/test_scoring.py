@@ -216,3 +216,18 @@ def test_duty_charges_in_month_scores_with_overdue():
     result = period_result(1, ((2022, 7), (2022, 8), (2022, 9)), scores, [(2022, 7), (2022, 8), (2022, 9)])
     assert result.gaps == ((2022, 7), (2022, 8), (2022, 9))  # duty-only month: scored, still a coverage gap
     assert str(result.score) == "81.00"
+
+
+def test_year_score_is_the_weighted_mean_of_quarter_scores_not_of_months():
+    """第二十一条: one definition — the year is the quarter_weights mean of the quarter scores."""
+    from roadchief.domain.grades import combined_score
+    from roadchief.domain.scoring import months_score
+    # Q1 has three months at 100, Q2 one month at 70 → months 92.50, quarters 85.00
+    monthly = {(2024, 1): 10000, (2024, 2): 10000, (2024, 3): 10000, (2024, 4): 7000}
+    months = tuple((2024, m) for m in range(1, 13))
+    assert months_score(monthly, months) == Decimal("85.00")
+    assert months_score(monthly, months[:3]) == Decimal("100.00")
+    assert months_score(monthly, months, (1, 3, 1, 1)) == Decimal("77.50")
+    assert combined_score({1: "100", 2: "70", 3: None, 4: None}) == Decimal("85.00")
+    assert combined_score({3: None, 4: None}) is None
+    assert combined_score({1: "90", 2: "80"}, (1, 0, 1, 1)) == Decimal("90.00")
