@@ -33,7 +33,7 @@ def test_difference_counts_segments_and_km_per_town():
     del after[1]
     diff = mileage_diff(BASE, after)
     assert (diff.added, diff.removed, diff.changed) == ((9,), (1,), (2, 3))
-    assert diff.town_before == {"T1": 1500, "T2": 2000}
+    assert diff.town_before == {"T1": 1500, "T2": 2000, "T3": 0}  # every town of either side
     assert diff.town_after == {"T1": 0, "T2": 2100, "T3": 300}
     assert diff.class_before == {"村道": 3000, "镇道": 500} and diff.class_after == {"村道": 2400, "镇道": 0}
     assert (diff.total_before, diff.total_after) == (3500, 2400)
@@ -87,3 +87,12 @@ def test_frozen_years_when_changing_or_creating_a_version():
     # a new 2025 version changes no closed year
     assert frozen_years(closed, dates, dates + [date(2025, 1, 1)]) == []
     assert frozen_years({}, dates, dates, changed=date(2021, 1, 1)) == []
+
+
+def test_town_sums_may_count_only_the_funded_classes():
+    after = {**BASE, 3: entry(800, road_class="镇道", village=None), 4: entry(900, road_class="市道", village=None)}
+    diff = mileage_diff(BASE, after, classes=("镇道", "村道"))
+    assert diff.town_after == {"T1": 1800, "T2": 2000}  # the 市道 is not in the plan
+    assert diff.class_after == {"村道": 3000, "镇道": 800, "市道": 900}
+    text = "\n".join(describe_diff(diff, str, str))
+    assert "镇村道合计：3.500 → 3.800 km（+0.300）" in text and "全部列养合计：3.500 → 4.700 km（+1.200）" in text
