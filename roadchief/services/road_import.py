@@ -1091,8 +1091,8 @@ def _mileage(written: list[tuple[_Row, Segment]], roads: dict[str, Road], regist
         if effective is not None:
             reason = mileage.frozen_refusal(hits, new_date)
             raise ImportFailed(f"导入失败：{reason}，未写入任何数据", [RowError(0, "列养里程版本", reason)])
-        return _VersionOutcome(name, base_name, diff, lines, frozen=_frozen_note(target or previous, hits)
-                               if (target or previous) else frozen_message(hits))
+        return _VersionOutcome(name, base_name, diff, lines, frozen=_frozen_note(target, hits) if target
+                               else f"未创建列养里程版本：{frozen_message(hits)}，请加 --effective 日期 新建版本")
     version = target
     if version is None:
         version = MileageVersion(name=name, effective_from=new_date)
