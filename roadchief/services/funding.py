@@ -127,7 +127,9 @@ def _listed_rows(version: MileageVersion):
                Station.code, Station.name)
         .join(Town, SegmentMileage.town_id == Town.id).outerjoin(Village, SegmentMileage.village_id == Village.id)
         .outerjoin(Station, SegmentMileage.station_id == Station.id)
-        .where(SegmentMileage.version_id == version.id, SegmentMileage.is_listed.is_(True)))
+        .where(SegmentMileage.version_id == version.id, SegmentMileage.is_listed.is_(True))
+        # in segment order: a station's place takes the town of its first segment, the same on every database
+        .order_by(SegmentMileage.segment_id))
 
 
 def _places(year: int, by_payee: bool) -> tuple[MileageVersion, list[Place]]:
