@@ -40,28 +40,45 @@ def network_coverage_cmd(day: str | None):
 @network.command("snapshot-mileage")
 @click.argument("effective")
 @click.option("--name", default=None, help="版本名称")
-def snapshot_mileage_cmd(effective: str, name: str | None):
-    """把当前列养里程保存为自 EFFECTIVE（YYYY-MM-DD）起生效的新版本（第十五条 每两年调整）。"""
+@click.option("--yes", is_flag=True, help="确认写入（不加时只显示与上一版本的差异）")
+def snapshot_mileage_cmd(effective: str, name: str | None, yes: bool):
+    """把当前登记簿的列养里程（含行政等级与所属单位）保存为自 EFFECTIVE（YYYY-MM-DD）起生效的新版本（第十五条 每两年调整）。"""
     from datetime import date
     from roadchief.services.network import snapshot_mileage
     try:
-        version, count = snapshot_mileage(date.fromisoformat(effective), name)
+        day = date.fromisoformat(effective)
     except ValueError:
         fail(ServiceError(f"日期格式应为 YYYY-MM-DD：{effective!r}"))
+    try:
+        result = snapshot_mileage(day, name, dry_run=not yes)
     except ServiceError as error:
         fail(error)
-    click.echo(f"已保存列养里程版本“{version.name}”（{count} 个路段）")
+    against = f"对比 {result.base}" if result.base else "此前没有列养里程版本"
+    click.echo(f"列养里程版本“{result.name}”（{result.effective_from.isoformat()} 起，{result.count} 个路段）")
+    click.echo(f"列养里程差异（{against}）：")
+    for line in result.lines:
+        click.echo(f"  {line}")
+    if yes:
+        click.echo(f"已保存列养里程版本“{result.name}”（{result.count} 个路段）")
+    else:
+        click.echo("未写入：请核对以上差异，确认无误后加 --yes 重新运行")
 
 
 @main.command("import-roads")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="列名映射 JSON 文件")
 @click.option("--dry-run", is_flag=True, help="只校验，不写入")
-@click.option("--effective", default=None, help="列养里程版本生效日期 YYYY-MM-DD")
+@click.option("--effective", default=None, help="列养里程版本生效日期 YYYY-MM-DD（不加时并入最新版本）")
+@click.option("--complete", is_flag=True, help="文件是完整路网：文件中没有的路段移出列养里程版本（仍留在登记簿）")
+@click.option("--yes", is_flag=True, help="确认写入（登记簿已有路网时，不加只显示差异、不写入）")
 @click.option("--create-villages", is_flag=True, help="自动新建数据中出现的未知村")
 @click.option("--encoding", default=None, help="强制属性编码（如 GBK）")
-def import_roads_cmd(path: Path, mapping: Path | None, dry_run: bool, effective: str | None, create_villages: bool, encoding: str | None):
-    """导入路网（GeoJSON / Shapefile(.shp/.zip) / GeoPackage）。出错时逐行报告并不写入任何数据。"""
+def import_roads_cmd(path: Path, mapping: Path | None, dry_run: bool, effective: str | None, complete: bool, yes: bool,
+                     create_villages: bool, encoding: str | None):
+    """导入路网（GeoJSON / Shapefile(.shp/.zip) / GeoPackage）。出错时逐行报告并不写入任何数据。
+
+    列养里程版本总是完整的：部分文件并入上一版本（文件中没有的路段保持原值），--complete 表示文件即完整路网。
+    登记簿已有路网时先显示差异，加 --yes 才写入；首次导入空登记簿无需 --yes。"""
     from datetime import date
     from roadchief.services.admin_units import ensure_admin_units
     from roadchief.services.road_import import import_roads, load_mapping
@@ -69,7 +86,8 @@ def import_roads_cmd(path: Path, mapping: Path | None, dry_run: bool, effective:
         ensure_admin_units()
         columns = load_mapping(mapping) if mapping else None
         report = import_roads(path, mapping=columns, dry_run=dry_run, create_villages=create_villages, encoding=encoding,
-                              effective=date.fromisoformat(effective) if effective else None, progress=_progress)
+                              effective=date.fromisoformat(effective) if effective else None, progress=_progress,
+                              complete=complete, confirm=yes)
     except ServiceError as error:
         fail(error)
     except ValueError as error:

@@ -89,11 +89,22 @@ class MileageVersion(Audited, db.Model):
 
 
 class SegmentMileage(db.Model):
+    """One segment in a mileage version: a complete snapshot row holding the class and
+    the paying unit (town, village, station) in force from the version's date, so a past
+    year's plan never reads the segment's current attributes (第十五条, 第七条)."""
     __tablename__ = "segment_mileage"
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("mileage_version.id", ondelete="CASCADE"), index=True)
     segment_id: Mapped[int] = mapped_column(ForeignKey("segment.id", ondelete="CASCADE"), index=True)
+    road_class: Mapped[str] = mapped_column(String(8))
+    town_id: Mapped[int] = mapped_column(ForeignKey("town.id"), index=True)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"), index=True)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id"), index=True)
     listed_m: Mapped[int] = mapped_column(BigInteger)
     is_listed: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    __table_args__ = (UniqueConstraint("version_id", "segment_id"), CheckConstraint("listed_m > 0", name="listed_positive"))
+    __table_args__ = (
+        UniqueConstraint("version_id", "segment_id"),
+        CheckConstraint("listed_m > 0", name="listed_positive"),
+        CheckConstraint("road_class IN ('市道', '镇道', '村道', '专用公路')", name="road_class"),
+    )

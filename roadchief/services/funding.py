@@ -103,13 +103,12 @@ def set_params(year: int, changes: dict, based_on_revision: int | None = None) -
 def mileage_version_for(year: int) -> MileageVersion:
     """The version in force on 1 January of the year; failing that, the first one
     that took effect during the year (列养里程每两年调整一次, 第十五条)."""
-    version = db.session.scalar(select(MileageVersion).where(MileageVersion.effective_from <= date(year, 1, 1))
-                                .order_by(MileageVersion.effective_from.desc()).limit(1))
-    version = version or db.session.scalar(select(MileageVersion).where(MileageVersion.effective_from <= date(year, 12, 31))
-                                           .order_by(MileageVersion.effective_from).limit(1))
-    if version is None:
+    from roadchief.domain.mileage import version_in_force
+    dates = db.session.scalars(select(MileageVersion.effective_from)).all()
+    effective = version_in_force(year, dates)
+    if effective is None:
         raise ServiceError(f"{year} 年没有生效的列养里程版本，请先导入路网")
-    return version
+    return db.session.scalar(select(MileageVersion).where(MileageVersion.effective_from == effective))
 
 
 @dataclass
@@ -130,13 +129,16 @@ class Place:
 
 
 def _listed_rows(version: MileageVersion):
+    """The version's listed segments with the class and paying unit held in the version
+    (in force that year), never the segment's current attributes."""
     return db.session.execute(
-        select(Road.road_class, SegmentMileage.listed_m, Town.code, Town.name, Village.code, Village.name,
+        select(SegmentMileage.road_class, SegmentMileage.listed_m, Town.code, Town.name, Village.code, Village.name,
                Station.code, Station.name)
-        .join(Segment, SegmentMileage.segment_id == Segment.id).join(Road, Segment.road_id == Road.id)
-        .join(Town, Segment.town_id == Town.id).outerjoin(Village, Segment.village_id == Village.id)
-        .outerjoin(Station, Segment.station_id == Station.id)
-        .where(SegmentMileage.version_id == version.id, SegmentMileage.is_listed.is_(True)))
+        .join(Town, SegmentMileage.town_id == Town.id).outerjoin(Village, SegmentMileage.village_id == Village.id)
+        .outerjoin(Station, SegmentMileage.station_id == Station.id)
+        .where(SegmentMileage.version_id == version.id, SegmentMileage.is_listed.is_(True))
+        # in segment order: a station's place takes the town of its first segment, the same on every database
+        .order_by(SegmentMileage.segment_id))
 
 
 def _places(year: int, by_payee: bool) -> tuple[MileageVersion, list[Place]]:

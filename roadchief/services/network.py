@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -70,20 +72,46 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def snapshot_mileage(effective, name: str | None = None):
-    """Freeze the register's current 列养里程 as a new dated version (第十五条: re-set
-    every two years), so later years' funding uses it and earlier years keep theirs."""
-    from roadchief.models import MileageVersion, SegmentMileage
-    from roadchief.services import ServiceError
+@dataclass
+class SnapshotResult:
+    name: str
+    effective_from: date
+    count: int                     # segments in the version
+    base: str | None               # the version in force before, which the difference is against
+    diff: object                   # roadchief.domain.mileage.MileageDiff
+    lines: list[str]
+    version: object | None = None  # the MileageVersion written (None for a preview)
 
-    if db.session.scalar(select(MileageVersion.id).where(MileageVersion.effective_from == effective)):
-        raise ServiceError(f"{effective.isoformat()} 已有列养里程版本")
-    version = MileageVersion(name=name or f"{effective.year}年列养里程", effective_from=effective)
+
+def snapshot_mileage(effective: date, name: str | None = None, dry_run: bool = False) -> SnapshotResult:
+    """Keep the register's current 列养里程 — every segment with its class, paying unit and
+    listed metres — as a new version in force from ``effective`` (第十五条: re-set every
+    two years); earlier years keep theirs. Refused when it would change the version of a
+    year having an approved quarter. ``dry_run`` only computes the difference against the
+    version in force before."""
+    from roadchief.models import MileageVersion
+    from roadchief.services import ServiceError, mileage
+
+    name = name or f"{effective.year}年列养里程"
+    if mileage.version_at(effective) is not None:
+        raise ServiceError(f"{effective.isoformat()} 已有列养里程版本（如需调整该版本，请用 import-roads --effective "
+                           f"{effective.isoformat()} 导入文件）")
+    hits = mileage.frozen_for(effective, existing=False)
+    if hits:
+        raise ServiceError(mileage.frozen_refusal(hits, effective))
+    previous = mileage.previous_version(effective)
+    before = mileage.version_entries(previous) if previous else {}
+    after = mileage.register_entries()
+    diff = mileage.diff(before, after)
+    result = SnapshotResult(name, effective, len(after), previous.name if previous else None, diff, mileage.describe(diff))
+    if dry_run:
+        db.session.rollback()
+        return result
+    version = MileageVersion(name=name, effective_from=effective)
     db.session.add(version)
     db.session.flush()
-    rows = db.session.execute(select(Segment.id, Segment.listed_m, Segment.is_listed)).all()
-    db.session.bulk_insert_mappings(SegmentMileage, [
-        {"version_id": version.id, "segment_id": seg_id, "listed_m": listed_m, "is_listed": is_listed}
-        for seg_id, listed_m, is_listed in rows])
+    mileage.apply_changes(version, mileage.changes({}, after))
+    mileage.record_version_change(version, diff, created=True)
     db.session.commit()
-    return version, len(rows)
+    result.version = version
+    return result

@@ -14,6 +14,7 @@ refused, since 列养里程 is kept to the metre.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import json
 import re
 import unicodedata
@@ -29,7 +30,7 @@ import shapely
 from shapely.geometry import LineString, MultiLineString, mapping as geojson_mapping
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import linemerge
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -38,10 +39,11 @@ from roadchief.domain.lengths import exceeds_tolerance, length_deviation, projec
 from roadchief.domain.roads import (
     class_from_code, normalize_class, normalize_surface, normalize_tech_grade, validate_road_code,
 )
+from roadchief.domain.mileage import MileageDiff, MileageEntry, frozen_message, merge_version
 from roadchief.domain.stakes import StakeError, find_overlaps, format_stake, parse_stake, parse_stake_km
 from roadchief.extensions import db
-from roadchief.models import MileageVersion, Road, Segment, SegmentMileage, Station, Town, Village
-from roadchief.services import ServiceError
+from roadchief.models import MileageVersion, Road, Segment, Station, Town, Village
+from roadchief.services import ServiceError, mileage
 
 __all__ = [
     "FIELDS", "ImportFailed", "ImportReport", "LengthWarning", "RowError", "import_roads", "load_mapping",
@@ -141,19 +143,42 @@ class ImportReport:
     mileage_version: str
     roads_updated: int = 0
     villages_created: list[str] = field(default_factory=list)
-    mileage_written: int = 0  # SegmentMileage rows created or changed
+    mileage_written: int = 0  # SegmentMileage rows created, changed or removed
+    mileage_base: str | None = None  # the version the difference is against (None: no version before)
+    mileage_diff: MileageDiff | None = None
+    mileage_lines: list[str] = field(default_factory=list)
+    mileage_frozen: str | None = None  # the version was left alone, and why
+    needs_confirmation: bool = False   # a preview: re-run with --yes to write
+    complete: bool = False
+
+    @property
+    def written(self) -> bool:
+        return not (self.dry_run or self.needs_confirmation)
 
     def summary(self) -> str:
         head = f"导入文件：{Path(self.path).name}"
         if self.dry_run:
             head += "（试导入，未写入任何数据）"
+        elif self.needs_confirmation:
+            head += "（预览，未写入任何数据）"
+        written = "写入" if self.written else "将写入"
+        version_line = f"列养里程版本：{self.mileage_version}（{written} {self.mileage_written} 条）"
+        if self.mileage_frozen:
+            version_line = f"列养里程版本：{self.mileage_version}（未改动）"
         lines = [
             head,
             f"数据行：{self.rows}",
             f"路段：新增 {self.created}，更新 {self.updated}，未变 {self.unchanged}",
             f"路线：新增 {self.roads_created}，更新 {self.roads_updated}",
-            f"列养里程版本：{self.mileage_version}（写入 {self.mileage_written} 条）",
+            version_line,
         ]
+        if self.mileage_lines:
+            against = f"对比 {self.mileage_base}" if self.mileage_base else "此前没有列养里程版本"
+            scope = "，文件为完整路网" if self.complete else ""
+            lines.append(f"列养里程差异（{against}{scope}）：")
+            lines.extend(f"  {line}" for line in self.mileage_lines)
+        if self.mileage_frozen:
+            lines.append(self.mileage_frozen)
         if self.villages_created:
             shown = "、".join(self.villages_created[:20])
             more = f" 等 {len(self.villages_created)} 个" if len(self.villages_created) > 20 else ""
@@ -163,6 +188,8 @@ class ImportReport:
             lines.extend(f"  {warning}" for warning in self.length_warnings)
         else:
             lines.append(f"列养里程与实测长度均在 {_percent(LENGTH_TOLERANCE)} 以内")
+        if self.needs_confirmation:
+            lines.append("未写入：登记簿已有路网，请核对以上差异，确认无误后加 --yes 重新运行")
         return "\n".join(lines)
 
 
@@ -984,50 +1011,107 @@ def _upsert_segments(rows: list[_Row], roads: dict[str, Road], register: _Regist
     return written
 
 
-def _mileage_version(effective: date | None) -> MileageVersion:
-    """The 列养里程 version the file belongs to (re-set every two years, 第十五条)."""
-    if effective is None:
-        version = db.session.scalar(select(MileageVersion).order_by(MileageVersion.effective_from.desc()).limit(1))
-        if version is not None:
-            return version
-        effective = date(beijing_today().year, 1, 1)
-    version = db.session.scalar(select(MileageVersion).where(MileageVersion.effective_from == effective))
-    if version is None:
-        version = MileageVersion(name=f"{effective.year}年列养里程", effective_from=effective)
-        db.session.add(version)
-        db.session.flush()
-    return version
+@dataclass
+class _VersionOutcome:
+    name: str                       # the version written (or that would be)
+    base: str | None                # what the difference is against: the version changed or the one before
+    diff: MileageDiff
+    lines: list[str]
+    frozen: str | None = None       # why the version was left alone (import without --effective)
 
 
-def _write_mileage(written: list[tuple[_Row, Segment]], version: MileageVersion, counts: _Counts) -> None:
-    """One SegmentMileage per imported segment in the version; unchanged rows are left alone."""
-    db.session.flush()  # new segments need their ids
-    segment_ids = [segment.id for _, segment in written]
-    existing: dict[int, SegmentMileage] = {}
-    for chunk in _chunks(segment_ids):
-        query = select(SegmentMileage).where(SegmentMileage.version_id == version.id,
-                                             SegmentMileage.segment_id.in_(chunk))
-        existing.update((m.segment_id, m) for m in db.session.scalars(query))
+def _file_entries(written: list[tuple[_Row, Segment]]) -> dict[int, MileageEntry]:
+    entries = {}
     for row, segment in written:
-        mileage = existing.get(segment.id)
-        if mileage is None:
-            db.session.add(SegmentMileage(version_id=version.id, segment_id=segment.id,
-                                          listed_m=row.listed_m, is_listed=row.is_listed))
-            counts.mileage_written += 1
-        elif _assign(mileage, {"listed_m": row.listed_m, "is_listed": row.is_listed}):
-            counts.mileage_written += 1
+        village = row.village.created if isinstance(row.village, _NewVillage) else row.village
+        entries[segment.id] = MileageEntry(row.road_class, row.town.id, village.id if village else None,
+                                           row.station.id if row.station else None, row.listed_m, row.is_listed)
+    return entries
+
+
+def _with_road_classes(after: dict[int, MileageEntry], roads: dict[str, Road], register: _Register,
+                       rows: list[_Row]) -> dict[int, MileageEntry]:
+    """A road has one class (第三条): when the file sets it, every segment of that road in the
+    version follows, the ones absent from a partial file included."""
+    classes = {roads[code].id: road_class for code, (_, road_class) in _road_attributes(rows).items()}
+    for road_id, segments in register.segments.items():
+        road_class = classes.get(road_id)
+        for segment in segments:
+            entry = after.get(segment.id)
+            if road_class and entry is not None and entry.road_class != road_class:
+                after[segment.id] = dataclasses.replace(entry, road_class=road_class)
+    return after
+
+
+def _write_mileage(to_write: list, version: MileageVersion, counts: _Counts) -> None:
+    """Write a version's changes (rows added, changed or removed); unchanged rows are left alone."""
+    mileage.apply_changes(version, to_write)
+    counts.mileage_written += len(to_write)
     db.session.flush()
 
 
-def _write(rows: list[_Row], register: _Register, effective: date | None,
-           progress: Progress | None) -> tuple[_Counts, str]:
+def _frozen_note(version: MileageVersion, hits: list[tuple[int, list[int]]]) -> str:
+    suggest = date(max(year for year, _ in hits) + 1, 1, 1).isoformat()
+    return (f"列养里程版本“{version.name}”未改动：{frozen_message(hits)}，该版本已冻结（登记簿已按文件更新）。"
+            f"如需按本文件调整列养里程，请加 --effective 日期 新建版本（如 --effective {suggest}）")
+
+
+def _mileage(written: list[tuple[_Row, Segment]], roads: dict[str, Road], register: _Register, rows: list[_Row],
+             effective: date | None, complete: bool, counts: _Counts) -> _VersionOutcome:
+    """Bring the file into the 列养里程 version it belongs to (re-set every two years, 第十五条).
+
+    A version is complete: with --effective D the file goes into the version dated D, or a
+    new one that starts from the version in force before D (with none, from the whole
+    register); without, into the latest version. A partial file changes only its own
+    segments; ``complete`` removes the others from the version.
+    """
+    db.session.flush()  # new segments and villages need their ids
+    target = mileage.version_at(effective) if effective else mileage.latest_version()
+    new_date = effective or (target.effective_from if target else date(beijing_today().year, 1, 1))
+    previous = None if target else mileage.previous_version(new_date)
+    if target is not None:
+        before, base_name = mileage.version_entries(target), target.name
+        base = before
+    elif previous is not None:
+        before, base_name = mileage.version_entries(previous), previous.name
+        base = before
+    else:
+        before, base_name = {}, None
+        base = mileage.register_entries()
+    after = merge_version(base, _file_entries(written), complete)
+    after = _with_road_classes(after, roads, register, rows)
+    diff = mileage.diff(before, after)
+    villages = [*register.villages_by_code.values(), *(v.created for v in register.new_villages.values() if v.created)]
+    names = mileage.Names(set(register.towns.values()), villages, set(register.stations.values()))
+    lines = mileage.describe(diff, names=names)
+    name = target.name if target else f"{new_date.year}年列养里程"
+    if target is not None and diff.is_empty:
+        return _VersionOutcome(name, base_name, diff, lines)
+    hits = mileage.frozen_for(new_date, existing=target is not None)
+    if hits:
+        if effective is not None:
+            reason = mileage.frozen_refusal(hits, new_date)
+            raise ImportFailed(f"导入失败：{reason}，未写入任何数据", [RowError(0, "列养里程版本", reason)])
+        return _VersionOutcome(name, base_name, diff, lines, frozen=_frozen_note(target, hits) if target
+                               else f"未创建列养里程版本：{frozen_message(hits)}，请加 --effective 日期 新建版本")
+    version = target
+    if version is None:
+        version = MileageVersion(name=name, effective_from=new_date)
+        db.session.add(version)
+        db.session.flush()
+    _write_mileage(mileage.changes(before if target else {}, after), version, counts)
+    mileage.record_version_change(version, diff, created=target is None)
+    return _VersionOutcome(name, base_name, diff, lines)
+
+
+def _write(rows: list[_Row], register: _Register, effective: date | None, complete: bool,
+           progress: Progress | None) -> tuple[_Counts, _VersionOutcome]:
     counts = _Counts()
     _create_villages(register, counts)
     roads = _upsert_roads(rows, register, counts)
     written = _upsert_segments(rows, roads, register, counts, progress)
-    version = _mileage_version(effective)
-    _write_mileage(written, version, counts)
-    return counts, version.name
+    outcome = _mileage(written, roads, register, rows, effective, complete, counts)
+    return counts, outcome
 
 
 # ---------------------------------------------------------------------------
@@ -1037,12 +1121,17 @@ def _write(rows: list[_Row], register: _Register, effective: date | None,
 
 def import_roads(path, mapping: dict | None = None, dry_run: bool = False, effective: date | None = None,
                  create_villages: bool = False, encoding: str | None = None,
-                 progress: Progress | None = None) -> ImportReport:
+                 progress: Progress | None = None, complete: bool = False,
+                 confirm: bool | None = None) -> ImportReport:
     """Import a road layer into the register: all rows or none.
 
     Raises ImportFailed (nothing written) listing every bad row; returns an
     ImportReport otherwise. ``dry_run`` checks and counts everything, then
-    rolls back. The whole import is one transaction of the current session,
+    rolls back. ``complete`` says the file is the whole network: segments it
+    lacks leave the mileage version (they stay in the register). ``confirm``
+    is the interfaces' "--yes": False makes an import into a register that
+    already holds segments a preview (the report's difference, nothing
+    written, ``needs_confirmation``); None (programmatic callers) writes. The whole import is one transaction of the current session,
     which this function commits or rolls back: call it with no pending work.
     Progress is reported as ("校验", rows checked) and then ("导入", rows written).
     """
@@ -1057,11 +1146,12 @@ def import_roads(path, mapping: dict | None = None, dry_run: bool = False, effec
     columns = _resolve_columns([c for c in frame.columns if c != geometry_column], mapping)
     frame = _to_lonlat(frame, path.name)
     try:
+        hold = confirm is False and not dry_run and bool(db.session.scalar(select(func.count(Segment.id))))
         register = _Register(create_villages)
         rows = _read_rows(records, list(frame.geometry.values), columns, register, progress)
         warnings = _length_warnings(rows)
-        counts, version_name = _write(rows, register, effective, progress)
-        if dry_run:
+        counts, outcome = _write(rows, register, effective, complete, progress)
+        if dry_run or hold:
             db.session.rollback()
         else:
             db.session.commit()
@@ -1080,7 +1170,9 @@ def import_roads(path, mapping: dict | None = None, dry_run: bool = False, effec
     return ImportReport(
         path=str(path), rows=len(frame), created=counts.created, updated=counts.updated,
         unchanged=counts.unchanged, roads_created=counts.roads_created, length_warnings=warnings,
-        dry_run=dry_run, mileage_version=version_name, roads_updated=counts.roads_updated,
+        dry_run=dry_run, mileage_version=outcome.name, roads_updated=counts.roads_updated,
         villages_created=counts.villages_created, mileage_written=counts.mileage_written,
+        mileage_base=outcome.base, mileage_diff=outcome.diff, mileage_lines=outcome.lines,
+        mileage_frozen=outcome.frozen, needs_confirmation=hold, complete=complete,
     )
 
