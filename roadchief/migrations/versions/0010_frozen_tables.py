@@ -9,14 +9,14 @@ quarter_score).
 - ledger_entry, audit_entry: their UPDATE/DELETE triggers come from 0002; this adds TRUNCATE.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 from alembic import op
 
 from roadchief.services.append_only import append_only_sql, drop_append_only_sql
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
