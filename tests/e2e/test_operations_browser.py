@@ -43,7 +43,7 @@ def test_phone_records_a_closure_and_draws_the_detour(live_server, office, new_p
 
     # picking the segment draws it on the detour map
     page.select_option("#segment_id", str(office["segment_id"]))
-    page.wait_for_function("document.querySelectorAll('#detour-map svg path').length >= 2")  # segment (+ empty detour)
+    page.wait_for_function("() => document.querySelectorAll('#detour-map svg path').length >= 2")  # segment (+ empty detour)
     page.check("input[name=closed]")
     page.fill("#warning_sign", "K0+100、K0+600 两端设置“前方断路”警示牌")
 
@@ -53,11 +53,11 @@ def test_phone_records_a_closure_and_draws_the_detour(live_server, office, new_p
     taps = [(0.35, 0.45), (0.55, 0.7), (0.8, 0.35)]
     for fx, fy in taps:
         page.locator("#detour-map").tap(position={"x": box["width"] * fx, "y": box["height"] * fy})
-    page.wait_for_function("document.querySelector('.detour-count').textContent.indexOf('3') >= 0")
+    page.wait_for_function("() => document.querySelector('.detour-count').textContent.indexOf('3') >= 0")
     page.click("[data-detour-action=undo]")
     assert "再点" not in page.text_content(".detour-count") and "2" in page.text_content(".detour-count")
     page.locator("#detour-map").tap(position={"x": box["width"] * taps[2][0], "y": box["height"] * taps[2][1]})
-    page.wait_for_function("document.querySelector('.detour-count').textContent.indexOf('3') >= 0")
+    page.wait_for_function("() => document.querySelector('.detour-count').textContent.indexOf('3') >= 0")
     drawn = json.loads(page.input_value("#detour_geometry"))
     assert drawn["type"] == "LineString" and len(drawn["coordinates"]) == 3
 
