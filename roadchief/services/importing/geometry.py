@@ -19,6 +19,7 @@ BAND_DIGITS = 5
 
 
 def in_lonlat_range(bounds) -> bool:
+    """Bounds (min x, min y, max x, max y) that are finite lon/lat degrees."""
     min_x, min_y, max_x, max_y = (float(b) for b in bounds)
     finite = all(b == b and abs(b) != float("inf") for b in (min_x, min_y, max_x, max_y))
     return finite and -180 <= min_x <= max_x <= 180 and -90 <= min_y <= max_y <= 90
