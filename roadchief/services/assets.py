@@ -1,6 +1,6 @@
 """Road assets (路产, 第十一条): bridges, culverts, signs, warning posts, 防撞墩, 里程碑 and
 trees/green belts as point or line features on segments, imported from GeoJSON /
-Shapefile (read like the road layers: roadchief.services.road_import) — all rows or none,
+Shapefile (read like the road layers: roadchief.services.importing) — all rows or none,
 every bad row named.
 
 Columns (Chinese or English names, case-insensitive):
@@ -25,7 +25,9 @@ from roadchief.extensions import db
 from roadchief.models import Road, Segment
 from roadchief.models.operations import ASSET_CONDITIONS, ASSET_KINDS, InspectionAsset, RoadAsset, RoadAssetPhoto
 from roadchief.services import ServiceError
-from roadchief.services.road_import import ImportFailed, RowError, _file_error, _read_frame, _text, _to_lonlat
+from roadchief.services.importing.cells import cell_text
+from roadchief.services.importing.layers import open_layer
+from roadchief.services.importing.results import ImportFailed, RowError, file_error
 from roadchief.services.scope import can_see_segment, segment_condition
 from roadchief.services.transactions import unit_of_work
 from roadchief.services.uploads import delete_stored, save_photo
@@ -101,15 +103,10 @@ def _segment_line(segment: Segment):
 
 def import_assets(path, dry_run: bool = False, encoding: str | None = None) -> AssetImportReport:
     path = Path(path)
-    frame, records = _read_frame(path, encoding)
-    geometry_column = getattr(frame, "_geometry_column_name", None)
-    if geometry_column is None or geometry_column not in frame.columns:
-        raise _file_error(f"文件 {path.name} 没有几何列", "几何")
-    if len(frame) == 0:
-        raise _file_error(f"文件 {path.name} 中没有数据行")
-    columns = _columns([c for c in frame.columns if c != geometry_column])
-    frame = _to_lonlat(frame, path.name)
-    geometries = list(frame.geometry.values)
+    layer = open_layer(path, encoding)
+    records = layer.records
+    columns = _columns(layer.columns)
+    geometries = layer.lonlat_geometries()
 
     roads = {r.code: r for r in db.session.scalars(select(Road))}
     segments_by_road: dict[int, list[Segment]] = {}
@@ -118,7 +115,7 @@ def import_assets(path, dry_run: bool = False, encoding: str | None = None) -> A
     seen: dict[str, int] = {}
     for number, (record, geom) in enumerate(zip(records, geometries), start=1):
         def cell(key):
-            return _text(record.get(columns[key])) if key in columns else None
+            return cell_text(record.get(columns[key])) if key in columns else None
 
         row_errors = []
 
@@ -210,7 +207,7 @@ def import_assets(path, dry_run: bool = False, encoding: str | None = None) -> A
             db.session.commit()
     except DatabaseError as exc:
         db.session.rollback()
-        raise _file_error(f"写入时数据库拒绝，未写入任何数据：{exc.__class__.__name__}") from exc
+        raise file_error(f"写入时数据库拒绝，未写入任何数据：{exc.__class__.__name__}") from exc
     except BaseException:
         db.session.rollback()
         raise

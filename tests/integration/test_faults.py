@@ -25,10 +25,11 @@ from sqlalchemy import event, func, select
 
 from roadchief.extensions import db
 from roadchief.models import LedgerEntry, QuarterClose, QuarterScore, Segment, SegmentMileage, User
-from roadchief.services import ServiceError, funding, road_import, scores
+from roadchief.services import ServiceError, funding, scores
 from roadchief.services.audit import Actor, acting_as
 from roadchief.services.backup import table_counts
 from roadchief.services.funding import close_quarter, compute_quarter, ledger, quarter_report, set_params
+from roadchief.services.importing import writing
 from roadchief.services.road_import import import_roads
 from roadchief.services.scores import import_scores
 from tests.conftest import make_user
@@ -156,7 +157,7 @@ def test_import_interrupted_during_writing_leaves_nothing(register, layer):
 
 def test_import_failing_after_some_mileage_rows_leaves_nothing(register, layer, monkeypatch):
     before = committed_counts()
-    original = road_import._write_mileage
+    original = writing.write_mileage
     flushed = []
 
     def three_rows_then_fail(written, version, counts):
@@ -164,7 +165,7 @@ def test_import_failing_after_some_mileage_rows_leaves_nothing(register, layer, 
         flushed.append(db.session.scalar(select(func.count()).select_from(SegmentMileage)))
         raise InjectedFault("lost the connection")
 
-    monkeypatch.setattr(road_import, "_write_mileage", three_rows_then_fail)
+    monkeypatch.setattr(writing, "write_mileage", three_rows_then_fail)
     with pytest.raises(InjectedFault):
         import_roads(layer, effective=EFFECTIVE)
     assert flushed == [before["segment_mileage"] + 3]  # they really were written, then undone

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from roadchief.extensions import db
 from roadchief.models import AuditEntry, MileageVersion, Road, Segment, SegmentMileage, Village
 from roadchief.services import ServiceError
-from roadchief.services import road_import
+from roadchief.services.importing import validation, writing
 from roadchief.services.road_import import ImportFailed, RowError, import_roads, load_mapping
 
 from importer_fixtures import (  # tests/integration is on sys.path (pytest rootdir-less "prepend" import mode)
@@ -496,7 +496,7 @@ def test_unexpected_failure_midway_rolls_everything_back(register, tmp_path, mon
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(road_import, "_write_mileage", explode)
+    monkeypatch.setattr(writing, "write_mileage", explode)
     before = counts()
     with pytest.raises(RuntimeError):
         import_roads(geojson(tmp_path))
@@ -542,7 +542,7 @@ def test_database_overlap_rule_backs_up_the_check(register, tmp_path, monkeypatc
     """If a concurrent edit slips past the pre-check, the database's overlap trigger refuses and nothing is written."""
     import_roads(geojson(tmp_path, name="base.geojson"), effective=EFFECTIVE)
     before = counts()
-    monkeypatch.setattr(road_import, "_check_stakes", lambda rows, register, errors: None)
+    monkeypatch.setattr(validation, "check_stakes", lambda rows, register, errors: None)
     row = {**network_rows()[0], "start_stake": "K1+500", "end_stake": "K2+500", "listed_km": "1.000",
            "geometry": line_east(1500, 1000)}
 

@@ -1,0 +1,199 @@
+"""Road rows: each record read and checked against the register, then checks across rows (one road, stakes, lengths)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Callable
+
+from shapely.geometry.base import BaseGeometry
+
+from roadchief.domain.lengths import exceeds_tolerance, length_deviation
+from roadchief.domain.roads import (
+    class_from_code, normalize_class, normalize_surface, normalize_tech_grade, validate_road_code,
+)
+from roadchief.domain.stakes import find_overlaps, format_stake
+from roadchief.models import Segment, Station, Town, Village
+from roadchief.services.importing.cells import (
+    cell_text, optional, parse_is_listed, parse_listed_km, parse_road_name, parse_stake_cell, parse_width_dm,
+)
+from roadchief.services.importing.columns import FIELDS
+from roadchief.services.importing.geometry import Shape, road_shape
+from roadchief.services.importing.register import NewVillage, Register
+from roadchief.services.importing.results import (
+    GEOMETRY_LABEL, LENGTH_TOLERANCE, STAKES_LABEL, ImportFailed, LengthWarning, Progress, RowError, Ticker,
+)
+
+
+@dataclass
+class Row:
+    row: int
+    road_code: str
+    road_name: str | None
+    road_class: str
+    start_m: int
+    end_m: int
+    listed_km: Decimal
+    is_listed: bool
+    tech_grade: str | None
+    surface: str | None
+    width_dm: int | None
+    town: Town
+    village: Village | NewVillage | None
+    station: Station | None
+    shape: Shape
+
+    @property
+    def listed_m(self) -> int:
+        return int(self.listed_km * 1000)
+
+    @property
+    def stakes(self) -> str:
+        return f"{format_stake(self.start_m)}—{format_stake(self.end_m)}"
+
+
+_INVALID = object()
+
+
+class _RowReader:
+    """Turns one record into a Row, recording every problem instead of stopping at the first."""
+
+    def __init__(self, register: Register, columns: dict[str, str], errors: list[RowError]):
+        self.register = register
+        self.columns = columns
+        self.errors = errors
+
+    def _cell(self, record: dict, name: str) -> Any:
+        column = self.columns.get(name)
+        return None if column is None else record.get(column)
+
+    def _parse(self, row: int, label: str, parse: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return parse(*args)
+        except (ValueError, TypeError) as exc:  # StakeError is a ValueError
+            self.errors.append(RowError(row, label, str(exc)))
+            return _INVALID
+
+    def _field(self, row: int, record: dict, name: str, parse: Callable[[Any], Any]) -> Any:
+        return self._parse(row, FIELDS[name].label, parse, self._cell(record, name))
+
+    def read(self, row: int, record: dict, geom: BaseGeometry | None) -> Row | None:
+        before = len(self.errors)
+        shape = self._parse(row, GEOMETRY_LABEL, road_shape, geom)
+        code = self._field(row, record, "road_code", lambda v: validate_road_code(cell_text(v) or ""))
+        road_name = self._field(row, record, "road_name", parse_road_name)
+        road_class = self._road_class(row, record, code)
+        start_m = self._field(row, record, "start_stake", parse_stake_cell)
+        end_m = self._field(row, record, "end_stake", parse_stake_cell)
+        if start_m is not _INVALID and end_m is not _INVALID and end_m <= start_m:
+            self.errors.append(RowError(row, FIELDS["end_stake"].label,
+                                        f"止点桩号须大于起点桩号：{format_stake(start_m)} — {format_stake(end_m)}"))
+        values = {
+            "listed_km": self._field(row, record, "listed_km", parse_listed_km),
+            "is_listed": self._field(row, record, "is_listed", parse_is_listed),
+            "tech_grade": self._field(row, record, "tech_grade", optional(normalize_tech_grade)),
+            "surface": self._field(row, record, "surface", optional(normalize_surface)),
+            "width_dm": self._field(row, record, "width", parse_width_dm),
+            "station": self._field(row, record, "station", self.register.station),
+        }
+        town = self._field(row, record, "town", self.register.town)
+        village = self._village(row, record, town, road_class)
+        if len(self.errors) > before:
+            return None
+        return Row(row=row, road_code=code, road_name=road_name, road_class=road_class,
+                   start_m=start_m, end_m=end_m, town=town, village=village, shape=shape, **values)
+
+    def _road_class(self, row: int, record: dict, code: Any) -> Any:
+        # Without a class the code's prefix decides (X 市道, Y 镇道, C 村道, Z 专用公路; 第三条).
+        if cell_text(self._cell(record, "road_class")) is None:
+            return _INVALID if code is _INVALID else class_from_code(code)
+        return self._field(row, record, "road_class", normalize_class)
+
+    def _village(self, row: int, record: dict, town: Any, road_class: Any) -> Any:
+        label = FIELDS["village"].label
+        if town is _INVALID:
+            return _INVALID
+        village = self._parse(row, label, self.register.village, town, self._cell(record, "village"))
+        if village is None and road_class == "村道":
+            # 第八条: every 村道 segment belongs to exactly one village, whose 村级路长 answers for it.
+            self.errors.append(RowError(row, label, "村道路段须填写所属行政村（第八条：每个村道路段有且只有一个村）"))
+            return _INVALID
+        return village
+
+
+def check_roads_consistent(rows: list[Row], errors: list[RowError]) -> None:
+    """A road has one name and one class: rows of the same road must agree."""
+    first: dict[str, Row] = {}
+    for row in rows:
+        seen = first.setdefault(row.road_code, row)
+        if seen is row:
+            continue
+        same_road = f"与第 {seen.row} 行同一路线 {row.road_code}"
+        if row.road_class != seen.road_class:
+            errors.append(RowError(row.row, FIELDS["road_class"].label,
+                                   f"{same_road}的行政等级不一致（{seen.road_class} / {row.road_class}）"))
+        if row.road_name and seen.road_name and row.road_name != seen.road_name:
+            errors.append(RowError(row.row, FIELDS["road_name"].label,
+                                   f"{same_road}的名称不一致（{seen.road_name} / {row.road_name}）"))
+        elif row.road_name and not seen.road_name:
+            first[row.road_code] = row  # later rows are compared with the first named one
+
+
+def check_stakes(rows: list[Row], register: Register, errors: list[RowError]) -> None:
+    """Duplicates and overlapping stake ranges, within the file and against the register."""
+    by_road: dict[str, list[Row]] = {}
+    for row in rows:
+        by_road.setdefault(row.road_code, []).append(row)
+    for code, road_rows in by_road.items():
+        unique: dict[tuple[int, int], Row] = {}
+        for row in road_rows:
+            twin = unique.setdefault((row.start_m, row.end_m), row)
+            if twin is not row:
+                errors.append(RowError(row.row, STAKES_LABEL, f"与第 {twin.row} 行重复：{code} {row.stakes}"))
+        # A stored segment with exactly a row's stakes is that row's upsert target, not an overlap.
+        stored = [s for s in register.existing_segments(code) if (s.start_m, s.end_m) not in unique]
+        ranges = [(row, row.start_m, row.end_m) for row in unique.values()]
+        ranges += [(segment, segment.start_m, segment.end_m) for segment in stored]
+        for pair in find_overlaps(ranges):
+            in_file = sorted((item for item in pair if isinstance(item, Row)), key=lambda r: r.row)
+            if len(in_file) == 2:
+                earlier, later = in_file
+                errors.append(RowError(later.row, STAKES_LABEL,
+                                       f"{code} {later.stakes} 与第 {earlier.row} 行 {earlier.stakes} 桩号重叠"))
+            elif len(in_file) == 1:
+                row = in_file[0]
+                segment = next(item for item in pair if isinstance(item, Segment))
+                errors.append(RowError(row.row, STAKES_LABEL, f"{code} {row.stakes} 与已登记路段 "
+                                       f"{format_stake(segment.start_m)}—{format_stake(segment.end_m)} 桩号重叠"))
+            # two stored segments overlapping is the register's own problem, not this file's
+
+
+def length_warnings(rows: list[Row]) -> list[LengthWarning]:
+    """Segments whose 列养里程 differs from the mapped line by more than 5% (第十五条 pays on 列养里程)."""
+    warnings = []
+    for row in rows:
+        measured = row.shape.measured_km
+        if exceeds_tolerance(row.listed_km, measured, LENGTH_TOLERANCE):
+            deviation = length_deviation(row.listed_km, measured).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+            warnings.append(LengthWarning(row.row, row.road_code, row.stakes, row.listed_km, measured, deviation))
+    return warnings
+
+
+def read_rows(records: list[dict], geometries: list, columns: dict[str, str], register: Register,
+              progress: Progress | None) -> list[Row]:
+    errors: list[RowError] = []
+    reader = _RowReader(register, columns, errors)
+    ticker = Ticker(progress, len(records), "校验")
+    rows: list[Row] = []
+    for index, (record, geom) in enumerate(zip(records, geometries)):
+        row = reader.read(index + 1, record, geom)
+        if row is not None:
+            rows.append(row)
+        ticker.tick(index + 1)
+    # Cross-row checks need the register's existing segments of the roads in the file.
+    register.load_network(row.road_code for row in rows)
+    check_roads_consistent(rows, errors)
+    check_stakes(rows, register, errors)
+    if errors:
+        errors.sort(key=lambda e: e.row)
+        raise ImportFailed(f"导入失败：{len(errors)} 处错误，未写入任何数据", errors)
+    return rows

@@ -1,0 +1,224 @@
+"""Writing checked road rows: new villages, roads, segments and the 列养里程 version they belong to."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from roadchief.domain.clock import beijing_today
+from roadchief.domain.mileage import MileageDiff, MileageEntry, frozen_message, merge_version
+from roadchief.extensions import db
+from roadchief.models import MileageVersion, Road, Segment, Village
+from roadchief.services import mileage
+from roadchief.services.importing.columns import FIELDS
+from roadchief.services.importing.register import NewVillage, Register
+from roadchief.services.importing.results import ImportFailed, Progress, RowError, Ticker
+from roadchief.services.importing.validation import Row
+
+FIRST_CREATED_VILLAGE = 901  # codes 901+ are visibly ours, not from the 统计用区划代码
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    roads_created: int = 0
+    roads_updated: int = 0
+    mileage_written: int = 0
+    villages_created: list[str] = field(default_factory=list)
+
+
+def _create_villages(register: Register, counts: Counts) -> None:
+    """Villages named in the file but not registered (create_villages=True).
+
+    Their codes are the town code + 901, 902 …: the 统计用区划代码 never uses
+    9xx for 村委会, so an office can spot (and later correct) our placeholders.
+    """
+    used = set(register.villages_by_code)
+    for new in register.new_villages.values():
+        number = FIRST_CREATED_VILLAGE
+        while f"{new.town.code}{number:03d}" in used:
+            number += 1
+        if number > 999:
+            raise ImportFailed(f"导入失败：{new.town.name}已没有可用的行政村代码",
+                               [RowError(0, FIELDS["village"].label, f"{new.town.name}的 901–999 号村代码已用完")])
+        code = f"{new.town.code}{number:03d}"
+        used.add(code)
+        new.created = Village(town=new.town, code=code, name=new.name)
+        db.session.add(new.created)
+        counts.villages_created.append(f"{new.town.name}{new.name}（{code}）")
+
+
+def _road_attributes(rows: list[Row]) -> dict[str, tuple[str | None, str]]:
+    """Road code → (name, class); rows already agree (check_roads_consistent), the first name given wins."""
+    attributes: dict[str, tuple[str | None, str]] = {}
+    for row in rows:
+        name, _ = attributes.get(row.road_code, (None, row.road_class))
+        attributes[row.road_code] = (name or row.road_name, row.road_class)
+    return attributes
+
+
+def _upsert_roads(rows: list[Row], register: Register, counts: Counts) -> dict[str, Road]:
+    roads: dict[str, Road] = {}
+    for code, (name, road_class) in _road_attributes(rows).items():
+        road = register.roads.get(code)
+        if road is None:
+            # A layer without names still needs one on the register: the code stands in until edited.
+            road = Road(code=code, name=name or code, road_class=road_class)
+            db.session.add(road)
+            counts.roads_created += 1
+        elif _assign(road, {"road_class": road_class, **({"name": name} if name else {})}):
+            counts.roads_updated += 1
+        roads[code] = road
+    return roads
+
+
+def _assign(obj: Any, values: dict[str, Any]) -> bool:
+    """Set only the attributes that differ, so an identical row leaves the object clean
+    (no UPDATE, no version bump, no audit entry)."""
+    changed = False
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed = True
+    return changed
+
+
+def _segment_values(row: Row) -> dict[str, Any]:
+    village = row.village.created if isinstance(row.village, NewVillage) else row.village
+    shape = row.shape
+    return {
+        "listed_m": row.listed_m, "is_listed": row.is_listed, "tech_grade": row.tech_grade,
+        "surface": row.surface, "width_dm": row.width_dm,
+        "town": row.town, "village": village, "station": row.station,
+        "geometry": shape.geometry, "geometry_mid": shape.geometry_mid, "geometry_low": shape.geometry_low,
+        "min_lon": shape.min_lon, "min_lat": shape.min_lat, "max_lon": shape.max_lon, "max_lat": shape.max_lat,
+        "measured_m": shape.measured_m,
+    }
+
+
+def _upsert_segments(rows: list[Row], roads: dict[str, Road], register: Register, counts: Counts,
+                     progress: Progress | None) -> list[tuple[Row, Segment]]:
+    stored = {(s.road_id, s.start_m, s.end_m): s for segments in register.segments.values() for s in segments}
+    ticker = Ticker(progress, len(rows), "导入")
+    written = []
+    for done, row in enumerate(rows, start=1):
+        road = roads[row.road_code]
+        values = _segment_values(row)
+        segment = stored.get((road.id, row.start_m, row.end_m)) if road.id is not None else None
+        if segment is None:
+            segment = Segment(road=road, start_m=row.start_m, end_m=row.end_m, **values)
+            db.session.add(segment)
+            counts.created += 1
+        elif _assign(segment, values):
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+        written.append((row, segment))
+        ticker.tick(done)
+    return written
+
+
+@dataclass
+class VersionOutcome:
+    name: str                       # the version written (or that would be)
+    base: str | None                # what the difference is against: the version changed or the one before
+    diff: MileageDiff
+    lines: list[str]
+    frozen: str | None = None       # why the version was left alone (import without --effective)
+
+
+def _file_entries(written: list[tuple[Row, Segment]]) -> dict[int, MileageEntry]:
+    entries = {}
+    for row, segment in written:
+        village = row.village.created if isinstance(row.village, NewVillage) else row.village
+        entries[segment.id] = MileageEntry(row.road_class, row.town.id, village.id if village else None,
+                                           row.station.id if row.station else None, row.listed_m, row.is_listed)
+    return entries
+
+
+def _with_road_classes(after: dict[int, MileageEntry], roads: dict[str, Road], register: Register,
+                       rows: list[Row]) -> dict[int, MileageEntry]:
+    """A road has one class (第三条): when the file sets it, every segment of that road in the
+    version follows, the ones absent from a partial file included."""
+    classes = {roads[code].id: road_class for code, (_, road_class) in _road_attributes(rows).items()}
+    for road_id, segments in register.segments.items():
+        road_class = classes.get(road_id)
+        for segment in segments:
+            entry = after.get(segment.id)
+            if road_class and entry is not None and entry.road_class != road_class:
+                after[segment.id] = dataclasses.replace(entry, road_class=road_class)
+    return after
+
+
+def write_mileage(to_write: list, version: MileageVersion, counts: Counts) -> None:
+    """Write a version's changes (rows added, changed or removed); unchanged rows are left alone."""
+    mileage.apply_changes(version, to_write)
+    counts.mileage_written += len(to_write)
+    db.session.flush()
+
+
+def _frozen_note(version: MileageVersion, hits: list[tuple[int, list[int]]]) -> str:
+    suggest = date(max(year for year, _ in hits) + 1, 1, 1).isoformat()
+    return (f"列养里程版本“{version.name}”未改动：{frozen_message(hits)}，该版本已冻结（登记簿已按文件更新）。"
+            f"如需按本文件调整列养里程，请加 --effective 日期 新建版本（如 --effective {suggest}）")
+
+
+def _mileage(written: list[tuple[Row, Segment]], roads: dict[str, Road], register: Register, rows: list[Row],
+             effective: date | None, complete: bool, counts: Counts) -> VersionOutcome:
+    """Bring the file into the 列养里程 version it belongs to (re-set every two years, 第十五条).
+
+    A version is complete: with --effective D the file goes into the version dated D, or a
+    new one that starts from the version in force before D (with none, from the whole
+    register); without, into the latest version. A partial file changes only its own
+    segments; ``complete`` removes the others from the version.
+    """
+    db.session.flush()  # new segments and villages need their ids
+    target = mileage.version_at(effective) if effective else mileage.latest_version()
+    new_date = effective or (target.effective_from if target else date(beijing_today().year, 1, 1))
+    previous = None if target else mileage.previous_version(new_date)
+    if target is not None:
+        before, base_name = mileage.version_entries(target), target.name
+        base = before
+    elif previous is not None:
+        before, base_name = mileage.version_entries(previous), previous.name
+        base = before
+    else:
+        before, base_name = {}, None
+        base = mileage.register_entries()
+    after = merge_version(base, _file_entries(written), complete)
+    after = _with_road_classes(after, roads, register, rows)
+    diff = mileage.diff(before, after)
+    villages = [*register.villages_by_code.values(), *(v.created for v in register.new_villages.values() if v.created)]
+    names = mileage.Names(set(register.towns.values()), villages, set(register.stations.values()))
+    lines = mileage.describe(diff, names=names)
+    name = target.name if target else f"{new_date.year}年列养里程"
+    if target is not None and diff.is_empty:
+        return VersionOutcome(name, base_name, diff, lines)
+    hits = mileage.frozen_for(new_date, existing=target is not None)
+    if hits:
+        if effective is not None:
+            reason = mileage.frozen_refusal(hits, new_date)
+            raise ImportFailed(f"导入失败：{reason}，未写入任何数据", [RowError(0, "列养里程版本", reason)])
+        return VersionOutcome(name, base_name, diff, lines, frozen=_frozen_note(target, hits) if target
+                              else f"未创建列养里程版本：{frozen_message(hits)}，请加 --effective 日期 新建版本")
+    version = target
+    if version is None:
+        version = MileageVersion(name=name, effective_from=new_date)
+        db.session.add(version)
+        db.session.flush()
+    write_mileage(mileage.changes(before if target else {}, after), version, counts)
+    mileage.record_version_change(version, diff, created=target is None)
+    return VersionOutcome(name, base_name, diff, lines)
+
+
+def write_rows(rows: list[Row], register: Register, effective: date | None, complete: bool,
+               progress: Progress | None) -> tuple[Counts, VersionOutcome]:
+    counts = Counts()
+    _create_villages(register, counts)
+    roads = _upsert_roads(rows, register, counts)
+    written = _upsert_segments(rows, roads, register, counts, progress)
+    outcome = _mileage(written, roads, register, rows, effective, complete, counts)
+    return counts, outcome
