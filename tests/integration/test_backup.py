@@ -29,8 +29,10 @@ from roadchief.services import backup
 from roadchief.services.backup import (application_tables, create_backup, decode_value, encode_value, money_checksums,
                                        read_manifest, restore_backup, table_counts, table_digests)
 from roadchief.services.database import migrate_to_head
-from roadchief.services.funding import (add_adjustment, annual_plan, close_quarter, compute_quarter, ledger,
-                                        quarter_report, set_params)
+from roadchief.services.funding_ledger import ledger
+from roadchief.services.funding_params import set_params
+from roadchief.services.funding_plan import annual_plan
+from roadchief.services.funding_quarter import add_adjustment, close_quarter, compute_quarter, quarter_report
 from roadchief.services.scores import import_scores
 from tests.conftest import BASE_URL, ON_POSTGRES, TEST_CONFIG, make_user
 
