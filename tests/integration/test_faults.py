@@ -27,7 +27,7 @@ from roadchief.extensions import db
 from roadchief.models import LedgerEntry, QuarterClose, QuarterScore, Segment, SegmentMileage, User
 from roadchief.services import ServiceError, funding_params, funding_quarter, road_import, scores, settlement
 from roadchief.services.audit import Actor, acting_as
-from roadchief.services.backup import table_counts
+from roadchief.services.backup_dump import table_counts
 from roadchief.services.funding_ledger import ledger
 from roadchief.services.funding_params import set_params
 from roadchief.services.funding_quarter import close_quarter, compute_quarter, quarter_report
