@@ -79,7 +79,7 @@ def prepare(url: str, upload_dir: Path) -> dict:
     from roadchief.services.accounts import create_token, create_user
     from roadchief.services.database import migrate_to_head
     from roadchief.services.demo import load_demo_network
-    from roadchief.services.inspections import catalog_for
+    from roadchief.services.deduction_catalog import catalog_for
     from datetime import date
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False, "UPLOAD_DIR": str(upload_dir)})

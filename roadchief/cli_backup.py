@@ -52,7 +52,7 @@ def restore_cmd(file: Path, dry_run: bool, as_json: bool):
 
     目标库须为空（新建后 init-db 即可；不要先运行 serve，它会在空库中载入演示数据）。
     旧版本 roadchief 制作的备份先按其结构版本恢复，再迁移到最新版本。"""
-    from roadchief.services.backup import restore_backup
+    from roadchief.services.backup_restore import restore_backup
     try:
         report = restore_backup(file, dry_run=dry_run)
     except ServiceError as error:

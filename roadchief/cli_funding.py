@@ -55,7 +55,7 @@ def _plan_lines(plan):
 @with_outputs
 def plan_cmd(year, as_json, pdf, xlsx):
     """年度养护经费计划。"""
-    from roadchief.services.funding import annual_plan
+    from roadchief.services.funding_plan import annual_plan
     try:
         plan = annual_plan(year)
     except ServiceError as error:
@@ -80,7 +80,7 @@ def _quarter_lines(report):
 @with_outputs
 def quarter_cmd(year, quarter, as_json, pdf, xlsx):
     """季度拨付表（未审定季度为草稿，无得分单位标“待考核”）。"""
-    from roadchief.services.funding import quarter_report
+    from roadchief.services.funding_quarter import quarter_report
     try:
         report = quarter_report(year, quarter)
     except ServiceError as error:
@@ -94,7 +94,7 @@ def quarter_cmd(year, quarter, as_json, pdf, xlsx):
 @click.argument("quarter", type=int)
 def close_cmd(year, quarter):
     """审定季度拨付：冻结拨付表并记账（第十七条）。"""
-    from roadchief.services.funding import close_quarter
+    from roadchief.services.funding_quarter import close_quarter
     try:
         report = close_quarter(year, quarter)
     except ServiceError as error:
@@ -110,7 +110,7 @@ def close_cmd(year, quarter):
 @click.option("--note", required=True, help="调整原因")
 def adjust_cmd(year, quarter, unit_key, amount, note):
     """为已审定季度登记调整分录（正数补拨，负数扣回）。"""
-    from roadchief.services.funding import add_adjustment
+    from roadchief.services.funding_quarter import add_adjustment
     try:
         entry = add_adjustment(year, quarter, unit_key, Decimal(amount), note)
     except InvalidOperation:
@@ -135,7 +135,7 @@ def _settle_lines(result):
 @with_outputs
 def settle_cmd(year, approve, as_json, pdf, xlsx):
     """年终考评结算与以奖代补（第二十三条、第二十四条）。"""
-    from roadchief.services.funding import approve_settlement, settlement
+    from roadchief.services.settlement import approve_settlement, settlement
     try:
         result = approve_settlement(year) if approve else settlement(year)
     except ServiceError as error:
@@ -148,7 +148,7 @@ def settle_cmd(year, approve, as_json, pdf, xlsx):
 @click.argument("year", type=int)
 def ledger_cmd(year):
     """专户台账（只增不改）。"""
-    from roadchief.services.funding import ledger
+    from roadchief.services.funding_ledger import ledger
     echo_json(ledger(year))
 
 
@@ -158,7 +158,7 @@ def ledger_cmd(year):
               help="如 local_share=0.65、deduction_k=1.5、rates.镇道=5200、rate_reasons.市道=理由")
 def params_cmd(year, assignments):
     """查看或修改某年度经费参数（有季度审定后不可修改）。"""
-    from roadchief.services.funding import params_for, set_params
+    from roadchief.services.funding_params import params_for, set_params
     if not assignments:
         echo_json(params_for(year).to_dict())
         return

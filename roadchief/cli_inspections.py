@@ -33,7 +33,7 @@ def _scopes(scope: str) -> list[str]:
 @click.option("--json", "as_json", is_flag=True)
 def catalog_cmd(year, load, confirm, as_json):
     """查看、载入或确认某年度的扣分标准。"""
-    from roadchief.services import inspections as service
+    from roadchief.services import deduction_catalog as service
     try:
         if load:
             items = service.read_catalog_csv(load.read_text(encoding="utf-8-sig"))

@@ -23,7 +23,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from roadchief.reports.fonts import register_cjk_font
-from roadchief.reports.funding_pdf import _NumberedCanvas
+from roadchief.reports.pdf_layout import _NumberedCanvas
 from roadchief.reports.xlsx_cells import row_cells
 
 __all__ = ["bulletin_pdf", "bulletin_xlsx", "ranking_xlsx", "overview_text"]

@@ -16,9 +16,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from roadchief.reports.funding_pdf import (
-    KM, MONEY, Document, Grid, Text, plan_document, quarter_document, settlement_document,
-)
+from roadchief.reports.document_model import KM, MONEY, Document, Grid, Text
+from roadchief.reports.funding_pdf import plan_document, quarter_document, settlement_document
 from roadchief.reports.xlsx_cells import MONEY_FORMAT, put_number, put_text
 
 __all__ = ["quarter_xlsx", "plan_xlsx", "settlement_xlsx", "render_xlsx"]

@@ -13,7 +13,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from roadchief.reports.fonts import register_cjk_font
-from roadchief.reports.funding_pdf import _NumberedCanvas
+from roadchief.reports.pdf_layout import _NumberedCanvas
 
 GRID = colors.HexColor("#4d4d4d")
 HEAD_FILL = colors.HexColor("#dce3ee")

@@ -21,7 +21,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from roadchief.domain.money import format_fen
 from roadchief.reports.fonts import register_cjk_font
-from roadchief.reports.funding_pdf import _NumberedCanvas
+from roadchief.reports.pdf_layout import _NumberedCanvas
 from roadchief.reports.xlsx_cells import put_money, put_text
 
 __all__ = ["plan_xlsx", "plan_pdf", "HEAD", "ITEM_HEAD"]

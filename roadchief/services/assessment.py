@@ -49,8 +49,9 @@ from roadchief.models.base import utcnow
 from roadchief.models.inspections import (Finding, Inspection, InspectionSegment, QuarterFinalisation, Rectification)
 from roadchief.services import ServiceError, funding
 from roadchief.services.audit import current_actor, record_event
-from roadchief.services.inspections import (MAINTAINER_POSITIONS, aware, catalog_for, office_key, office_label,
-                                            points_text, segment_label)
+from roadchief.services.deduction_catalog import catalog_for, points_text
+from roadchief.services.inspection_scope import MAINTAINER_POSITIONS, aware, office_key, office_label
+from roadchief.services.inspection_segments import segment_label
 
 LEVEL_NAMES = {"town": "镇级路长", "station": "公路站路长", "village": "村级路长", "maintainer": "路段管养责任人"}
 SCOPE_LEVELS = {"city": ("town", "station"), "town": ("village",), "chief": ("maintainer",)}

@@ -84,7 +84,7 @@ def _point_feature(lon: float, lat: float, properties: dict) -> dict:
 def inspection_markers(user, bbox=None, days: int = DEFAULT_DAYS, now: datetime | None = None) -> tuple[list[dict], bool]:
     """Inspections the user may read, at their GPS point (or the middle of their first
     segment when recorded without one). Returns (features, truncated)."""
-    from roadchief.services.inspections import inspection_condition, office_label
+    from roadchief.services.inspection_scope import inspection_condition, office_label
 
     now = now or clock.utcnow()
     query = (select(Inspection).where(inspection_condition(user), Inspection.inspected_at >= now - timedelta(days=days))
@@ -127,7 +127,8 @@ def inspection_markers(user, bbox=None, days: int = DEFAULT_DAYS, now: datetime 
 def rectification_markers(user, bbox=None, today: date | None = None) -> tuple[list[dict], bool]:
     """Rectifications not yet verified that the user may read, at their inspection's GPS
     point or the middle of the finding's segment. Returns (features, truncated)."""
-    from roadchief.services.inspections import rectification_condition, segment_label
+    from roadchief.services.inspection_scope import rectification_condition
+    from roadchief.services.inspection_segments import segment_label
 
     today = today or clock.beijing_today()
     # an alias: the scope condition has its own EXISTS over Segment, which must not correlate with this join

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from roadchief.extensions import db
 from roadchief.models import Chief, ChiefAssignment, QuarterScore, Town, Village
 from roadchief.services import ServiceError
-from roadchief.services.funding import check_period, closed_quarters, quarter_end
+from roadchief.services.funding_params import check_period, closed_quarters, quarter_end
 from roadchief.services.transactions import lock_year, unit_of_work
 
 REQUIRED = ("year", "quarter", "score")

@@ -187,7 +187,7 @@ def _gaps(window: SeasonWindow, today: date, condition, limit: int | None = None
           ending: tuple[date, date] | None = None) -> list[DutyGap]:
     """Gaps of the window's ended periods (only those ending within ``ending`` when given)
     on the listed segments matching ``condition``."""
-    from roadchief.services.inspections import assessed_chief
+    from roadchief.services.inspection_scope import assessed_chief
     numbered = [(n, p) for n, p in enumerate(periods(window.start_date, window.end_date, window.period_days), start=1)
                 if p[1] < today and (ending is None or ending[0] <= p[1] <= ending[1])]
     if not numbered:

@@ -115,7 +115,7 @@ def segment_detail(segment_id: int):
 @bp.doc(summary="年度养护经费计划", description="与 `roadchief funding plan YEAR --json` 相同；金额为两位小数的字符串。", security=BEARER)
 def funding_plan(year: int):
     from roadchief.services import ServiceError
-    from roadchief.services.funding import annual_plan
+    from roadchief.services.funding_plan import annual_plan
     try:
         return annual_plan(year)
     except ServiceError as error:
@@ -127,7 +127,7 @@ def funding_plan(year: int):
 @bp.doc(summary="季度拨付表", description="与 `roadchief funding quarter YEAR Q --json` 相同。", security=BEARER)
 def funding_quarter(year: int, quarter: int):
     from roadchief.services import ServiceError
-    from roadchief.services.funding import quarter_report
+    from roadchief.services.funding_quarter import quarter_report
     try:
         return quarter_report(year, quarter)
     except ServiceError as error:

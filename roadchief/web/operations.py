@@ -434,7 +434,7 @@ def asset(asset_id: int):
 def asset_link(asset_id: int):
     """Record that an inspection (one the user can see, on the asset's segment) looked at this asset."""
     from roadchief.models.inspections import Inspection
-    from roadchief.services.inspections import can_see_inspection
+    from roadchief.services.inspection_scope import can_see_inspection
     item = db.get_or_404(RoadAsset, asset_id)
     if not asset_service.can_see_asset(current_user, item):
         abort(403)

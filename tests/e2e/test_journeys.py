@@ -56,7 +56,7 @@ def cast(live_server, e2e_password):
     from roadchief.models import ChiefAssignment, Road, Segment
     from roadchief.services.accounts import create_user
     from roadchief.services.chiefs import AssignmentIndex
-    from roadchief.services.inspections import catalog_for
+    from roadchief.services.deduction_catalog import catalog_for
 
     with live_server.context() as session:
         index = AssignmentIndex(date.today())
@@ -236,7 +236,7 @@ def test_village_chief_closes_a_rectification_and_the_town_office_verifies_it(li
 
 def _scores_csv(live_server) -> tuple[bytes, list[dict]]:
     """A score for every paid unit of the quarter: towns and villages by name, stations by their chief."""
-    from roadchief.services.funding import compute_quarter
+    from roadchief.services.funding_quarter import compute_quarter
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["year", "quarter", "town", "village", "chief_id", "score"])

@@ -5,7 +5,7 @@ import io
 
 from openpyxl import load_workbook
 
-from roadchief.services.funding import set_params
+from roadchief.services.funding_params import set_params
 from tests.conftest import login, make_user
 
 

@@ -25,12 +25,16 @@ from roadchief.extensions import db
 from roadchief.models import LedgerEntry, MileageVersion, Segment, Town, User
 from roadchief.models.base import utcnow
 from roadchief.services import ServiceError
-from roadchief.services import backup
-from roadchief.services.backup import (application_tables, create_backup, decode_value, encode_value, money_checksums,
-                                       read_manifest, restore_backup, table_counts, table_digests)
+from roadchief.services import backup_restore
+from roadchief.services.backup import create_backup
+from roadchief.services.backup_dump import (application_tables, decode_value, encode_value, money_checksums,
+                                            table_counts, table_digests)
+from roadchief.services.backup_restore import read_manifest, restore_backup
 from roadchief.services.database import migrate_to_head
-from roadchief.services.funding import (add_adjustment, annual_plan, close_quarter, compute_quarter, ledger,
-                                        quarter_report, set_params)
+from roadchief.services.funding_ledger import ledger
+from roadchief.services.funding_params import set_params
+from roadchief.services.funding_plan import annual_plan
+from roadchief.services.funding_quarter import add_adjustment, close_quarter, compute_quarter, quarter_report
 from roadchief.services.scores import import_scores
 from tests.conftest import BASE_URL, ON_POSTGRES, TEST_CONFIG, make_user
 
@@ -303,7 +307,7 @@ def test_backup_of_an_older_schema_restores_and_is_upgraded(empty_target, tmp_pa
     with target.app_context():
         report = restore_backup(tmp_path / "old.tar.gz")
         assert report["upgraded_from"] == "0002"
-        assert backup._database_revision() not in (None, "0002")
+        assert backup_restore._database_revision() not in (None, "0002")
         with db.engine.connect() as conn:
             counts = table_counts(conn)
         assert counts["town"] == 1 and counts["audit_entry"] == 1 and "public_report" in counts
@@ -454,15 +458,15 @@ def test_failure_half_way_through_restore_leaves_target_empty(source, empty_targ
     target = empty_target()
 
     if where == "loading segment":
-        original = backup._load_table
+        original = backup_restore._load_table
 
         def load(conn, table, data_file):
             if table.name == "segment":
                 raise RuntimeError("disk full")
             return original(conn, table, data_file)
-        monkeypatch.setattr(backup, "_load_table", load)
+        monkeypatch.setattr(backup_restore, "_load_table", load)
     elif where == "copying photos":
-        original_copy = backup.shutil.copyfileobj
+        original_copy = backup_restore.shutil.copyfileobj
         calls = []
 
         def copy(source_file, out, length=0):
@@ -470,15 +474,15 @@ def test_failure_half_way_through_restore_leaves_target_empty(source, empty_targ
             if len(calls) == 2:
                 raise OSError(28, "No space left on device")
             return original_copy(source_file, out, length)
-        monkeypatch.setattr(backup.shutil, "copyfileobj", copy)
+        monkeypatch.setattr(backup_restore.shutil, "copyfileobj", copy)
     else:
-        original_sums = backup.money_checksums
+        original_sums = backup_restore.money_checksums
 
         def wrong(conn, metadata=None):
             sums = original_sums(conn, metadata)
             sums["ledger_entry.amount_fen"] += 1
             return sums
-        monkeypatch.setattr(backup, "money_checksums", wrong)
+        monkeypatch.setattr(backup_restore, "money_checksums", wrong)
 
     with target.app_context(), pytest.raises((RuntimeError, OSError, ServiceError)) as failure:
         restore_backup(archive)

@@ -25,10 +25,12 @@ from sqlalchemy import event, func, select
 
 from roadchief.extensions import db
 from roadchief.models import LedgerEntry, QuarterClose, QuarterScore, Segment, SegmentMileage, User
-from roadchief.services import ServiceError, funding, scores
+from roadchief.services import ServiceError, funding_params, funding_quarter, scores, settlement
 from roadchief.services.audit import Actor, acting_as
-from roadchief.services.backup import table_counts
-from roadchief.services.funding import close_quarter, compute_quarter, ledger, quarter_report, set_params
+from roadchief.services.backup_dump import table_counts
+from roadchief.services.funding_ledger import ledger
+from roadchief.services.funding_params import set_params
+from roadchief.services.funding_quarter import close_quarter, compute_quarter, quarter_report
 from roadchief.services.importing import writing
 from roadchief.services.road_import import import_roads
 from roadchief.services.scores import import_scores
@@ -101,7 +103,7 @@ with app.app_context():
             os.kill(os.getpid(), signal.SIGKILL)
     event.listen(db.engine, "before_cursor_execute", die)
     if job == "close":
-        from roadchief.services.funding import close_quarter
+        from roadchief.services.funding_quarter import close_quarter
         close_quarter(2022, 1)
     else:
         from roadchief.services.road_import import import_roads
@@ -243,7 +245,7 @@ def test_close_failing_while_posting_ledger_leaves_nothing(scored, monkeypatch):
             raise InjectedFault("crash after six ledger entries")
         return LedgerEntry(**values)
 
-    monkeypatch.setattr(funding, "LedgerEntry", entry_or_fault)
+    monkeypatch.setattr(funding_quarter, "LedgerEntry", entry_or_fault)
     with pytest.raises(InjectedFault):
         close_quarter(2022, 1)
     assert committed_counts() == before
@@ -292,7 +294,7 @@ def test_failed_close_leaves_no_pending_work_for_the_next_commit(scored, monkeyp
             raise InjectedFault("crash after six ledger entries")
         return LedgerEntry(**values)
 
-    monkeypatch.setattr(funding, "LedgerEntry", entry_or_fault)
+    monkeypatch.setattr(funding_quarter, "LedgerEntry", entry_or_fault)
     with pytest.raises(InjectedFault):
         close_quarter(2022, 1)
     monkeypatch.undo()
@@ -353,9 +355,10 @@ def assert_inspection_then_works(before):
 
 
 def test_inspection_save_failing_at_the_second_photo_leaves_nothing(inspecting, monkeypatch):
-    inspections = inspections_module()
+    inspections_module()
+    from roadchief.services import inspection_photos
     before = committed_counts()
-    original = inspections.save_photo
+    original = inspection_photos.save_photo
     saved = []
 
     def second_fails(*args, **kwargs):
@@ -364,7 +367,7 @@ def test_inspection_save_failing_at_the_second_photo_leaves_nothing(inspecting, 
         saved.append(original(*args, **kwargs))
         return saved[-1]
 
-    monkeypatch.setattr(inspections, "save_photo", second_fails)
+    monkeypatch.setattr(inspection_photos, "save_photo", second_fails)
     with pytest.raises(InjectedFault):
         make_inspection()
     assert len(saved) == 1  # one photo and its thumbnail had been stored …
@@ -441,7 +444,7 @@ def hold_year_lock(monkeypatch, seconds: float = 0.6):
     def slow(year):
         original(year)
         time.sleep(seconds)
-    for module in (funding, scores):
+    for module in (funding_params, funding_quarter, settlement, scores):
         monkeypatch.setattr(module, "lock_year", slow)
 
 

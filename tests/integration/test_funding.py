@@ -16,8 +16,11 @@ from roadchief.cli import main
 from roadchief.extensions import db
 from roadchief.models import AuditEntry, LedgerEntry, QuarterScore
 from roadchief.services import ServiceError
-from roadchief.services.funding import (add_adjustment, annual_plan, approve_settlement, close_quarter, compute_quarter,
-                                        ledger, quarter_report, set_params, settlement)
+from roadchief.services.funding_ledger import ledger
+from roadchief.services.funding_params import set_params
+from roadchief.services.funding_plan import annual_plan
+from roadchief.services.funding_quarter import add_adjustment, close_quarter, compute_quarter, quarter_report
+from roadchief.services.settlement import approve_settlement, settlement
 from roadchief.services.scores import import_scores
 
 FEN_PER_M = {"镇道": 300, "村道": 180}  # 5000 and 3000 元/km × 60 % = 3.00 and 1.80 元/m

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from roadchief.extensions import db
 from roadchief.models import Chief, LedgerEntry, QuarterScore
-from roadchief.services.funding import compute_quarter
+from roadchief.services.funding_quarter import compute_quarter
 
 XIAOBA = "640381100"  # 小坝镇
 

@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from roadchief.cli import main
 from roadchief.extensions import db
 from roadchief.models import AuditEntry, Chief, ChiefAssignment, LedgerEntry, QuarterScore, Village
-from roadchief.services import ServiceError, funding
-from roadchief.services.funding import (add_adjustment, approve_settlement, close_quarter, compute_quarter, ledger,
-                                        quarter_report, settlement)
+from roadchief.services import ServiceError, funding_ledger, funding_params, funding_quarter
+from roadchief.services.funding_ledger import ledger
+from roadchief.services.funding_quarter import add_adjustment, close_quarter, compute_quarter, quarter_report
+from roadchief.services.settlement import approve_settlement, settlement
 from roadchief.services.scores import import_scores, set_unit_score
 from tests.integration.test_funding import fen, score_all, write_scores
 
@@ -66,7 +67,7 @@ def test_quarters_close_in_order(demo_app, tmp_path):
     score_all(tmp_path, 2022, 1)
     close_quarter(2022, 1)
     close_quarter(2022, 2)
-    assert funding.closed_quarters(2022) == [1, 2]
+    assert funding_params.closed_quarters(2022) == [1, 2]
 
 
 def test_adjustments_flow_through_the_pool_and_are_bounded(demo_app, tmp_path):
@@ -90,7 +91,7 @@ def test_adjustments_flow_through_the_pool_and_are_bounded(demo_app, tmp_path):
     # the low unit is given back part of its deduction from the pool, the full one returns 50.25 to it
     add_adjustment(2022, 1, low, Decimal("100.00"), "复核后补拨")
     add_adjustment(2022, 1, full, Decimal("-50.25"), "复核后扣回")
-    assert funding.pool_balance(2022) == pool - 10000 + 5025
+    assert funding_ledger.pool_balance(2022) == pool - 10000 + 5025
     # paying back more than its own deduction is refused (so the pool, fed by it, never goes negative)
     with pytest.raises(ServiceError, match=f"最多补拨 {Decimal(pool - 10000).scaleb(-2):.2f} 元"):
         add_adjustment(2022, 1, low, Decimal(pool - 10000 + 1).scaleb(-2), "超出")
@@ -120,8 +121,8 @@ def test_ledger_checks_the_frozen_snapshot_not_todays_register(demo_app, tmp_pat
     close_quarter(2022, 1)
     assert ledger(2022)["reconciles"] is True
     # the register changes after approval (e.g. a new mileage version): the approved quarter does not
-    real = funding.payee_units
-    monkeypatch.setattr(funding, "payee_units", lambda year, params=None: real(year, params)[1:])
+    real = funding_quarter.payee_units
+    monkeypatch.setattr(funding_quarter, "payee_units", lambda year, params=None: real(year, params)[1:])
     assert ledger(2022)["reconciles"] is True
 
 

@@ -23,8 +23,9 @@ from roadchief.models import AuditEntry, Chief, ChiefAssignment, QuarterScore, S
 from roadchief.models.inspections import Inspection, InspectionPhoto
 from roadchief.services import ServiceError
 from roadchief.services import assessment
+from roadchief.services import deduction_catalog, inspection_scope, inspection_segments, rectifications
 from roadchief.services import inspections as service
-from roadchief.services.funding import compute_quarter
+from roadchief.services.funding_quarter import compute_quarter
 from tests.conftest import login, make_user
 
 XIAOBA, DABA, QUJING = "640381100", "640381101", "640381104"
@@ -270,12 +271,12 @@ def test_overdue_rectification_counts_next_month(demo_app):
     chief = chief_of("town", town_id(DABA), date(2022, 1, 10))
     recorded = record(city, [segment], [("LR05", 1)], when=at(2022, 1, 10), deadline=date(2022, 1, 15))
     rect = recorded.inspection.findings[0].rectification
-    assert service.is_overdue(rect, date(2022, 1, 16)) and not service.is_overdue(rect, date(2022, 1, 15))
-    overdue = service.list_rectifications(city, overdue=True, today=date(2022, 1, 16))
+    assert rectifications.is_overdue(rect, date(2022, 1, 16)) and not rectifications.is_overdue(rect, date(2022, 1, 15))
+    overdue = rectifications.list_rectifications(city, overdue=True, today=date(2022, 1, 16))
     assert [r.id for r in overdue] == [rect.id]
     # open at the ends of January and February: 整改逾期 (2 points) in February and March
     chief_user = make_user("chief", chief_id=chief.id)
-    service.act(chief_user, rect, "complete", "已清理", upload(image_bytes()), demo_app.config["UPLOAD_DIR"], now=at(2022, 3, 5))
+    rectifications.act(chief_user, rect, "complete", "已清理", upload(image_bytes()), demo_app.config["UPLOAD_DIR"], now=at(2022, 3, 5))
     assert rect.late
     row = rows_by_chief("city", 2022, "Q1", today=date(2022, 4, 2))[chief.id]
     assert [(m["month"], m["score"], m["overdue"]) for m in row["months"]] == [
@@ -297,17 +298,17 @@ def test_rectification_only_by_its_chief_and_the_inspecting_office(demo_app):
     assert rect.chief_id == village_chief.id and recorded.inspection.findings[0].chief_id == village_chief.id
     stranger = make_user("chief", chief_id=chief_of("village", village_segment(DABA).village_id, date(2022, 3, 1)).id)
     with pytest.raises(PermissionError):
-        service.act(stranger, rect, "complete", "x", upload(image_bytes()), demo_app.config["UPLOAD_DIR"])
+        rectifications.act(stranger, rect, "complete", "x", upload(image_bytes()), demo_app.config["UPLOAD_DIR"])
     owner = make_user("chief", chief_id=village_chief.id)
-    service.act(owner, rect, "complete", "已灌缝", upload(image_bytes()), demo_app.config["UPLOAD_DIR"])
+    rectifications.act(owner, rect, "complete", "已灌缝", upload(image_bytes()), demo_app.config["UPLOAD_DIR"])
     with pytest.raises(PermissionError):  # the city office did not inspect: only 小坝镇's office verifies
-        service.act(city, rect, "verify")
+        rectifications.act(city, rect, "verify")
     with pytest.raises(ServiceError, match="退回须写明"):
-        service.act(town_office, rect, "return", "")
-    service.act(town_office, rect, "verify")
+        rectifications.act(town_office, rect, "return", "")
+    rectifications.act(town_office, rect, "verify")
     assert rect.state == "verified"
     with pytest.raises(ServiceError):
-        service.act(town_office, rect, "return", "再看看")
+        rectifications.act(town_office, rect, "return", "再看看")
 
 
 def test_village_chief_assesses_maintainers_and_patrols_are_not_scored(demo_app):
@@ -316,7 +317,7 @@ def test_village_chief_assesses_maintainers_and_patrols_are_not_scored(demo_app)
     segment = maintainer.assignments[0].segment
     village_chief = chief_of("village", segment.village_id, date(2022, 3, 1))
     user = make_user("chief", chief_id=village_chief.id)
-    assert "supervision" in service.recordable_kinds(user)
+    assert "supervision" in inspection_scope.recordable_kinds(user)
     recorded = record(user, [segment], [("LR03", 250)], when=at(2022, 3, 1))
     finding = recorded.inspection.findings[0]
     assert finding.chief_id == maintainer.id and finding.rectification.chief_id == maintainer.id
@@ -325,9 +326,9 @@ def test_village_chief_assesses_maintainers_and_patrols_are_not_scored(demo_app)
     # a patrol (日常巡查) is evidence of duty: its finding goes to the recorder, scores nobody
     patrol = record(user, [segment], [("LR03", 100)], when=at(2022, 3, 2), kind="daily").inspection
     assert patrol.findings[0].chief_id is None and patrol.findings[0].rectification.chief_id == village_chief.id
-    assert service.actors_for(user, patrol.findings[0].rectification) == {"chief", "office"}
+    assert rectifications.actors_for(user, patrol.findings[0].rectification) == {"chief", "office"}
     town_chief = make_user("chief", chief_id=chief_of("town", town_id(XIAOBA), date(2022, 3, 1)).id)
-    assert "supervision" not in service.recordable_kinds(town_chief)
+    assert "supervision" not in inspection_scope.recordable_kinds(town_chief)
     with pytest.raises(ServiceError):
         assessment.finalise_quarter([f"chief:{village_chief.id}"], 2022, 1)
 
@@ -337,13 +338,13 @@ def test_village_chief_assesses_maintainers_and_patrols_are_not_scored(demo_app)
 def test_gps_distance_warning(demo_app):
     # an east–west line at 38°N: 0.001° of latitude is about 111 m
     line = {"type": "LineString", "coordinates": [[106.0, 38.0], [106.01, 38.0]]}
-    assert service.point_distance_m(106.005, 38.0, line) == 0
-    assert 395 <= service.point_distance_m(106.005, 38.0036, line) <= 405
-    assert service.distance_warning(106.005, 38.0036, line) is None  # 400 m: fine
-    assert 595 <= service.distance_warning(106.005, 38.0054, line) <= 605  # 600 m: warned
-    assert service.distance_warning(106.005, 38.0045, line, limit=500) == 500 or \
-        service.distance_warning(106.005, 38.0045, line) in (None, 501)  # the limit itself is not "more than"
-    assert service.distance_warning(None, None, line) is None
+    assert inspection_segments.point_distance_m(106.005, 38.0, line) == 0
+    assert 395 <= inspection_segments.point_distance_m(106.005, 38.0036, line) <= 405
+    assert inspection_segments.distance_warning(106.005, 38.0036, line) is None  # 400 m: fine
+    assert 595 <= inspection_segments.distance_warning(106.005, 38.0054, line) <= 605  # 600 m: warned
+    assert inspection_segments.distance_warning(106.005, 38.0045, line, limit=500) == 500 or \
+        inspection_segments.distance_warning(106.005, 38.0045, line) in (None, 501)  # the limit itself is not "more than"
+    assert inspection_segments.distance_warning(None, None, line) is None
 
     city = make_user("city_office")
     segment = village_segment(XIAOBA)
@@ -352,7 +353,7 @@ def test_gps_distance_warning(demo_app):
     recorded = record(city, [segment], [], when=at(2022, 3, 1), lon=lon, lat=far_lat)
     assert 990 <= recorded.inspection.segments[0].distance_m <= 1010
     assert any("超过 500 米" in w for w in recorded.warnings)
-    near = service.nearest_segments(city, lon, lat)
+    near = inspection_segments.nearest_segments(city, lon, lat)
     assert near[0]["id"] == segment.id and near[0]["distance_m"] == 0
     with pytest.raises(ServiceError, match="不在青铜峡市范围内"):
         record(city, [segment], [], when=at(2022, 3, 1), lon=116.4, lat=39.9)
@@ -441,12 +442,12 @@ def test_catalog_versions_keep_the_scored_version(demo_app):
     form = {"rows": str(len(catalog.items)), "note": "坑槽改为每处 2 分"}
     for n, item in enumerate(catalog.items):
         form.update({f"code-{n}": item.code, f"category-{n}": item.category, f"text-{n}": item.text,
-                     f"points-{n}": "2" if item.code == "LM04" else service.points_text(item.points_centi),
-                     f"unit-{n}": item.unit, f"cap-{n}": service.points_text(item.cap_centi),
-                     f"category_cap-{n}": service.points_text(item.category_cap_centi), f"basis-{n}": item.basis})
+                     f"points-{n}": "2" if item.code == "LM04" else deduction_catalog.points_text(item.points_centi),
+                     f"unit-{n}": item.unit, f"cap-{n}": deduction_catalog.points_text(item.cap_centi),
+                     f"category_cap-{n}": deduction_catalog.points_text(item.category_cap_centi), f"basis-{n}": item.basis})
     response = client.post(f"/inspections/catalog/{catalog.id}/edit", data=form)
     assert response.status_code == 302
-    latest = service.latest_catalog(2022)
+    latest = deduction_catalog.latest_catalog(2022)
     assert latest.version == 2 and next(i for i in latest.items if i.code == "LM04").points_centi == 200
     bad = dict(form, **{"points-0": "abc"})
     assert client.post(f"/inspections/catalog/{latest.id}/edit", data=bad).status_code == 400

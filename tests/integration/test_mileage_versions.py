@@ -22,7 +22,7 @@ from roadchief.extensions import db
 from roadchief.models import MileageVersion, QuarterClose, Road, Segment, SegmentMileage, Village
 from roadchief.services import ServiceError
 from roadchief.services.demo import demo_dir
-from roadchief.services.funding import annual_plan
+from roadchief.services.funding_plan import annual_plan
 from roadchief.services.network import snapshot_mileage
 from roadchief.services.road_import import ImportFailed, import_roads
 from tests.conftest import BASE_URL, ON_POSTGRES, TEST_CONFIG, _with_search_path

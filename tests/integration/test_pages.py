@@ -152,6 +152,19 @@ def test_no_page_loads_anything_from_another_host():
         assert not re.search(r"\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write", source), name
 
 
+
+def test_map_page_loads_the_map_parts_in_order_and_none_writes_html(demo_client, make_logged_in):
+    make_logged_in(demo_client, "city_office")
+    page = text(demo_client.get("/"))
+    parts = ["map-base.js", "map-layers.js", "map-popups.js", "map-markers.js", "map-search.js", "map.js", "map-ops.js"]
+    positions = [page.index(f"/static/js/{name}") for name in parts]
+    assert positions == sorted(positions)
+    for name in parts:
+        assert demo_client.get(f"/static/js/{name}").status_code == 200
+        source = (PACKAGE_DIR / "static" / "js" / name).read_text(encoding="utf-8")
+        assert not re.search(r"\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write", source), name
+
+
 # --------------------------------------------------------------------------- registry pages
 
 def test_segments_list_filters_and_totals(demo_app, demo_client, make_logged_in):

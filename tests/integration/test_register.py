@@ -13,7 +13,7 @@ from roadchief.cli import main
 from roadchief.extensions import db
 from roadchief.models import ChiefAssignment, Road, Segment, Town, Village
 from roadchief.services.chiefs import AssignmentIndex, coverage_gaps
-from roadchief.services.funding import annual_plan
+from roadchief.services.funding_plan import annual_plan
 from roadchief.services.network import network_summary, snapshot_mileage
 from tests.conftest import login, make_user
 

@@ -17,7 +17,7 @@ from roadchief.models.inspections import Inspection
 from roadchief.models.operations import RoadAsset
 from roadchief.services import ServiceError, assessment, seasonal
 from roadchief.services import inspections as service
-from roadchief.services.funding import compute_quarter
+from roadchief.services.funding_quarter import compute_quarter
 from tests.conftest import login, make_user
 
 XIAOBA = "640381100"

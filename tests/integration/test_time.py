@@ -26,8 +26,9 @@ from roadchief.reports.funding_pdf import quarter_pdf
 from roadchief.reports.funding_xlsx import quarter_xlsx
 from roadchief.services import assessment
 from roadchief.services.accounts import create_token
-from roadchief.services.backup import create_backup, restore_backup
-from roadchief.services.funding import close_quarter, quarter_report
+from roadchief.services.backup import create_backup
+from roadchief.services.backup_restore import restore_backup
+from roadchief.services.funding_quarter import close_quarter, quarter_report
 from tests.conftest import login, make_user
 from tests.integration.test_backup import empty_target, source  # noqa: F401  (fixtures)
 from tests.integration.test_funding import score_all

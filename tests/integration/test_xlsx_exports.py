@@ -133,7 +133,7 @@ def hostile_names(demo_app):
 
 def test_funding_plan_xlsx_literal_names_and_exact_money(hostile_names):
     from roadchief.reports.funding_xlsx import plan_xlsx
-    from roadchief.services.funding import annual_plan
+    from roadchief.services.funding_plan import annual_plan
     plan = annual_plan(2022)
     data = plan_xlsx(plan)
     assert_literal(data, [*hostile_names["villages"], hostile_names["town"]])
@@ -155,7 +155,7 @@ def test_funding_plan_xlsx_literal_names_and_exact_money(hostile_names):
 
 def test_funding_quarter_xlsx_literal_names(hostile_names):
     from roadchief.reports.funding_xlsx import quarter_xlsx
-    from roadchief.services.funding import quarter_report
+    from roadchief.services.funding_quarter import quarter_report
     report = quarter_report(2022, 1)
     data = quarter_xlsx(report)
     assert_literal(data, [*hostile_names["villages"], hostile_names["town"]])

@@ -19,9 +19,8 @@ from openpyxl import load_workbook
 
 from roadchief.domain.capitals import chinese_capital
 from roadchief.reports.fonts import FONT_NAME, register_cjk_font
-from roadchief.reports.funding_pdf import (
-    DASH, plan_document, plan_pdf, quarter_document, quarter_pdf, settlement_pdf,
-)
+from roadchief.reports.document_model import DASH
+from roadchief.reports.funding_pdf import plan_document, plan_pdf, quarter_document, quarter_pdf, settlement_pdf
 from roadchief.reports.funding_xlsx import plan_xlsx, quarter_xlsx, settlement_xlsx
 
 CAPITAL_2565700_20 = "贰佰伍拾陆万伍仟柒佰元贰角"

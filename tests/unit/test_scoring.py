@@ -152,7 +152,7 @@ def test_catalog_validation_and_default_file():
     inconsistent = CatalogItem("LM09", "路面养护", "x", 100, "处", category_cap_centi=900)
     assert any("类别上限须一致" in e for e in scoring.validate_catalog([PIT, inconsistent, OVERDUE]))
 
-    from roadchief.services.inspections import read_catalog_csv
+    from roadchief.services.deduction_catalog import read_catalog_csv
     path = Path(__file__).resolve().parents[2] / "data" / "deduction_catalog.csv"
     items = read_catalog_csv(path.read_text(encoding="utf-8"))
     assert {i.category for i in items} == set(scoring.CATEGORIES)

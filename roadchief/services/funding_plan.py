@@ -1,0 +1,230 @@
+"""Listed mileage by paid unit and the money it earns: the places of the mileage version in force,
+the 年度养护经费计划 (第十五条), each paid unit's annual amount and quarter bases (第七条, 第十七条),
+and the chiefs answering for a unit over a period (第二十条)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from roadchief.domain.clock import beijing_today
+from roadchief.domain.funding import FundingParams, plan_allocation, split_quarters
+from roadchief.domain.money import format_fen
+from roadchief.extensions import db
+from roadchief.models import MileageVersion, SegmentMileage, Station, Town, Village
+from roadchief.services import ServiceError
+from roadchief.services.chiefs import AssignmentIndex
+from roadchief.services.funding_params import check_period, params_for, quarter_end
+from roadchief.services.network import km_text
+from roadchief.services.units import UNIT_POSITION
+
+KM_CLASSES = ("镇道", "村道")
+
+
+# ---------------------------------------------------------------- mileage by unit
+
+def mileage_version_for(year: int) -> MileageVersion:
+    """The version in force on 1 January of the year; failing that, the first one
+    that took effect during the year (列养里程每两年调整一次, 第十五条)."""
+    from roadchief.domain.mileage import version_in_force
+    dates = db.session.scalars(select(MileageVersion.effective_from)).all()
+    effective = version_in_force(year, dates)
+    if effective is None:
+        raise ServiceError(f"{year} 年没有生效的列养里程版本，请先导入路网")
+    return db.session.scalar(select(MileageVersion).where(MileageVersion.effective_from == effective))
+
+
+@dataclass
+class Place:
+    kind: str  # town / station / village
+    code: str
+    name: str
+    town_code: str
+    town_name: str
+    metres: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.code}"
+
+    def km(self) -> dict[str, Decimal]:
+        return {cls: Decimal(m).scaleb(-3) for cls, m in self.metres.items()}
+
+
+def _listed_rows(version: MileageVersion):
+    """The version's listed segments with the class and paying unit held in the version
+    (in force that year), never the segment's current attributes."""
+    return db.session.execute(
+        select(SegmentMileage.road_class, SegmentMileage.listed_m, Town.code, Town.name, Village.code, Village.name,
+               Station.code, Station.name)
+        .join(Town, SegmentMileage.town_id == Town.id).outerjoin(Village, SegmentMileage.village_id == Village.id)
+        .outerjoin(Station, SegmentMileage.station_id == Station.id)
+        .where(SegmentMileage.version_id == version.id, SegmentMileage.is_listed.is_(True))
+        # in segment order: a station's place takes the town of its first segment, the same on every database
+        .order_by(SegmentMileage.segment_id))
+
+
+def _places(year: int, by_payee: bool) -> tuple[MileageVersion, list[Place]]:
+    """Listed metres per place. Geographic (plan): town own + villages. By payee
+    (disbursement, 第七条): stations holding segments are paid apart from the town."""
+    version = mileage_version_for(year)
+    places: dict[str, Place] = {}
+    for road_class, metres, t_code, t_name, v_code, v_name, s_code, s_name in _listed_rows(version):
+        if road_class == "村道" and v_code:
+            place = places.setdefault(f"village:{v_code}", Place("village", v_code, v_name, t_code, t_name))
+        elif by_payee and s_code:
+            place = places.setdefault(f"station:{s_code}", Place("station", s_code, s_name, t_code, s_name))
+        else:
+            place = places.setdefault(f"town:{t_code}", Place("town", t_code, t_name, t_code, t_name))
+        place.metres[road_class] += metres
+    # every town with villages appears, even if it has no 镇道 of its own
+    for place in list(places.values()):
+        if place.kind == "village":
+            places.setdefault(f"town:{place.town_code}", Place("town", place.town_code, place.town_name, place.town_code, place.town_name))
+    order = {"town": 0, "village": 1, "station": 2}
+    ordered = sorted(places.values(), key=lambda p: (p.kind == "station", p.town_code, order[p.kind], p.code))
+    return version, ordered
+
+
+def _km_json(place: Place) -> dict:
+    return {cls: km_text(place.metres.get(cls, 0)) for cls in KM_CLASSES}
+
+
+# ---------------------------------------------------------------- annual plan
+
+def _money(standard: int, local: int) -> dict:
+    return {"standard": format_fen(standard), "local": format_fen(local), "remainder": format_fen(standard - local)}
+
+
+def annual_plan(year: int) -> dict:
+    """年度养护经费计划 per town and village (第十五条)."""
+    check_period(year)
+    params = params_for(year)
+    version, places = _places(year, by_payee=False)
+    allocation = plan_allocation([p.km() for p in places], params)
+    towns: dict[str, dict] = {}
+    totals = {"standard": 0, "local": 0}
+    for place, plan in zip(places, allocation):
+        totals["standard"] += plan.standard_fen
+        totals["local"] += plan.local_fen
+        town = towns.setdefault(place.town_code, {"code": place.town_code, "name": place.town_name, "_s": 0, "_l": 0,
+                                                  "_m": defaultdict(int), "own": None, "villages": []})
+        town["_s"] += plan.standard_fen
+        town["_l"] += plan.local_fen
+        for cls, m in place.metres.items():
+            town["_m"][cls] += m
+        entry = {"code": place.code, "name": place.name, "listed_km": _km_json(place), **_money(plan.standard_fen, plan.local_fen)}
+        if place.kind == "village":
+            town["villages"].append(entry)
+        else:
+            town["own"] = {"listed_km": _km_json(place), **_money(plan.standard_fen, plan.local_fen)}
+    town_list = []
+    for town in towns.values():
+        metres = town.pop("_m")
+        standard, local = town.pop("_s"), town.pop("_l")
+        town["own"] = town["own"] or {"listed_km": {c: "0.000" for c in KM_CLASSES}, **_money(0, 0)}
+        town_list.append({"code": town["code"], "name": town["name"],
+                          "listed_km": {**{c: km_text(metres.get(c, 0)) for c in KM_CLASSES},
+                                        "total": km_text(sum(metres.get(c, 0) for c in KM_CLASSES))},
+                          **_money(standard, local), "own": town["own"], "villages": town["villages"]})
+    metres_total = defaultdict(int)
+    for place in places:
+        for cls, m in place.metres.items():
+            metres_total[cls] += m
+    return {
+        "year": year, "generated_on": beijing_today().isoformat(),
+        "mileage_version": {"name": version.name, "effective_from": version.effective_from.isoformat()},
+        "rates": {cls: f"{rate:.2f}" for cls, rate in params.rates.items()},
+        "local_share": str(params.local_share),
+        "listed_km": {**{c: km_text(metres_total.get(c, 0)) for c in KM_CLASSES},
+                      "total": km_text(sum(metres_total.get(c, 0) for c in KM_CLASSES))},
+        "standard_total": format_fen(totals["standard"]),
+        "local_total": format_fen(totals["local"]),
+        "remainder_total": format_fen(totals["standard"] - totals["local"]),
+        "towns": town_list,
+    }
+
+
+# ---------------------------------------------------------------- payee units
+
+@dataclass
+class Unit:
+    place: Place
+    annual_fen: int
+    quarter_bases: list[int]
+
+
+def payee_units(year: int, params: FundingParams | None = None) -> list[Unit]:
+    """Each paid unit's annual local amount and its four quarter bases (第七条, 第十七条)."""
+    params = params or params_for(year)
+    _, places = _places(year, by_payee=True)
+    allocation = plan_allocation([p.km() for p in places], params)
+    return [Unit(place, plan.local_fen, split_quarters(plan.local_fen)) for place, plan in zip(places, allocation)]
+
+
+def _unit_chiefs(units: list[Unit], year: int, quarter: int) -> dict[str, object]:
+    """The chief answering for each unit at the end of the quarter (or the last one
+    serving in it, when the post was vacant at the end)."""
+    towns = {t.code: t.id for t in db.session.scalars(select(Town))}
+    villages = {v.code: v.id for v in db.session.scalars(select(Village))}
+    stations = {s.code: s.id for s in db.session.scalars(select(Station))}
+    ids = {"town": towns, "village": villages, "station": stations}
+    end = quarter_end(year, quarter)
+    start = date(year, 3 * quarter - 2, 1)
+    index = AssignmentIndex(end)
+    found = {}
+    for unit in units:
+        kind = unit.place.kind
+        target = ids[kind].get(unit.place.code)
+        chiefs = [a.chief for a in index.by_scope.get((kind, target), ()) if a.chief.position == UNIT_POSITION[kind]]
+        if not chiefs:
+            from roadchief.models import ChiefAssignment
+            column = {"town": ChiefAssignment.town_id, "village": ChiefAssignment.village_id, "station": ChiefAssignment.station_id}[kind]
+            earlier = db.session.scalars(select(ChiefAssignment).where(
+                ChiefAssignment.scope_kind == kind, column == target, ChiefAssignment.start_date <= end,
+                (ChiefAssignment.end_date.is_(None)) | (ChiefAssignment.end_date >= start)).order_by(ChiefAssignment.start_date.desc())).all()
+            chiefs = [a.chief for a in earlier if a.chief.position == UNIT_POSITION[kind]][:1]
+        found[unit.place.key] = chiefs[0] if chiefs else None
+    return found
+
+
+def unit_holders(year: int, first_month: int, last_month: int) -> dict[str, list[tuple[object, list[int]]]]:
+    """unit_key → [(chief, months of the window he held the unit)] for every 镇级/村级/公路站路长
+    assigned to a paid unit on some day of the months (第二十条), in the order they served."""
+    from sqlalchemy import or_
+    from sqlalchemy.orm import selectinload
+    from roadchief.models import ChiefAssignment
+    first = date(year, first_month, 1)
+    last = _month_last_day(year, last_month)
+    rows = db.session.scalars(select(ChiefAssignment).options(
+        selectinload(ChiefAssignment.chief), selectinload(ChiefAssignment.town), selectinload(ChiefAssignment.village),
+        selectinload(ChiefAssignment.station)).where(
+        ChiefAssignment.scope_kind.in_(("town", "village", "station")), ChiefAssignment.start_date <= last,
+        or_(ChiefAssignment.end_date.is_(None), ChiefAssignment.end_date >= first))
+        .order_by(ChiefAssignment.start_date, ChiefAssignment.id))
+    found: dict[str, list[tuple[object, list[int]]]] = defaultdict(list)
+    for a in rows:
+        kind = a.scope_kind
+        if a.chief.position != UNIT_POSITION[kind]:
+            continue
+        key = f"{kind}:{getattr(a, kind).code}"
+        months = [m for m in range(first_month, last_month + 1)
+                  if a.start_date <= _month_last_day(year, m) and (a.end_date is None or a.end_date >= date(year, m, 1))]
+        entry = next((e for e in found[key] if e[0].id == a.chief_id), None)
+        if entry:
+            entry[1].extend(m for m in months if m not in entry[1])
+            entry[1].sort()
+        elif months:
+            found[key].append((a.chief, months))
+    return found
+
+
+def _month_last_day(year: int, month: int) -> date:
+    return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+
+def _holders_json(holders: list[tuple[object, list[int]]]) -> list[dict]:
+    return [{"id": c.id, "name": c.name, "title": c.title, "months": months} for c, months in holders]
