@@ -1,15 +1,16 @@
-"""The register, account and import verbs of the `roadchief` command."""
+"""Register verbs of the `roadchief` command: the network summary, coverage, mileage snapshots and the
+road and roster imports."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
 
-from roadchief.cli import _progress, echo_json, fail, main
+from roadchief.cli.common import echo_json, fail, progress
 from roadchief.services import ServiceError
 
 
-@main.group("network")
+@click.group("network")
 def network():
     """路网登记簿。"""
 
@@ -64,7 +65,7 @@ def snapshot_mileage_cmd(effective: str, name: str | None, yes: bool):
         click.echo("未写入：请核对以上差异，确认无误后加 --yes 重新运行")
 
 
-@main.command("import-roads")
+@click.command("import-roads")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="列名映射 JSON 文件")
 @click.option("--dry-run", is_flag=True, help="只校验，不写入")
@@ -86,7 +87,7 @@ def import_roads_cmd(path: Path, mapping: Path | None, dry_run: bool, effective:
         ensure_admin_units()
         columns = load_mapping(mapping) if mapping else None
         report = import_roads(path, mapping=columns, dry_run=dry_run, create_villages=create_villages, encoding=encoding,
-                              effective=date.fromisoformat(effective) if effective else None, progress=_progress,
+                              effective=date.fromisoformat(effective) if effective else None, progress=progress,
                               complete=complete, confirm=yes)
     except ServiceError as error:
         fail(error)
@@ -95,7 +96,7 @@ def import_roads_cmd(path: Path, mapping: Path | None, dry_run: bool, effective:
     click.echo(report.summary())
 
 
-@main.command("import-roster")
+@click.command("import-roster")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_roster_cmd(path: Path):
     """导入路长名册 CSV（chief_code,name,position,title,phone,scope_kind,scope_code,start_date,end_date）。"""
@@ -104,36 +105,3 @@ def import_roster_cmd(path: Path):
         echo_json(import_roster(path))
     except ServiceError as error:
         fail(error)
-
-
-@main.command("create-user")
-@click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["city_office", "town_office", "inspector", "chief", "finance"]))
-@click.option("--town", default=None, help="乡镇代码或名称（镇级办公室、督查员）")
-@click.option("--chief", "chief_id", type=int, default=None, help="关联的路长 ID")
-@click.option("--password", default=None, help="省略时交互输入")
-@click.option("--name", "display_name", default="", help="显示名")
-def create_user_cmd(username, role, town, chief_id, password, display_name):
-    """创建用户。"""
-    from roadchief.services.accounts import create_user
-    if password is None:
-        password = click.prompt("密码", hide_input=True, confirmation_prompt=True)
-    try:
-        user = create_user(username, role, password, town=town, chief_id=chief_id, display_name=display_name)
-    except ServiceError as error:
-        fail(error)
-    click.echo(f"已创建用户 {user.username}（{user.role_label}）")
-
-
-@main.command("create-token")
-@click.argument("username")
-@click.option("--label", default="", help="令牌用途说明")
-def create_token_cmd(username, label):
-    """为用户生成 API 令牌（只显示一次），用法：Authorization: Bearer <令牌>。"""
-    from roadchief.services.accounts import create_token
-    try:
-        token = create_token(username, label)
-    except ServiceError as error:
-        fail(error)
-    click.echo("API 令牌（请妥善保存，仅显示一次）：", err=True)
-    click.echo(token)

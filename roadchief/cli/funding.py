@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from roadchief.cli import echo_json, fail, main
+from roadchief.cli.common import echo_json, fail
 from roadchief.services import ServiceError
 
 
@@ -37,7 +37,7 @@ def with_outputs(command):
     return command
 
 
-@main.group("funding")
+@click.group("funding")
 def funding():
     """路长养护经费：年度计划、季度拨付、年终结算（第十五条–第二十四条）。"""
 
@@ -178,7 +178,7 @@ def params_cmd(year, assignments):
         fail(error)
 
 
-@main.group("scores")
+@click.group("scores")
 def scores():
     """季度考核得分。"""
 

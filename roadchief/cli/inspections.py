@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from roadchief.cli import echo_json, fail, main
+from roadchief.cli.common import echo_json, fail
 from roadchief.services import ServiceError
 
 
-@main.group("inspections")
+@click.group("inspections")
 def inspections():
     """督查与考核：扣分标准、得分、季度通报、季度定稿（第二十条–第二十三条）。"""
 

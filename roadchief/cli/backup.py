@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from roadchief.cli import echo_json, fail, main
+from roadchief.cli.common import echo_json, fail
 from roadchief.services import ServiceError
 
 CHECKSUM_LABELS = {
@@ -25,7 +25,7 @@ def _summary_lines(summary: dict):
     yield f"照片：{summary['photos']} 个文件，{summary['photo_bytes']} 字节"
 
 
-@main.command("backup")
+@click.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--overwrite", is_flag=True, help="覆盖已存在的备份文件")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出备份清单")
@@ -43,7 +43,7 @@ def backup_cmd(file: Path, overwrite: bool, as_json: bool):
     click.echo("\n".join(_summary_lines(summary(manifest))))
 
 
-@main.command("restore")
+@click.command("restore")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="只检查备份文件和目标库并试装载，然后撤销，不复制照片")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出核对结果")

@@ -1,9 +1,11 @@
-"""`roadchief app-role NAME`: the least-privilege PostgreSQL role the application runs as."""
+"""Database verbs of the `roadchief` command: `init-db` (migrate to head) and `app-role NAME`, the
+least-privilege PostgreSQL role the application runs as."""
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
-from roadchief.cli import echo_json, fail, main
+from roadchief.cli.common import echo_json, fail
 from roadchief.services import ServiceError
 
 CANNOT = ("不是超级用户，不能建库、建角色，不能绕过行级安全；",
@@ -11,7 +13,16 @@ CANNOT = ("不是超级用户，不能建库、建角色，不能绕过行级安
           "不能 SET session_replication_role（跳过触发器），所以专户分录、审计日志、季度审定及已审定季度的得分只能追加。")
 
 
-@main.command("app-role")
+@click.command("init-db")
+@with_appcontext
+def init_db():
+    """创建或升级数据库结构（迁移到最新版本）。"""
+    from roadchief.services.database import migrate_to_head
+    migrate_to_head()
+    click.echo("数据库已迁移到最新版本")
+
+
+@click.command("app-role")
 @click.argument("name")
 @click.option("--password", envvar="ROADCHIEF_APP_ROLE_PASSWORD", default=None,
               help="登录口令（也可用环境变量 ROADCHIEF_APP_ROLE_PASSWORD；不给则不设口令）")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from roadchief.domain import clock
-from roadchief.cli import echo_json, fail, main
+from roadchief.cli.common import echo_json, fail
 from roadchief.services import ServiceError
 
 
@@ -19,7 +19,7 @@ class _CityUser:
     id = None
 
 
-@main.group("ops")
+@click.group("ops")
 def ops():
     """运行管理：路产导入、一路一档、汛期冬季履职缺失、突发事件时效。"""
 
