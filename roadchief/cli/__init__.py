@@ -4,6 +4,7 @@ Every batch job is a thin verb over a service, the same one a web action calls. 
 define plain click commands and groups; this module builds the group and adds them (they never
 import it back). Shared helpers live in `roadchief.cli.common`.
 """
+
 from __future__ import annotations
 
 import click
@@ -22,15 +23,25 @@ def main():
     """青铜峡市农村公路“路长制”管理系统 roadchief."""
 
 
-for command in (
-    database.init_db, database.app_role_cmd,  # database
-    server.load_demo, server.serve,  # server and demo
-    register.network, register.import_roads_cmd, register.import_roster_cmd,  # register & import
-    accounts.create_user_cmd, accounts.create_token_cmd,  # accounts
-    funding.funding, funding.scores,  # funding
-    inspections.inspections,  # inspections & scoring
-    operations.ops,  # operations
-    backup.backup_cmd, backup.restore_cmd,  # backup
-):
+COMMANDS = (
+    # database and server
+    database.init_db,
+    database.app_role_cmd,
+    server.serve,
+    server.load_demo,
+    # register & import, accounts
+    register.network,
+    register.import_roads_cmd,
+    register.import_roster_cmd,
+    accounts.create_user_cmd,
+    accounts.create_token_cmd,
+    # funding, inspections & scoring, operations, backup
+    funding.funding,
+    funding.scores,
+    inspections.inspections,
+    operations.ops,
+    backup.backup_cmd,
+    backup.restore_cmd,
+)
+for command in COMMANDS:
     main.add_command(command)
-del command

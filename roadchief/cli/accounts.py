@@ -1,4 +1,5 @@
 """Account verbs of the `roadchief` command: users and API tokens."""
+
 from __future__ import annotations
 
 import click
@@ -9,7 +10,9 @@ from roadchief.services import ServiceError
 
 @click.command("create-user")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["city_office", "town_office", "inspector", "chief", "finance"]))
+@click.option(
+    "--role", required=True, type=click.Choice(["city_office", "town_office", "inspector", "chief", "finance"])
+)
 @click.option("--town", default=None, help="乡镇代码或名称（镇级办公室、督查员）")
 @click.option("--chief", "chief_id", type=int, default=None, help="关联的路长 ID")
 @click.option("--password", default=None, help="省略时交互输入")
@@ -17,6 +20,7 @@ from roadchief.services import ServiceError
 def create_user_cmd(username, role, town, chief_id, password, display_name):
     """创建用户。"""
     from roadchief.services.accounts import create_user
+
     if password is None:
         password = click.prompt("密码", hide_input=True, confirmation_prompt=True)
     try:
@@ -32,6 +36,7 @@ def create_user_cmd(username, role, town, chief_id, password, display_name):
 def create_token_cmd(username, label):
     """为用户生成 API 令牌（只显示一次），用法：Authorization: Bearer <令牌>。"""
     from roadchief.services.accounts import create_token
+
     try:
         token = create_token(username, label)
     except ServiceError as error:

@@ -1,4 +1,5 @@
 """`roadchief backup FILE` and `roadchief restore FILE` (database rows and photos, one archive)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,10 @@ CHECKSUM_LABELS = {
 
 
 def _summary_lines(summary: dict):
-    yield (f"数据库：{summary['dialect']}，结构版本 {summary['schema_revision']}，"
-           f"备份时间 {summary['created_at']}（UTC），格式版本 {summary['format_version']}")
+    yield (
+        f"数据库：{summary['dialect']}，结构版本 {summary['schema_revision']}，"
+        f"备份时间 {summary['created_at']}（UTC），格式版本 {summary['format_version']}"
+    )
     for name, count in summary["tables"].items():
         yield f"  {name:<20} {count:>10} 行"
     yield f"  {'合计':<18} {summary['rows_total']:>10} 行"
@@ -32,6 +35,7 @@ def _summary_lines(summary: dict):
 def backup_cmd(file: Path, overwrite: bool, as_json: bool):
     """备份数据库与照片到一个 .tar.gz 文件（含清单：行数、金额校验和）。"""
     from roadchief.services.backup import create_backup, summary
+
     try:
         manifest = create_backup(file, overwrite=overwrite)
     except ServiceError as error:
@@ -53,6 +57,7 @@ def restore_cmd(file: Path, dry_run: bool, as_json: bool):
     目标库须为空（新建后 init-db 即可；不要先运行 serve，它会在空库中载入演示数据）。
     旧版本 roadchief 制作的备份先按其结构版本恢复，再迁移到最新版本。"""
     from roadchief.services.backup import restore_backup
+
     try:
         report = restore_backup(file, dry_run=dry_run)
     except ServiceError as error:
@@ -72,4 +77,6 @@ def restore_cmd(file: Path, dry_run: bool, as_json: bool):
     if report["upgraded_from"]:
         click.echo(f"数据库结构已从备份时的版本 {report['upgraded_from']} 迁移到最新版本")
     photos = report["photos"]
-    click.echo(f"照片：复制 {photos['restored']} 个（{photos['bytes']} 字节），已存在且相同 {photos['already_present']} 个")
+    click.echo(
+        f"照片：复制 {photos['restored']} 个（{photos['bytes']} 字节），已存在且相同 {photos['already_present']} 个"
+    )

@@ -1,4 +1,5 @@
 """Helpers every `roadchief` verb shares: error exit, JSON output, progress; imports nothing from the areas."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """Register verbs of the `roadchief` command: the network summary, coverage, mileage snapshots and the
 road and roster imports."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,6 +21,7 @@ def network():
 def network_summary_cmd(as_json: bool):
     """按行政等级、乡镇汇总列养里程。"""
     from roadchief.services.network import format_summary, network_summary
+
     summary = network_summary()
     echo_json(summary) if as_json else click.echo(format_summary(summary))
 
@@ -29,12 +31,16 @@ def network_summary_cmd(as_json: bool):
 def network_coverage_cmd(day: str | None):
     """列出缺少所需路长的路段（第八条）。"""
     from datetime import date
+
     from roadchief.domain.stakes import format_stake
     from roadchief.services.chiefs import coverage_gaps
+
     gaps = coverage_gaps(date.fromisoformat(day) if day else None)
     for gap in gaps:
         s = gap.segment
-        click.echo(f"{s.road.code} {format_stake(s.start_m)}–{format_stake(s.end_m)} {s.town.name} 缺：{'、'.join(gap.missing_names)}")
+        click.echo(
+            f"{s.road.code} {format_stake(s.start_m)}–{format_stake(s.end_m)} {s.town.name} 缺：{'、'.join(gap.missing_names)}"
+        )
     click.echo(f"共 {len(gaps)} 段缺少路长")
 
 
@@ -45,7 +51,9 @@ def network_coverage_cmd(day: str | None):
 def snapshot_mileage_cmd(effective: str, name: str | None, yes: bool):
     """把当前登记簿的列养里程（含行政等级与所属单位）保存为自 EFFECTIVE（YYYY-MM-DD）起生效的新版本（第十五条 每两年调整）。"""
     from datetime import date
+
     from roadchief.services.network import snapshot_mileage
+
     try:
         day = date.fromisoformat(effective)
     except ValueError:
@@ -74,21 +82,39 @@ def snapshot_mileage_cmd(effective: str, name: str | None, yes: bool):
 @click.option("--yes", is_flag=True, help="确认写入（登记簿已有路网时，不加只显示差异、不写入）")
 @click.option("--create-villages", is_flag=True, help="自动新建数据中出现的未知村")
 @click.option("--encoding", default=None, help="强制属性编码（如 GBK）")
-def import_roads_cmd(path: Path, mapping: Path | None, dry_run: bool, effective: str | None, complete: bool, yes: bool,
-                     create_villages: bool, encoding: str | None):
+def import_roads_cmd(
+    path: Path,
+    mapping: Path | None,
+    dry_run: bool,
+    effective: str | None,
+    complete: bool,
+    yes: bool,
+    create_villages: bool,
+    encoding: str | None,
+):
     """导入路网（GeoJSON / Shapefile(.shp/.zip) / GeoPackage）。出错时逐行报告并不写入任何数据。
 
     列养里程版本总是完整的：部分文件并入上一版本（文件中没有的路段保持原值），--complete 表示文件即完整路网。
     登记簿已有路网时先显示差异，加 --yes 才写入；首次导入空登记簿无需 --yes。"""
     from datetime import date
+
     from roadchief.services.admin_units import ensure_admin_units
     from roadchief.services.road_import import import_roads, load_mapping
+
     try:
         ensure_admin_units()
         columns = load_mapping(mapping) if mapping else None
-        report = import_roads(path, mapping=columns, dry_run=dry_run, create_villages=create_villages, encoding=encoding,
-                              effective=date.fromisoformat(effective) if effective else None, progress=progress,
-                              complete=complete, confirm=yes)
+        report = import_roads(
+            path,
+            mapping=columns,
+            dry_run=dry_run,
+            create_villages=create_villages,
+            encoding=encoding,
+            effective=date.fromisoformat(effective) if effective else None,
+            progress=progress,
+            complete=complete,
+            confirm=yes,
+        )
     except ServiceError as error:
         fail(error)
     except ValueError as error:
@@ -101,6 +127,7 @@ def import_roads_cmd(path: Path, mapping: Path | None, dry_run: bool, effective:
 def import_roster_cmd(path: Path):
     """导入路长名册 CSV（chief_code,name,position,title,phone,scope_kind,scope_code,start_date,end_date）。"""
     from roadchief.services.roster import import_roster
+
     try:
         echo_json(import_roster(path))
     except ServiceError as error:

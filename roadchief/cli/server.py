@@ -1,4 +1,5 @@
 """`roadchief serve` and `roadchief load-demo`: the waitress server and the synthetic demo register."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,6 +16,7 @@ from roadchief.services import ServiceError
 def load_demo():
     """载入演示路网（合成数据）与路长名册。"""
     from roadchief.services.demo import load_demo_network
+
     try:
         report = load_demo_network(progress=progress)
     except ServiceError as error:
