@@ -206,7 +206,7 @@ class _Layout:
 
     def _cells(self, values: list[str]) -> list[list[str]]:
         cells = []
-        for (label, width), value in zip(self.columns, values):
+        for (_label, width), value in zip(self.columns, values):
             lines: list[str] = []
             for part in value.split("\n"):
                 lines.extend(self.pen.wrap(part, self.table_size, width - 3))
