@@ -103,10 +103,10 @@ def chinese_capital(amount: Decimal) -> str:
         raise TypeError(f"chinese_capital() needs a Decimal, got {type(amount).__name__}")
     if not amount.is_finite():
         raise ValueError(f"not a finite amount: {amount}")
-    fen_total = amount * 100
-    if fen_total != fen_total.to_integral_value():
+    fen_exact = amount * 100
+    if fen_exact != fen_exact.to_integral_value():
         raise ValueError(f"amount has fractions of a fen: {amount}")
-    fen_total = int(fen_total)
+    fen_total = int(fen_exact)
     if fen_total < 0:
         return "负" + chinese_capital(-amount)
     yuan, cents = divmod(fen_total, 100)
