@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 MINUTE = "%Y-%m-%d %H:%M"
-SECOND = "%Y-%m-%d %H:%M:%S"
 FORM_INPUT = "%Y-%m-%dT%H:%M"  # the value format of <input type="datetime-local">
 
 
