@@ -4,7 +4,7 @@ Pure domain code: no Flask, no database, no I/O.
 
 ``chinese_capital(Decimal("2565700.20"))`` -> ``"贰佰伍拾陆万伍仟柒佰元贰角"``, the
 figure the city budgets under 第十五条 of the 路长制 measures and prints on
-every disbursement table (formats.md, 季度拨付表).
+every disbursement table (docs/office-formats.md, 季度拨付表).
 
 Rules applied (中国人民银行《支付结算办法》附件一《正确填写票据和结算凭证的
 基本规定》):
@@ -23,7 +23,7 @@ Rules applied (中国人民银行《支付结算办法》附件一《正确填�
 * 元 digit is 0 and 角 is not (rule 3): the standard allows either one 零 or
   none ("可以只写一个零字，也可以不写零字", its own examples being
   壹仟陆佰捌拾元零叁角贰分 / 壹仟陆佰捌拾元叁角贰分).  **Choice: no 零.**
-  The form the offices sign (formats.md) is 贰佰伍拾陆万伍仟柒佰元贰角, with
+  The form the offices sign (docs/office-formats.md) is 贰佰伍拾陆万伍仟柒佰元贰角, with
   no 零 after 元, so for consistency 20000.30 -> 贰万元叁角 (not 贰万元零叁角)
   and 1680.32 -> 壹仟陆佰捌拾元叁角贰分.  Likewise a zero 万 digit followed
   by a non-zero 仟 digit is not written: 107000.53 -> 壹拾万柒仟元伍角叁分.
@@ -103,10 +103,10 @@ def chinese_capital(amount: Decimal) -> str:
         raise TypeError(f"chinese_capital() needs a Decimal, got {type(amount).__name__}")
     if not amount.is_finite():
         raise ValueError(f"not a finite amount: {amount}")
-    fen_total = amount * 100
-    if fen_total != fen_total.to_integral_value():
+    fen_exact = amount * 100
+    if fen_exact != fen_exact.to_integral_value():
         raise ValueError(f"amount has fractions of a fen: {amount}")
-    fen_total = int(fen_total)
+    fen_total = int(fen_exact)
     if fen_total < 0:
         return "负" + chinese_capital(-amount)
     yuan, cents = divmod(fen_total, 100)

@@ -12,13 +12,12 @@ Pure: no Flask or database imports. Tests freeze the clock by monkeypatching ``_
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
+from typing import overload
 from zoneinfo import ZoneInfo
 
 BEIJING = ZoneInfo("Asia/Shanghai")
-UTC = timezone.utc
 MINUTE = "%Y-%m-%d %H:%M"
-SECOND = "%Y-%m-%d %H:%M:%S"
 FORM_INPUT = "%Y-%m-%dT%H:%M"  # the value format of <input type="datetime-local">
 
 
@@ -45,6 +44,10 @@ def beijing_today() -> date:
     return beijing_now().date()
 
 
+@overload
+def to_utc(moment: datetime) -> datetime: ...
+@overload
+def to_utc(moment: None) -> None: ...
 def to_utc(moment: datetime | None) -> datetime | None:
     """An aware moment in UTC; a naive one is refused (its zone cannot be known here)."""
     if moment is None:
@@ -54,6 +57,10 @@ def to_utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+@overload
+def to_beijing(moment: datetime) -> datetime: ...
+@overload
+def to_beijing(moment: None) -> None: ...
 def to_beijing(moment: datetime | None) -> datetime | None:
     """An aware moment in Beijing time; a naive one is refused."""
     if moment is None:
@@ -68,7 +75,7 @@ def as_beijing_input(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def parse_local(value, what: str = "时间") -> datetime | None:
+def parse_local(value: object, what: str = "时间") -> datetime | None:
     """Form or API input as an aware UTC moment: ``2026-11-30T20:00`` (naive: Beijing time),
     ``2026-11-30 20:00``, or with an offset (``…+08:00``, ``…Z``). Empty gives None."""
     if value is None:

@@ -13,19 +13,26 @@ splits totals with the largest-remainder method so every printed column adds up.
 """
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Hashable, Mapping, Optional, Sequence, Union
+from typing import Any, cast
 
 from .grades import EXCELLENT, GradeBands, combined_score, competition_ranks, display_score, grade_for
 from .money import (
-    allocate_exact, exact_mul, exact_sum, largest_remainder, require_fen, to_decimal, to_fen,
+    allocate_exact,
+    exact_mul,
+    exact_sum,
+    largest_remainder,
+    require_fen,
+    to_decimal,
+    to_fen,
 )
 from .roads import normalize_class
 
-Number = Union[Decimal, int, str]
+Number = Decimal | int | str
 
 MIN_LOCAL_SHARE = Decimal("0.60")  # 第十五条 地方政府配套比例不低于60%
 DEFAULT_RATES = MappingProxyType({"镇道": Decimal("5000"), "村道": Decimal("3000")})  # 第十五条
@@ -43,7 +50,7 @@ class PolicyError(ValueError):
     """Funding parameters the 实施办法 does not allow."""
 
 
-def _fraction(value: Union[Fraction, Number]) -> Fraction:
+def _fraction(value: Fraction | Number) -> Fraction:
     if isinstance(value, Fraction):
         return value
     if isinstance(value, str):
@@ -65,7 +72,7 @@ class RewardTier:
         object.__setattr__(self, "upto", _fraction(self.upto))
         object.__setattr__(self, "weight", to_decimal(self.weight))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str]:
         return {"upto": str(self.upto), "weight": str(self.weight)}
 
 
@@ -160,7 +167,7 @@ class FundingParams:
             if tier.upto.denominator > 1000:
                 raise PolicyError(f"奖励档次名次比例的分母不得超过1000（第二十三条）：{tier.upto}")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-able form; every number except the year is a string so nothing passes through float."""
         return {
             "year": self.year,
@@ -179,7 +186,7 @@ class FundingParams:
         return self.bands.good
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "FundingParams":
+    def from_dict(cls, data: Mapping[str, Any]) -> FundingParams:
         """Inverse of ``to_dict``; missing keys take the defaults, unknown keys are refused.
 
         Revisions stored before the deduction threshold became the 良 band carry a
@@ -197,7 +204,7 @@ class FundingParams:
 LEGACY_PASS_SCORE = "pass_score"
 
 
-def legacy_pass_score(data: Mapping) -> Optional[Decimal]:
+def legacy_pass_score(data: Mapping[str, Any]) -> Decimal | None:
     """The ``pass_score`` of a stored revision when it differs from its 良 band (so the
     page can say the stored value is no longer used), else None."""
     if LEGACY_PASS_SCORE not in data:
@@ -208,7 +215,7 @@ def legacy_pass_score(data: Mapping) -> Optional[Decimal]:
 
 
 def _check_places(value: Decimal, what: str) -> None:
-    if value.as_tuple().exponent < -MAX_DECIMAL_PLACES or value.adjusted() > 12:
+    if cast(int, value.as_tuple().exponent) < -MAX_DECIMAL_PLACES or value.adjusted() > 12:
         raise PolicyError(f"{what}最多 {MAX_DECIMAL_PLACES} 位小数且数值须合理：{value}")
 
 
@@ -275,7 +282,7 @@ def split_quarters(annual_fen: int) -> list[int]:
     return largest_remainder(annual_fen, (1, 1, 1, 1))
 
 
-def quarter_factor(score: Optional[Number], params: FundingParams) -> Decimal:
+def quarter_factor(score: Number | None, params: FundingParams) -> Decimal:
     """Share of the quarter's base that is paid (第二十三条 扣除分值、扣除相应系数).
 
     Only a quarter graded 一般 — shown score below the 良 band ``bands.good`` — is
@@ -294,15 +301,15 @@ def quarter_factor(score: Optional[Number], params: FundingParams) -> Decimal:
 @dataclass(frozen=True)
 class QuarterPayment:
     quarter_base_fen: int
-    score: Optional[Decimal]   # as printed, two places
-    grade: Optional[str]
-    factor: Optional[Decimal]
+    score: Decimal | None   # as printed, two places
+    grade: str | None
+    factor: Decimal | None
     payable_fen: int
     deduction_fen: int         # goes to the 以奖代补 pool (第二十四条)
     provisional: bool          # no score yet: 待考核, nothing paid or deducted
 
 
-def quarter_payment(quarter_base_fen: int, score: Optional[Number], params: FundingParams) -> QuarterPayment:
+def quarter_payment(quarter_base_fen: int, score: Number | None, params: FundingParams) -> QuarterPayment:
     """What a unit is paid for a quarter and what is deducted (第十七条, 第二十三条).
 
     Without a score the money is withheld, never paid as if it scored 100.
@@ -319,7 +326,7 @@ def quarter_payment(quarter_base_fen: int, score: Optional[Number], params: Fund
                           payable, base - payable, provisional=False)
 
 
-def annual_score(quarter_scores: Sequence[Optional[Number]], params: FundingParams) -> Optional[Decimal]:
+def annual_score(quarter_scores: Sequence[Number | None], params: FundingParams) -> Decimal | None:
     """年终汇总 of the four quarterly scores (第二十一条): ``grades.combined_score``, the one
     definition the assessment pages, 通报, ranking, settlement and PDFs share."""
     if len(quarter_scores) != 4:
@@ -331,7 +338,7 @@ def annual_score(quarter_scores: Sequence[Optional[Number]], params: FundingPara
 class RewardCandidate:
     key: Hashable
     level: str                       # e.g. "town", "station", "village"
-    annual_score: Optional[Number]
+    annual_score: Number | None
     annual_base_fen: int
 
 
@@ -374,11 +381,16 @@ def distribute_pool(pool_fen: int, candidates: Sequence[RewardCandidate],
         if c.annual_score is not None and grade_for(c.annual_score, params.bands) == EXCELLENT:
             by_level.setdefault(c.level, []).append(c)
 
+    def shown(c: RewardCandidate) -> Decimal:
+        assert c.annual_score is not None  # only 优 units are placed
+        return display_score(c.annual_score)
+
     placed = []
     for group in by_level.values():
-        group.sort(key=lambda c: (-display_score(c.annual_score), -c.annual_base_fen, str(c.key)))
-        ranks = competition_ranks([display_score(c.annual_score) for c in group])
+        group.sort(key=lambda c: (-shown(c), -c.annual_base_fen, str(c.key)))
+        ranks = competition_ranks([shown(c) for c in group])
         for c, rank in zip(group, ranks):
+            assert rank is not None  # every placed unit has a score
             placed.append((c, rank, _tier_index(rank - 1, len(group), params)))
     weights = [exact_mul(params.reward_tiers[t].weight, c.annual_base_fen) for c, _, t in placed]
     if not any(weights):
@@ -402,7 +414,7 @@ def months_text(months: Sequence[int]) -> str:
     return "、".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs) + "月"
 
 
-def holders_text(holders: Sequence[tuple[str, Sequence[int]]], all_months: Sequence[int]) -> Optional[str]:
+def holders_text(holders: Sequence[tuple[str, Sequence[int]]], all_months: Sequence[int]) -> str | None:
     """The chief(s) whose score and money a row is (第二十条): one chief who held the unit
     for the whole period is printed alone; otherwise every chief with his months,
     e.g. "张三（1–2月）、李四（3月）"."""

@@ -8,14 +8,15 @@ shown as 85.00 in the bulletin is never graded 良 because its raw score was
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Mapping, Optional, Sequence, Union
+from typing import Any
 
 from .money import to_decimal
 
-Score = Union[Decimal, int, str]
+Score = Decimal | int | str
 
 _CENT = Decimal("0.01")
 _MIN, _MAX = Decimal(0), Decimal(100)
@@ -37,11 +38,11 @@ class GradeBands:
         object.__setattr__(self, "excellent", excellent)
         object.__setattr__(self, "good", good)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str]:
         return {"excellent": str(self.excellent), "good": str(self.good)}
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "GradeBands":
+    def from_dict(cls, data: Mapping[str, Any]) -> GradeBands:
         unknown = set(data) - {"excellent", "good"}
         if unknown:
             raise ValueError(f"等级分数线含未知字段：{sorted(unknown)}")
@@ -74,7 +75,7 @@ def grade_for(score: Score, bands: GradeBands = GradeBands()) -> str:
     return FAIR
 
 
-def weighted_mean(scores: Sequence[Score], weights: Optional[Sequence[Score]] = None) -> Decimal:
+def weighted_mean(scores: Sequence[Score], weights: Sequence[Score] | None = None) -> Decimal:
     """Exact weighted mean, then rounded as a printed score.
 
     Computed with fractions: with weights like 1:1:1 a Decimal division would
@@ -97,8 +98,8 @@ def weighted_mean(scores: Sequence[Score], weights: Optional[Sequence[Score]] = 
     return _half_up_cents(mean)
 
 
-def combined_score(quarter_scores: Mapping[int, Optional[Score]],
-                   quarter_weights: Sequence[Score] = (1, 1, 1, 1)) -> Optional[Decimal]:
+def combined_score(quarter_scores: Mapping[int, Score | None],
+                   quarter_weights: Sequence[Score] = (1, 1, 1, 1)) -> Decimal | None:
     """半年一评比 / 年终一汇总考评 (第二十一条): the quarter_weights-weighted mean of the
     printed quarter scores that exist, as a printed score.
 
@@ -118,10 +119,10 @@ def combined_score(quarter_scores: Mapping[int, Optional[Score]],
     return weighted_mean([s for s, _ in scored], [w for _, w in scored])
 
 
-def competition_ranks(scores: Sequence[Optional[Score]]) -> list[Optional[int]]:
+def competition_ranks(scores: Sequence[Score | None]) -> list[int | None]:
     """Competition ranks (1, 2, 2, 4) of scores already sorted best first, compared as
     printed; None for a missing score (unscored units have no rank)."""
-    ranks: list[Optional[int]] = []
+    ranks: list[int | None] = []
     previous, rank = None, 0
     for place, score in enumerate(scores, start=1):
         if score is None:

@@ -11,9 +11,10 @@ and overstate every length by ~0.6%, more than many real discrepancies.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import Mapping, Union
+from typing import Any, TypeAlias
 
 import numpy
 import shapely
@@ -31,7 +32,7 @@ PROJECTED_CRS = "EPSG:4544"
 _KM = Decimal("0.001")
 _GEOD = Geod(ellps="GRS80")  # CGCS2000's ellipsoid is GRS80 to within 0.1 mm
 
-Geometry = Union[BaseGeometry, Mapping]
+Geometry: TypeAlias = BaseGeometry | Mapping[str, Any]  # a shapely geometry or a GeoJSON one
 
 
 @lru_cache(maxsize=1)

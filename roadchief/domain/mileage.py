@@ -11,12 +11,13 @@ or codes and the functions that print take callables naming them.
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable, Hashable, Iterable, Mapping
+from typing import TypeVar
 
 EXAMPLES = 5  # segments shown per kind in a difference
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,16 @@ def merge_version(base: Mapping[Hashable, MileageEntry], rows: Mapping[Hashable,
 
 @dataclass(frozen=True)
 class MileageDiff:
-    added: tuple
-    removed: tuple
-    changed: tuple
-    town_before: dict   # town → listed metres (segments flagged listed)
-    town_after: dict
-    class_before: dict  # road class → listed metres
-    class_after: dict
-    before: Mapping
-    after: Mapping
-    classes: tuple | None = None  # the classes the town sums count (None: every class)
+    added: tuple[Hashable, ...]
+    removed: tuple[Hashable, ...]
+    changed: tuple[Hashable, ...]
+    town_before: dict[Hashable, int]   # town → listed metres (segments flagged listed)
+    town_after: dict[Hashable, int]
+    class_before: dict[str, int]  # road class → listed metres
+    class_after: dict[str, int]
+    before: Mapping[Hashable, MileageEntry]
+    after: Mapping[Hashable, MileageEntry]
+    classes: tuple[str, ...] | None = None  # the classes the town sums count (None: every class)
 
     @property
     def is_empty(self) -> bool:
@@ -70,21 +71,21 @@ class MileageDiff:
     def total_after(self) -> int:
         return sum(self.class_after.values())
 
-    def funded(self, by_class: dict) -> int:
+    def funded(self, by_class: dict[str, int]) -> int:
         """Listed metres of the counted classes (all when none were named)."""
         return sum(m for cls, m in by_class.items() if self.classes is None or cls in self.classes)
 
 
-def _sorted(keys: Iterable) -> tuple:
+def _sorted(keys: Iterable[Hashable]) -> tuple[Hashable, ...]:
     keys = list(keys)
     try:
-        return tuple(sorted(keys))
+        return tuple(sorted(keys))  # type: ignore[type-var]  # keys of mixed types: by repr, below
     except TypeError:
         return tuple(sorted(keys, key=repr))
 
 
-def _sums(entries: Mapping[Hashable, MileageEntry], field: str, keys: Iterable,
-          classes: tuple | None = None) -> dict:
+def _sums(entries: Mapping[Hashable, MileageEntry], field: str, keys: Iterable[K],
+          classes: tuple[str, ...] | None = None) -> dict[K, int]:
     sums = {key: 0 for key in keys}
     for entry in entries.values():
         if classes is None or entry.road_class in classes:

@@ -6,13 +6,20 @@ method here instead of rounding each row on its own.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from decimal import (
-    MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation,
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    Inexact,
+    InvalidOperation,
 )
 from fractions import Fraction
-from typing import Iterable, Sequence, Union
 
-Number = Union[Decimal, int, str]
+Number = Decimal | int | str
 
 FEN = Decimal("0.01")
 
@@ -112,7 +119,7 @@ def _hamilton(quotas: Sequence[Fraction], total: int) -> list[int]:
     return parts
 
 
-def _weight(value: Union[Decimal, int, Fraction]) -> Fraction:
+def _weight(value: Decimal | int | Fraction) -> Fraction:
     if isinstance(value, Fraction):
         return value
     if isinstance(value, str):
@@ -120,7 +127,7 @@ def _weight(value: Union[Decimal, int, Fraction]) -> Fraction:
     return Fraction(to_decimal(value))
 
 
-def largest_remainder(total_fen: int, weights: Sequence[Union[Decimal, int, Fraction]]) -> list[int]:
+def largest_remainder(total_fen: int, weights: Sequence[Decimal | int | Fraction]) -> list[int]:
     """Split ``total_fen`` into integer parts proportional to ``weights``.
 
     The parts sum exactly to ``total_fen``; each is the floor or the ceiling of

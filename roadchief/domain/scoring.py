@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Iterable, Mapping, Sequence
+from typing import Any
 
 from .clock import BEIJING, beijing_date
-from .grades import combined_score, display_score, grade_for, weighted_mean
+from .grades import Score, combined_score, display_score, grade_for, weighted_mean
 
 LOCAL_TZ = BEIJING  # months, quarters and deadlines run on the Beijing calendar (domain.clock)
 FULL_MARKS = 10000  # 百分制 in hundredths (第二十三条)
@@ -145,7 +146,7 @@ def capped_deduction(lines: Iterable[FindingLine]) -> int:
         item = items[code]
         by_category[item.category] += points if item.cap_centi is None else min(points, item.cap_centi)
         category_cap[item.category] = item.category_cap_centi
-    return sum(points if category_cap[c] is None else min(points, category_cap[c]) for c, points in by_category.items())
+    return sum(points if (cap := category_cap[c]) is None else min(points, cap) for c, points in by_category.items())
 
 
 def monthly_score(deductions: Iterable[int]) -> int:
@@ -287,7 +288,7 @@ class DutyCharge:
 
 def duty_charges(gaps: Iterable[DutyGapLine], catalog: dict[str, CatalogItem]) -> list[DutyCharge]:
     """The 履职 charges of duty gaps. A catalog without the season's item charges nothing."""
-    grouped: dict[tuple, list[DutyGapLine]] = defaultdict(list)
+    grouped: dict[tuple[Any, ...], list[DutyGapLine]] = defaultdict(list)
     for gap in gaps:
         grouped[(gap.chief_id, gap.kind, gap.window_id, gap.period_no, gap.period_end, gap.missing)].append(gap)
     charges = []
@@ -355,10 +356,10 @@ def month_scores(shares: Iterable[Share], charges: Iterable[OverdueCharge] = (),
     for charge in charges:
         overdue[(charge.chief_id, charge.month)].append(FindingLine(charge.item, 1))
         counts[(charge.chief_id, charge.month)][0] += 1
-    for charge in duty:
-        overdue[(charge.chief_id, charge.month)].append(FindingLine(charge.item, 1))
-        counts[(charge.chief_id, charge.month)][1] += 1
-        slot(charge.chief_id, charge.month).reasons.append(charge.reason)
+    for duty_charge in duty:
+        overdue[(duty_charge.chief_id, duty_charge.month)].append(FindingLine(duty_charge.item, 1))
+        counts[(duty_charge.chief_id, duty_charge.month)][1] += 1
+        slot(duty_charge.chief_id, duty_charge.month).reasons.append(duty_charge.reason)
     for (chief_id, month), lines in overdue.items():
         score = slot(chief_id, month)
         score.overdue += counts[(chief_id, month)][0]
@@ -372,7 +373,7 @@ def quarter_of(month: Month) -> int:
 
 
 def months_score(monthly: Mapping[Month, int], months: Sequence[Month],
-                 quarter_weights: Sequence = (1, 1, 1, 1)) -> Decimal | None:
+                 quarter_weights: Sequence[Score] = (1, 1, 1, 1)) -> Decimal | None:
     """The score of a period from monthly scores (centi): within one quarter the mean
     of its scored months (一季度一通报); over several quarters (半年一评比, 年终考评)
     grades.combined_score of those quarter scores — one definition everywhere."""
@@ -392,7 +393,7 @@ class PeriodResult:
     months: tuple[Month, ...]
     monthly: dict[Month, MonthScore] = field(default_factory=dict)
     gaps: tuple[Month, ...] = ()
-    quarter_weights: tuple = (1, 1, 1, 1)  # the year's funding params (第二十一条 年终汇总)
+    quarter_weights: tuple[Score, ...] = (1, 1, 1, 1)  # the year's funding params (第二十一条 年终汇总)
 
     @property
     def score(self) -> Decimal | None:
@@ -408,7 +409,7 @@ class PeriodResult:
 
 
 def period_result(chief_id: int, months: Sequence[Month], scores: dict[tuple[int, Month], MonthScore],
-                  expected: Iterable[Month], quarter_weights: Sequence = (1, 1, 1, 1)) -> PeriodResult:
+                  expected: Iterable[Month], quarter_weights: Sequence[Score] = (1, 1, 1, 1)) -> PeriodResult:
     """A chief's months in a period. ``expected`` are the months the chief held the post
     (any day of it); each of them without a 督查 is a gap (一月一督查, 第二十一条)."""
     monthly = {m: scores[(chief_id, m)] for m in months if (chief_id, m) in scores}

@@ -8,8 +8,8 @@ from __future__ import annotations
 import heapq
 import re
 import unicodedata
+from collections.abc import Hashable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Hashable, Iterable, Union
 
 _K_FORM = re.compile(r"^K?(?P<km>\d+)\s*\+\s*(?P<m>\d+)(?P<frac>\.\d+)?$", re.IGNORECASE)
 _KM_FORM = re.compile(r"^\d+(\.\d+)?$")
@@ -25,7 +25,7 @@ def _half_up_metres(metres: Decimal) -> int:
     return int(metres.quantize(_METRE, rounding=ROUND_HALF_UP))
 
 
-def parse_stake_km(km: Union[Decimal, int]) -> int:
+def parse_stake_km(km: Decimal | int) -> int:
     """Kilometres as a number (Decimal/int) → metres, half-up."""
     if isinstance(km, bool) or not isinstance(km, (Decimal, int)):
         raise TypeError(f"桩号公里数须为 Decimal 或整数：{km!r}")
@@ -37,7 +37,7 @@ def parse_stake_km(km: Union[Decimal, int]) -> int:
     return _half_up_metres(km * 1000)
 
 
-def parse_stake(value: Union[str, Decimal, int]) -> int:
+def parse_stake(value: str | Decimal | int) -> int:
     """桩号 → metres.
 
     Strings may be "K12+345", "k12+345.0", "12+345" or kilometres "12.345";

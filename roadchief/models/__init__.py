@@ -12,8 +12,8 @@ __all__ = [
     "Chief", "ChiefAssignment", "User", "ApiToken", "AuditEntry",
     "FundingParamsRevision", "QuarterScore", "QuarterClose", "LedgerEntry",
 ]
-from roadchief.models.public import PublicReport  # noqa
-from roadchief.models.inspections import (DeductionCatalog, DeductionItem, Finding, Inspection, InspectionCorrection, InspectionPhoto, InspectionSegment, QuarterFinalisation, Rectification, RectificationEvent)  # noqa
-from roadchief.models.spatial import SegmentCell  # noqa
-from roadchief.models.locks import YearLock  # noqa
-from roadchief.models.operations import (EmergencyStock, InspectionAsset, RoadAsset, RoadAssetPhoto, RoadEvent, RoadEventPhoto, SeasonWindow, WorksPlanItem, WorksProgress)  # noqa
+from roadchief.models.public import PublicReport  # noqa: F401
+from roadchief.models.inspections import (DeductionCatalog, DeductionItem, Finding, Inspection, InspectionCorrection, InspectionPhoto, InspectionSegment, QuarterFinalisation, Rectification, RectificationEvent)  # noqa: F401
+from roadchief.models.spatial import SegmentCell  # noqa: F401
+from roadchief.models.locks import YearLock  # noqa: F401
+from roadchief.models.operations import (EmergencyStock, InspectionAsset, RoadAsset, RoadAssetPhoto, RoadEvent, RoadEventPhoto, SeasonWindow, WorksPlanItem, WorksProgress)  # noqa: F401

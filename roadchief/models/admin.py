@@ -7,9 +7,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from roadchief.extensions import db
 from roadchief.models.base import Audited
 
-CITY_CODE = "640381"
-CITY_NAME = "青铜峡市"
-
 
 class Town(Audited, db.Model):
     __tablename__ = "town"

@@ -6,6 +6,7 @@ Points are integer hundredths of a point (``*_centi``); no float except GPS degr
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, String, Text,
                         UniqueConstraint)
@@ -17,6 +18,9 @@ from roadchief.models.accounts import User
 from roadchief.models.base import Audited, Timestamps, utcnow, UTCDateTime
 from roadchief.models.chiefs import Chief
 from roadchief.models.network import Segment
+
+if TYPE_CHECKING:  # operations imports this module
+    from roadchief.models.operations import InspectionAsset
 
 # Area of 青铜峡市 with a margin (as for public reports): a point outside is a typo or a spoof.
 LON_RANGE = (105.0, 107.0)

@@ -74,7 +74,3 @@ class PublicReport(Audited, Timestamps, db.Model):
     @property
     def status_label(self) -> str:
         return REPORT_STATUSES[self.status]
-
-    @property
-    def is_open(self) -> bool:
-        return self.status not in ("closed", "rejected")

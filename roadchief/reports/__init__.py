@@ -1,6 +1,6 @@
 """Printable finance outputs of roadchief (PDF and XLSX).
 
-The layouts follow ``shared/formats.md`` — the paper forms the offices sign:
+The layouts follow ``docs/office-formats.md`` — the paper forms the offices sign:
 
 * ``funding_pdf`` — 季度拨付表 (第十七条: funds are paid quarterly on the
   assessment result), 年度养护经费计划 (第十五条) and 年终考评及以奖代补结算

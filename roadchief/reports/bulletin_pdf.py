@@ -1,5 +1,5 @@
 """The quarterly 通报 as PDF and XLSX, and the half-year / year-end rankings as XLSX
-(第二十一条 一季度一通报，半年一评比，年终一汇总考评; layouts in shared/formats.md).
+(第二十一条 一季度一通报，半年一评比，年终一汇总考评; layouts in docs/office-formats.md).
 
 Input is the dict of ``services.assessment.bulletin`` / ``ranking``; scores arrive as
 two-decimal strings and are printed as given (grades were taken on those very figures).

@@ -1,6 +1,6 @@
 """Funding documents as PDF: 季度拨付表, 年度养护经费计划, 年终考评及以奖代补结算.
 
-Layouts follow ``shared/formats.md``.  Each document is first built as a small
+Layouts follow ``docs/office-formats.md``.  Each document is first built as a small
 printable model (:class:`Document` of :class:`Grid` tables and :class:`Text`
 lines) from the CLI's JSON; ``funding_xlsx`` writes the very same model, so
 the PDF and the spreadsheet always carry the same rows.

@@ -1,6 +1,6 @@
 """路长公示牌 as PDF, A4 or A3 landscape, for the physical roadside sign (第七条).
 
-Layout per ``shared/formats.md``: heading 农村公路路长公示牌; 路线名称, 路线编码,
+Layout per ``docs/office-formats.md``: heading 农村公路路长公示牌; 路线名称, 路线编码,
 起点—止点 (桩号), 里程; each level's 路长 with 姓名, 职务, 联系电话; 路长职责;
 管护目标 畅、安、舒、美; 监督电话; a QR code to the public page with 扫码查看 / 问题反馈.
 
@@ -206,7 +206,7 @@ class _Layout:
 
     def _cells(self, values: list[str]) -> list[list[str]]:
         cells = []
-        for (label, width), value in zip(self.columns, values):
+        for (_label, width), value in zip(self.columns, values):
             lines: list[str] = []
             for part in value.split("\n"):
                 lines.extend(self.pen.wrap(part, self.table_size, width - 3))

@@ -431,7 +431,7 @@ def _requirements(year: int, quarter: int, rows: list[dict], overdue: list[dict]
 
 
 def bulletin(scope: str, year: int, quarter: int, today: date | None = None) -> dict:
-    """关于YYYY年第N季度农村公路“路长制”考核情况的通报 (shared/formats.md), as data
+    """关于YYYY年第N季度农村公路“路长制”考核情况的通报 (docs/office-formats.md), as data
     for the page, the PDF and the XLSX."""
     today = today or beijing_today()
     result = assess(scope, year, f"Q{quarter}", today=today)

@@ -86,10 +86,6 @@ class AssignmentIndex:
         return [] if required in have else [required]
 
 
-def chiefs_for_segment(segment: Segment, day: date | None = None) -> list[ChiefOnSegment]:
-    return AssignmentIndex(day or beijing_today()).chiefs_for(segment)
-
-
 @dataclass(frozen=True)
 class CoverageGap:
     segment: Segment
@@ -114,8 +110,3 @@ def coverage_gaps(day: date | None = None, town_id: int | None = None) -> list[C
         if missing:
             gaps.append(CoverageGap(segment, missing))
     return gaps
-
-
-def chiefs_for_unit(scope_kind: str, target_id: int, position: str, day: date) -> list[Chief]:
-    index = AssignmentIndex(day)
-    return [a.chief for a in index.by_scope.get((scope_kind, target_id), ()) if a.chief.position == position]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from shapely.geometry import LineString, shape
@@ -364,15 +364,6 @@ def events_of_road(road_id: int, open_only: bool = False) -> list[RoadEvent]:
     return list(db.session.scalars(query.order_by(RoadEvent.occurred_at, RoadEvent.id)))
 
 
-def events_of_segments(segment_ids: list[int], open_only: bool = True) -> list[RoadEvent]:
-    if not segment_ids:
-        return []
-    query = select(RoadEvent).options(*_options()).where(RoadEvent.segment_id.in_(segment_ids))
-    if open_only:
-        query = query.where(RoadEvent.state != "repaired")
-    return list(db.session.scalars(query.order_by(RoadEvent.occurred_at.desc())))
-
-
 def event_place(event: RoadEvent) -> str:
     segment = event.segment
     where = f"{segment.road.code} {segment.road.name} "
@@ -512,10 +503,6 @@ def town_times(user, year: int) -> list[TownTimes]:
             entry.repaired += 1
             entry.repair_hours.append(rules.hours_between(occurred, aware(event.repaired_at)))
     return sorted(by_town.values(), key=lambda t: t.town.code)
-
-
-def today_local() -> date:
-    return clock.beijing_today()
 
 
 def segment_at(road_code: str, stake) -> Segment:

@@ -92,10 +92,6 @@ def segments_geojson_text(user, bbox=None, road_class=None, town=None, zoom: int
     return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}", len(parts)
 
 
-def segments_geojson(user, **filters) -> dict:
-    return json.loads(segments_geojson_text(user, **filters)[0])
-
-
 def _km(metres: int) -> str:
     whole, rest = divmod(metres, 1000)
     return f"{whole}.{rest:03d}"

@@ -27,7 +27,6 @@ from roadchief.models import Segment, Town
 from roadchief.models.inspections import Finding, Inspection, InspectionSegment, Rectification
 from roadchief.services.scope import segment_condition
 
-MARKER_KINDS = ("inspections", "rectifications")
 MAX_MARKERS = 3000          # per kind; the newest (inspections) / soonest due (rectifications) win
 DEFAULT_DAYS = 365          # inspections of the last year by default
 OUTLINE_BUFFER_M = 400      # the outline stands this far off the outermost roads

@@ -111,7 +111,7 @@ def parse_scores(rows: list[dict]) -> tuple[list[ScoreRow], list[str]]:
     villages = {(v.town_id, key): v for v in db.session.scalars(select(Village)) for key in (v.code, v.name)}
     for number, row in enumerate(rows, start=2):  # row 1 is the header, as in a spreadsheet
         def bad(field, reason):
-            errors.append(f"第 {number} 行 [{field}]：{reason}")
+            errors.append(f"第 {number} 行 [{field}]：{reason}")  # noqa: B023  (bad() runs within its own iteration)
         try:
             year = int(str(row.get("year", "")).strip().removesuffix(".0"))
             quarter = int(str(row.get("quarter", "")).strip().removesuffix(".0"))

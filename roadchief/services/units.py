@@ -10,7 +10,6 @@ from roadchief.extensions import db
 from roadchief.models import QuarterScore
 
 UNIT_POSITION = {"town": "town", "station": "station", "village": "village"}
-UNIT_LEVEL_NAME = {"town": "镇级路长", "station": "公路站路长", "village": "村级路长"}
 
 
 def unit_key_for_segment(road_class: str, town_code: str, village_code: str | None, station_code: str | None) -> str | None:
@@ -19,11 +18,6 @@ def unit_key_for_segment(road_class: str, town_code: str, village_code: str | No
     if road_class == "镇道":
         return f"station:{station_code}" if station_code else f"town:{town_code}"
     return None
-
-
-def split_key(unit_key: str) -> tuple[str, str]:
-    kind, _, code = unit_key.partition(":")
-    return kind, code
 
 
 def latest_scores() -> dict[str, tuple[str, Decimal]]:

@@ -139,10 +139,6 @@ class TownPlan:
     def spent(self) -> str:
         return format_fen(self.spent_fen)
 
-    @property
-    def percent_done(self) -> str:
-        return f"{self.done_items * 100 // self.items}%" if self.items else "—"
-
 
 def plan_vs_done(user, year: int) -> tuple[list[TownPlan], TownPlan]:
     """Per town: planned items and budget vs. items completed (done quantity ≥ planned) and money spent."""

@@ -8,7 +8,7 @@ from hypothesis import given, strategies as st
 from roadchief.domain.capitals import chinese_capital
 
 CASES = [
-    # the figure of 第十五条 as printed on formats.md's 季度拨付表
+    # the figure of 第十五条 as printed on docs/office-formats.md's 季度拨付表
     ("2565700.20", "贰佰伍拾陆万伍仟柒佰元贰角"),
     ("4276167.00", "肆佰贰拾柒万陆仟壹佰陆拾柒元整"),
     ("641425.05", "陆拾肆万壹仟肆佰贰拾伍元零伍分"),

@@ -1,4 +1,5 @@
 """Funding verbs of the `roadchief` command (plan, quarter, close, settle, scores, params)."""
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -6,12 +7,13 @@ from pathlib import Path
 
 import click
 
-from roadchief.cli import echo_json, fail, main
+from roadchief.cli.common import echo_json, fail
 from roadchief.services import ServiceError
 
 
 def _write_outputs(data: dict, kind: str, pdf: Path | None, xlsx: Path | None) -> None:
     from roadchief.reports import funding_pdf, funding_xlsx
+
     if pdf:
         pdf.write_bytes(getattr(funding_pdf, f"{kind}_pdf")(data))
         click.echo(f"已生成 PDF：{pdf}", err=True)
@@ -37,7 +39,7 @@ def with_outputs(command):
     return command
 
 
-@main.group("funding")
+@click.group("funding")
 def funding():
     """路长养护经费：年度计划、季度拨付、年终结算（第十五条–第二十四条）。"""
 
@@ -56,6 +58,7 @@ def _plan_lines(plan):
 def plan_cmd(year, as_json, pdf, xlsx):
     """年度养护经费计划。"""
     from roadchief.services.funding_plan import annual_plan
+
     try:
         plan = annual_plan(year)
     except ServiceError as error:
@@ -69,8 +72,10 @@ def _quarter_lines(report):
     yield f"{report['year']} 年第 {report['quarter']} 季度拨付（{state}）"
     for unit in report["units"]:
         name = unit["town"] + (f"/{unit['village']}" if unit["village"] else "")
-        yield (f"  {name:<14} 基数 {unit['quarter_base']:>11} 得分 {unit['score'] or '—':>6} "
-               f"扣减 {unit['deduction']:>10} 实拨 {unit['payable']:>11} {unit['note']}")
+        yield (
+            f"  {name:<14} 基数 {unit['quarter_base']:>11} 得分 {unit['score'] or '—':>6} "
+            f"扣减 {unit['deduction']:>10} 实拨 {unit['payable']:>11} {unit['note']}"
+        )
     yield f"本季度基数 {report['budget']}，实拨 {report['payable_total']}，扣减入池 {report['pool']}，待考核暂缓 {report['withheld_total']}"
 
 
@@ -81,6 +86,7 @@ def _quarter_lines(report):
 def quarter_cmd(year, quarter, as_json, pdf, xlsx):
     """季度拨付表（未审定季度为草稿，无得分单位标“待考核”）。"""
     from roadchief.services.funding_quarter import quarter_report
+
     try:
         report = quarter_report(year, quarter)
     except ServiceError as error:
@@ -95,6 +101,7 @@ def quarter_cmd(year, quarter, as_json, pdf, xlsx):
 def close_cmd(year, quarter):
     """审定季度拨付：冻结拨付表并记账（第十七条）。"""
     from roadchief.services.funding_quarter import close_quarter
+
     try:
         report = close_quarter(year, quarter)
     except ServiceError as error:
@@ -111,6 +118,7 @@ def close_cmd(year, quarter):
 def adjust_cmd(year, quarter, unit_key, amount, note):
     """为已审定季度登记调整分录（正数补拨，负数扣回）。"""
     from roadchief.services.funding_quarter import add_adjustment
+
     try:
         entry = add_adjustment(year, quarter, unit_key, Decimal(amount), note)
     except InvalidOperation:
@@ -125,8 +133,10 @@ def _settle_lines(result):
     for unit in result["units"]:
         name = unit["town"] + (f"/{unit['village']}" if unit["village"] else "")
         yield f"  {unit['rank'] or '—':>3} {name:<14} 年度 {unit['annual_score'] or '—':>6} {unit['grade'] or '—':<2} 奖补 {unit['reward']:>10}"
-    yield (f"上年结转 {result['pool_carried_in']} + 本年扣减 {result['pool_deductions']} = 资金池 {result['pool_total']}；"
-           f"奖补 {result['rewards_total']}，结转下年 {result['carried_out']}")
+    yield (
+        f"上年结转 {result['pool_carried_in']} + 本年扣减 {result['pool_deductions']} = 资金池 {result['pool_total']}；"
+        f"奖补 {result['rewards_total']}，结转下年 {result['carried_out']}"
+    )
 
 
 @funding.command("settle")
@@ -136,6 +146,7 @@ def _settle_lines(result):
 def settle_cmd(year, approve, as_json, pdf, xlsx):
     """年终考评结算与以奖代补（第二十三条、第二十四条）。"""
     from roadchief.services.settlement import approve_settlement, settlement
+
     try:
         result = approve_settlement(year) if approve else settlement(year)
     except ServiceError as error:
@@ -149,16 +160,22 @@ def settle_cmd(year, approve, as_json, pdf, xlsx):
 def ledger_cmd(year):
     """专户台账（只增不改）。"""
     from roadchief.services.funding_ledger import ledger
+
     echo_json(ledger(year))
 
 
 @funding.command("params")
 @click.argument("year", type=int)
-@click.option("--set", "assignments", multiple=True,
-              help="如 local_share=0.65、deduction_k=1.5、rates.镇道=5200、rate_reasons.市道=理由")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    help="如 local_share=0.65、deduction_k=1.5、rates.镇道=5200、rate_reasons.市道=理由",
+)
 def params_cmd(year, assignments):
     """查看或修改某年度经费参数（有季度审定后不可修改）。"""
     from roadchief.services.funding_params import params_for, set_params
+
     if not assignments:
         echo_json(params_for(year).to_dict())
         return
@@ -178,7 +195,7 @@ def params_cmd(year, assignments):
         fail(error)
 
 
-@main.group("scores")
+@click.group("scores")
 def scores():
     """季度考核得分。"""
 
@@ -189,6 +206,7 @@ def scores():
 def scores_import_cmd(path, replace):
     """导入得分（.csv/.xlsx：year, quarter, score，以及 chief_id 或 town[, village]）。"""
     from roadchief.services.scores import import_scores
+
     try:
         result = import_scores(path, replace=replace)
     except ServiceError as error:

@@ -1,16 +1,17 @@
 """Inspection verbs of the `roadchief` command: the deduction catalog, scores, the
 quarterly bulletin and finalising a quarter (第二十条–第二十三条)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
 
-from roadchief.cli import echo_json, fail, main
+from roadchief.cli.common import echo_json, fail
 from roadchief.services import ServiceError
 
 
-@main.group("inspections")
+@click.group("inspections")
 def inspections():
     """督查与考核：扣分标准、得分、季度通报、季度定稿（第二十条–第二十三条）。"""
 
@@ -20,6 +21,7 @@ def _scopes(scope: str) -> list[str]:
 
     from roadchief.extensions import db
     from roadchief.models import Town
+
     if scope == "all":
         return ["city"] + [f"town:{code}" for code in db.session.scalars(select(Town.code).order_by(Town.code))]
     return [scope]
@@ -27,19 +29,34 @@ def _scopes(scope: str) -> list[str]:
 
 @inspections.command("catalog")
 @click.argument("year", type=int)
-@click.option("--load", "load", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="从 CSV（格式同 data/deduction_catalog.csv）载入为新版本")
+@click.option(
+    "--load",
+    "load",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="从 CSV（格式同 data/deduction_catalog.csv）载入为新版本",
+)
 @click.option("--confirm", is_flag=True, help="确认当前版本（示例表须确认后使用）")
 @click.option("--json", "as_json", is_flag=True)
 def catalog_cmd(year, load, confirm, as_json):
     """查看、载入或确认某年度的扣分标准。"""
     from roadchief.services import deduction_catalog as service
+
     try:
         if load:
             items = service.read_catalog_csv(load.read_text(encoding="utf-8-sig"))
-            rows = [{"code": i.code, "category": i.category, "text": i.text, "points": service.points_text(i.points_centi),
-                     "unit": i.unit, "cap": service.points_text(i.cap_centi),
-                     "category_cap": service.points_text(i.category_cap_centi), "basis": i.basis} for i in items]
+            rows = [
+                {
+                    "code": i.code,
+                    "category": i.category,
+                    "text": i.text,
+                    "points": service.points_text(i.points_centi),
+                    "unit": i.unit,
+                    "cap": service.points_text(i.cap_centi),
+                    "category_cap": service.points_text(i.category_cap_centi),
+                    "basis": i.basis,
+                }
+                for i in items
+            ]
             catalog = service.save_catalog(year, rows, note=f"自 {load.name} 载入")
         else:
             catalog = service.catalog_for(year)
@@ -54,8 +71,14 @@ def catalog_cmd(year, load, confirm, as_json):
     state = "已确认" if catalog.confirmed else "示例表，待确认" if catalog.is_example else "未确认"
     click.echo(f"{catalog.label}扣分标准（{state}），{len(data['items'])} 项")
     for item in data["items"]:
-        caps = "／".join(filter(None, [item["cap"] and f"单项≤{item['cap']}", item["category_cap"] and f"类别≤{item['category_cap']}"]))
-        click.echo(f"  {item['code']:<5} {item['category']:<4} 每{item['unit']}扣 {item['points']:<4} {caps:<16} {item['text']}")
+        caps = "／".join(
+            filter(
+                None, [item["cap"] and f"单项≤{item['cap']}", item["category_cap"] and f"类别≤{item['category_cap']}"]
+            )
+        )
+        click.echo(
+            f"  {item['code']:<5} {item['category']:<4} 每{item['unit']}扣 {item['points']:<4} {caps:<16} {item['text']}"
+        )
 
 
 @inspections.command("scores")
@@ -66,6 +89,7 @@ def catalog_cmd(year, load, confirm, as_json):
 def scores_cmd(year, period, scope, as_json):
     """各路长的月度、期间得分与等级（扣分制，一月一督查）。"""
     from roadchief.services.assessment import assess
+
     try:
         rows = assess(scope, year, period).rows()
     except (ServiceError, ValueError) as error:
@@ -75,8 +99,10 @@ def scores_cmd(year, period, scope, as_json):
         return
     for row in rows:
         gaps = f"  未督查月份：{'、'.join(row['gaps'])}" if row["gaps"] else ""
-        click.echo(f"{row['rank'] or '-':>3} {row['level_name']:<6} {row['unit_name']:<10} {row['chief']:<5} "
-                   f"{row['score'] or '无得分':>6} {row['grade'] or ''}{gaps}")
+        click.echo(
+            f"{row['rank'] or '-':>3} {row['level_name']:<6} {row['unit_name']:<10} {row['chief']:<5} "
+            f"{row['score'] or '无得分':>6} {row['grade'] or ''}{gaps}"
+        )
 
 
 @inspections.command("bulletin")
@@ -90,6 +116,7 @@ def bulletin_cmd(year, quarter, scope, as_json, pdf, xlsx):
     """季度考核通报（一季度一通报，第二十一条）。"""
     from roadchief.reports import bulletin_pdf
     from roadchief.services.assessment import bulletin
+
     try:
         data = bulletin(scope, year, quarter)
     except ServiceError as error:
@@ -105,11 +132,15 @@ def bulletin_cmd(year, quarter, scope, as_json, pdf, xlsx):
     elif not (pdf or xlsx):
         overview = data["overview"]
         click.echo(f"{data['title']}（{data['issuer']}）")
-        click.echo(f"督查 {overview['inspections']} 次，路段 {overview['segments']} 个 {overview['km']} km，问题 {overview['findings']} 处")
+        click.echo(
+            f"督查 {overview['inspections']} 次，路段 {overview['segments']} 个 {overview['km']} km，问题 {overview['findings']} 处"
+        )
         for level in data["levels"]:
             click.echo(f"{level['name']}：")
             for row in level["rows"]:
-                click.echo(f"  {row['rank'] or '-':>3} {row['unit_name']:<10} {row['chief']:<5} {row['score'] or '无得分':>6} {row['grade'] or ''}")
+                click.echo(
+                    f"  {row['rank'] or '-':>3} {row['unit_name']:<10} {row['chief']:<5} {row['score'] or '无得分':>6} {row['grade'] or ''}"
+                )
 
 
 @inspections.command("finalise")
@@ -119,10 +150,17 @@ def bulletin_cmd(year, quarter, scope, as_json, pdf, xlsx):
 def finalise_cmd(year, quarter, scope):
     """季度考核定稿：得分写入经费模块（替换导入的得分），冻结本季度督查记录。"""
     from roadchief.services.assessment import finalise_quarter
+
     try:
         report = finalise_quarter(_scopes(scope), year, quarter)
     except ServiceError as error:
         fail(error)
     for key, part in report.items():
-        click.echo(f"{key}：写入 {len(part['written'])} 个单位得分，冻结督查 {part['frozen']} 次（第 {part['revision']} 次定稿）"
-                   + (f"；无督查得分的单位 {len(part['unscored'])} 个：{'、'.join(part['unscored'])}" if part["unscored"] else ""))
+        click.echo(
+            f"{key}：写入 {len(part['written'])} 个单位得分，冻结督查 {part['frozen']} 次（第 {part['revision']} 次定稿）"
+            + (
+                f"；无督查得分的单位 {len(part['unscored'])} 个：{'、'.join(part['unscored'])}"
+                if part["unscored"]
+                else ""
+            )
+        )

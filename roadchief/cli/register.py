@@ -1,15 +1,17 @@
-"""The register, account and import verbs of the `roadchief` command."""
+"""Register verbs of the `roadchief` command: the network summary, coverage, mileage snapshots and the
+road and roster imports."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
 
-from roadchief.cli import _progress, echo_json, fail, main
+from roadchief.cli.common import echo_json, fail, progress
 from roadchief.services import ServiceError
 
 
-@main.group("network")
+@click.group("network")
 def network():
     """路网登记簿。"""
 
@@ -19,6 +21,7 @@ def network():
 def network_summary_cmd(as_json: bool):
     """按行政等级、乡镇汇总列养里程。"""
     from roadchief.services.network import format_summary, network_summary
+
     summary = network_summary()
     echo_json(summary) if as_json else click.echo(format_summary(summary))
 
@@ -28,12 +31,16 @@ def network_summary_cmd(as_json: bool):
 def network_coverage_cmd(day: str | None):
     """列出缺少所需路长的路段（第八条）。"""
     from datetime import date
+
     from roadchief.domain.stakes import format_stake
     from roadchief.services.chiefs import coverage_gaps
+
     gaps = coverage_gaps(date.fromisoformat(day) if day else None)
     for gap in gaps:
         s = gap.segment
-        click.echo(f"{s.road.code} {format_stake(s.start_m)}–{format_stake(s.end_m)} {s.town.name} 缺：{'、'.join(gap.missing_names)}")
+        click.echo(
+            f"{s.road.code} {format_stake(s.start_m)}–{format_stake(s.end_m)} {s.town.name} 缺：{'、'.join(gap.missing_names)}"
+        )
     click.echo(f"共 {len(gaps)} 段缺少路长")
 
 
@@ -44,7 +51,9 @@ def network_coverage_cmd(day: str | None):
 def snapshot_mileage_cmd(effective: str, name: str | None, yes: bool):
     """把当前登记簿的列养里程（含行政等级与所属单位）保存为自 EFFECTIVE（YYYY-MM-DD）起生效的新版本（第十五条 每两年调整）。"""
     from datetime import date
+
     from roadchief.services.network import snapshot_mileage
+
     try:
         day = date.fromisoformat(effective)
     except ValueError:
@@ -64,7 +73,7 @@ def snapshot_mileage_cmd(effective: str, name: str | None, yes: bool):
         click.echo("未写入：请核对以上差异，确认无误后加 --yes 重新运行")
 
 
-@main.command("import-roads")
+@click.command("import-roads")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="列名映射 JSON 文件")
 @click.option("--dry-run", is_flag=True, help="只校验，不写入")
@@ -73,21 +82,39 @@ def snapshot_mileage_cmd(effective: str, name: str | None, yes: bool):
 @click.option("--yes", is_flag=True, help="确认写入（登记簿已有路网时，不加只显示差异、不写入）")
 @click.option("--create-villages", is_flag=True, help="自动新建数据中出现的未知村")
 @click.option("--encoding", default=None, help="强制属性编码（如 GBK）")
-def import_roads_cmd(path: Path, mapping: Path | None, dry_run: bool, effective: str | None, complete: bool, yes: bool,
-                     create_villages: bool, encoding: str | None):
+def import_roads_cmd(
+    path: Path,
+    mapping: Path | None,
+    dry_run: bool,
+    effective: str | None,
+    complete: bool,
+    yes: bool,
+    create_villages: bool,
+    encoding: str | None,
+):
     """导入路网（GeoJSON / Shapefile(.shp/.zip) / GeoPackage）。出错时逐行报告并不写入任何数据。
 
     列养里程版本总是完整的：部分文件并入上一版本（文件中没有的路段保持原值），--complete 表示文件即完整路网。
     登记簿已有路网时先显示差异，加 --yes 才写入；首次导入空登记簿无需 --yes。"""
     from datetime import date
+
     from roadchief.services.admin_units import ensure_admin_units
     from roadchief.services.road_import import import_roads, load_mapping
+
     try:
         ensure_admin_units()
         columns = load_mapping(mapping) if mapping else None
-        report = import_roads(path, mapping=columns, dry_run=dry_run, create_villages=create_villages, encoding=encoding,
-                              effective=date.fromisoformat(effective) if effective else None, progress=_progress,
-                              complete=complete, confirm=yes)
+        report = import_roads(
+            path,
+            mapping=columns,
+            dry_run=dry_run,
+            create_villages=create_villages,
+            encoding=encoding,
+            effective=date.fromisoformat(effective) if effective else None,
+            progress=progress,
+            complete=complete,
+            confirm=yes,
+        )
     except ServiceError as error:
         fail(error)
     except ValueError as error:
@@ -95,45 +122,13 @@ def import_roads_cmd(path: Path, mapping: Path | None, dry_run: bool, effective:
     click.echo(report.summary())
 
 
-@main.command("import-roster")
+@click.command("import-roster")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_roster_cmd(path: Path):
     """导入路长名册 CSV（chief_code,name,position,title,phone,scope_kind,scope_code,start_date,end_date）。"""
     from roadchief.services.roster import import_roster
+
     try:
         echo_json(import_roster(path))
     except ServiceError as error:
         fail(error)
-
-
-@main.command("create-user")
-@click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["city_office", "town_office", "inspector", "chief", "finance"]))
-@click.option("--town", default=None, help="乡镇代码或名称（镇级办公室、督查员）")
-@click.option("--chief", "chief_id", type=int, default=None, help="关联的路长 ID")
-@click.option("--password", default=None, help="省略时交互输入")
-@click.option("--name", "display_name", default="", help="显示名")
-def create_user_cmd(username, role, town, chief_id, password, display_name):
-    """创建用户。"""
-    from roadchief.services.accounts import create_user
-    if password is None:
-        password = click.prompt("密码", hide_input=True, confirmation_prompt=True)
-    try:
-        user = create_user(username, role, password, town=town, chief_id=chief_id, display_name=display_name)
-    except ServiceError as error:
-        fail(error)
-    click.echo(f"已创建用户 {user.username}（{user.role_label}）")
-
-
-@main.command("create-token")
-@click.argument("username")
-@click.option("--label", default="", help="令牌用途说明")
-def create_token_cmd(username, label):
-    """为用户生成 API 令牌（只显示一次），用法：Authorization: Bearer <令牌>。"""
-    from roadchief.services.accounts import create_token
-    try:
-        token = create_token(username, label)
-    except ServiceError as error:
-        fail(error)
-    click.echo("API 令牌（请妥善保存，仅显示一次）：", err=True)
-    click.echo(token)

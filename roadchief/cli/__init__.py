@@ -1,0 +1,47 @@
+"""The `roadchief` command: Flask's CLI plus the project's batch jobs, one module per area.
+
+Every batch job is a thin verb over a service, the same one a web action calls. The area modules
+define plain click commands and groups; this module builds the group and adds them (they never
+import it back). Shared helpers live in `roadchief.cli.common`.
+"""
+
+from __future__ import annotations
+
+import click
+from flask.cli import FlaskGroup
+
+from roadchief import create_app
+from roadchief.cli import accounts, backup, database, funding, inspections, operations, register, server
+
+
+def _app_factory(*_args, **_kwargs):
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_app_factory, add_default_commands=True, add_version_option=False)
+def main():
+    """青铜峡市农村公路“路长制”管理系统 roadchief."""
+
+
+COMMANDS = (
+    # database and server
+    database.init_db,
+    database.app_role_cmd,
+    server.serve,
+    server.load_demo,
+    # register & import, accounts
+    register.network,
+    register.import_roads_cmd,
+    register.import_roster_cmd,
+    accounts.create_user_cmd,
+    accounts.create_token_cmd,
+    # funding, inspections & scoring, operations, backup
+    funding.funding,
+    funding.scores,
+    inspections.inspections,
+    operations.ops,
+    backup.backup_cmd,
+    backup.restore_cmd,
+)
+for command in COMMANDS:
+    main.add_command(command)
