@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from roadchief.domain import clock
 from roadchief.extensions import db
 from roadchief.models import ApiToken, Chief, Town, User
+from roadchief.domain.permissions import needs_chief, needs_town
 from roadchief.models.accounts import ROLES
 from roadchief.services import ServiceError
 
@@ -44,14 +45,14 @@ def create_user(username: str, role: str, password: str, town: str | None = None
     if db.session.scalar(select(User).where(User.username == username)):
         raise ServiceError(f"用户名已存在：{username}")
     town_row = _find_town(town) if town else None
-    if role == "town_office" and town_row is None:
+    if needs_town(role) and town_row is None:
         raise ServiceError("镇级路长办公室用户须指定 --town")
     chief = None
     if chief_id is not None:
         chief = db.session.get(Chief, chief_id)
         if chief is None:
             raise ServiceError(f"未知路长 ID：{chief_id}")
-    if role == "chief" and chief is None:
+    if needs_chief(role) and chief is None:
         raise ServiceError("路长用户须指定 --chief")
     user = User(username=username, role=role, display_name=display_name or (chief.name if chief else username),
                 password_hash=generate_password_hash(password), town=town_row, chief=chief)

@@ -20,13 +20,14 @@ from shapely.geometry import mapping, shape
 from sqlalchemy import select
 from sqlalchemy.exc import DatabaseError
 
+from roadchief.domain.permissions import ASSET_CONDITION, EDIT_ASSETS, roles_for
 from roadchief.domain.stakes import format_stake
 from roadchief.extensions import db
 from roadchief.models import Road, Segment
 from roadchief.models.operations import ASSET_CONDITIONS, ASSET_KINDS, InspectionAsset, RoadAsset, RoadAssetPhoto
 from roadchief.services import ServiceError
 from roadchief.services.road_import import ImportFailed, RowError, _file_error, _read_frame, _text, _to_lonlat
-from roadchief.services.scope import can_see_segment, segment_condition
+from roadchief.services.permissions import can_on_segment, can_see_segment, segment_condition
 from roadchief.services.transactions import unit_of_work
 from roadchief.services.uploads import delete_stored, save_photo
 
@@ -251,7 +252,7 @@ def can_see_asset(user, asset: RoadAsset) -> bool:
 def set_condition(user, asset: RoadAsset, condition: str, note: str = "", photo=None, upload_dir: str | Path = "") -> RoadAsset:
     if condition not in ASSET_CONDITIONS:
         raise ServiceError("请选择状况")
-    if user.role not in ("city_office", "town_office", "inspector", "chief") or not can_see_asset(user, asset):
+    if not can_on_segment(user, ASSET_CONDITION, asset.segment):
         raise ServiceError("无权修改该路产")
     stored = save_photo(photo, upload_dir) if photo is not None and getattr(photo, "filename", "x") else None
     try:
@@ -292,7 +293,7 @@ def inspections_of_asset(asset: RoadAsset) -> list:
 
 # ------------------------------------------------------------------ manual creation and editing
 
-MANAGERS = ("city_office", "town_office")
+MANAGERS = roles_for(EDIT_ASSETS)
 MAX_PHOTOS = 6
 POSITIONS = ("stake", "point", "keep")
 
@@ -315,9 +316,7 @@ class AssetInput:
 
 def can_manage(user, segment: Segment | None = None) -> bool:
     """City office anywhere, a town office on its town's segments."""
-    if user.role not in MANAGERS:
-        return False
-    return segment is None or can_see_segment(user, segment)
+    return can_on_segment(user, EDIT_ASSETS, segment)
 
 
 def _choice(value, choices: dict, by_label: dict, what: str) -> str:

@@ -25,17 +25,18 @@ from roadchief.domain import clock
 from roadchief.domain import events as rules
 from roadchief.domain.scoring import LOCAL_TZ
 from roadchief.domain.stakes import format_stake
+from roadchief.domain.permissions import ACT_ON_EVENT, RECORD_EVENT, roles_for
 from roadchief.extensions import db
 from roadchief.models import Road, Segment, Town
 from roadchief.models.inspections import LAT_RANGE, LON_RANGE
 from roadchief.models.operations import RoadEvent, RoadEventPhoto
 from roadchief.services import ServiceError
 from roadchief.services.audit import current_actor
-from roadchief.services.scope import can_see_segment, segment_condition
+from roadchief.services.permissions import can_on_segment, can_see_segment, segment_condition
 from roadchief.services.transactions import unit_of_work
 from roadchief.services.uploads import delete_stored, save_photo
 
-RECORDERS = ("city_office", "town_office", "inspector", "chief")
+RECORDERS = roles_for(RECORD_EVENT)
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 MAX_PHOTOS = 6
 MAX_TEXT = 2000
@@ -107,14 +108,12 @@ def can_see_event(user, event: RoadEvent) -> bool:
 
 
 def can_record(user, segment: Segment | None = None) -> bool:
-    if user.role not in RECORDERS:
-        return False
-    return segment is None or can_see_segment(user, segment)
+    return can_on_segment(user, RECORD_EVENT, segment)
 
 
 def can_act(user, event: RoadEvent) -> bool:
     """抢通 / 修复: the offices and chiefs whose scope holds the segment."""
-    return user.role in ("city_office", "town_office", "chief") and can_see_segment(user, event.segment)
+    return can_on_segment(user, ACT_ON_EVENT, event.segment)
 
 
 # ------------------------------------------------------------------ input helpers

@@ -55,7 +55,7 @@ from roadchief.services import ServiceError
 from roadchief.services.audit import current_actor
 from roadchief.services.chiefs import AssignmentIndex
 from roadchief.services.funding import check_period
-from roadchief.services.scope import chief_segment_condition, segment_condition
+from roadchief.services.permissions import chief_segment_condition, segment_condition
 from roadchief.services.uploads import DEFAULT_MAX_BYTES, delete_stored, save_photo
 
 GPS_WARNING_M = 500

@@ -19,6 +19,7 @@ from sqlalchemy import false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 
 from roadchief.domain.clock import beijing_today
+from roadchief.domain.permissions import PROCESS_REPORTS, REPLY_REPORTS, may, report_scope
 from roadchief.extensions import db
 from roadchief.models import Road, Segment
 from roadchief.models.base import utcnow
@@ -224,13 +225,14 @@ def create_report(road: Road, data: ReportInput, photo=None, ip: str | None = No
 
 def visible_condition(user):
     """SQL condition on PublicReport for the reports a signed-in user may see."""
-    if user.role == "city_office":
+    scope = report_scope(user.role, bool(user.town_id), bool(user.chief_id))
+    if scope == "all":
         return true()
-    if user.role == "town_office" and user.town_id:
+    if scope == "town":
         road_in_town = select(Segment.road_id).where(Segment.town_id == user.town_id)
         return or_(PublicReport.town_id == user.town_id,
                    (PublicReport.town_id.is_(None)) & PublicReport.road_id.in_(road_in_town))
-    if user.role == "chief" and user.chief_id:
+    if scope == "chief":
         return PublicReport.assigned_chief_id == user.chief_id
     return false()
 
@@ -241,11 +243,11 @@ def can_see(user, report: PublicReport) -> bool:
 
 def can_handle(user, report: PublicReport) -> bool:
     """Offices move a report on: the city office, and the town office of its town."""
-    return user.role in ("city_office", "town_office") and can_see(user, report)
+    return may(user.role, PROCESS_REPORTS) and can_see(user, report)
 
 
 def can_reply(user, report: PublicReport) -> bool:
-    return user.role == "chief" and user.chief_id is not None and report.assigned_chief_id == user.chief_id
+    return may(user.role, REPLY_REPORTS) and user.chief_id is not None and report.assigned_chief_id == user.chief_id
 
 
 def list_reports(user, status: str | None = None, limit: int = 200) -> list[PublicReport]:

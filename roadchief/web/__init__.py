@@ -117,4 +117,4 @@ def register_web(app):
     @app.context_processor
     def globals_for_templates():
         from roadchief.models.accounts import ROLES
-        return {"ROLES": ROLES, "role_in": access.role_in}
+        return {"ROLES": ROLES, "role_in": access.role_in, "can": access.can}

@@ -87,7 +87,8 @@ def segments(query):
 @allow(*READERS)
 @bp.doc(summary="列养里程汇总", description="按行政等级、乡镇汇总的列养里程（km，字符串，三位小数）。", security=BEARER)
 def summary():
-    town_id = current_user.town_id if current_user.role == "town_office" else None
+    from roadchief.services.permissions import office_town_id
+    town_id = office_town_id(current_user)
     return network_summary(town_id=town_id)
 
 
@@ -106,7 +107,7 @@ def visible_or_abort(model, row_id: int, can_see):
 def segment_detail(segment_id: int):
     from roadchief.models import Segment
     from roadchief.services.map_data import segment_detail as detail
-    from roadchief.services.scope import can_see_segment
+    from roadchief.services.permissions import can_see_segment
     return detail(visible_or_abort(Segment, segment_id, can_see_segment))
 
 
@@ -398,8 +399,8 @@ def deduction_catalog(query):
 @bp.doc(tags=[INSPECTION_TAG], summary="季度考核通报",
         description="与 `roadchief inspections bulletin YEAR Q --json` 相同：排名、突出问题、逾期整改、未督查月份。", security=BEARER)
 def inspection_scores(year: int, quarter: int, query):
-    from roadchief.services import ServiceError, assessment
-    scopes = assessment.visible_scopes(current_user)
+    from roadchief.services import ServiceError, assessment, permissions
+    scopes = permissions.visible_scopes(current_user)
     scope = query["scope"] or (scopes[0] if scopes else None)
     if scope not in scopes or quarter not in (1, 2, 3, 4):
         abort(403 if quarter in (1, 2, 3, 4) else 404)
