@@ -13,7 +13,7 @@ from roadchief.extensions import db
 from roadchief.models import ApiToken, Chief, Town, User
 from roadchief.domain.permissions import needs_chief, needs_town
 from roadchief.models.accounts import ROLES
-from roadchief.services import ServiceError
+from roadchief.services import Conflict, NotFound, ServiceError
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -43,7 +43,7 @@ def create_user(username: str, role: str, password: str, town: str | None = None
         raise ServiceError(f"未知角色：{role}（可选：{', '.join(ROLES)}）")
     check_password_strength(password)
     if db.session.scalar(select(User).where(User.username == username)):
-        raise ServiceError(f"用户名已存在：{username}")
+        raise Conflict(f"用户名已存在：{username}")
     town_row = _find_town(town) if town else None
     if needs_town(role) and town_row is None:
         raise ServiceError("镇级路长办公室用户须指定 --town")
@@ -103,7 +103,7 @@ def _digest(token: str) -> str:
 def create_token(username: str, label: str = "") -> str:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise ServiceError(f"未知用户：{username}")
+        raise NotFound(f"未知用户：{username}")
     token = "rc_" + secrets.token_urlsafe(32)
     db.session.add(ApiToken(user=user, token_digest=_digest(token), label=label))
     db.session.commit()

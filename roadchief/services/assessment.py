@@ -48,7 +48,7 @@ from roadchief.extensions import db
 from roadchief.models import Chief, ChiefAssignment, Segment, Town, Village
 from roadchief.models.base import utcnow
 from roadchief.models.inspections import (Finding, Inspection, InspectionSegment, QuarterFinalisation, Rectification)
-from roadchief.services import ServiceError, funding
+from roadchief.services import Conflict, ServiceError, funding
 from roadchief.services.audit import current_actor, record_event
 from roadchief.services.inspections import (MAINTAINER_POSITIONS, aware, catalog_for, office_label,
                                             points_text, segment_label)
@@ -491,7 +491,7 @@ def finalise_quarter(scopes: list[str], year: int, quarter: int, today: date | N
     from roadchief.services.scores import set_unit_score
     funding.check_period(year, quarter)
     if quarter in funding.closed_quarters(year):
-        raise ServiceError(f"{year} 年第 {quarter} 季度经费已审定拨付，不能再定稿考核得分；更正请登记调整分录")
+        raise Conflict(f"{year} 年第 {quarter} 季度经费已审定拨付，不能再定稿考核得分；更正请登记调整分录")
     try:
         payable = {u.place.key for u in funding.payee_units(year)}
     except ServiceError as error:

@@ -25,7 +25,7 @@ from roadchief.domain.stakes import format_stake
 from roadchief.extensions import db
 from roadchief.models import Road, Segment
 from roadchief.models.operations import ASSET_CONDITIONS, ASSET_KINDS, InspectionAsset, RoadAsset, RoadAssetPhoto
-from roadchief.services import ServiceError
+from roadchief.services import Conflict, ServiceError
 from roadchief.services.road_import import ImportFailed, RowError, _file_error, _read_frame, _text, _to_lonlat
 from roadchief.services.permissions import can_on_segment, can_see_segment, segment_condition
 from roadchief.services.transactions import unit_of_work
@@ -342,7 +342,7 @@ def _apply(user, asset: RoadAsset, data: AssetInput, creating: bool) -> None:
         raise ServiceError("编号过长（不超过 40 字符）")
     clash = db.session.scalar(select(RoadAsset.id).where(RoadAsset.code == code))
     if clash is not None and clash != asset.id:
-        raise ServiceError(f"编号 {code} 已被其他路产使用")
+        raise Conflict(f"编号 {code} 已被其他路产使用")
     name = str(data.name or "").replace("\x00", "").strip()
     if len(name) > 120:
         raise ServiceError("名称过长（不超过 120 字）")

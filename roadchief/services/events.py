@@ -30,7 +30,7 @@ from roadchief.extensions import db
 from roadchief.models import Road, Segment, Town
 from roadchief.models.inspections import LAT_RANGE, LON_RANGE
 from roadchief.models.operations import RoadEvent, RoadEventPhoto
-from roadchief.services import ServiceError
+from roadchief.services import Conflict, ServiceError
 from roadchief.services.audit import current_actor
 from roadchief.services.permissions import can_on_segment, can_see_segment, segment_condition
 from roadchief.services.transactions import unit_of_work
@@ -52,7 +52,7 @@ def local_text(moment: datetime | None) -> str:
     return clock.format_beijing(aware(moment))
 
 
-class StepRefused(ServiceError):
+class StepRefused(Conflict):
     """The state machine refuses a step (抢通 twice, 修复 before 抢通…): a conflict with the
     event's current state rather than bad input (the API answers 409)."""
 
@@ -290,7 +290,7 @@ def update_safety(user, event: RoadEvent, warning_sign: str, detour: str, detour
     if not can_act(user, event) and not (can_record(user, event.segment)):
         raise ServiceError("无权修改该事件")
     if event.state != "reported":
-        raise ServiceError("已抢通的事件不再修改警示与绕行信息")
+        raise Conflict("已抢通的事件不再修改警示与绕行信息")
     road = _road_by_code(detour_road)
     try:
         with unit_of_work():
@@ -302,7 +302,7 @@ def update_safety(user, event: RoadEvent, warning_sign: str, detour: str, detour
                 event.closed = closed
             _check(event)
     except StaleDataError:
-        raise ServiceError("该事件刚刚已被他人修改，请刷新后重试") from None
+        raise Conflict("该事件刚刚已被他人修改，请刷新后重试") from None
     return event
 
 

@@ -90,12 +90,12 @@ def snapshot_mileage(effective: date, name: str | None = None, dry_run: bool = F
     year having an approved quarter. ``dry_run`` only computes the difference against the
     version in force before."""
     from roadchief.models import MileageVersion
-    from roadchief.services import ServiceError, mileage
+    from roadchief.services import Conflict, ServiceError, mileage
 
     name = name or f"{effective.year}年列养里程"
     if mileage.version_at(effective) is not None:
-        raise ServiceError(f"{effective.isoformat()} 已有列养里程版本（如需调整该版本，请用 import-roads --effective "
-                           f"{effective.isoformat()} 导入文件）")
+        raise Conflict(f"{effective.isoformat()} 已有列养里程版本（如需调整该版本，请用 import-roads --effective "
+                       f"{effective.isoformat()} 导入文件）")
     hits = mileage.frozen_for(effective, existing=False)
     if hits:
         raise ServiceError(mileage.frozen_refusal(hits, effective))

@@ -9,7 +9,7 @@ from roadchief.domain import permissions as rules
 from roadchief.domain.clock import beijing_today
 from roadchief.extensions import db
 from roadchief.models import Chief, ChiefAssignment, Segment, Town
-from roadchief.services import ServiceError
+from roadchief.services import NotFound
 
 SEE_ALL = ("city_office", "finance")  # kept for importers; the rule is domain.permissions.segment_scope
 
@@ -147,7 +147,7 @@ def check_scope(scope: str) -> str:
         return scope
     if kind == "chief" and code.isdigit() and db.session.get(Chief, int(code)):
         return scope
-    raise ServiceError(f"考核范围不正确：{scope}")
+    raise NotFound(f"考核范围不正确：{scope}")
 
 
 def can_finalise(user, scope: str) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from roadchief.extensions import db
 from roadchief.models import Chief, ChiefAssignment, QuarterScore, Town, Village
-from roadchief.services import ServiceError
+from roadchief.services import Conflict, ServiceError
 from roadchief.services.funding import check_period, closed_quarters, quarter_end
 from roadchief.services.transactions import lock_year, unit_of_work
 
@@ -202,7 +202,7 @@ def set_unit_score(year: int, quarter: int, unit_key: str, score_centi: int, chi
     the caller commits."""
     lock_year(year)
     if quarter in closed_quarters(year):
-        raise ServiceError(f"{year} 年第 {quarter} 季度已审定，得分不可修改")
+        raise Conflict(f"{year} 年第 {quarter} 季度已审定，得分不可修改")
     if chief_id is not None:
         check_chief_held(chief_id, unit_key, year, quarter)
     current = db.session.scalar(select(QuarterScore).where(QuarterScore.year == year, QuarterScore.quarter == quarter,

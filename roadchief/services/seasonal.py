@@ -36,7 +36,7 @@ from roadchief.extensions import db
 from roadchief.models import Road, Segment, Town
 from roadchief.models.inspections import Inspection, InspectionSegment
 from roadchief.models.operations import WINDOW_KINDS, EmergencyStock, SeasonWindow
-from roadchief.services import ServiceError
+from roadchief.services import NotFound, ServiceError
 from roadchief.services.chiefs import POSITION_NAMES, AssignmentIndex
 from roadchief.services.permissions import bound_town_id, segment_condition
 from roadchief.services.transactions import unit_of_work
@@ -97,7 +97,7 @@ def _town(code) -> Town | None:
         return None
     town = db.session.scalar(select(Town).where((Town.code == code) | (Town.name == code)))
     if town is None:
-        raise ServiceError(f"乡镇 {code} 不存在")
+        raise NotFound(f"乡镇 {code} 不存在")
     return town
 
 
