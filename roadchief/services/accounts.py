@@ -14,6 +14,7 @@ from roadchief.models import ApiToken, Chief, Town, User
 from roadchief.domain.permissions import needs_chief, needs_town
 from roadchief.models.accounts import ROLES
 from roadchief.services import Conflict, NotFound, ServiceError
+from roadchief.services.transactions import unit_of_work
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -56,8 +57,8 @@ def create_user(username: str, role: str, password: str, town: str | None = None
         raise ServiceError("路长用户须指定 --chief")
     user = User(username=username, role=role, display_name=display_name or (chief.name if chief else username),
                 password_hash=generate_password_hash(password), town=town_row, chief=chief)
-    db.session.add(user)
-    db.session.commit()
+    with unit_of_work():
+        db.session.add(user)
     return user
 
 
@@ -73,27 +74,27 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> U
     if locked_until and locked_until > now:
         raise ServiceError("登录失败次数过多，账户已临时锁定，请 15 分钟后再试或联系管理员")
     if not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-        db.session.commit()
+        with unit_of_work():
+            user.failed_logins = (user.failed_logins or 0) + 1
+            if user.failed_logins >= MAX_FAILED_LOGINS:
+                user.locked_until = now + LOCKOUT
+                user.failed_logins = 0
         raise ServiceError("用户名或密码错误")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    db.session.commit()
+    with unit_of_work():
+        user.failed_logins = 0
+        user.locked_until = None
+        user.last_login_at = now
     return user
 
 
 def reset_password(user: User, new_password: str) -> None:
     check_password_strength(new_password)
-    user.password_hash = generate_password_hash(new_password)
-    user.failed_logins = 0
-    user.locked_until = None
     from roadchief.services.audit import record_event
-    record_event(db.session, "app_user", user.id, "密码重置")
-    db.session.commit()
+    with unit_of_work():
+        user.password_hash = generate_password_hash(new_password)
+        user.failed_logins = 0
+        user.locked_until = None
+        record_event(db.session, "app_user", user.id, "密码重置")
 
 
 def _digest(token: str) -> str:
@@ -105,8 +106,8 @@ def create_token(username: str, label: str = "") -> str:
     if user is None:
         raise NotFound(f"未知用户：{username}")
     token = "rc_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user=user, token_digest=_digest(token), label=label))
-    db.session.commit()
+    with unit_of_work():
+        db.session.add(ApiToken(user=user, token_digest=_digest(token), label=label))
     return token
 
 

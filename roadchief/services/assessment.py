@@ -53,6 +53,7 @@ from roadchief.services.audit import current_actor, record_event
 from roadchief.services.inspections import (MAINTAINER_POSITIONS, aware, catalog_for, office_label,
                                             points_text, segment_label)
 from roadchief.services.permissions import check_scope
+from roadchief.services.transactions import unit_of_work
 
 LEVEL_NAMES = permission_rules.LEVEL_NAMES
 SCOPE_LEVELS = permission_rules.ASSESSES
@@ -497,7 +498,7 @@ def finalise_quarter(scopes: list[str], year: int, quarter: int, today: date | N
     except ServiceError as error:
         raise ServiceError(f"无法定稿：{error}") from None
     report = {}
-    try:
+    with unit_of_work():
         for scope in scopes:
             check_scope(scope)
             if scope.startswith("chief:"):
@@ -528,8 +529,4 @@ def finalise_quarter(scopes: list[str], year: int, quarter: int, today: date | N
                          after={"scope": scope, "scores": written, "unscored": unscored})
             report[scope] = {"written": written, "unscored": unscored, "frozen": len(result.inspections),
                              "revision": done.revision}
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return report

@@ -29,7 +29,7 @@ from roadchief.services import Conflict, ServiceError
 from roadchief.services.road_import import ImportFailed, RowError, _file_error, _read_frame, _text, _to_lonlat
 from roadchief.services.permissions import can_on_segment, can_see_segment, segment_condition
 from roadchief.services.transactions import unit_of_work
-from roadchief.services.uploads import delete_stored, save_photo
+from roadchief.services.uploads import photo_columns, staged_photos
 
 COLUMNS = {
     "code": ("code", "编号", "路产编号", "asset_code"),
@@ -254,20 +254,14 @@ def set_condition(user, asset: RoadAsset, condition: str, note: str = "", photo=
         raise ServiceError("请选择状况")
     if not can_on_segment(user, ASSET_CONDITION, asset.segment):
         raise ServiceError("无权修改该路产")
-    stored = save_photo(photo, upload_dir) if photo is not None and getattr(photo, "filename", "x") else None
-    try:
+    with staged_photos(upload_dir) as stage:
+        stored = stage.save(photo) if photo is not None and getattr(photo, "filename", "x") else None
         with unit_of_work():
             asset.condition = condition
             if note.strip():
                 asset.note = note.strip()[:2000]
             if stored:
-                db.session.add(RoadAssetPhoto(asset=asset, path=stored.path, thumb_path=stored.thumb_path,
-                                              mimetype=stored.mimetype, width=stored.width, height=stored.height,
-                                              taken_at=stored.taken_at, user_id=getattr(user, "id", None)))
-    except BaseException:
-        if stored:
-            delete_stored(upload_dir, stored.path, stored.thumb_path)
-        raise
+                db.session.add(RoadAssetPhoto(asset=asset, **photo_columns(stored, user)))
     return asset
 
 
@@ -383,21 +377,15 @@ def _save(user, asset: RoadAsset, data: AssetInput, upload_dir, creating: bool) 
     files = [f for f in (data.photos or ()) if f is not None and getattr(f, "filename", "x")]
     if len(files) + (0 if creating else len(asset.photos)) > MAX_PHOTOS * 4 or len(files) > MAX_PHOTOS:
         raise ServiceError(f"每次最多上传 {MAX_PHOTOS} 张照片")
-    stored = []
     try:
-        with unit_of_work(f"编号 {data.code} 已被其他路产使用" if creating else "该路产刚刚已被他人修改，请刷新后重试"):
+        with staged_photos(upload_dir) as stage, \
+                unit_of_work(f"编号 {data.code} 已被其他路产使用" if creating else "该路产刚刚已被他人修改，请刷新后重试"):
             _apply(user, asset, data, creating)
             if creating:
                 db.session.add(asset)
             for file in files:
-                photo = save_photo(file, upload_dir)
-                stored.append(photo)
-                db.session.add(RoadAssetPhoto(asset=asset, path=photo.path, thumb_path=photo.thumb_path,
-                                              mimetype=photo.mimetype, width=photo.width, height=photo.height,
-                                              taken_at=photo.taken_at, user_id=getattr(user, "id", None)))
+                db.session.add(RoadAssetPhoto(asset=asset, **photo_columns(stage.save(file), user)))
     except BaseException:
-        for photo in stored:
-            delete_stored(upload_dir, photo.path, photo.thumb_path)
         if not creating and asset in db.session:
             db.session.expire(asset)
         raise

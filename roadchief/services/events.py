@@ -34,7 +34,7 @@ from roadchief.services import Conflict, ServiceError
 from roadchief.services.audit import current_actor
 from roadchief.services.permissions import can_on_segment, can_see_segment, segment_condition
 from roadchief.services.transactions import unit_of_work
-from roadchief.services.uploads import delete_stored, save_photo
+from roadchief.services.uploads import PhotoStage, photo_columns, staged_photos
 
 RECORDERS = roles_for(RECORD_EVENT)
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
@@ -206,21 +206,12 @@ def _flag(value) -> bool:
     return str(value).strip().lower() in ("1", "true", "on", "yes", "是")
 
 
-def _store_photos(event: RoadEvent, stage: str, files, upload_dir, user, stored: list) -> None:
+def _store_photos(event: RoadEvent, stage: str, files, photos: PhotoStage, user) -> None:
     files = [f for f in (files or ()) if f is not None and getattr(f, "filename", "x")]
     if len(files) + sum(1 for p in event.photos if p.stage == stage) > MAX_PHOTOS:
         raise ServiceError(f"每个环节最多 {MAX_PHOTOS} 张照片")
     for file in files:
-        photo = save_photo(file, upload_dir)
-        stored.append(photo)
-        db.session.add(RoadEventPhoto(event=event, stage=stage, path=photo.path, thumb_path=photo.thumb_path,
-                                      mimetype=photo.mimetype, width=photo.width, height=photo.height,
-                                      taken_at=photo.taken_at, user_id=getattr(user, "id", None)))
-
-
-def _cleanup(upload_dir, stored: list) -> None:
-    for photo in stored:
-        delete_stored(upload_dir, photo.path, photo.thumb_path)
+        db.session.add(RoadEventPhoto(event=event, stage=stage, **photo_columns(photos.save(file), user)))
 
 
 # ------------------------------------------------------------------ use cases
@@ -273,14 +264,9 @@ def create_event(user, data: EventInput, upload_dir: str | Path = "", now: datet
         detour=_text(data.detour, "绕行路线"), detour_geometry=clean_line(data.detour_geometry),
         detour_road_id=detour_road.id if detour_road else None, reported_by=current_actor().name)
     _check(event)
-    stored: list = []
-    try:
-        with unit_of_work():
-            db.session.add(event)
-            _store_photos(event, "report", data.photos, upload_dir, user, stored)
-    except BaseException:
-        _cleanup(upload_dir, stored)
-        raise
+    with staged_photos(upload_dir) as stage, unit_of_work():
+        db.session.add(event)
+        _store_photos(event, "report", data.photos, stage, user)
     return event
 
 
@@ -319,22 +305,17 @@ def act(user, event: RoadEvent, action: str, at=None, note: str = "", photos=(),
         after = rules.step(_state(event), action, moment)
     except rules.EventError as error:
         raise StepRefused(str(error)) from None
-    stored: list = []
     actor = current_actor().name
     try:
-        with unit_of_work("该事件刚刚已被他人处理，请刷新后查看"):
+        with staged_photos(upload_dir) as stage, unit_of_work("该事件刚刚已被他人处理，请刷新后查看"):
             event.state = after.state
             if action == "restore":
                 event.restored_at, event.restored_by, event.restore_note = moment, actor, _text(note, "说明")
             else:
                 event.repaired_at, event.repaired_by, event.repair_note = moment, actor, _text(note, "说明")
-            _store_photos(event, action, photos, upload_dir, user, stored)
+            _store_photos(event, action, photos, stage, user)
     except StaleDataError:
-        _cleanup(upload_dir, stored)
         raise StepRefused("该事件刚刚已被他人处理，请刷新后查看") from None
-    except BaseException:
-        _cleanup(upload_dir, stored)
-        raise
     return event
 
 

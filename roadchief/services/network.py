@@ -91,6 +91,7 @@ def snapshot_mileage(effective: date, name: str | None = None, dry_run: bool = F
     version in force before."""
     from roadchief.models import MileageVersion
     from roadchief.services import Conflict, ServiceError, mileage
+    from roadchief.services.transactions import unit_of_work
 
     name = name or f"{effective.year}年列养里程"
     if mileage.version_at(effective) is not None:
@@ -107,11 +108,11 @@ def snapshot_mileage(effective: date, name: str | None = None, dry_run: bool = F
     if dry_run:
         db.session.rollback()
         return result
-    version = MileageVersion(name=name, effective_from=effective)
-    db.session.add(version)
-    db.session.flush()
-    mileage.apply_changes(version, mileage.changes({}, after))
-    mileage.record_version_change(version, diff, created=True)
-    db.session.commit()
+    with unit_of_work():
+        version = MileageVersion(name=name, effective_from=effective)
+        db.session.add(version)
+        db.session.flush()
+        mileage.apply_changes(version, mileage.changes({}, after))
+        mileage.record_version_change(version, diff, created=True)
     result.version = version
     return result

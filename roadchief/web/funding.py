@@ -508,7 +508,6 @@ def import_scores():
             result = scores.import_scores(Path(f"upload{suffix}"), replace=request.form.get("replace") == "yes", content=data)
             flash(f"得分已导入：{result['rows']} 行，新增 {result['created']} 条，覆盖 {result['replaced']} 条", "success")
         except ServiceError as error:
-            db.session.rollback()
             flash(str(error), "error")
             errors, status = error.errors, 422
     return render_template("funding/import.html", result=result, errors=errors,

@@ -324,7 +324,6 @@ def report_detail(ref: str):
                         rectification_ref=request.form.get("rectification_ref"),
                         chief_id=request.form.get("chief_id", type=int))
         except ServiceError as error:
-            db.session.rollback()
             flash(str(error), "error")
             return redirect(url_for("public.report_detail", ref=report.ref), 303)
         flash(f"已{reports.ACTIONS[action]}：{report.status_label}", "success")
