@@ -7,18 +7,13 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from roadchief.domain.permissions import ROLE_LABELS
 from roadchief.extensions import db
 from roadchief.models.admin import Town
 from roadchief.models.base import Audited, Timestamps, utcnow, UTCDateTime
 from roadchief.models.chiefs import Chief
 
-ROLES = {
-    "city_office": "市级路长办公室",
-    "town_office": "镇级路长办公室",
-    "inspector": "督查员",
-    "chief": "路长",
-    "finance": "财政",
-}
+ROLES = ROLE_LABELS
 
 
 class User(Audited, UserMixin, Timestamps, db.Model):

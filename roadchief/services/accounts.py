@@ -11,8 +11,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from roadchief.domain import clock
 from roadchief.extensions import db
 from roadchief.models import ApiToken, Chief, Town, User
+from roadchief.domain.permissions import needs_chief, needs_town
 from roadchief.models.accounts import ROLES
-from roadchief.services import ServiceError
+from roadchief.services import Conflict, NotFound, ServiceError
+from roadchief.services.transactions import unit_of_work
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -42,21 +44,21 @@ def create_user(username: str, role: str, password: str, town: str | None = None
         raise ServiceError(f"未知角色：{role}（可选：{', '.join(ROLES)}）")
     check_password_strength(password)
     if db.session.scalar(select(User).where(User.username == username)):
-        raise ServiceError(f"用户名已存在：{username}")
+        raise Conflict(f"用户名已存在：{username}")
     town_row = _find_town(town) if town else None
-    if role == "town_office" and town_row is None:
+    if needs_town(role) and town_row is None:
         raise ServiceError("镇级路长办公室用户须指定 --town")
     chief = None
     if chief_id is not None:
         chief = db.session.get(Chief, chief_id)
         if chief is None:
             raise ServiceError(f"未知路长 ID：{chief_id}")
-    if role == "chief" and chief is None:
+    if needs_chief(role) and chief is None:
         raise ServiceError("路长用户须指定 --chief")
     user = User(username=username, role=role, display_name=display_name or (chief.name if chief else username),
                 password_hash=generate_password_hash(password), town=town_row, chief=chief)
-    db.session.add(user)
-    db.session.commit()
+    with unit_of_work():
+        db.session.add(user)
     return user
 
 
@@ -72,27 +74,27 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> U
     if locked_until and locked_until > now:
         raise ServiceError("登录失败次数过多，账户已临时锁定，请 15 分钟后再试或联系管理员")
     if not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-        db.session.commit()
+        with unit_of_work():
+            user.failed_logins = (user.failed_logins or 0) + 1
+            if user.failed_logins >= MAX_FAILED_LOGINS:
+                user.locked_until = now + LOCKOUT
+                user.failed_logins = 0
         raise ServiceError("用户名或密码错误")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    db.session.commit()
+    with unit_of_work():
+        user.failed_logins = 0
+        user.locked_until = None
+        user.last_login_at = now
     return user
 
 
 def reset_password(user: User, new_password: str) -> None:
     check_password_strength(new_password)
-    user.password_hash = generate_password_hash(new_password)
-    user.failed_logins = 0
-    user.locked_until = None
     from roadchief.services.audit import record_event
-    record_event(db.session, "app_user", user.id, "密码重置")
-    db.session.commit()
+    with unit_of_work():
+        user.password_hash = generate_password_hash(new_password)
+        user.failed_logins = 0
+        user.locked_until = None
+        record_event(db.session, "app_user", user.id, "密码重置")
 
 
 def _digest(token: str) -> str:
@@ -102,10 +104,10 @@ def _digest(token: str) -> str:
 def create_token(username: str, label: str = "") -> str:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise ServiceError(f"未知用户：{username}")
+        raise NotFound(f"未知用户：{username}")
     token = "rc_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user=user, token_digest=_digest(token), label=label))
-    db.session.commit()
+    with unit_of_work():
+        db.session.add(ApiToken(user=user, token_digest=_digest(token), label=label))
     return token
 
 

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from roadchief.extensions import db
 from roadchief.models import Station, Town
+from roadchief.services.transactions import unit_of_work
 
 CITY_TOWNS = (
     ("640381100", "小坝镇", "镇"),
@@ -24,11 +25,11 @@ def ensure_admin_units() -> int:
     """Create the towns that are missing; returns how many were created."""
     existing = set(db.session.scalars(select(Town.code)))
     created = 0
-    for code, name, kind in CITY_TOWNS:
-        if code not in existing:
-            db.session.add(Town(code=code, name=name, kind=kind))
-            created += 1
-    db.session.commit()
+    with unit_of_work():
+        for code, name, kind in CITY_TOWNS:
+            if code not in existing:
+                db.session.add(Town(code=code, name=name, kind=kind))
+                created += 1
     return created
 
 

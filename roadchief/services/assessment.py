@@ -37,6 +37,7 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from roadchief.domain import permissions as permission_rules
 from roadchief.domain.clock import beijing_today, iso_beijing
 from roadchief.domain import scoring
 from roadchief.domain.grades import FAIR
@@ -47,14 +48,16 @@ from roadchief.extensions import db
 from roadchief.models import Chief, ChiefAssignment, Segment, Town, Village
 from roadchief.models.base import utcnow
 from roadchief.models.inspections import (Finding, Inspection, InspectionSegment, QuarterFinalisation, Rectification)
-from roadchief.services import ServiceError, funding
+from roadchief.services import Conflict, ServiceError, funding
 from roadchief.services.audit import current_actor, record_event
 from roadchief.services.deduction_catalog import catalog_for, points_text
 from roadchief.services.inspection_scope import MAINTAINER_POSITIONS, aware, office_key, office_label
 from roadchief.services.inspection_segments import segment_label
+from roadchief.services.permissions import check_scope
+from roadchief.services.transactions import unit_of_work
 
-LEVEL_NAMES = {"town": "镇级路长", "station": "公路站路长", "village": "村级路长", "maintainer": "路段管养责任人"}
-SCOPE_LEVELS = {"city": ("town", "station"), "town": ("village",), "chief": ("maintainer",)}
+LEVEL_NAMES = permission_rules.LEVEL_NAMES
+SCOPE_LEVELS = permission_rules.ASSESSES
 
 
 def _month_text(month: Month) -> str:
@@ -74,45 +77,6 @@ def _window(months: tuple[Month, ...]) -> tuple[datetime, datetime]:
 
 def scope_label(scope: str) -> str:
     return office_label(scope) if scope != "city" else "市级路长办公室"
-
-
-def default_scope(user) -> str | None:
-    if user.role in ("city_office", "finance"):
-        return "city"
-    key = office_key(user)
-    if key and key.startswith("chief:"):
-        return key if user.chief.position == "village" else None
-    return key
-
-
-def visible_scopes(user) -> list[str]:
-    """The scopes whose results a user may read: the city office, finance and city
-    inspectors read every office's; a town office its own; a 村级路长 his maintainers'."""
-    if user.role in ("city_office", "finance") or (user.role == "inspector" and not user.town_id):
-        return ["city"] + [f"town:{code}" for code in db.session.scalars(select(Town.code).order_by(Town.code))]
-    scope = default_scope(user)
-    return [scope] if scope else []
-
-
-def check_scope(scope: str) -> str:
-    kind, _, code = scope.partition(":")
-    if kind == "city" and not code:
-        return scope
-    if kind == "town" and db.session.scalar(select(Town.id).where(Town.code == code)):
-        return scope
-    if kind == "chief" and code.isdigit() and db.session.get(Chief, int(code)):
-        return scope
-    raise ServiceError(f"考核范围不正确：{scope}")
-
-
-def can_finalise(user, scope: str) -> bool:
-    """The city office finalises its own scope and, on a town's behalf, any town's; a
-    town office its own. Chiefs' scopes (maintainers) are never paid, so never finalised."""
-    if scope.startswith("chief:"):
-        return False
-    if user.role == "city_office":
-        return True
-    return user.role == "town_office" and office_key(user) == scope
 
 
 # ================================================================== who is assessed
@@ -529,13 +493,13 @@ def finalise_quarter(scopes: list[str], year: int, quarter: int, today: date | N
     from roadchief.services.scores import set_unit_score
     funding.check_period(year, quarter)
     if quarter in funding.closed_quarters(year):
-        raise ServiceError(f"{year} 年第 {quarter} 季度经费已审定拨付，不能再定稿考核得分；更正请登记调整分录")
+        raise Conflict(f"{year} 年第 {quarter} 季度经费已审定拨付，不能再定稿考核得分；更正请登记调整分录")
     try:
         payable = {u.place.key for u in funding.payee_units(year)}
     except ServiceError as error:
         raise ServiceError(f"无法定稿：{error}") from None
     report = {}
-    try:
+    with unit_of_work():
         for scope in scopes:
             check_scope(scope)
             if scope.startswith("chief:"):
@@ -566,8 +530,4 @@ def finalise_quarter(scopes: list[str], year: int, quarter: int, today: date | N
                          after={"scope": scope, "scores": written, "unscored": unscored})
             report[scope] = {"written": written, "unscored": unscored, "frozen": len(result.inspections),
                              "revision": done.revision}
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return report

@@ -20,17 +20,18 @@ from shapely.geometry import mapping, shape
 from sqlalchemy import select
 from sqlalchemy.exc import DatabaseError
 
+from roadchief.domain.permissions import ASSET_CONDITION, EDIT_ASSETS, roles_for
 from roadchief.domain.stakes import format_stake
 from roadchief.extensions import db
 from roadchief.models import Road, Segment
 from roadchief.models.operations import ASSET_CONDITIONS, ASSET_KINDS, InspectionAsset, RoadAsset, RoadAssetPhoto
-from roadchief.services import ServiceError
+from roadchief.services import Conflict, ServiceError
 from roadchief.services.importing.cells import cell_text
 from roadchief.services.importing.layers import open_layer
 from roadchief.services.importing.results import ImportFailed, RowError, file_error
-from roadchief.services.scope import can_see_segment, segment_condition
+from roadchief.services.permissions import can_on_segment, can_see_segment, segment_condition
 from roadchief.services.transactions import unit_of_work
-from roadchief.services.uploads import delete_stored, save_photo
+from roadchief.services.uploads import photo_columns, staged_photos
 
 COLUMNS = {
     "code": ("code", "编号", "路产编号", "asset_code"),
@@ -248,22 +249,16 @@ def can_see_asset(user, asset: RoadAsset) -> bool:
 def set_condition(user, asset: RoadAsset, condition: str, note: str = "", photo=None, upload_dir: str | Path = "") -> RoadAsset:
     if condition not in ASSET_CONDITIONS:
         raise ServiceError("请选择状况")
-    if user.role not in ("city_office", "town_office", "inspector", "chief") or not can_see_asset(user, asset):
+    if not can_on_segment(user, ASSET_CONDITION, asset.segment):
         raise ServiceError("无权修改该路产")
-    stored = save_photo(photo, upload_dir) if photo is not None and getattr(photo, "filename", "x") else None
-    try:
+    with staged_photos(upload_dir) as stage:
+        stored = stage.save(photo) if photo is not None and getattr(photo, "filename", "x") else None
         with unit_of_work():
             asset.condition = condition
             if note.strip():
                 asset.note = note.strip()[:2000]
             if stored:
-                db.session.add(RoadAssetPhoto(asset=asset, path=stored.path, thumb_path=stored.thumb_path,
-                                              mimetype=stored.mimetype, width=stored.width, height=stored.height,
-                                              taken_at=stored.taken_at, user_id=getattr(user, "id", None)))
-    except BaseException:
-        if stored:
-            delete_stored(upload_dir, stored.path, stored.thumb_path)
-        raise
+                db.session.add(RoadAssetPhoto(asset=asset, **photo_columns(stored, user)))
     return asset
 
 
@@ -289,7 +284,7 @@ def inspections_of_asset(asset: RoadAsset) -> list:
 
 # ------------------------------------------------------------------ manual creation and editing
 
-MANAGERS = ("city_office", "town_office")
+MANAGERS = roles_for(EDIT_ASSETS)
 MAX_PHOTOS = 6
 POSITIONS = ("stake", "point", "keep")
 
@@ -312,9 +307,7 @@ class AssetInput:
 
 def can_manage(user, segment: Segment | None = None) -> bool:
     """City office anywhere, a town office on its town's segments."""
-    if user.role not in MANAGERS:
-        return False
-    return segment is None or can_see_segment(user, segment)
+    return can_on_segment(user, EDIT_ASSETS, segment)
 
 
 def _choice(value, choices: dict, by_label: dict, what: str) -> str:
@@ -340,7 +333,7 @@ def _apply(user, asset: RoadAsset, data: AssetInput, creating: bool) -> None:
         raise ServiceError("编号过长（不超过 40 字符）")
     clash = db.session.scalar(select(RoadAsset.id).where(RoadAsset.code == code))
     if clash is not None and clash != asset.id:
-        raise ServiceError(f"编号 {code} 已被其他路产使用")
+        raise Conflict(f"编号 {code} 已被其他路产使用")
     name = str(data.name or "").replace("\x00", "").strip()
     if len(name) > 120:
         raise ServiceError("名称过长（不超过 120 字）")
@@ -381,21 +374,15 @@ def _save(user, asset: RoadAsset, data: AssetInput, upload_dir, creating: bool) 
     files = [f for f in (data.photos or ()) if f is not None and getattr(f, "filename", "x")]
     if len(files) + (0 if creating else len(asset.photos)) > MAX_PHOTOS * 4 or len(files) > MAX_PHOTOS:
         raise ServiceError(f"每次最多上传 {MAX_PHOTOS} 张照片")
-    stored = []
     try:
-        with unit_of_work(f"编号 {data.code} 已被其他路产使用" if creating else "该路产刚刚已被他人修改，请刷新后重试"):
+        with staged_photos(upload_dir) as stage, \
+                unit_of_work(f"编号 {data.code} 已被其他路产使用" if creating else "该路产刚刚已被他人修改，请刷新后重试"):
             _apply(user, asset, data, creating)
             if creating:
                 db.session.add(asset)
             for file in files:
-                photo = save_photo(file, upload_dir)
-                stored.append(photo)
-                db.session.add(RoadAssetPhoto(asset=asset, path=photo.path, thumb_path=photo.thumb_path,
-                                              mimetype=photo.mimetype, width=photo.width, height=photo.height,
-                                              taken_at=photo.taken_at, user_id=getattr(user, "id", None)))
+                db.session.add(RoadAssetPhoto(asset=asset, **photo_columns(stage.save(file), user)))
     except BaseException:
-        for photo in stored:
-            delete_stored(upload_dir, photo.path, photo.thumb_path)
         if not creating and asset in db.session:
             db.session.expire(asset)
         raise

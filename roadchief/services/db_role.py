@@ -14,7 +14,7 @@ import re
 from sqlalchemy import text
 
 from roadchief.extensions import db
-from roadchief.services import ServiceError
+from roadchief.services import Conflict, ServiceError
 
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 ATTRIBUTES = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT"
@@ -97,7 +97,7 @@ def ensure_app_role(name: str, password: str | None = None) -> dict:
             raise ServiceError(f"角色 {name} 就是当前连接的所有者；应用角色须另建一个")
         existing = conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = :n"), {"n": name}).first()
         if existing is not None and existing.rolsuper:
-            raise ServiceError(f"角色 {name} 已存在且是超级用户，不作修改；应用角色请用新的角色名")
+            raise Conflict(f"角色 {name} 已存在且是超级用户，不作修改；应用角色请用新的角色名")
         for statement in app_role_sql(name, schema, database, password, exists=existing is not None):
             conn.execute(text(statement))
         report = describe_role(conn, name, schema)

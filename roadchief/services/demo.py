@@ -12,6 +12,7 @@ from roadchief import PACKAGE_DIR
 from roadchief.extensions import db
 from roadchief.models import Segment, Town, Village
 from roadchief.services.admin_units import ensure_admin_units, ensure_station
+from roadchief.services.transactions import unit_of_work
 
 DEMO_MILEAGE_EFFECTIVE = date(2021, 1, 1)  # the 1166.255 km of 第十五条 (2021)
 
@@ -28,12 +29,11 @@ def _load_villages(path: Path) -> int:
     towns = {t.code: t for t in db.session.scalars(select(Town))}
     known = set(db.session.scalars(select(Village.code)))
     created = 0
-    with open(path, newline="", encoding="utf-8-sig") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle, unit_of_work():
         for row in csv.DictReader(handle):
             if row["village_code"] not in known:
                 db.session.add(Village(town=towns[row["town_code"]], code=row["village_code"], name=row["village_name"]))
                 created += 1
-    db.session.commit()
     return created
 
 
@@ -43,8 +43,8 @@ def load_demo_network(progress=None) -> str:
 
     folder = demo_dir()
     ensure_admin_units()
-    ensure_station("GLZ01", "青铜峡公路站")
-    db.session.commit()
+    with unit_of_work():
+        ensure_station("GLZ01", "青铜峡公路站")
     villages = _load_villages(folder / "villages.csv")
     report = import_roads(folder / "demo_network.geojson", effective=DEMO_MILEAGE_EFFECTIVE, progress=progress)
     roster = import_roster(folder / "chiefs.csv")

@@ -25,17 +25,18 @@ from roadchief.domain import clock
 from roadchief.domain import events as rules
 from roadchief.domain.scoring import LOCAL_TZ
 from roadchief.domain.stakes import format_stake
+from roadchief.domain.permissions import ACT_ON_EVENT, RECORD_EVENT, roles_for
 from roadchief.extensions import db
 from roadchief.models import Road, Segment, Town
 from roadchief.models.inspections import LAT_RANGE, LON_RANGE
 from roadchief.models.operations import RoadEvent, RoadEventPhoto
-from roadchief.services import ServiceError
+from roadchief.services import Conflict, ServiceError
 from roadchief.services.audit import current_actor
-from roadchief.services.scope import can_see_segment, segment_condition
+from roadchief.services.permissions import can_on_segment, can_see_segment, segment_condition
 from roadchief.services.transactions import unit_of_work
-from roadchief.services.uploads import delete_stored, save_photo
+from roadchief.services.uploads import PhotoStage, photo_columns, staged_photos
 
-RECORDERS = ("city_office", "town_office", "inspector", "chief")
+RECORDERS = roles_for(RECORD_EVENT)
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 MAX_PHOTOS = 6
 MAX_TEXT = 2000
@@ -51,7 +52,7 @@ def local_text(moment: datetime | None) -> str:
     return clock.format_beijing(aware(moment))
 
 
-class StepRefused(ServiceError):
+class StepRefused(Conflict):
     """The state machine refuses a step (抢通 twice, 修复 before 抢通…): a conflict with the
     event's current state rather than bad input (the API answers 409)."""
 
@@ -107,14 +108,12 @@ def can_see_event(user, event: RoadEvent) -> bool:
 
 
 def can_record(user, segment: Segment | None = None) -> bool:
-    if user.role not in RECORDERS:
-        return False
-    return segment is None or can_see_segment(user, segment)
+    return can_on_segment(user, RECORD_EVENT, segment)
 
 
 def can_act(user, event: RoadEvent) -> bool:
     """抢通 / 修复: the offices and chiefs whose scope holds the segment."""
-    return user.role in ("city_office", "town_office", "chief") and can_see_segment(user, event.segment)
+    return can_on_segment(user, ACT_ON_EVENT, event.segment)
 
 
 # ------------------------------------------------------------------ input helpers
@@ -207,21 +206,12 @@ def _flag(value) -> bool:
     return str(value).strip().lower() in ("1", "true", "on", "yes", "是")
 
 
-def _store_photos(event: RoadEvent, stage: str, files, upload_dir, user, stored: list) -> None:
+def _store_photos(event: RoadEvent, stage: str, files, photos: PhotoStage, user) -> None:
     files = [f for f in (files or ()) if f is not None and getattr(f, "filename", "x")]
     if len(files) + sum(1 for p in event.photos if p.stage == stage) > MAX_PHOTOS:
         raise ServiceError(f"每个环节最多 {MAX_PHOTOS} 张照片")
     for file in files:
-        photo = save_photo(file, upload_dir)
-        stored.append(photo)
-        db.session.add(RoadEventPhoto(event=event, stage=stage, path=photo.path, thumb_path=photo.thumb_path,
-                                      mimetype=photo.mimetype, width=photo.width, height=photo.height,
-                                      taken_at=photo.taken_at, user_id=getattr(user, "id", None)))
-
-
-def _cleanup(upload_dir, stored: list) -> None:
-    for photo in stored:
-        delete_stored(upload_dir, photo.path, photo.thumb_path)
+        db.session.add(RoadEventPhoto(event=event, stage=stage, **photo_columns(photos.save(file), user)))
 
 
 # ------------------------------------------------------------------ use cases
@@ -274,14 +264,9 @@ def create_event(user, data: EventInput, upload_dir: str | Path = "", now: datet
         detour=_text(data.detour, "绕行路线"), detour_geometry=clean_line(data.detour_geometry),
         detour_road_id=detour_road.id if detour_road else None, reported_by=current_actor().name)
     _check(event)
-    stored: list = []
-    try:
-        with unit_of_work():
-            db.session.add(event)
-            _store_photos(event, "report", data.photos, upload_dir, user, stored)
-    except BaseException:
-        _cleanup(upload_dir, stored)
-        raise
+    with staged_photos(upload_dir) as stage, unit_of_work():
+        db.session.add(event)
+        _store_photos(event, "report", data.photos, stage, user)
     return event
 
 
@@ -291,7 +276,7 @@ def update_safety(user, event: RoadEvent, warning_sign: str, detour: str, detour
     if not can_act(user, event) and not (can_record(user, event.segment)):
         raise ServiceError("无权修改该事件")
     if event.state != "reported":
-        raise ServiceError("已抢通的事件不再修改警示与绕行信息")
+        raise Conflict("已抢通的事件不再修改警示与绕行信息")
     road = _road_by_code(detour_road)
     try:
         with unit_of_work():
@@ -303,7 +288,7 @@ def update_safety(user, event: RoadEvent, warning_sign: str, detour: str, detour
                 event.closed = closed
             _check(event)
     except StaleDataError:
-        raise ServiceError("该事件刚刚已被他人修改，请刷新后重试") from None
+        raise Conflict("该事件刚刚已被他人修改，请刷新后重试") from None
     return event
 
 
@@ -320,22 +305,17 @@ def act(user, event: RoadEvent, action: str, at=None, note: str = "", photos=(),
         after = rules.step(_state(event), action, moment)
     except rules.EventError as error:
         raise StepRefused(str(error)) from None
-    stored: list = []
     actor = current_actor().name
     try:
-        with unit_of_work("该事件刚刚已被他人处理，请刷新后查看"):
+        with staged_photos(upload_dir) as stage, unit_of_work("该事件刚刚已被他人处理，请刷新后查看"):
             event.state = after.state
             if action == "restore":
                 event.restored_at, event.restored_by, event.restore_note = moment, actor, _text(note, "说明")
             else:
                 event.repaired_at, event.repaired_by, event.repair_note = moment, actor, _text(note, "说明")
-            _store_photos(event, action, photos, upload_dir, user, stored)
+            _store_photos(event, action, photos, stage, user)
     except StaleDataError:
-        _cleanup(upload_dir, stored)
         raise StepRefused("该事件刚刚已被他人处理，请刷新后查看") from None
-    except BaseException:
-        _cleanup(upload_dir, stored)
-        raise
     return event
 
 

@@ -27,7 +27,7 @@ from roadchief.extensions import db
 from roadchief.models import Chief, Segment, Town
 from roadchief.models.inspections import Finding, Inspection, InspectionSegment, Rectification
 from roadchief.services.chiefs import AssignmentIndex
-from roadchief.services.scope import chief_segment_condition, segment_condition
+from roadchief.services.permissions import chief_segment_condition, segment_condition
 
 
 MAINTAINER_POSITIONS = ("cleaner", "public_welfare", "hired")

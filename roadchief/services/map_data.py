@@ -16,7 +16,7 @@ from roadchief.domain.grades import grade_for
 from roadchief.extensions import db
 from roadchief.models import Road, Segment, Station, Town, Village
 from roadchief.models.spatial import MAX_QUERY_CELLS, SegmentCell, cells_for_bbox
-from roadchief.services.scope import SEE_ALL, segment_condition
+from roadchief.services.permissions import segment_condition, segment_scope
 from roadchief.services.units import latest_scores, unit_key_for_segment
 
 ZOOM_BANDS = "zoom ≤ 10 用低精度，11–13 用中精度，≥ 14 用全精度"
@@ -60,9 +60,10 @@ def _band(zoom: int) -> str:
 def segments_geojson_text(user, bbox=None, road_class=None, town=None, zoom: int = 12) -> tuple[str, int]:
     """The FeatureCollection as JSON text, and its feature count."""
     params: dict = {"road_class": road_class, "town": town}
-    if user.role in SEE_ALL or (user.role == "inspector" and not user.town_id):
+    visible = segment_scope(user)
+    if visible == "all":
         scope = "all"
-    elif user.role in ("town_office", "inspector"):
+    elif visible == "town":
         scope, params["scope_town"] = "town", user.town_id
     else:
         scope = "custom"  # chiefs: their assignments decide (rare, and small)

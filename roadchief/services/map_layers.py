@@ -25,7 +25,7 @@ from roadchief.domain.lengths import projected_transformer
 from roadchief.extensions import db
 from roadchief.models import Segment, Town
 from roadchief.models.inspections import Finding, Inspection, InspectionSegment, Rectification
-from roadchief.services.scope import segment_condition
+from roadchief.services.permissions import bound_town_id, segment_condition
 
 MAX_MARKERS = 3000          # per kind; the newest (inspections) / soonest due (rectifications) win
 DEFAULT_DAYS = 365          # inspections of the last year by default
@@ -274,7 +274,7 @@ def coverage_gaps_json(user, day: date | None = None) -> dict:
     from roadchief.services.chiefs import coverage_gaps
 
     day = day or clock.beijing_today()
-    town_id = user.town_id if user.role in ("town_office", "inspector") and user.town_id else None
+    town_id = bound_town_id(user)
     gaps = coverage_gaps(day, town_id)
     visible = set(db.session.scalars(select(Segment.id).where(segment_condition(user, day))))
     return {"date": day.isoformat(), "segments": [

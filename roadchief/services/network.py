@@ -90,12 +90,13 @@ def snapshot_mileage(effective: date, name: str | None = None, dry_run: bool = F
     year having an approved quarter. ``dry_run`` only computes the difference against the
     version in force before."""
     from roadchief.models import MileageVersion
-    from roadchief.services import ServiceError, mileage
+    from roadchief.services import Conflict, ServiceError, mileage
+    from roadchief.services.transactions import unit_of_work
 
     name = name or f"{effective.year}年列养里程"
     if mileage.version_at(effective) is not None:
-        raise ServiceError(f"{effective.isoformat()} 已有列养里程版本（如需调整该版本，请用 import-roads --effective "
-                           f"{effective.isoformat()} 导入文件）")
+        raise Conflict(f"{effective.isoformat()} 已有列养里程版本（如需调整该版本，请用 import-roads --effective "
+                       f"{effective.isoformat()} 导入文件）")
     hits = mileage.frozen_for(effective, existing=False)
     if hits:
         raise ServiceError(mileage.frozen_refusal(hits, effective))
@@ -107,11 +108,11 @@ def snapshot_mileage(effective: date, name: str | None = None, dry_run: bool = F
     if dry_run:
         db.session.rollback()
         return result
-    version = MileageVersion(name=name, effective_from=effective)
-    db.session.add(version)
-    db.session.flush()
-    mileage.apply_changes(version, mileage.changes({}, after))
-    mileage.record_version_change(version, diff, created=True)
-    db.session.commit()
+    with unit_of_work():
+        version = MileageVersion(name=name, effective_from=effective)
+        db.session.add(version)
+        db.session.flush()
+        mileage.apply_changes(version, mileage.changes({}, after))
+        mileage.record_version_change(version, diff, created=True)
     result.version = version
     return result

@@ -16,18 +16,19 @@ from datetime import date
 
 from flask import current_app
 from sqlalchemy import false, func, or_, select, true
-from sqlalchemy.exc import IntegrityError
 
 from roadchief.domain.clock import beijing_today
+from roadchief.domain.permissions import PROCESS_REPORTS, REPLY_REPORTS, may, report_scope
 from roadchief.extensions import db
 from roadchief.models import Road, Segment
 from roadchief.models.base import utcnow
 from roadchief.models.public import (LAT_RANGE, LON_RANGE, NOTE_MAX, REPORT_CATEGORIES, REPORT_STATUSES,
                                      REPORT_TEXT_MAX, PublicReport)
-from roadchief.services import ServiceError
+from roadchief.services import Conflict, ServiceError
 from roadchief.services.chiefs import AssignmentIndex
 from roadchief.services.signs import responsible_chief
-from roadchief.services.uploads import DEFAULT_MAX_BYTES, delete_stored, save_photo
+from roadchief.services.transactions import unit_of_work
+from roadchief.services.uploads import DEFAULT_MAX_BYTES, staged_photos
 
 ACTIONS = {
     "assign": "转办路长",
@@ -193,10 +194,9 @@ def create_report(road: Road, data: ReportInput, photo=None, ip: str | None = No
 
     stored = None
     upload_dir = current_app.config["UPLOAD_DIR"]
-    if photo is not None and getattr(photo, "filename", None):
-        stored = save_photo(photo, upload_dir, max_bytes=current_app.config.get("PHOTO_MAX_BYTES", DEFAULT_MAX_BYTES))
-
-    try:
+    with staged_photos(upload_dir, max_bytes=current_app.config.get("PHOTO_MAX_BYTES", DEFAULT_MAX_BYTES)) as stage:
+        if photo is not None and getattr(photo, "filename", None):
+            stored = stage.save(photo)
         for attempt in range(5):
             report = PublicReport(
                 ref=new_ref(today), road_id=road.id, segment_id=segment.id if segment else None, town_id=town_id,
@@ -205,18 +205,13 @@ def create_report(road: Road, data: ReportInput, photo=None, ip: str | None = No
                 photo_path=stored.path if stored else None, photo_thumb_path=stored.thumb_path if stored else None,
                 photo_taken_at=stored.taken_at if stored else None,
             )
-            db.session.add(report)
             try:
-                db.session.commit()
+                with unit_of_work():
+                    db.session.add(report)
                 return report
-            except IntegrityError:
-                db.session.rollback()  # a reference collision (1 in 810 000 per day and report): draw again
+            except Conflict:  # a reference collision (1 in 810 000 per day and report): draw again
                 if attempt == 4:
                     raise
-    except Exception:
-        if stored:  # no row points at the files: do not leave them behind
-            delete_stored(upload_dir, stored.path, stored.thumb_path)
-        raise
     raise AssertionError("unreachable")
 
 
@@ -224,13 +219,14 @@ def create_report(road: Road, data: ReportInput, photo=None, ip: str | None = No
 
 def visible_condition(user):
     """SQL condition on PublicReport for the reports a signed-in user may see."""
-    if user.role == "city_office":
+    scope = report_scope(user.role, bool(user.town_id), bool(user.chief_id))
+    if scope == "all":
         return true()
-    if user.role == "town_office" and user.town_id:
+    if scope == "town":
         road_in_town = select(Segment.road_id).where(Segment.town_id == user.town_id)
         return or_(PublicReport.town_id == user.town_id,
                    (PublicReport.town_id.is_(None)) & PublicReport.road_id.in_(road_in_town))
-    if user.role == "chief" and user.chief_id:
+    if scope == "chief":
         return PublicReport.assigned_chief_id == user.chief_id
     return false()
 
@@ -241,11 +237,11 @@ def can_see(user, report: PublicReport) -> bool:
 
 def can_handle(user, report: PublicReport) -> bool:
     """Offices move a report on: the city office, and the town office of its town."""
-    return user.role in ("city_office", "town_office") and can_see(user, report)
+    return may(user.role, PROCESS_REPORTS) and can_see(user, report)
 
 
 def can_reply(user, report: PublicReport) -> bool:
-    return user.role == "chief" and user.chief_id is not None and report.assigned_chief_id == user.chief_id
+    return may(user.role, REPLY_REPORTS) and user.chief_id is not None and report.assigned_chief_id == user.chief_id
 
 
 def list_reports(user, status: str | None = None, limit: int = 200) -> list[PublicReport]:
@@ -274,25 +270,25 @@ def act(report: PublicReport, user, action: str, note: str | None = None, rectif
     new_status = next_status(report.status, action)
     note = clean_text(note, "处理意见" if action != "reply" else "回复", NOTE_MAX, required=action in ("reject", "reply"))
 
-    if action == "assign":
-        if chief_id:
-            if chief_id not in dict(chief_choices(report)):
-                raise ServiceError("只能转办给负责该路段的路长")
-            report.assigned_chief_id = chief_id
-        if report.assigned_chief_id is None:
-            raise ServiceError("请选择转办的路长")
-    if action == "confirm":
-        ref = clean_text(rectification_ref, "整改单号", 40, required=False)
-        if ref:
-            report.rectification_ref = ref
-    if action == "reply":
-        report.chief_reply = note
-    elif note:
-        report.office_note = note
-    if new_status in FINAL and report.status not in FINAL:
-        report.closed_at = utcnow()
-    report.status = new_status
-    db.session.commit()
+    with unit_of_work():  # a refusal below leaves nothing half-done in the session
+        if action == "assign":
+            if chief_id:
+                if chief_id not in dict(chief_choices(report)):
+                    raise ServiceError("只能转办给负责该路段的路长")
+                report.assigned_chief_id = chief_id
+            if report.assigned_chief_id is None:
+                raise ServiceError("请选择转办的路长")
+        if action == "confirm":
+            ref = clean_text(rectification_ref, "整改单号", 40, required=False)
+            if ref:
+                report.rectification_ref = ref
+        if action == "reply":
+            report.chief_reply = note
+        elif note:
+            report.office_note = note
+        if new_status in FINAL and report.status not in FINAL:
+            report.closed_at = utcnow()
+        report.status = new_status
     return report
 
 

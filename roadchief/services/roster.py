@@ -12,6 +12,7 @@ from roadchief.domain.stakes import StakeError, parse_stake
 from roadchief.extensions import db
 from roadchief.models import Chief, ChiefAssignment, Road, Segment, Station, Town, Village
 from roadchief.services import ServiceError
+from roadchief.services.transactions import unit_of_work
 
 COLUMNS = ("chief_code", "name", "position", "title", "phone", "scope_kind", "scope_code", "start_date", "end_date")
 
@@ -68,7 +69,7 @@ def import_roster(path: Path) -> dict:
     existing = {(a.chief_id, a.scope_kind, a.town_id, a.village_id, a.station_id, a.road_id, a.segment_id, a.start_date)
                 for a in db.session.scalars(select(ChiefAssignment))}
     created = assigned = 0
-    try:
+    with unit_of_work():
         for number, row in enumerate(rows, start=1):
             try:
                 position = position_by_name(row["position"]).code
@@ -105,8 +106,4 @@ def import_roster(path: Path) -> dict:
                 assigned += 1
         if errors:
             raise ServiceError(f"名册导入失败：{len(errors)} 处错误，未写入任何数据", errors)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return {"rows": len(rows), "chiefs_created": created, "assignments_created": assigned}

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from roadchief.extensions import db
 from roadchief.models import Chief, ChiefAssignment, QuarterScore, Town, Village
-from roadchief.services import ServiceError
+from roadchief.services import Conflict, ServiceError
 from roadchief.services.funding_params import check_period, closed_quarters, quarter_end
 from roadchief.services.transactions import lock_year, unit_of_work
 
@@ -171,20 +171,20 @@ def import_scores(path: Path, replace: bool = False, content: bytes | None = Non
     if not rows:
         raise ServiceError("文件中没有得分数据")
     parsed, errors = parse_scores(rows)
-    for year in sorted({p.year for p in parsed}):
-        lock_year(year)  # a quarter close of the same year waits for us, or we see its close
-    existing = {(s.year, s.quarter, s.unit_key): s for s in db.session.scalars(select(QuarterScore))}
-    closed = {(y, q) for y in {p.year for p in parsed} for q in closed_quarters(y)}
-    for item in parsed:
-        if (item.year, item.quarter) in closed:
-            errors.append(f"第 {item.row} 行：{item.year} 年第 {item.quarter} 季度已审定，得分不可修改（请登记调整分录）")
-        elif (item.year, item.quarter, item.unit_key) in existing and not replace:
-            errors.append(f"第 {item.row} 行：{item.unit_key} {item.year} 年第 {item.quarter} 季度已有得分（如需覆盖请用 --replace）")
-    if errors:
-        db.session.rollback()
-        raise ServiceError(f"得分导入失败：{len(errors)} 处错误，未写入任何数据", errors)
     created = replaced = 0
+    # one transaction from the year locks to the last row: a refusal releases the locks, writing nothing
     with unit_of_work("同期得分刚刚已由他人导入，请刷新后重试（或使用覆盖导入）"):
+        for year in sorted({p.year for p in parsed}):
+            lock_year(year)  # a quarter close of the same year waits for us, or we see its close
+        existing = {(s.year, s.quarter, s.unit_key): s for s in db.session.scalars(select(QuarterScore))}
+        closed = {(y, q) for y in {p.year for p in parsed} for q in closed_quarters(y)}
+        for item in parsed:
+            if (item.year, item.quarter) in closed:
+                errors.append(f"第 {item.row} 行：{item.year} 年第 {item.quarter} 季度已审定，得分不可修改（请登记调整分录）")
+            elif (item.year, item.quarter, item.unit_key) in existing and not replace:
+                errors.append(f"第 {item.row} 行：{item.unit_key} {item.year} 年第 {item.quarter} 季度已有得分（如需覆盖请用 --replace）")
+        if errors:
+            raise ServiceError(f"得分导入失败：{len(errors)} 处错误，未写入任何数据", errors)
         for item in parsed:
             current = existing.get((item.year, item.quarter, item.unit_key))
             if current is None:
@@ -202,7 +202,7 @@ def set_unit_score(year: int, quarter: int, unit_key: str, score_centi: int, chi
     the caller commits."""
     lock_year(year)
     if quarter in closed_quarters(year):
-        raise ServiceError(f"{year} 年第 {quarter} 季度已审定，得分不可修改")
+        raise Conflict(f"{year} 年第 {quarter} 季度已审定，得分不可修改")
     if chief_id is not None:
         check_chief_held(chief_id, unit_key, year, quarter)
     current = db.session.scalar(select(QuarterScore).where(QuarterScore.year == year, QuarterScore.quarter == quarter,

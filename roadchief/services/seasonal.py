@@ -36,9 +36,9 @@ from roadchief.extensions import db
 from roadchief.models import Road, Segment, Town
 from roadchief.models.inspections import Inspection, InspectionSegment
 from roadchief.models.operations import WINDOW_KINDS, EmergencyStock, SeasonWindow
-from roadchief.services import ServiceError
+from roadchief.services import NotFound, ServiceError
 from roadchief.services.chiefs import POSITION_NAMES, AssignmentIndex
-from roadchief.services.scope import segment_condition
+from roadchief.services.permissions import bound_town_id, segment_condition
 from roadchief.services.transactions import unit_of_work
 
 FLOOD_PHASES = ("雨前", "雨中", "雨后")
@@ -97,7 +97,7 @@ def _town(code) -> Town | None:
         return None
     town = db.session.scalar(select(Town).where((Town.code == code) | (Town.name == code)))
     if town is None:
-        raise ServiceError(f"乡镇 {code} 不存在")
+        raise NotFound(f"乡镇 {code} 不存在")
     return town
 
 
@@ -296,6 +296,6 @@ def set_stock(town_code: str, item: str, unit: str, quantity, location: str = ""
 def stock(user) -> list[EmergencyStock]:
     query = (select(EmergencyStock).join(Town).options(selectinload(EmergencyStock.town))
              .order_by(Town.code, EmergencyStock.item))
-    if user.role in ("town_office", "inspector") and user.town_id:
+    if bound_town_id(user):
         query = query.where(EmergencyStock.town_id == user.town_id)
     return list(db.session.scalars(query))

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from roadchief.extensions import db
 from roadchief.models.locks import YearLock
-from roadchief.services import ServiceError
+from roadchief.services import Conflict, ServiceError
 
 
 @contextlib.contextmanager
@@ -19,7 +19,7 @@ def unit_of_work(conflict_message: str = "数据刚刚已被他人修改，请�
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise ServiceError(conflict_message) from None
+        raise Conflict(conflict_message) from None
     except BaseException:
         db.session.rollback()
         raise

@@ -7,6 +7,7 @@ served only by access-checked views (see ``open_photo``), never by a static rout
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import uuid
 import warnings
@@ -156,3 +157,41 @@ def delete_stored(upload_dir: str | Path, *relatives: str | None) -> None:
                 resolve_stored(upload_dir, relative).unlink()
             except (FileNotFoundError, OSError):
                 pass
+
+
+class PhotoStage:
+    """Photos written to disk before the rows naming them are committed (see staged_photos)."""
+
+    def __init__(self, upload_dir: str | Path, max_bytes: int = DEFAULT_MAX_BYTES):
+        self.upload_dir, self.max_bytes = upload_dir, max_bytes
+        self.photos: list[StoredPhoto] = []
+
+    def save(self, file_storage, max_bytes: int | None = None) -> StoredPhoto:
+        """save_photo, remembered so a failed use case removes the file again."""
+        photo = save_photo(file_storage, self.upload_dir, max_bytes=max_bytes or self.max_bytes)
+        self.photos.append(photo)
+        return photo
+
+    def discard(self) -> None:
+        for photo in self.photos:
+            delete_stored(self.upload_dir, photo.path, photo.thumb_path)
+        self.photos.clear()
+
+
+@contextlib.contextmanager
+def staged_photos(upload_dir: str | Path, max_bytes: int = DEFAULT_MAX_BYTES):
+    """Stage uploaded photos for one use case: ``stage.save(file)`` stores each one; if the
+    block fails (a refusal, a conflict, anything), no row points at them and they are deleted.
+    Use it outside the use case's ``unit_of_work`` so the rollback comes first."""
+    stage = PhotoStage(upload_dir, max_bytes)
+    try:
+        yield stage
+    except BaseException:
+        stage.discard()
+        raise
+
+
+def photo_columns(photo: StoredPhoto, user=None) -> dict:
+    """The columns every photo row shares (inspection, event, asset photos)."""
+    return {"path": photo.path, "thumb_path": photo.thumb_path, "mimetype": photo.mimetype, "width": photo.width,
+            "height": photo.height, "taken_at": photo.taken_at, "user_id": getattr(user, "id", None)}

@@ -18,7 +18,7 @@ from roadchief.models import Road, Segment, Town
 from roadchief.models.operations import WORK_CATEGORIES, WorksPlanItem, WorksProgress
 from roadchief.services import ServiceError
 from roadchief.services.audit import current_actor
-from roadchief.services.scope import segment_condition
+from roadchief.services.permissions import segment_condition
 from roadchief.services.transactions import unit_of_work
 
 MAX_FEN = 10**13  # 1000 亿元: anything above is a typo

@@ -63,7 +63,7 @@ def register_web(app):
     app.add_template_filter(beijing, "beijing")
     app.add_template_global(beijing, "beijing")
     from roadchief.web import api, audit, auth, funding, inspections, public, registry, map as map_view
-    from roadchief.web import operations
+    from roadchief.web import errors, operations
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
@@ -105,6 +105,8 @@ def register_web(app):
             return jsonify({"error": ERROR_TEXT.get(error.code, error.name), "detail": error.description, "status": error.code}), error.code
         return render_template("error.html", code=error.code, message=ERROR_TEXT.get(error.code, error.name)), error.code
 
+    errors.register(app)
+
     @app.errorhandler(Exception)
     def unexpected(error):
         if isinstance(error, HTTPException):
@@ -117,4 +119,4 @@ def register_web(app):
     @app.context_processor
     def globals_for_templates():
         from roadchief.models.accounts import ROLES
-        return {"ROLES": ROLES, "role_in": access.role_in}
+        return {"ROLES": ROLES, "role_in": access.role_in, "can": access.can}

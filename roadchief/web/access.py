@@ -7,11 +7,14 @@ from functools import wraps
 from flask import abort, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 
+from roadchief.domain import permissions as rules
+from roadchief.services import permissions
+
 PUBLIC = "public"
 ANY_USER = "any_user"
-ALL_ROLES = ("city_office", "town_office", "inspector", "chief", "finance")
-OFFICES = ("city_office", "town_office")
-READERS = ALL_ROLES
+ALL_ROLES = rules.ALL_ROLES
+OFFICES = rules.OFFICES
+READERS = rules.roles_for(rules.READ)
 
 
 def allow(*roles: str):
@@ -57,13 +60,27 @@ def enforce():
         return None
     if not current_user.is_authenticated:
         return _refuse(401)
-    if ANY_USER in rule or current_user.role in rule:
+    if admits(rule):
         return None
     return _refuse(403)
 
 
+def admits(rule) -> bool:
+    """Whether a route's declared rule lets the current user in."""
+    if PUBLIC in rule:
+        return True
+    if not current_user.is_authenticated:
+        return False
+    return ANY_USER in rule or permissions.has_role(current_user, *rule)
+
+
 def role_in(*roles: str) -> bool:
-    return current_user.is_authenticated and current_user.role in roles
+    return permissions.has_role(current_user, *roles)
+
+
+def can(capability: str) -> bool:
+    """Template and view helper: the current user holds this capability (domain.permissions)."""
+    return permissions.can(current_user, capability)
 
 
 def require(condition: bool):

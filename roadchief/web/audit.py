@@ -5,6 +5,7 @@ from datetime import date
 
 from flask import Blueprint, Response, render_template, request
 
+from roadchief.domain.permissions import READ_AUDIT, roles_for
 from roadchief.services.audit_query import ACTIONS, audit_query, entities, export_xlsx, page
 from roadchief.web.access import allow
 
@@ -25,7 +26,7 @@ def _query():
 
 
 @bp.route("/")
-@allow("city_office", "finance")
+@allow(*roles_for(READ_AUDIT))
 def index():
     number = max(1, request.args.get("page", 1, type=int))
     rows, total = page(_query(), number)
@@ -34,7 +35,7 @@ def index():
 
 
 @bp.route("/export.xlsx")
-@allow("city_office", "finance")
+@allow(*roles_for(READ_AUDIT))
 def export():
     body = export_xlsx(_query())
     return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

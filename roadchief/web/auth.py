@@ -7,6 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
+from roadchief.domain.permissions import MANAGE_USERS, roles_for
 from roadchief.extensions import db, limiter
 from roadchief.models import Town, User
 from roadchief.models.accounts import ROLES
@@ -86,7 +87,7 @@ def change_password():
 
 
 @bp.route("/admin/users")
-@allow("city_office")
+@allow(*roles_for(MANAGE_USERS))
 def users():
     rows = db.session.scalars(select(User).order_by(User.role, User.username)).all()
     towns = db.session.scalars(select(Town).order_by(Town.code)).all()
@@ -94,7 +95,7 @@ def users():
 
 
 @bp.route("/admin/users", methods=["POST"])
-@allow("city_office")
+@allow(*roles_for(MANAGE_USERS))
 def create_user():
     form = request.form
     try:
@@ -108,7 +109,7 @@ def create_user():
 
 
 @bp.route("/admin/users/<int:user_id>/password", methods=["POST"])
-@allow("city_office")
+@allow(*roles_for(MANAGE_USERS))
 def reset_password(user_id: int):
     user = db.get_or_404(User, user_id)
     try:

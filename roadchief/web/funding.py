@@ -21,17 +21,18 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from roadchief.domain.clock import beijing_today
+from roadchief.domain.permissions import EDIT_PARAMS, MANAGE_FUNDING, VIEW_FUNDING, roles_for
 from roadchief.extensions import db
 from roadchief.models import MileageVersion
 from roadchief.reports import funding_pdf, funding_xlsx
-from roadchief.services import ServiceError, funding, scores
+from roadchief.services import ServiceError, funding, permissions, scores
 from roadchief.web.access import allow
 from roadchief.web import beijing
 
 bp = Blueprint("funding", __name__, url_prefix="/funding")
 
-MANAGERS = ("city_office", "finance")
-VIEWERS = ("city_office", "finance", "town_office")
+MANAGERS = roles_for(MANAGE_FUNDING)
+VIEWERS = roles_for(VIEW_FUNDING)
 FALLBACK_YEAR = 2022
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 RATE_FIELDS = (("镇道", "rate_zd"), ("村道", "rate_cd"), ("市道", "rate_sd"), ("专用公路", "rate_zy"))
@@ -61,7 +62,7 @@ def local_time(value) -> str:
 
 def _town_scope() -> tuple[str, str] | None:
     """(code, name) of the town a town office is limited to; None for city-wide roles."""
-    if current_user.role != "town_office":
+    if not permissions.is_town_office(current_user):
         return None
     town = current_user.town
     return (town.code, town.name) if town else ("", "")
@@ -447,7 +448,7 @@ def params(year: int):
 
 
 @bp.route("/<int:year>/params", methods=["POST"])
-@allow("city_office")
+@allow(*roles_for(EDIT_PARAMS))
 def params_save(year: int):
     """A new revision of the year's parameters; only the city office edits them."""
     try:
@@ -507,7 +508,6 @@ def import_scores():
             result = scores.import_scores(Path(f"upload{suffix}"), replace=request.form.get("replace") == "yes", content=data)
             flash(f"得分已导入：{result['rows']} 行，新增 {result['created']} 条，覆盖 {result['replaced']} 条", "success")
         except ServiceError as error:
-            db.session.rollback()
             flash(str(error), "error")
             errors, status = error.errors, 422
     return render_template("funding/import.html", result=result, errors=errors,

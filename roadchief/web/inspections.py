@@ -16,6 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from roadchief.domain import clock
+from roadchief.domain.permissions import (EDIT_CATALOG, FINALISE, LOG_INSPECTION, OWN_RESULTS, READ, READ_RESULTS,
+                                          roles_for)
 from roadchief.domain.scoring import (ACTIONS, CATEGORIES, DUTY_PHASES, OVERDUE_CODE, PERIOD_NAMES, STATE_LABELS,
                                       UNITS, month_of)
 from roadchief.extensions import db
@@ -23,16 +25,16 @@ from roadchief.models import Chief
 from roadchief.models.inspections import DeductionCatalog, Inspection, InspectionPhoto, Rectification
 from roadchief.reports import bulletin_pdf
 from roadchief.services import ServiceError
-from roadchief.services import assessment
+from roadchief.services import assessment, permissions
 from roadchief.services import inspections as service
 from roadchief.web.photos import send_stored_photo
-from roadchief.web.access import READERS, allow
+from roadchief.web.access import allow
 
 bp = Blueprint("inspections", __name__, url_prefix="/inspections")
 
-RECORDERS = ("city_office", "town_office", "inspector", "chief")
-REPORT_READERS = ("city_office", "town_office", "inspector", "finance")
-FINALISERS = ("city_office", "town_office")
+RECORDERS = roles_for(LOG_INSPECTION)
+REPORT_READERS = roles_for(READ_RESULTS)
+FINALISERS = roles_for(FINALISE)
 BLANK_FINDINGS = 3
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -59,23 +61,23 @@ def _current_quarter() -> tuple[int, int]:
 # ================================================================== home
 
 @bp.route("/")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def index():
     today = _today()
     year, quarter = _current_quarter()
     mine = service.list_rectifications(current_user, state="active", chief_id=current_user.chief_id) \
-        if current_user.role == "chief" and current_user.chief_id else []
+        if permissions.own_chief_id(current_user) else []
     return render_template(
         "inspections/index.html", today=today, year=year, quarter=quarter, mine=mine,
         actors={r.id: service.actors_for(current_user, r) for r in mine},
         overdue=service.list_rectifications(current_user, overdue=True, today=today, limit=50),
         pending=service.awaiting_review(current_user),
         recent=service.list_inspections(current_user, limit=20), can_record=bool(service.recordable_kinds(current_user)),
-        scopes=assessment.visible_scopes(current_user))
+        scopes=permissions.visible_scopes(current_user))
 
 
 @bp.route("/me")
-@allow("chief")
+@allow(*roles_for(OWN_RESULTS))
 def me():
     return redirect(url_for("inspections.chief", chief_id=current_user.chief_id))
 
@@ -206,7 +208,7 @@ def _inspection_or_404(inspection_id: int) -> Inspection:
 
 
 @bp.route("/<int:inspection_id>")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def detail(inspection_id: int):
     inspection = _inspection_or_404(inspection_id)
     return render_template("inspections/detail.html", inspection=inspection, today=_today(), gps_limit=service.GPS_WARNING_M,
@@ -240,7 +242,7 @@ def correct(inspection_id: int):
 # ================================================================== rectifications
 
 @bp.route("/rectifications")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def rectifications():
     view = request.args.get("view", "active")
     overdue = view == "overdue"
@@ -281,13 +283,13 @@ def _photo(photo_id: int, thumb: bool):
 
 
 @bp.route("/photos/<int:photo_id>")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def photo(photo_id: int):
     return _photo(photo_id, thumb=False)
 
 
 @bp.route("/photos/<int:photo_id>/thumb")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def photo_thumb(photo_id: int):
     return _photo(photo_id, thumb=True)
 
@@ -295,7 +297,7 @@ def photo_thumb(photo_id: int):
 # ================================================================== deduction catalog (扣分标准)
 
 @bp.route("/catalog")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def catalog():
     year = request.args.get("year", _today().year, type=int)
     current = _or_404(service.catalog_for, year)
@@ -303,7 +305,7 @@ def catalog():
 
 
 @bp.route("/catalog/<int:version_id>")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def catalog_version(version_id: int):
     version = db.get_or_404(DeductionCatalog, version_id)
     return render_template("inspections/catalog.html", catalog=version, versions=service.catalog_versions(version.year),
@@ -312,7 +314,7 @@ def catalog_version(version_id: int):
 
 
 @bp.route("/catalog/<int:version_id>/edit", methods=["GET", "POST"])
-@allow("city_office")
+@allow(*roles_for(EDIT_CATALOG))
 def catalog_edit(version_id: int):
     version = db.get_or_404(DeductionCatalog, version_id)
     if request.method == "POST":
@@ -336,7 +338,7 @@ def catalog_edit(version_id: int):
 
 
 @bp.route("/catalog/<int:version_id>/confirm", methods=["POST"])
-@allow("city_office")
+@allow(*roles_for(EDIT_CATALOG))
 def catalog_confirm(version_id: int):
     version = db.get_or_404(DeductionCatalog, version_id)
     try:
@@ -358,7 +360,7 @@ def _or_404(function, *args, **kwargs):
 
 
 def _scope() -> str:
-    scopes = assessment.visible_scopes(current_user)
+    scopes = permissions.visible_scopes(current_user)
     scope = request.values.get("scope") or (scopes[0] if scopes else "")
     if scope not in scopes:
         abort(403)
@@ -378,8 +380,8 @@ def quarter(year: int, quarter: int):
     data = _or_404(assessment.bulletin, scope, year, quarter, today=_today())
     return render_template("inspections/bulletin.html", data=data, year=year, quarter=quarter, scope=scope,
                            overview=bulletin_pdf.overview_text(data),
-                           scopes=_scope_names(assessment.visible_scopes(current_user)),
-                           can_finalise=assessment.can_finalise(current_user, scope))
+                           scopes=_scope_names(permissions.visible_scopes(current_user)),
+                           can_finalise=permissions.can_finalise(current_user, scope))
 
 
 @bp.route("/scores/<int:year>/<int:quarter>/bulletin.<fmt>")
@@ -398,7 +400,7 @@ def bulletin_download(year: int, quarter: int, fmt: str):
 @allow(*FINALISERS)
 def finalise(year: int, quarter: int):
     scope = _scope()
-    if not assessment.can_finalise(current_user, scope):
+    if not permissions.can_finalise(current_user, scope):
         abort(403)
     try:
         report = assessment.finalise_quarter([scope], year, quarter, today=_today())
@@ -424,7 +426,7 @@ def ranking(year: int):
     scope, period = _scope(), _period()
     data = _or_404(assessment.ranking, scope, year, period, today=_today())
     return render_template("inspections/ranking.html", data=data, year=year, period=period, scope=scope,
-                           scopes=_scope_names(assessment.visible_scopes(current_user)), periods=PERIOD_NAMES)
+                           scopes=_scope_names(permissions.visible_scopes(current_user)), periods=PERIOD_NAMES)
 
 
 @bp.route("/ranking/<int:year>/export")
@@ -437,17 +439,17 @@ def ranking_export(year: int):
 # ================================================================== a chief's own page
 
 def _can_see_chief(chief: Chief) -> bool:
-    if current_user.role == "chief":
+    if permissions.is_chief(current_user):
         return current_user.chief_id == chief.id
-    if current_user.role in ("town_office", "inspector") and current_user.town_id:
-        town = current_user.town_id
+    town = permissions.bound_town_id(current_user)
+    if town:
         return any(a.town_id == town or (a.village and a.village.town_id == town) or (a.segment and a.segment.town_id == town)
                    for a in chief.assignments)
     return True
 
 
 @bp.route("/chiefs/<int:chief_id>")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def chief(chief_id: int):
     chief = db.session.scalar(select(Chief).where(Chief.id == chief_id).options(selectinload(Chief.assignments))) or abort(404)
     if not _can_see_chief(chief):

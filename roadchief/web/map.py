@@ -5,20 +5,22 @@ from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 
 from roadchief.domain.clock import beijing_today
-from roadchief.web.access import ANY_USER, PUBLIC, READERS, allow
+from roadchief.domain.permissions import READ, roles_for
+from roadchief.services import permissions
+from roadchief.web.access import admits, allow
 
 bp = Blueprint("map", __name__)
 
 
 @bp.route("/")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def index():
     config = current_app.config
     return render_template("map/index.html", tile_url=config.get("TILE_URL", ""),
                            tile_label_url=config.get("TILE_LABEL_URL", ""),
                            tile_subdomains=config.get("TILE_SUBDOMAINS", "abc"),
                            tile_attribution=config.get("TILE_ATTRIBUTION", ""),
-                           my_chief_id=current_user.chief_id if current_user.role == "chief" else None)
+                           my_chief_id=permissions.own_chief_id(current_user))
 
 
 def has_endpoint(name: str) -> bool:
@@ -33,11 +35,7 @@ def can_visit(name: str) -> bool:
     rule = getattr(view, "access", None)
     if not rule:
         return False
-    if PUBLIC in rule:
-        return True
-    if not current_user.is_authenticated:
-        return False
-    return ANY_USER in rule or current_user.role in rule
+    return admits(rule)
 
 
 def position_name(code: str) -> str:

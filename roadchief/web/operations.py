@@ -12,6 +12,9 @@ from sqlalchemy import select
 
 from roadchief.domain import clock
 from roadchief.domain import events as event_rules
+from roadchief.domain.permissions import (ACT_ON_EVENT, ADD_WORKS_PLAN, ASSET_CONDITION, EDIT_ASSETS, EDIT_DUTY_WINDOWS,
+                                          EDIT_STOCK, IMPORT_ASSETS, READ, RECORD_EVENT, VIEW_DUTY, VIEW_WORKS_PLAN,
+                                          WORKS_PROGRESS, roles_for)
 from roadchief.extensions import db
 from roadchief.models import Road, Segment, Town
 from roadchief.models.operations import (ASSET_CONDITIONS, ASSET_KINDS, WINDOW_KINDS, WORK_CATEGORIES, RoadAsset,
@@ -22,16 +25,16 @@ from roadchief.services import assets as asset_service
 from roadchief.services import events as service
 from roadchief.services import seasonal, works_plan
 from roadchief.services.road_file import road_file
-from roadchief.services.scope import can_see_segment, segment_condition
+from roadchief.services import permissions
+from roadchief.services.permissions import can_see_segment, segment_condition
 from roadchief.web.photos import send_stored_photo
-from roadchief.web.access import READERS, allow
+from roadchief.web.access import allow
 
 bp = Blueprint("operations", __name__, url_prefix="/ops")
 
-OFFICES = ("city_office", "town_office")
-EVENT_RECORDERS = service.RECORDERS
-EVENT_ACTORS = ("city_office", "town_office", "chief")
-FILE_READERS = READERS
+EVENT_RECORDERS = roles_for(RECORD_EVENT)
+EVENT_ACTORS = roles_for(ACT_ON_EVENT)
+FILE_READERS = roles_for(READ)
 
 
 @bp.app_context_processor
@@ -46,7 +49,7 @@ def operations_for_templates():
             return []
 
     def chief_events():
-        if not (current_user.is_authenticated and current_user.role == "chief"):
+        if not permissions.is_chief(current_user):
             return []
         return service.list_events(current_user, state="open", limit=20)
     return {"road_events": road_events, "chief_events": chief_events}
@@ -77,7 +80,7 @@ def _files(name: str) -> list:
 # ================================================================== home
 
 @bp.route("/")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def index():
     year = _year()
     return render_template("operations/index.html", year=year,
@@ -89,7 +92,7 @@ def index():
 # ================================================================== events
 
 @bp.route("/events")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def events():
     state = request.args.get("state", "open")
     return render_template("operations/events.html", state=state, states=event_rules.STATES,
@@ -149,7 +152,7 @@ def event_new():
 
 
 @bp.route("/segments/<int:segment_id>.json")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def segment_geojson(segment_id: int):
     """One segment as a GeoJSON Feature, for the small maps (detour drawing)."""
     segment = db.get_or_404(Segment, segment_id)
@@ -166,7 +169,7 @@ def _event_or_404(event_id: int) -> RoadEvent:
 
 
 @bp.route("/events/<int:event_id>")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def event(event_id: int):
     event = _event_or_404(event_id)
     return render_template("operations/event.html", event=event, place=service.event_place(event),
@@ -216,7 +219,7 @@ def event_safety(event_id: int):
 
 
 @bp.route("/event-photos/<int:photo_id>")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def event_photo(photo_id: int):
     photo = db.get_or_404(RoadEventPhoto, photo_id)
     if not service.can_see_event(current_user, photo.event):
@@ -253,7 +256,7 @@ def road_file_download(code: str):
 # ================================================================== seasonal duty and stock
 
 @bp.route("/duty")
-@allow("city_office", "town_office", "inspector")
+@allow(*roles_for(VIEW_DUTY))
 def duty():
     year = _year()
     windows = seasonal.windows(year)
@@ -267,7 +270,7 @@ def duty():
 
 
 @bp.route("/duty/windows", methods=["POST"])
-@allow("city_office")
+@allow(*roles_for(EDIT_DUTY_WINDOWS))
 def duty_window_add():
     form = request.form
     try:
@@ -282,7 +285,7 @@ def duty_window_add():
 
 
 @bp.route("/duty/windows/delete", methods=["POST"])
-@allow("city_office")
+@allow(*roles_for(EDIT_DUTY_WINDOWS))
 def duty_window_delete():
     window_id = request.form.get("window_id", "")
     window = db.session.get(SeasonWindow, int(window_id)) if window_id.isdigit() and int(window_id) < 2**31 else None
@@ -295,10 +298,10 @@ def duty_window_delete():
 
 
 @bp.route("/stock/save", methods=["POST"])
-@allow(*OFFICES)
+@allow(*roles_for(EDIT_STOCK))
 def stock_save():
     town = request.form.get("town", "").strip()
-    if current_user.role == "town_office":
+    if permissions.is_town_office(current_user):
         own = db.session.get(Town, current_user.town_id) if current_user.town_id else None
         if own is None:
             abort(403)
@@ -316,19 +319,19 @@ def stock_save():
 
 
 @bp.route("/stock")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def stock():
     towns = db.session.scalars(select(Town).order_by(Town.code)).all()
-    if current_user.role == "town_office":
+    if permissions.is_town_office(current_user):
         towns = [t for t in towns if t.id == current_user.town_id]
     return render_template("operations/stock.html", rows=seasonal.stock(current_user), towns=towns,
-                           units=seasonal.STOCK_UNITS, can_edit=current_user.role in OFFICES)
+                           units=seasonal.STOCK_UNITS, can_edit=permissions.can(current_user, EDIT_STOCK))
 
 
 # ================================================================== assets
 
 @bp.route("/assets")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def assets():
     kind = request.args.get("kind") or None
     return render_template("operations/assets.html", kinds=ASSET_KINDS, kind=kind,
@@ -337,7 +340,7 @@ def assets():
 
 
 @bp.route("/assets/import", methods=["POST"])
-@allow("city_office")
+@allow(*roles_for(IMPORT_ASSETS))
 def assets_import():
     import tempfile
     from pathlib import Path
@@ -373,7 +376,7 @@ def _asset_page(form, item=None, status: int = 200):
 
 
 @bp.route("/assets/new", methods=["GET", "POST"])
-@allow(*OFFICES)
+@allow(*roles_for(EDIT_ASSETS))
 def asset_new():
     if request.method == "POST":
         try:
@@ -389,7 +392,7 @@ def asset_new():
 
 
 @bp.route("/assets/<int:asset_id>/edit", methods=["GET", "POST"])
-@allow(*OFFICES)
+@allow(*roles_for(EDIT_ASSETS))
 def asset_edit(asset_id: int):
     item = db.get_or_404(RoadAsset, asset_id)
     if not asset_service.can_manage(current_user, item.segment):
@@ -410,7 +413,7 @@ def asset_edit(asset_id: int):
 
 
 @bp.route("/assets/<int:asset_id>", methods=["GET", "POST"])
-@allow(*READERS)
+@allow(*roles_for(READ))
 def asset(asset_id: int):
     item = db.get_or_404(RoadAsset, asset_id)
     if not asset_service.can_see_asset(current_user, item):
@@ -426,11 +429,11 @@ def asset(asset_id: int):
     return render_template("operations/asset.html", asset=item, conditions=ASSET_CONDITIONS,
                            inspections=asset_service.inspections_of_asset(item),
                            can_manage=asset_service.can_manage(current_user, item.segment),
-                           can_edit=current_user.role in ("city_office", "town_office", "inspector", "chief"))
+                           can_edit=permissions.can(current_user, ASSET_CONDITION))
 
 
 @bp.route("/assets/<int:asset_id>/inspections", methods=["POST"])
-@allow("city_office", "town_office", "inspector", "chief")
+@allow(*roles_for(ASSET_CONDITION))
 def asset_link(asset_id: int):
     """Record that an inspection (one the user can see, on the asset's segment) looked at this asset."""
     from roadchief.models.inspections import Inspection
@@ -452,7 +455,7 @@ def asset_link(asset_id: int):
 
 
 @bp.route("/asset-photos/<int:photo_id>")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def asset_photo(photo_id: int):
     photo = db.get_or_404(RoadAssetPhoto, photo_id)
     if not asset_service.can_see_asset(current_user, photo.asset):
@@ -463,7 +466,7 @@ def asset_photo(photo_id: int):
 # ================================================================== works plan
 
 @bp.route("/plan/items", methods=["POST"])
-@allow("city_office")
+@allow(*roles_for(ADD_WORKS_PLAN))
 def plan_add():
     form = request.form
     year = form.get("year", "")
@@ -481,7 +484,7 @@ def plan_add():
 
 
 @bp.route("/plan")
-@allow("city_office", "town_office", "finance")
+@allow(*roles_for(VIEW_WORKS_PLAN))
 def plan():
     year = _year()
     towns, total = works_plan.plan_vs_done(current_user, year)
@@ -490,7 +493,7 @@ def plan():
 
 
 @bp.route("/plan/progress", methods=["POST"])
-@allow("city_office", "town_office")
+@allow(*roles_for(WORKS_PROGRESS))
 def plan_progress():
     item_id = request.form.get("item_id", "")
     item = db.session.get(WorksPlanItem, int(item_id)) if item_id.isdigit() and int(item_id) < 2**31 else None
@@ -519,13 +522,13 @@ def _plan_report(fmt: str):
 
 
 @bp.route("/plan.xlsx")
-@allow("city_office", "town_office", "finance")
+@allow(*roles_for(VIEW_WORKS_PLAN))
 def plan_xlsx_download():
     return _plan_report("xlsx")
 
 
 @bp.route("/plan.pdf")
-@allow("city_office", "town_office", "finance")
+@allow(*roles_for(VIEW_WORKS_PLAN))
 def plan_pdf_download():
     return _plan_report("pdf")
 

@@ -16,12 +16,14 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from roadchief.domain.clock import MINUTE, format_beijing
+from roadchief.domain.permissions import HANDLE_REPORTS, PRINT_SIGNS, roles_for
 from roadchief.domain.stakes import format_stake
 from roadchief.extensions import db, limiter
 from roadchief.models import AuditEntry, Town
 from roadchief.models.public import REPORT_CATEGORIES, REPORT_STATUSES, REPORT_TEXT_MAX, PublicReport
 from roadchief.reports.sign_pdf import SIZES, sign_pdf, signs_pdf
 from roadchief.services import ServiceError
+from roadchief.services import permissions
 from roadchief.services import public_reports as reports
 from roadchief.services.audit import Actor, acting_as
 from roadchief.services.chiefs import POSITION_NAMES
@@ -34,7 +36,7 @@ bp = Blueprint("public", __name__, url_prefix="/p")
 
 REPORT_LIMIT = "5 per hour;20 per day"
 TRACK_LIMIT = "30 per minute;300 per day"
-HANDLERS = ("city_office", "town_office", "chief")
+HANDLERS = roles_for(HANDLE_REPORTS)
 
 
 @bp.app_template_filter("public_time")
@@ -87,9 +89,9 @@ def index():
     text = request.args.get("q", "").strip()
     roads = search_roads(text) if text else []
     towns = []
-    if current_user.is_authenticated and current_user.role == "city_office":
+    if permissions.is_city_office(current_user):
         towns = db.session.scalars(select(Town).order_by(Town.code)).all()
-    elif current_user.is_authenticated and current_user.role == "town_office" and current_user.town_id:
+    elif permissions.is_town_office(current_user) and current_user.town_id:
         towns = [db.session.get(Town, current_user.town_id)]
     return render_template("public/index.html", q=text, roads=roads, towns=towns,
                            supervision_phone=current_app.config["SUPERVISION_PHONE"])
@@ -175,13 +177,13 @@ def _town_or_404(town_code: str) -> Town:
     town = db.session.scalar(select(Town).where(Town.code == town_code))
     if town is None:
         abort(404)
-    if current_user.role == "town_office":
+    if permissions.is_town_office(current_user):
         require(current_user.town_id == town.id)
     return town
 
 
 @bp.route("/town/<town_code>")
-@allow("city_office", "town_office")
+@allow(*roles_for(PRINT_SIGNS))
 def town(town_code: str):
     town = _town_or_404(town_code)
     roads = town_roads(town)
@@ -189,7 +191,7 @@ def town(town_code: str):
 
 
 @bp.route("/town/<town_code>/signs.pdf")
-@allow("city_office", "town_office")
+@allow(*roles_for(PRINT_SIGNS))
 def town_pdf(town_code: str):
     town = _town_or_404(town_code)
     size = _size()
@@ -322,7 +324,6 @@ def report_detail(ref: str):
                         rectification_ref=request.form.get("rectification_ref"),
                         chief_id=request.form.get("chief_id", type=int))
         except ServiceError as error:
-            db.session.rollback()
             flash(str(error), "error")
             return redirect(url_for("public.report_detail", ref=report.ref), 303)
         flash(f"已{reports.ACTIONS[action]}：{report.status_label}", "success")

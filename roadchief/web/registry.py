@@ -10,14 +10,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from roadchief.domain.clock import beijing_today
+from roadchief.domain.permissions import READ, READ_COVERAGE, roles_for
 from roadchief.domain.roads import CHIEF_POSITIONS, ROAD_CLASSES
 from roadchief.domain.stakes import format_stake
 from roadchief.extensions import db
 from roadchief.models import Chief, ChiefAssignment, Road, Segment, Town, Village
 from roadchief.services.chiefs import AssignmentIndex, coverage_gaps
 from roadchief.services.network import network_summary
-from roadchief.services.scope import can_see_segment, segment_condition
-from roadchief.web.access import READERS, allow
+from roadchief.services import permissions
+from roadchief.services.permissions import can_see_segment, segment_condition
+from roadchief.web.access import allow
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 PAGE_SIZE = 50
@@ -36,7 +38,7 @@ def _day() -> date:
 
 
 @bp.route("/")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def segments():
     town_code = request.args.get("town", "")
     village_code = request.args.get("village", "")
@@ -68,7 +70,7 @@ def segments():
 
 
 @bp.route("/segments/<int:segment_id>")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def segment(segment_id: int):
     segment = db.get_or_404(Segment, segment_id)
     if not can_see_segment(current_user, segment):
@@ -86,7 +88,7 @@ def segment(segment_id: int):
 
 
 @bp.route("/roads/<code>")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def road(code: str):
     road = db.session.scalar(select(Road).where(Road.code == code)) or abort(404)
     visible = db.session.scalars(select(Segment).where(Segment.road_id == road.id, segment_condition(current_user))
@@ -97,7 +99,7 @@ def road(code: str):
 
 
 @bp.route("/chiefs")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def org_tree():
     """组织体系图: positions from 总路长 down to the village chiefs and maintainers."""
     day = _day()
@@ -105,7 +107,7 @@ def org_tree():
         selectinload(ChiefAssignment.chief), selectinload(ChiefAssignment.town), selectinload(ChiefAssignment.village),
         selectinload(ChiefAssignment.station), selectinload(ChiefAssignment.segment))).all()
     active = [a for a in rows if a.active_on(day)]
-    if current_user.role == "town_office":
+    if permissions.is_town_office(current_user):
         active = [a for a in active if a.scope_kind == "city" or a.town_id == current_user.town_id
                   or (a.village and a.village.town_id == current_user.town_id)
                   or (a.segment and a.segment.town_id == current_user.town_id)]
@@ -120,25 +122,25 @@ def org_tree():
 
 
 @bp.route("/chiefs/<int:chief_id>")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def chief(chief_id: int):
     chief = db.get_or_404(Chief, chief_id)
-    if current_user.role == "chief" and current_user.chief_id != chief.id:
+    if not permissions.is_own_chief(current_user, chief.id):
         abort(403)
     return render_template("registry/chief.html", chief=chief)
 
 
 @bp.route("/coverage")
-@allow("city_office", "town_office", "finance")
+@allow(*roles_for(READ_COVERAGE))
 def coverage():
     day = _day()
-    town_id = current_user.town_id if current_user.role == "town_office" else None
+    town_id = permissions.office_town_id(current_user)
     gaps = coverage_gaps(day, town_id=town_id)
     return render_template("registry/coverage.html", gaps=gaps, day=day)
 
 
 @bp.route("/summary")
-@allow(*READERS)
+@allow(*roles_for(READ))
 def summary():
-    town_id = current_user.town_id if current_user.role == "town_office" else None
+    town_id = permissions.office_town_id(current_user)
     return render_template("registry/summary.html", summary=network_summary(town_id=town_id))

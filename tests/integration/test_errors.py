@@ -1,0 +1,46 @@
+"""One handler maps a refused use case (ServiceError and its subclasses) to its answer."""
+from __future__ import annotations
+
+from roadchief.services import Conflict, Invalid, NotFound, ServiceError
+from roadchief.web.access import PUBLIC
+
+
+def _raising(error):
+    def view():
+        raise error
+    view.access = frozenset({PUBLIC})
+    return view
+
+
+def test_api_answers_with_the_status_of_the_subclass(app):
+    app.add_url_rule("/api/v1/__conflict", "test_conflict", _raising(Conflict("本季度已审定")))
+    app.add_url_rule("/api/v1/__invalid", "test_invalid", _raising(Invalid("时间不正确", ["第 1 行：时间"])))
+    app.add_url_rule("/api/v1/__missing", "test_missing", _raising(NotFound("考核范围不正确：town:1")))
+    app.add_url_rule("/api/v1/__plain", "test_plain", _raising(ServiceError("金额须为非零的数")))
+    client = app.test_client()
+    response = client.get("/api/v1/__conflict")
+    assert response.status_code == 409 and response.get_json() == {"error": "本季度已审定", "status": 409}
+    response = client.get("/api/v1/__invalid")
+    assert response.status_code == 422
+    assert response.get_json() == {"error": "时间不正确", "status": 422, "errors": ["第 1 行：时间"]}
+    response = client.get("/api/v1/__missing")  # like abort(404, message)
+    assert response.status_code == 404
+    assert response.get_json() == {"error": "页面不存在", "detail": "考核范围不正确：town:1", "status": 404}
+    response = client.get("/api/v1/__plain")
+    assert response.status_code == 400 and response.get_json() == {"error": "金额须为非零的数", "status": 400}
+
+
+def test_pages_flash_and_go_back_after_a_post_and_show_the_error_after_a_get(app):
+    app.add_url_rule("/__plain", "test_page", _raising(ServiceError("金额须为非零的数")), methods=["GET", "POST"])
+    app.add_url_rule("/__missing", "test_page_missing", _raising(NotFound("没有这一年")))
+    client = app.test_client()
+    response = client.post("/__plain", headers={"Referer": "http://localhost/p/"})
+    assert response.status_code == 302 and response.location.endswith("/p/")
+    response = client.post("/__plain", headers={"Referer": "http://elsewhere.example/x"})
+    assert response.status_code == 302 and response.location.endswith("/")
+    page = client.get("/p/").get_data(as_text=True)
+    assert "金额须为非零的数" in page
+    response = client.get("/__plain")
+    assert response.status_code == 400 and "金额须为非零的数" in response.get_data(as_text=True)
+    response = client.get("/__missing")
+    assert response.status_code == 404 and "页面不存在" in response.get_data(as_text=True)
