@@ -13,6 +13,7 @@ Four collections, each with public fields only (what the 公示牌 pages show an
 Numbers are JSON numbers (km with exactly 3 decimals, stakes in metres and in km plus the
 K-form text); moments ISO 8601 in Beijing time with the offset, as the rest of the API.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,16 +45,28 @@ class Collection:
 
 
 COLLECTIONS = {
-    c.id: c for c in (
-        Collection("segments", "农村公路路段", "路网登记的路段：公路编码、名称、行政等级、起止桩号、列养里程（km，3 位小数）、所在镇村。"),
+    c.id: c
+    for c in (
+        Collection(
+            "segments",
+            "农村公路路段",
+            "路网登记的路段：公路编码、名称、行政等级、起止桩号、列养里程（km，3 位小数）、所在镇村。",
+        ),
         Collection("assets", "路产", "桥梁、涵洞、标志牌、示警桩等路产的位置、类别、桩号与状况。"),
-        Collection("events", "突发事件（未修复）", "公示牌公布的未修复突发事件：交通中断时的警示与绕行，或已抢通待修复。"),
-        Collection("reports", "群众反馈（社会监督）", "群众反馈的受理编号、问题类别、办理状态、时间、位置与公路；不含联系电话等个人信息。"),
+        Collection(
+            "events", "突发事件（未修复）", "公示牌公布的未修复突发事件：交通中断时的警示与绕行，或已抢通待修复。"
+        ),
+        Collection(
+            "reports",
+            "群众反馈（社会监督）",
+            "群众反馈的受理编号、问题类别、办理状态、时间、位置与公路；不含联系电话等个人信息。",
+        ),
     )
 }
 
 
 # ---------- request parameters ----------
+
 
 def parse_limit(value: str | None) -> int:
     if value is None or value == "":
@@ -95,14 +108,18 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
 
 # ---------- typed values ----------
 
+
 def km(metres: int | None) -> Decimal | None:
     """Whole metres as km with exactly 3 decimals (serialised as a JSON number, see dumps)."""
     return None if metres is None else (Decimal(metres) / 1000).quantize(KM)
 
 
 def stake_props(prefix: str, metres: int | None) -> dict:
-    return {f"{prefix}_m": metres, f"{prefix}_km": km(metres),
-            f"{prefix}_stake": format_stake(metres) if metres is not None else None}
+    return {
+        f"{prefix}_m": metres,
+        f"{prefix}_km": km(metres),
+        f"{prefix}_stake": format_stake(metres) if metres is not None else None,
+    }
 
 
 _DECIMAL_MARK = "\u0000D"
@@ -123,66 +140,124 @@ def dumps(document) -> str:
 
 # ---------- features ----------
 
+
 def _point(lon: float | None, lat: float | None) -> dict | None:
     return None if lon is None or lat is None else {"type": "Point", "coordinates": [lon, lat]}
 
 
 def segment_feature(s: Segment) -> dict:
-    return {"type": "Feature", "id": s.id, "geometry": json.loads(s.geometry), "properties": {
-        "road_code": s.road.code, "road_name": s.road.name, "road_class": s.road.road_class,
-        **stake_props("start", s.start_m), **stake_props("end", s.end_m),
-        "listed_km": km(s.listed_m), "measured_km": km(s.measured_m), "is_listed": bool(s.is_listed),
-        "tech_grade": s.tech_grade, "surface": s.surface,
-        "width_m": None if s.width_dm is None else (Decimal(s.width_dm) / 10).quantize(Decimal("0.1")),
-        "town_code": s.town.code, "town": s.town.name, "village": s.village.name if s.village else None,
-        "sign_url": f"/p/s/{s.id}",
-    }}
+    return {
+        "type": "Feature",
+        "id": s.id,
+        "geometry": json.loads(s.geometry),
+        "properties": {
+            "road_code": s.road.code,
+            "road_name": s.road.name,
+            "road_class": s.road.road_class,
+            **stake_props("start", s.start_m),
+            **stake_props("end", s.end_m),
+            "listed_km": km(s.listed_m),
+            "measured_km": km(s.measured_m),
+            "is_listed": bool(s.is_listed),
+            "tech_grade": s.tech_grade,
+            "surface": s.surface,
+            "width_m": None if s.width_dm is None else (Decimal(s.width_dm) / 10).quantize(Decimal("0.1")),
+            "town_code": s.town.code,
+            "town": s.town.name,
+            "village": s.village.name if s.village else None,
+            "sign_url": f"/p/s/{s.id}",
+        },
+    }
 
 
 def asset_feature(a: RoadAsset) -> dict:
-    return {"type": "Feature", "id": a.id, "geometry": json.loads(a.geometry), "properties": {
-        "code": a.code, "kind": a.kind, "kind_label": ASSET_KINDS[a.kind], "name": a.name,
-        "road_code": a.segment.road.code, "road_name": a.segment.road.name, "segment_id": a.segment_id,
-        **stake_props("stake", a.stake_m), **stake_props("end_stake", a.end_stake_m),
-        "condition": a.condition, "condition_label": ASSET_CONDITIONS[a.condition], "quantity": a.quantity,
-        "updated_at": iso_beijing(a.updated_at),
-    }}
+    return {
+        "type": "Feature",
+        "id": a.id,
+        "geometry": json.loads(a.geometry),
+        "properties": {
+            "code": a.code,
+            "kind": a.kind,
+            "kind_label": ASSET_KINDS[a.kind],
+            "name": a.name,
+            "road_code": a.segment.road.code,
+            "road_name": a.segment.road.name,
+            "segment_id": a.segment_id,
+            **stake_props("stake", a.stake_m),
+            **stake_props("end_stake", a.end_stake_m),
+            "condition": a.condition,
+            "condition_label": ASSET_CONDITIONS[a.condition],
+            "quantity": a.quantity,
+            "updated_at": iso_beijing(a.updated_at),
+        },
+    }
 
 
 def event_feature(e: RoadEvent) -> dict:
     from roadchief.services.events import event_place, point_at_stake
+
     if e.lon is not None:
         geometry = _point(e.lon, e.lat)
     else:
         lon, lat = point_at_stake(e.segment, e.stake_m)
         geometry = _point(round(lon, 6), round(lat, 6))
     interrupted = e.interrupted
-    return {"type": "Feature", "id": e.id, "geometry": geometry, "properties": {
-        "kind": e.kind, "kind_label": e.kind_label, "place": event_place(e),
-        "road_code": e.segment.road.code, "road_name": e.segment.road.name, "segment_id": e.segment_id,
-        **stake_props("stake", e.stake_m), "interrupted": interrupted,
-        "status": "交通中断" if interrupted else ("已抢通，待修复" if e.state == "restored" else "通行受影响，处置中"),
-        "warning_sign": e.warning_sign if interrupted else "",
-        "detour": e.detour if interrupted else "",
-        "detour_road": (f"{e.detour_road.code} {e.detour_road.name}" if interrupted and e.detour_road else ""),
-        "occurred_at": iso_beijing(e.occurred_at), "restored_at": iso_beijing(e.restored_at),
-    }}
+    return {
+        "type": "Feature",
+        "id": e.id,
+        "geometry": geometry,
+        "properties": {
+            "kind": e.kind,
+            "kind_label": e.kind_label,
+            "place": event_place(e),
+            "road_code": e.segment.road.code,
+            "road_name": e.segment.road.name,
+            "segment_id": e.segment_id,
+            **stake_props("stake", e.stake_m),
+            "interrupted": interrupted,
+            "status": "交通中断"
+            if interrupted
+            else ("已抢通，待修复" if e.state == "restored" else "通行受影响，处置中"),
+            "warning_sign": e.warning_sign if interrupted else "",
+            "detour": e.detour if interrupted else "",
+            "detour_road": (f"{e.detour_road.code} {e.detour_road.name}" if interrupted and e.detour_road else ""),
+            "occurred_at": iso_beijing(e.occurred_at),
+            "restored_at": iso_beijing(e.restored_at),
+        },
+    }
 
 
 def report_feature(r: PublicReport) -> dict:
-    return {"type": "Feature", "id": r.ref, "geometry": _point(r.lon, r.lat), "properties": {
-        "ref": r.ref, "category": r.category, "status": r.status, "status_label": REPORT_STATUSES[r.status],
-        "road_code": r.road.code, "road_name": r.road.name, "segment_id": r.segment_id,
-        **({**stake_props("segment_start", r.segment.start_m), **stake_props("segment_end", r.segment.end_m)}
-           if r.segment else {}),
-        "has_photo": bool(r.photo_path), "reply": r.office_note,
-        "rectification_ref": r.rectification_ref,
-        "created_at": iso_beijing(r.created_at), "updated_at": iso_beijing(r.updated_at),
-        "closed_at": iso_beijing(r.closed_at), "track_url": f"/p/t/{r.ref}",
-    }}
+    return {
+        "type": "Feature",
+        "id": r.ref,
+        "geometry": _point(r.lon, r.lat),
+        "properties": {
+            "ref": r.ref,
+            "category": r.category,
+            "status": r.status,
+            "status_label": REPORT_STATUSES[r.status],
+            "road_code": r.road.code,
+            "road_name": r.road.name,
+            "segment_id": r.segment_id,
+            **(
+                {**stake_props("segment_start", r.segment.start_m), **stake_props("segment_end", r.segment.end_m)}
+                if r.segment
+                else {}
+            ),
+            "has_photo": bool(r.photo_path),
+            "reply": r.office_note,
+            "rectification_ref": r.rectification_ref,
+            "created_at": iso_beijing(r.created_at),
+            "updated_at": iso_beijing(r.updated_at),
+            "closed_at": iso_beijing(r.closed_at),
+            "track_url": f"/p/t/{r.ref}",
+        },
+    }
 
 
 # ---------- queries ----------
+
 
 def _box_overlaps(bbox, min_x, min_y, max_x, max_y):
     minx, miny, maxx, maxy = bbox
@@ -200,7 +275,12 @@ def _base(collection: str, bbox):
         query = select(Segment)
         if bbox:
             query = query.where(_box_overlaps(bbox, Segment.min_lon, Segment.min_lat, Segment.max_lon, Segment.max_lat))
-        return query, Segment.id, (joinedload(Segment.road), joinedload(Segment.town), joinedload(Segment.village)), segment_feature
+        return (
+            query,
+            Segment.id,
+            (joinedload(Segment.road), joinedload(Segment.town), joinedload(Segment.village)),
+            segment_feature,
+        )
     if collection == "assets":
         query = select(RoadAsset)
         if bbox:
@@ -212,10 +292,17 @@ def _base(collection: str, bbox):
             # an event without a GPS point sits on its segment: filter on the segment's box
             query = query.join(Segment, RoadEvent.segment_id == Segment.id).where(
                 (RoadEvent.lon.is_not(None) & _point_in(bbox, RoadEvent.lon, RoadEvent.lat))
-                | (RoadEvent.lon.is_(None)
-                   & _box_overlaps(bbox, Segment.min_lon, Segment.min_lat, Segment.max_lon, Segment.max_lat)))
-        return query, RoadEvent.id, (joinedload(RoadEvent.segment).joinedload(Segment.road),
-                                     joinedload(RoadEvent.detour_road)), event_feature
+                | (
+                    RoadEvent.lon.is_(None)
+                    & _box_overlaps(bbox, Segment.min_lon, Segment.min_lat, Segment.max_lon, Segment.max_lat)
+                )
+            )
+        return (
+            query,
+            RoadEvent.id,
+            (joinedload(RoadEvent.segment).joinedload(Segment.road), joinedload(RoadEvent.detour_road)),
+            event_feature,
+        )
     if collection == "reports":
         query = select(PublicReport)
         if bbox:
@@ -246,19 +333,31 @@ def item(collection: str, fid: str) -> dict | None:
 def extent(collection: str) -> list[float] | None:
     """The collection's bounding box [minx, miny, maxx, maxy], or None while it is empty."""
     if collection in ("segments", "events"):
-        query = select(func.min(Segment.min_lon), func.min(Segment.min_lat), func.max(Segment.max_lon),
-                       func.max(Segment.max_lat))
+        query = select(
+            func.min(Segment.min_lon), func.min(Segment.min_lat), func.max(Segment.max_lon), func.max(Segment.max_lat)
+        )
         if collection == "events":
             query = query.join(RoadEvent, RoadEvent.segment_id == Segment.id).where(RoadEvent.state != "repaired")
     elif collection == "assets":
-        query = select(func.min(RoadAsset.lon), func.min(RoadAsset.lat), func.max(RoadAsset.lon), func.max(RoadAsset.lat))
+        query = select(
+            func.min(RoadAsset.lon), func.min(RoadAsset.lat), func.max(RoadAsset.lon), func.max(RoadAsset.lat)
+        )
     else:
-        query = select(func.min(PublicReport.lon), func.min(PublicReport.lat), func.max(PublicReport.lon),
-                       func.max(PublicReport.lat))
+        query = select(
+            func.min(PublicReport.lon),
+            func.min(PublicReport.lat),
+            func.max(PublicReport.lon),
+            func.max(PublicReport.lat),
+        )
     row = db.session.execute(query).one()
     if row[0] is None:
         # an empty collection (or reports without locations): the network's box still tells clients where to look
-        row = db.session.execute(select(func.min(Segment.min_lon), func.min(Segment.min_lat),
-                                        func.max(Segment.max_lon), func.max(Segment.max_lat))).one()
+        row = db.session.execute(
+            select(
+                func.min(Segment.min_lon),
+                func.min(Segment.min_lat),
+                func.max(Segment.max_lon),
+                func.max(Segment.max_lat),
+            )
+        ).one()
     return None if row[0] is None else [float(v) for v in row]
-

@@ -10,6 +10,7 @@
 - POST creates a report through services.public_reports.create_report (the same checks as
   the 公示牌 form), the road being the one nearest the given point.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,15 +30,26 @@ from roadchief.services import ServiceError
 from roadchief.services.public_reports import FINAL, ReportInput, clean_location, create_report
 
 SERVICE_CODES = {
-    "pavement": "路面破损", "subgrade": "路基塌陷", "bridge_culvert": "桥涵", "traffic_safety": "交安设施",
-    "roadside": "路域环境", "obstruction": "占道晒粮堆物", "snow_ice": "积雪结冰", "other": "其他",
+    "pavement": "路面破损",
+    "subgrade": "路基塌陷",
+    "bridge_culvert": "桥涵",
+    "traffic_safety": "交安设施",
+    "roadside": "路域环境",
+    "obstruction": "占道晒粮堆物",
+    "snow_ice": "积雪结冰",
+    "other": "其他",
 }
 assert tuple(SERVICE_CODES.values()) == REPORT_CATEGORIES, "one Open311 service per report category"
 CODE_OF = {name: code for code, name in SERVICE_CODES.items()}
 KEYWORDS = {
-    "pavement": "坑槽,裂缝,沉陷,路面", "subgrade": "塌方,路基,边坡,水毁", "bridge_culvert": "桥梁,涵洞,护栏",
-    "traffic_safety": "标志,标线,示警桩,防撞墩", "roadside": "垃圾,绿化,边沟,路域", "obstruction": "晒粮,堆物,占道",
-    "snow_ice": "积雪,结冰,除雪", "other": "其他",
+    "pavement": "坑槽,裂缝,沉陷,路面",
+    "subgrade": "塌方,路基,边坡,水毁",
+    "bridge_culvert": "桥梁,涵洞,护栏",
+    "traffic_safety": "标志,标线,示警桩,防撞墩",
+    "roadside": "垃圾,绿化,边沟,路域",
+    "obstruction": "晒粮,堆物,占道",
+    "snow_ice": "积雪,结冰,除雪",
+    "other": "其他",
 }
 OPEN_STATUSES = tuple(s for s in REPORT_STATUSES if s not in FINAL)
 DEFAULT_DAYS = 90
@@ -47,10 +59,18 @@ AGENCY = "青铜峡市农村公路路长办公室"
 
 
 def services() -> list[dict]:
-    return [{"service_code": code, "service_name": name,
-             "description": f"农村公路问题反馈：{name}。提交后由路长办公室受理、转办负责路长，可凭受理编号查询进度。",
-             "metadata": False, "type": "realtime", "keywords": KEYWORDS[code], "group": "农村公路"}
-            for code, name in SERVICE_CODES.items()]
+    return [
+        {
+            "service_code": code,
+            "service_name": name,
+            "description": f"农村公路问题反馈：{name}。提交后由路长办公室受理、转办负责路长，可凭受理编号查询进度。",
+            "metadata": False,
+            "type": "realtime",
+            "keywords": KEYWORDS[code],
+            "group": "农村公路",
+        }
+        for code, name in SERVICE_CODES.items()
+    ]
 
 
 def open311_status(status: str) -> str:
@@ -76,17 +96,26 @@ def request_json(report: PublicReport) -> dict:
     address = f"{report.road.code} {report.road.name}"
     if segment is not None:
         from roadchief.domain.stakes import format_stake
+
         address += f" {format_stake(segment.start_m)}—{format_stake(segment.end_m)}"
     return {
-        "service_request_id": report.ref, "status": open311_status(report.status),
+        "service_request_id": report.ref,
+        "status": open311_status(report.status),
         "status_notes": report.office_note or REPORT_STATUSES[report.status],
-        "service_name": report.category, "service_code": CODE_OF[report.category],
+        "service_name": report.category,
+        "service_code": CODE_OF[report.category],
         "description": f"{report.category}（{report.road.name}）",
-        "agency_responsible": AGENCY, "service_notice": f"办理状态：{REPORT_STATUSES[report.status]}",
-        "requested_datetime": iso_beijing(report.created_at), "updated_datetime": iso_beijing(report.updated_at),
+        "agency_responsible": AGENCY,
+        "service_notice": f"办理状态：{REPORT_STATUSES[report.status]}",
+        "requested_datetime": iso_beijing(report.created_at),
+        "updated_datetime": iso_beijing(report.updated_at),
         "expected_datetime": expected_datetime(report),
-        "address": address, "address_id": report.road.code, "zipcode": None,
-        "lat": report.lat, "long": report.lon, "media_url": None,
+        "address": address,
+        "address_id": report.road.code,
+        "zipcode": None,
+        "lat": report.lat,
+        "long": report.lon,
+        "media_url": None,
     }
 
 
@@ -98,8 +127,13 @@ def _moment(value: str | None, what: str) -> datetime | None:
         raise ServiceError(f"{what} 格式不正确，应为 ISO 8601 时间（如 2026-11-01T00:00:00+08:00）") from error
 
 
-def find_requests(service_code: str | None = None, status: str | None = None, start: str | None = None,
-                  end: str | None = None, refs: str | None = None) -> list[dict]:
+def find_requests(
+    service_code: str | None = None,
+    status: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    refs: str | None = None,
+) -> list[dict]:
     query = select(PublicReport).options(joinedload(PublicReport.road), joinedload(PublicReport.segment))
     if refs:
         wanted = [r.strip().upper() for r in refs.split(",") if r.strip()][:MAX_REQUESTS]
@@ -125,17 +159,25 @@ def find_requests(service_code: str | None = None, status: str | None = None, st
             raise ServiceError("status 只能为 open 或 closed")
         internal = [s for s in REPORT_STATUSES if open311_status(s) in wanted_status]
         query = query.where(PublicReport.status.in_(internal))
-    rows = db.session.scalars(query.order_by(PublicReport.created_at.desc(), PublicReport.id.desc())
-                              .limit(MAX_REQUESTS)).unique().all()
+    rows = (
+        db.session.scalars(query.order_by(PublicReport.created_at.desc(), PublicReport.id.desc()).limit(MAX_REQUESTS))
+        .unique()
+        .all()
+    )
     return [request_json(r) for r in rows]
 
 
 def nearest_segment(lon: float, lat: float) -> Segment | None:
     """The registered segment nearest the point, within NEAR_M (about 200 m)."""
     margin = 0.003  # degrees, a little more than NEAR_M at this latitude
-    candidates = db.session.scalars(select(Segment).where(
-        Segment.min_lon - margin <= lon, Segment.max_lon + margin >= lon,
-        Segment.min_lat - margin <= lat, Segment.max_lat + margin >= lat)).all()
+    candidates = db.session.scalars(
+        select(Segment).where(
+            Segment.min_lon - margin <= lon,
+            Segment.max_lon + margin >= lon,
+            Segment.min_lat - margin <= lat,
+            Segment.max_lat + margin >= lat,
+        )
+    ).all()
     point = Point(lon, lat)
     best, best_distance = None, None
     for segment in candidates:
@@ -165,6 +207,7 @@ def post_request(form, ip: str | None, today: date | None = None) -> PublicRepor
         text = f"{text.strip()}\n（位置描述：{address}）"
     elif address:
         text = address
-    data = ReportInput(category=SERVICE_CODES[code], text=text, phone=form.get("phone"), lon=lon, lat=lat,
-                       segment_id=segment.id)
+    data = ReportInput(
+        category=SERVICE_CODES[code], text=text, phone=form.get("phone"), lon=lon, lat=lat, segment_id=segment.id
+    )
     return create_report(segment.road, data, photo=None, ip=ip, today=today)

@@ -4,6 +4,7 @@ GDAL's OAPIF driver, QGIS and other clients browse the collections and page thro
 items with ``limit``/``offset`` and the ``next`` links. Rules on what is public:
 roadchief.services.ogc_features.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, request, url_for
@@ -61,11 +62,17 @@ def _collection(collection: ogc.Collection) -> dict:
     items = url_for("ogc.items", collection_id=collection.id, _external=True)
     box = ogc.extent(collection.id)
     return {
-        "id": collection.id, "title": collection.title, "description": collection.description,
-        "itemType": "feature", "crs": [CRS84], "storageCrs": CRS84,
+        "id": collection.id,
+        "title": collection.title,
+        "description": collection.description,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
         "extent": {"spatial": {"bbox": [box] if box else [], "crs": CRS84}},
         "links": [
-            _link(url_for("ogc.collection", collection_id=collection.id, _external=True), "self", JSON, collection.title),
+            _link(
+                url_for("ogc.collection", collection_id=collection.id, _external=True), "self", JSON, collection.title
+            ),
             _link(items, "items", GEOJSON, f"{collection.title}（GeoJSON）"),
         ],
     }
@@ -75,6 +82,7 @@ def _collection_or_404(collection_id: str) -> ogc.Collection:
     collection = ogc.COLLECTIONS.get(collection_id)
     if collection is None:
         from flask import abort
+
         abort(404, f"没有名为 {collection_id!r} 的数据集（可用：{', '.join(ogc.COLLECTIONS)}）")
     return collection
 
@@ -83,16 +91,18 @@ def _collection_or_404(collection_id: str) -> ogc.Collection:
 @public
 def landing():
     _format()
-    return _answer({
-        "title": "青铜峡市农村公路路长制 开放数据（OGC API – Features）",
-        "description": "路段、路产、未修复突发事件与群众反馈的公开信息，GeoJSON，坐标 CRS84（经纬度）。",
-        "links": [
-            _link(url_for("ogc.landing", _external=True), "self", JSON, "本页"),
-            _link(url_for("ogc.conformance", _external=True), "conformance", JSON, "符合的标准"),
-            _link(url_for("ogc.collections", _external=True), "data", JSON, "数据集"),
-            _link(url_for("ogc.api", _external=True), "service-desc", OPENAPI, "OpenAPI 3.0 接口说明"),
-        ],
-    })
+    return _answer(
+        {
+            "title": "青铜峡市农村公路路长制 开放数据（OGC API – Features）",
+            "description": "路段、路产、未修复突发事件与群众反馈的公开信息，GeoJSON，坐标 CRS84（经纬度）。",
+            "links": [
+                _link(url_for("ogc.landing", _external=True), "self", JSON, "本页"),
+                _link(url_for("ogc.conformance", _external=True), "conformance", JSON, "符合的标准"),
+                _link(url_for("ogc.collections", _external=True), "data", JSON, "数据集"),
+                _link(url_for("ogc.api", _external=True), "service-desc", OPENAPI, "OpenAPI 3.0 接口说明"),
+            ],
+        }
+    )
 
 
 @bp.route("/conformance")
@@ -112,10 +122,12 @@ def api():
 @public
 def collections():
     _format()
-    return _answer({
-        "links": [_link(url_for("ogc.collections", _external=True), "self", JSON, "数据集")],
-        "collections": [_collection(c) for c in ogc.COLLECTIONS.values()],
-    })
+    return _answer(
+        {
+            "links": [_link(url_for("ogc.collections", _external=True), "self", JSON, "数据集")],
+            "collections": [_collection(c) for c in ogc.COLLECTIONS.values()],
+        }
+    )
 
 
 @bp.route("/collections/<collection_id>")
@@ -142,15 +154,27 @@ def items(collection_id: str):
             args["bbox"] = bbox_text
         return url_for("ogc.items", collection_id=collection.id, _external=True, **args)
 
-    links = [_link(page(offset), "self", GEOJSON, "本页"),
-             _link(url_for("ogc.collection", collection_id=collection.id, _external=True), "collection", JSON,
-                   collection.title)]
+    links = [
+        _link(page(offset), "self", GEOJSON, "本页"),
+        _link(
+            url_for("ogc.collection", collection_id=collection.id, _external=True), "collection", JSON, collection.title
+        ),
+    ]
     if offset + len(features) < matched:
         links.append(_link(page(offset + limit), "next", GEOJSON, "下一页"))
     if offset > 0:
         links.append(_link(page(max(0, offset - limit)), "prev", GEOJSON, "上一页"))
-    return _answer({"type": "FeatureCollection", "timeStamp": iso_beijing(utcnow()), "numberMatched": matched,
-                    "numberReturned": len(features), "features": features, "links": links}, mimetype=GEOJSON)
+    return _answer(
+        {
+            "type": "FeatureCollection",
+            "timeStamp": iso_beijing(utcnow()),
+            "numberMatched": matched,
+            "numberReturned": len(features),
+            "features": features,
+            "links": links,
+        },
+        mimetype=GEOJSON,
+    )
 
 
 @bp.route("/collections/<collection_id>/items/<fid>")
@@ -161,28 +185,62 @@ def feature(collection_id: str, fid: str):
     found = ogc.item(collection.id, fid)
     if found is None:
         from flask import abort
+
         abort(404, f"数据集 {collection.id} 中没有编号为 {fid!r} 的要素")
     found["links"] = [
         _link(url_for("ogc.feature", collection_id=collection.id, fid=fid, _external=True), "self", GEOJSON, "本要素"),
-        _link(url_for("ogc.collection", collection_id=collection.id, _external=True), "collection", JSON, collection.title),
+        _link(
+            url_for("ogc.collection", collection_id=collection.id, _external=True), "collection", JSON, collection.title
+        ),
     ]
     return _answer(found, mimetype=GEOJSON)
 
 
 def _openapi() -> dict:
     """A minimal OpenAPI 3.0 description of the /ogc paths (the landing page's service-desc)."""
+
     def op(summary: str, content: str, params=()):
-        return {"get": {"summary": summary, "parameters": list(params),
-                        "responses": {"200": {"description": "成功", "content": {content: {"schema": {"type": "object"}}}},
-                                      "400": {"description": "参数有误"}, "404": {"description": "不存在"}}}}
-    cid = {"name": "collectionId", "in": "path", "required": True,
-           "schema": {"type": "string", "enum": list(ogc.COLLECTIONS)}}
+        return {
+            "get": {
+                "summary": summary,
+                "parameters": list(params),
+                "responses": {
+                    "200": {"description": "成功", "content": {content: {"schema": {"type": "object"}}}},
+                    "400": {"description": "参数有误"},
+                    "404": {"description": "不存在"},
+                },
+            }
+        }
+
+    cid = {
+        "name": "collectionId",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "enum": list(ogc.COLLECTIONS)},
+    }
     fid = {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}}
-    limit = {"name": "limit", "in": "query", "required": False, "style": "form", "explode": False,
-             "schema": {"type": "integer", "minimum": 1, "maximum": ogc.MAX_LIMIT, "default": ogc.DEFAULT_LIMIT}}
-    offset = {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "default": 0}}
-    bbox = {"name": "bbox", "in": "query", "required": False, "style": "form", "explode": False,
-            "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}}
+    limit = {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": ogc.MAX_LIMIT, "default": ogc.DEFAULT_LIMIT},
+    }
+    offset = {
+        "name": "offset",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 0, "default": 0},
+    }
+    bbox = {
+        "name": "bbox",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": False,
+        "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+    }
     return {
         "openapi": "3.0.3",
         "info": {"title": "青铜峡市农村公路路长制 OGC API – Features", "version": "1.0.0"},

@@ -2,6 +2,7 @@
 requests, and posting a new report. Anonymous like the 公示牌 report form, rate-limited
 with it (one shared budget per address), CSRF-exempt (a machine API without cookies).
 Rules: roadchief.services.open311."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,7 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from roadchief.extensions import db, limiter
-from roadchief.services import ServiceError
-from roadchief.services import open311
+from roadchief.services import ServiceError, open311
 from roadchief.services.audit import Actor, acting_as
 from roadchief.services.public_reports import find_report, ip_digest
 from roadchief.web.access import public
@@ -40,6 +40,7 @@ def bad_request(error):
 @bp.errorhandler(HTTPException)
 def http_error(error):
     from roadchief.web import ERROR_TEXT
+
     return _errors(error.code or 500, ERROR_TEXT.get(error.code, error.name))
 
 
@@ -66,13 +67,25 @@ def requests_(fmt: str):
         ip = request.remote_addr
         with acting_as(Actor(name=f"public:{ip_digest(ip)[:12]}")):
             report = open311.post_request(request.form, ip)
-        return _answer([{"service_request_id": report.ref, "service_notice":
-                         f"反馈已受理，受理编号 {report.ref}，可在 /p/t/{report.ref} 查询办理进度。",
-                         "account_id": None}])
+        return _answer(
+            [
+                {
+                    "service_request_id": report.ref,
+                    "service_notice": f"反馈已受理，受理编号 {report.ref}，可在 /p/t/{report.ref} 查询办理进度。",
+                    "account_id": None,
+                }
+            ]
+        )
     args = request.args
-    return _answer(open311.find_requests(service_code=args.get("service_code"), status=args.get("status"),
-                                         start=args.get("start_date"), end=args.get("end_date"),
-                                         refs=args.get("service_request_id")))
+    return _answer(
+        open311.find_requests(
+            service_code=args.get("service_code"),
+            status=args.get("status"),
+            start=args.get("start_date"),
+            end=args.get("end_date"),
+            refs=args.get("service_request_id"),
+        )
+    )
 
 
 @bp.route("/requests/<ref>.<fmt>")

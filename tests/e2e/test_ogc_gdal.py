@@ -1,5 +1,6 @@
 """GDAL's OAPIF driver against the real server: it finds the collections and pages
 through every segment (ogrinfo, ogr2ogr). Skipped when gdal-bin is not installed."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,10 @@ import subprocess
 import pytest
 from sqlalchemy import func, select
 
-pytestmark = pytest.mark.skipif(shutil.which("ogrinfo") is None or shutil.which("ogr2ogr") is None,
-                                reason="gdal-bin (ogrinfo, ogr2ogr) is not installed: apt-get install gdal-bin")
+pytestmark = pytest.mark.skipif(
+    shutil.which("ogrinfo") is None or shutil.which("ogr2ogr") is None,
+    reason="gdal-bin (ogrinfo, ogr2ogr) is not installed: apt-get install gdal-bin",
+)
 
 # page size small enough that GDAL has to follow several next links
 GDAL_ENV = {"GDAL_HTTP_TIMEOUT": "60", "CPL_DEBUG": "OFF", "GDAL_HTTP_MAX_RETRY": "0"}
@@ -18,8 +21,14 @@ GDAL_ENV = {"GDAL_HTTP_TIMEOUT": "60", "CPL_DEBUG": "OFF", "GDAL_HTTP_MAX_RETRY"
 
 def _run(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     import os
-    return subprocess.run(args, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **GDAL_ENV, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"})
+
+    return subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **GDAL_ENV, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"},
+    )
 
 
 def test_ogrinfo_lists_the_collections(live_server):
@@ -34,13 +43,24 @@ def test_ogrinfo_lists_the_collections(live_server):
 
 def test_ogr2ogr_pages_through_every_segment(live_server, tmp_path):
     from roadchief.models import Segment
+
     with live_server.context() as session:
         total = session.scalar(select(func.count()).select_from(Segment))
         listed_m = session.scalar(select(func.sum(Segment.listed_m)))
     out = tmp_path / "segments.json"
     # a page of 50 makes GDAL walk the next links (365 demo segments: 8 pages)
-    result = _run("ogr2ogr", "-f", "GeoJSON", str(out), f"OAPIF:{live_server.url}/ogc", "segments",
-                  "-oo", "PAGE_SIZE=50", "--debug", "ON")
+    result = _run(
+        "ogr2ogr",
+        "-f",
+        "GeoJSON",
+        str(out),
+        f"OAPIF:{live_server.url}/ogc",
+        "segments",
+        "-oo",
+        "PAGE_SIZE=50",
+        "--debug",
+        "ON",
+    )
     assert result.returncode == 0, result.stderr
     pages = [line for line in result.stderr.splitlines() if "Fetch(" in line and "/segments/items?" in line]
     assert len({line for line in pages}) == -(-total // 50), pages

@@ -1,5 +1,6 @@
 """OGC API – Features at /ogc on the demo network: landing, conformance, collections,
 paging, bbox, typed numbers, errors, and public fields only."""
+
 from __future__ import annotations
 
 import json
@@ -37,20 +38,50 @@ def _private_data(segment: Segment):
     """A report with a phone, an asset with an internal note, an open and a repaired event."""
     coords = json.loads(segment.geometry)["coordinates"]
     lon, lat = coords[0] if not isinstance(coords[0][0], list) else coords[0][0]
-    report = create_report(segment.road, ReportInput(category="路面破损", text=f"坑槽很多，联系我 {PHONE}", phone=PHONE,
-                                                     lon=lon, lat=lat, segment_id=segment.id), ip="10.1.2.3")
+    report = create_report(
+        segment.road,
+        ReportInput(
+            category="路面破损", text=f"坑槽很多，联系我 {PHONE}", phone=PHONE, lon=lon, lat=lat, segment_id=segment.id
+        ),
+        ip="10.1.2.3",
+    )
     report.chief_reply = SECRET_NOTE
-    asset = RoadAsset(code="QL-TEST-1", segment_id=segment.id, kind="bridge", name="测试桥", stake_m=segment.start_m,
-                      geometry=json.dumps({"type": "Point", "coordinates": [lon, lat]}), lon=lon, lat=lat,
-                      note=SECRET_NOTE)
+    asset = RoadAsset(
+        code="QL-TEST-1",
+        segment_id=segment.id,
+        kind="bridge",
+        name="测试桥",
+        stake_m=segment.start_m,
+        geometry=json.dumps({"type": "Point", "coordinates": [lon, lat]}),
+        lon=lon,
+        lat=lat,
+        note=SECRET_NOTE,
+    )
     now = utcnow()
-    open_event = RoadEvent(segment_id=segment.id, kind="landslide", severity="major", state="reported", closed=True,
-                           stake_m=segment.start_m, occurred_at=now - timedelta(hours=3), description=SECRET_NOTE,
-                           warning_sign="设置警示锥桶", detour="经 X101 绕行", reported_by="王五-13800000000",
-                           restore_note=SECRET_NOTE)
-    repaired = RoadEvent(segment_id=segment.id, kind="landslide", severity="minor", state="repaired",
-                         occurred_at=now - timedelta(days=3), restored_at=now - timedelta(days=2),
-                         repaired_at=now - timedelta(days=1), description="已修复的事件")
+    open_event = RoadEvent(
+        segment_id=segment.id,
+        kind="landslide",
+        severity="major",
+        state="reported",
+        closed=True,
+        stake_m=segment.start_m,
+        occurred_at=now - timedelta(hours=3),
+        description=SECRET_NOTE,
+        warning_sign="设置警示锥桶",
+        detour="经 X101 绕行",
+        reported_by="王五-13800000000",
+        restore_note=SECRET_NOTE,
+    )
+    repaired = RoadEvent(
+        segment_id=segment.id,
+        kind="landslide",
+        severity="minor",
+        state="repaired",
+        occurred_at=now - timedelta(days=3),
+        restored_at=now - timedelta(days=2),
+        repaired_at=now - timedelta(days=1),
+        description="已修复的事件",
+    )
     db.session.add_all([asset, open_event, repaired])
     db.session.commit()
     return report, asset, open_event, repaired
@@ -125,9 +156,16 @@ def test_bbox_filter(demo_client):
     page = demo_client.get(f"/ogc/collections/segments/items?limit=1000&bbox={bbox}").get_json()
     ids = [f["id"] for f in page["features"]]
     assert segment.id in ids and page["numberMatched"] == len(ids) < _segment_count()
-    expected = db.session.scalar(select(func.count()).select_from(Segment).where(
-        Segment.min_lon <= segment.max_lon, Segment.max_lon >= segment.min_lon,
-        Segment.min_lat <= segment.max_lat, Segment.max_lat >= segment.min_lat))
+    expected = db.session.scalar(
+        select(func.count())
+        .select_from(Segment)
+        .where(
+            Segment.min_lon <= segment.max_lon,
+            Segment.max_lon >= segment.min_lon,
+            Segment.min_lat <= segment.max_lat,
+            Segment.max_lat >= segment.min_lat,
+        )
+    )
     assert page["numberMatched"] == expected
     # the next link keeps the filter
     small = demo_client.get(f"/ogc/collections/segments/items?limit=1&bbox={bbox}").get_json()
@@ -155,8 +193,17 @@ def test_numbers_are_typed(demo_client):
 
 
 def test_bad_parameters_and_missing_features(demo_client):
-    for query in ("limit=0", "limit=1001", "limit=abc", "limit=-5", "offset=-1", "bbox=1,2,3", "bbox=a,b,c,d",
-                  "bbox=106,38,105,37", "f=html"):
+    for query in (
+        "limit=0",
+        "limit=1001",
+        "limit=abc",
+        "limit=-5",
+        "offset=-1",
+        "bbox=1,2,3",
+        "bbox=a,b,c,d",
+        "bbox=106,38,105,37",
+        "f=html",
+    ):
         response = demo_client.get(f"/ogc/collections/segments/items?{query}")
         assert response.status_code == 400, query
         assert response.get_json()["code"] == 400 and response.get_json()["description"], query
@@ -196,8 +243,11 @@ def test_public_fields_only(demo_client):
     urls = ["/ogc", "/ogc/collections", "/ogc/api"]
     for cid in ("segments", "assets", "events", "reports"):
         urls += [f"/ogc/collections/{cid}", f"/ogc/collections/{cid}/items?limit=1000"]
-    urls += [f"/ogc/collections/reports/items/{report.ref}", f"/ogc/collections/events/items/{open_event.id}",
-             f"/ogc/collections/assets/items/{asset.id}"]
+    urls += [
+        f"/ogc/collections/reports/items/{report.ref}",
+        f"/ogc/collections/events/items/{open_event.id}",
+        f"/ogc/collections/assets/items/{asset.id}",
+    ]
     for url in urls:
         text = demo_client.get(url).get_data(as_text=True)
         for private in (PHONE, ip_hash, SECRET_NOTE, "王五", "13800000000", "reporter_phone", "ip_hash"):

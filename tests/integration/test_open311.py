@@ -1,5 +1,6 @@
 """Open311 GeoReport v2 at /open311/v2: services, requests GET/POST, one request, the
 rectification deadline as expected_datetime, errors in the spec's form, no private data."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,14 @@ def _count() -> int:
 def _post(client, **fields):
     segment = _segment()
     lon, lat = _point(segment)
-    data = {"service_code": "pavement", "lat": str(lat), "long": str(lon), "description": "路面有坑槽，夜间危险",
-            "phone": PHONE, "media_url": "http://example.com/x.jpg"}
+    data = {
+        "service_code": "pavement",
+        "lat": str(lat),
+        "long": str(lon),
+        "description": "路面有坑槽，夜间危险",
+        "phone": PHONE,
+        "media_url": "http://example.com/x.jpg",
+    }
     data.update(fields)
     return client.post("/open311/v2/requests.json", data={k: v for k, v in data.items() if v is not None})
 
@@ -76,8 +83,11 @@ def test_post_creates_exactly_one_report_visible_as_a_request(demo_client):
     assert isinstance(request["lat"], float) and isinstance(request["long"], float)
     listed = demo_client.get("/open311/v2/requests.json").get_json()
     assert [r["service_request_id"] for r in listed] == [ref]
-    for url in ("/open311/v2/requests.json", f"/open311/v2/requests/{ref}.json",
-                f"/open311/v2/requests.json?service_request_id={ref}"):
+    for url in (
+        "/open311/v2/requests.json",
+        f"/open311/v2/requests/{ref}.json",
+        f"/open311/v2/requests.json?service_request_id={ref}",
+    ):
         text = demo_client.get(url).get_data(as_text=True)
         assert PHONE not in text and report.ip_hash not in text and "夜间危险" not in text, url
     assert demo_client.get("/open311/v2/requests/GK00000000XXXX.json").status_code == 404
@@ -130,8 +140,12 @@ def test_request_filters_and_default_window(demo_client):
     assert closed["status"] == "closed" and closed["status_notes"] == "已修补完毕"
     tomorrow = (beijing_today() + timedelta(days=1)).isoformat()
     assert refs(f"?end_date={tomorrow}T00:00:00&start_date={tomorrow}T00:00:00") == set()
-    for bad in ("?status=pending", "?service_code=nope", "?start_date=yesterday",
-                f"?start_date={tomorrow}T00:00:00&end_date={long_ago}T00:00:00"):
+    for bad in (
+        "?status=pending",
+        "?service_code=nope",
+        "?start_date=yesterday",
+        f"?start_date={tomorrow}T00:00:00&end_date={long_ago}T00:00:00",
+    ):
         response = demo_client.get(f"/open311/v2/requests.json{bad}")
         assert response.status_code == 400 and response.get_json()[0]["code"] == 400, bad
 
@@ -140,12 +154,19 @@ def test_expected_datetime_is_the_rectification_deadline(demo_client):
     from flask import current_app
 
     from roadchief.services import inspections as service
+
     city = make_user("city_office")
     segment = _segment()
     deadline = beijing_today() + timedelta(days=10)
-    data = service.InspectionInput(kind="supervision", segment_ids=[segment.id],
-                                   inspected_at=datetime.now(BEIJING).replace(microsecond=0) - timedelta(minutes=5),
-                                   lon=None, lat=None, deadline=deadline, findings=[service.FindingInput("LM03", 1)])
+    data = service.InspectionInput(
+        kind="supervision",
+        segment_ids=[segment.id],
+        inspected_at=datetime.now(BEIJING).replace(microsecond=0) - timedelta(minutes=5),
+        lon=None,
+        lat=None,
+        deadline=deadline,
+        findings=[service.FindingInput("LM03", 1)],
+    )
     inspection = service.create_inspection(city, data, current_app.config["UPLOAD_DIR"]).inspection
     rect = inspection.findings[0].rectification
     ref = _post(demo_client).get_json()[0]["service_request_id"]
