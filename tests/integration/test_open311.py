@@ -177,8 +177,8 @@ def test_expected_datetime_is_the_rectification_deadline(demo_client):
     assert request["status"] == "open"
 
 
-def test_posting_is_rate_limited_with_the_report_form(demo_app_with):
-    app = demo_app_with(RATELIMIT_ENABLED=True)
+def test_posting_needs_no_csrf_token_and_is_rate_limited_with_the_report_form(demo_app_with):
+    app = demo_app_with(RATELIMIT_ENABLED=True, WTF_CSRF_ENABLED=True)  # a machine API: no CSRF token
     limiter.reset()
     client = app.test_client()
     codes = [_post(client).status_code for _ in range(6)]
