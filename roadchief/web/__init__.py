@@ -76,6 +76,10 @@ def register_web(app):
     app.register_blueprint(api.bp)
     app.spec_processor(api.document_errors)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions; bearer tokens need none
+    from roadchief.web import ogc, open311
+    app.register_blueprint(ogc.bp)  # OGC API – Features, public and read-only
+    app.register_blueprint(open311.bp)
+    csrf.exempt(open311.bp)  # an anonymous machine API (no session, no cookie): rate-limited like the report form
 
     access.wrap_public(app, "openapi.spec")
     access.wrap_public(app, "static")

@@ -59,7 +59,8 @@ def test_access_matrix(demo_app):
               "town_code": town.code, "year": 2022, "quarter": 1, "chief_id": chief.id,
               "user_id": users["city_office"].id, "ref": "GK00000000XXXX", "filename": "static.css", "kind": "png",
               "report_id": 1, "inspection_id": 1, "rectification_id": 1, "unit_key": "town:640381100",
-              "fmt": "pdf", "size": "A4", "photo_id": 1, "version_id": 1, "event_id": 1, "asset_id": 1}
+              "fmt": "pdf", "size": "A4", "photo_id": 1, "version_id": 1, "event_id": 1, "asset_id": 1,
+              "collection_id": "segments", "fid": "1"}
     clients = {}
     for role, user in users.items():
         clients[role] = demo_app.test_client()
