@@ -51,7 +51,7 @@ from roadchief.models.inspections import (Finding, Inspection, InspectionSegment
 from roadchief.services import Conflict, ServiceError, funding
 from roadchief.services.audit import current_actor, record_event
 from roadchief.services.deduction_catalog import catalog_for, points_text
-from roadchief.services.inspection_scope import MAINTAINER_POSITIONS, aware, office_key, office_label
+from roadchief.services.inspection_scope import MAINTAINER_POSITIONS, aware, office_label
 from roadchief.services.inspection_segments import segment_label
 from roadchief.services.permissions import check_scope
 from roadchief.services.transactions import unit_of_work

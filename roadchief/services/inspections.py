@@ -27,12 +27,13 @@ from roadchief.models.base import utcnow
 from roadchief.models.operations import InspectionAsset, RoadAsset
 from roadchief.models.inspections import (Finding, Inspection, InspectionCorrection, InspectionSegment,
                                           QuarterFinalisation, Rectification, RectificationEvent)
-from roadchief.services import ServiceError
+from roadchief.services import ServiceError, permissions
 from roadchief.services.chiefs import AssignmentIndex
 from roadchief.services.deduction_catalog import catalog_for, points_text
 from roadchief.services.inspection_photos import _photo_row, _save_photos
-from roadchief.services.inspection_scope import (OFFICE_ROLES, assessed_chief, assignee_for, aware, inspection_condition,
-                                                 office_key, office_label, record_condition, recordable_kinds)
+from roadchief.services.inspection_scope import (assessed_chief, assignee_for, aware, inspection_condition,
+                                                 office_label, record_condition, recordable_kinds)
+from roadchief.services.permissions import office_key
 from roadchief.services.inspection_segments import (GPS_WARNING_M, MAX_ID, MAX_SEGMENTS, clean_point, point_distance_m,
                                                     segment_json, segment_label)
 from roadchief.services.rectifications import rectification_json
@@ -266,7 +267,7 @@ def list_inspections(user, kind: str | None = None, month: tuple[int, int] | Non
 # ================================================================== corrections
 
 def can_correct(user, inspection: Inspection) -> bool:
-    return user.role in OFFICE_ROLES + ("chief",) and office_key(user) == inspection.office_key
+    return permissions.can_correct(user, inspection)
 
 
 def correct_finding(user, finding: Finding, quantity, reason: str) -> InspectionCorrection:

@@ -14,9 +14,10 @@ from roadchief.domain.scoring import TransitionError
 from roadchief.extensions import db
 from roadchief.models.base import utcnow
 from roadchief.models.inspections import Inspection, Rectification, RectificationEvent
-from roadchief.services import ServiceError
+from roadchief.services import ServiceError, permissions
 from roadchief.services.inspection_photos import _photo_row, _save_photos
-from roadchief.services.inspection_scope import _rectification_query, aware, office_key
+from roadchief.services.inspection_scope import _rectification_query, aware
+from roadchief.services.permissions import office_key
 from roadchief.services.inspection_segments import segment_label
 from roadchief.services.uploads import delete_stored
 
@@ -53,12 +54,7 @@ def is_overdue(rect: Rectification, today: date | None = None) -> bool:
 def actors_for(user, rect: Rectification) -> set[str]:
     """The parts a user plays on a rectification: "chief" (assigned to it) and/or
     "office" (the office that inspected, which alone verifies or sends back)."""
-    roles = set()
-    if user.role == "chief" and user.chief_id and rect.chief_id == user.chief_id:
-        roles.add("chief")
-    if office_key(user) == rect.finding.inspection.office_key:
-        roles.add("office")
-    return roles
+    return permissions.rectification_parts(user, rect)
 
 
 def act(user, rect: Rectification, action: str, note: str = "", photo=None, upload_dir: str | Path = "",
