@@ -356,9 +356,9 @@ def assert_inspection_then_works(before):
 
 def test_inspection_save_failing_at_the_second_photo_leaves_nothing(inspecting, monkeypatch):
     inspections_module()
-    from roadchief.services import inspection_photos
+    from roadchief.services import uploads
     before = committed_counts()
-    original = inspection_photos.save_photo
+    original = uploads.save_photo
     saved = []
 
     def second_fails(*args, **kwargs):
@@ -367,7 +367,7 @@ def test_inspection_save_failing_at_the_second_photo_leaves_nothing(inspecting, 
         saved.append(original(*args, **kwargs))
         return saved[-1]
 
-    monkeypatch.setattr(inspection_photos, "save_photo", second_fails)
+    monkeypatch.setattr(uploads, "save_photo", second_fails)
     with pytest.raises(InjectedFault):
         make_inspection()
     assert len(saved) == 1  # one photo and its thumbnail had been stored …
