@@ -300,7 +300,7 @@ def photo_thumb(photo_id: int):
 @allow(*roles_for(READ))
 def catalog():
     year = request.args.get("year", _today().year, type=int)
-    current = _or_404(service.catalog_for, year)
+    current = service.catalog_for(year)
     return redirect(url_for("inspections.catalog_version", version_id=current.id))
 
 
@@ -351,14 +351,6 @@ def catalog_confirm(version_id: int):
 
 # ================================================================== 通报, 评比, 年终考评
 
-def _or_404(function, *args, **kwargs):
-    """A report for a year outside 2000–2100 (or a scope that does not exist) is a 404."""
-    try:
-        return function(*args, **kwargs)
-    except ServiceError as error:
-        abort(404, str(error))
-
-
 def _scope() -> str:
     scopes = permissions.visible_scopes(current_user)
     scope = request.values.get("scope") or (scopes[0] if scopes else "")
@@ -377,7 +369,7 @@ def quarter(year: int, quarter: int):
     if quarter not in (1, 2, 3, 4):
         abort(404)
     scope = _scope()
-    data = _or_404(assessment.bulletin, scope, year, quarter, today=_today())
+    data = assessment.bulletin(scope, year, quarter, today=_today())
     return render_template("inspections/bulletin.html", data=data, year=year, quarter=quarter, scope=scope,
                            overview=bulletin_pdf.overview_text(data),
                            scopes=_scope_names(permissions.visible_scopes(current_user)),
@@ -389,7 +381,7 @@ def quarter(year: int, quarter: int):
 def bulletin_download(year: int, quarter: int, fmt: str):
     if quarter not in (1, 2, 3, 4) or fmt not in ("pdf", "xlsx"):
         abort(404)
-    data = _or_404(assessment.bulletin, _scope(), year, quarter, today=_today())
+    data = assessment.bulletin(_scope(), year, quarter, today=_today())
     name = f"{year}年第{quarter}季度路长制考核通报（{data['issuer']}）.{fmt}"
     if fmt == "pdf":
         return _download(bulletin_pdf.bulletin_pdf(data), "application/pdf", name)
@@ -424,7 +416,7 @@ def _period() -> str:
 @allow(*REPORT_READERS)
 def ranking(year: int):
     scope, period = _scope(), _period()
-    data = _or_404(assessment.ranking, scope, year, period, today=_today())
+    data = assessment.ranking(scope, year, period, today=_today())
     return render_template("inspections/ranking.html", data=data, year=year, period=period, scope=scope,
                            scopes=_scope_names(permissions.visible_scopes(current_user)), periods=PERIOD_NAMES)
 
@@ -432,7 +424,7 @@ def ranking(year: int):
 @bp.route("/ranking/<int:year>/export")
 @allow(*REPORT_READERS)
 def ranking_export(year: int):
-    data = _or_404(assessment.ranking, _scope(), year, _period(), today=_today())
+    data = assessment.ranking(_scope(), year, _period(), today=_today())
     return _download(bulletin_pdf.ranking_xlsx(data), XLSX, f"{data['title']}（{data['issuer']}）.xlsx")
 
 

@@ -248,12 +248,9 @@ def deduction_catalog(query):
 @bp.doc(tags=[INSPECTION_TAG], summary="季度考核通报",
         description="与 `roadchief inspections bulletin YEAR Q --json` 相同：排名、突出问题、逾期整改、未督查月份。", security=BEARER)
 def inspection_scores(year: int, quarter: int, query):
-    from roadchief.services import ServiceError, assessment, permissions
+    from roadchief.services import assessment, permissions
     scopes = permissions.visible_scopes(current_user)
     scope = query["scope"] or (scopes[0] if scopes else None)
     if scope not in scopes or quarter not in (1, 2, 3, 4):
         abort(403 if quarter in (1, 2, 3, 4) else 404)
-    try:
-        return assessment.bulletin(scope, year, quarter)
-    except ServiceError as error:
-        abort(404, str(error))
+    return assessment.bulletin(scope, year, quarter)
