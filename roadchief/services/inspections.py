@@ -342,13 +342,3 @@ def finding_json(finding: Finding, today: date | None = None) -> dict:
             "note": finding.note, "chief_id": finding.chief_id, "photos": [p.id for p in finding.photos],
             "rectification": rectification_json(rect, today) if rect else None}
 
-
-# Until web/inspections.py and web/api.py import from the new homes (issue #12), their
-# ``service.<name>`` keeps working through these names.
-from roadchief.services.deduction_catalog import (catalog_json, catalog_versions, confirm_catalog,  # noqa: E402,F401
-                                                  latest_catalog, save_catalog)
-from roadchief.services.inspection_photos import MAX_PHOTOS, add_photo, can_see_photo  # noqa: E402,F401
-from roadchief.services.inspection_scope import can_see_inspection, can_see_rectification  # noqa: E402,F401
-from roadchief.services.inspection_segments import (assets_on_segments, chosen_segments,  # noqa: E402,F401
-                                                    nearest_segments, search_segments)
-from roadchief.services.rectifications import act, actors_for, awaiting_review, list_rectifications  # noqa: E402,F401
