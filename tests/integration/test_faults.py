@@ -416,25 +416,6 @@ def at_once(app, *jobs):
     return results
 
 
-def meet_after(monkeypatch, *targets, parties: int = 2):
-    """Make each of ``parties`` threads wait for the others right after the first of the
-    (module, function name) targets it calls returns, so all pass their checks before any
-    of them writes: the worst interleaving, every time."""
-    barrier = threading.Barrier(parties, timeout=30)
-    local = threading.local()
-
-    def wrap(original):
-        def wrapped(*args, **kwargs):
-            value = original(*args, **kwargs)
-            if not getattr(local, "met", False):
-                local.met = True
-                barrier.wait()
-            return value
-        return wrapped
-    for module, name in targets:
-        monkeypatch.setattr(module, name, wrap(getattr(module, name)))
-
-
 def hold_year_lock(monkeypatch, seconds: float = 0.6):
     """Keep whoever takes the year lock inside its transaction for a while, so the other
     thread surely arrives while the lock is held: the lock, not luck, must order them."""
