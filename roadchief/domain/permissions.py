@@ -199,3 +199,56 @@ def may_finalise(role: str, own_office: str | None, scope: str) -> bool:
     if role == CITY_OFFICE:
         return True
     return role == TOWN_OFFICE and own_office == scope
+
+
+# ---------------------------------------------------------------- inspections and rectifications
+
+RECORDING_OFFICES: Final[tuple[str, ...]] = (CITY_OFFICE, TOWN_OFFICE, INSPECTOR)  # record every kind of inspection
+
+RecordScope = Literal["segments", "chief", "none"]
+ReadScope = Literal["all", "town", "chief", "none"]
+
+
+def records_every_kind(role: str) -> bool:
+    """Offices and inspectors record every kind of inspection (chiefs patrols; finance none)."""
+    return role in RECORDING_OFFICES
+
+
+def record_scope(role: str, has_chief: bool) -> RecordScope:
+    """Where a user may record: a chief on his own segments, an office or inspector on the
+    segments he sees, anyone else nowhere."""
+    if role == CHIEF:
+        return "chief" if has_chief else "none"
+    if role in RECORDING_OFFICES:
+        return "segments"
+    return "none"
+
+
+def inspection_read_scope(role: str, has_town: bool, has_chief: bool) -> ReadScope:
+    """Which inspections and rectifications a user reads: the city office, finance and city
+    inspectors all; a town office or a town's inspector its office's and its town's; a chief
+    his own, those he must fix and those assessing him."""
+    if reads_every_scope(role, has_town):
+        return "all"
+    if town_bound(role, has_town):
+        return "town"
+    if role == CHIEF and has_chief:
+        return "chief"
+    return "none"
+
+
+def may_correct(role: str, own_office: str | None, office: str | None) -> bool:
+    """An office, inspector or chief corrects the inspections its own office recorded."""
+    return role in RECORDING_OFFICES + (CHIEF,) and own_office == office
+
+
+def rectification_parts(role: str, own_chief: int | None, own_office: str | None,
+                        assigned_chief: int | None, inspecting_office: str | None) -> set[str]:
+    """The parts a user plays on a rectification: "chief" (assigned to it) and/or
+    "office" (the office that inspected, which alone verifies or sends back)."""
+    parts = set()
+    if role == CHIEF and own_chief and assigned_chief == own_chief:
+        parts.add("chief")
+    if own_office == inspecting_office:
+        parts.add("office")
+    return parts

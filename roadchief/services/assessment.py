@@ -48,10 +48,11 @@ from roadchief.extensions import db
 from roadchief.models import Chief, ChiefAssignment, Segment, Town, Village
 from roadchief.models.base import utcnow
 from roadchief.models.inspections import (Finding, Inspection, InspectionSegment, QuarterFinalisation, Rectification)
-from roadchief.services import Conflict, ServiceError, funding
+from roadchief.services import Conflict, ServiceError, funding_params, funding_plan
+from roadchief.services import settlement as year_end
 from roadchief.services.audit import current_actor, record_event
 from roadchief.services.deduction_catalog import catalog_for, points_text
-from roadchief.services.inspection_scope import MAINTAINER_POSITIONS, aware, office_key, office_label
+from roadchief.services.inspection_scope import MAINTAINER_POSITIONS, aware, office_label
 from roadchief.services.inspection_segments import segment_label
 from roadchief.services.permissions import check_scope
 from roadchief.services.transactions import unit_of_work
@@ -265,7 +266,7 @@ class Assessment:
 
 def assess(scope: str, year: int, period: str, today: date | None = None) -> Assessment:
     """Every assessed chief's monthly scores, period score, grade and coverage gaps."""
-    funding.check_period(year)
+    funding_params.check_period(year)
     check_scope(scope)
     months = period_months(year, period)
     assessees = population(scope, months)
@@ -274,7 +275,7 @@ def assess(scope: str, year: int, period: str, today: date | None = None) -> Ass
     duty = duty_charges(months, scope=scope, today=today)
     scores = scoring.month_scores(shares_of(inspections), charges, duty)
     chief_ids = set(assessees) | {cid for cid, _ in scores}
-    weights = funding.params_for(year).quarter_weights  # 第二十一条 年终汇总: one definition (grades.combined_score)
+    weights = funding_params.params_for(year).quarter_weights  # 第二十一条 年终汇总: one definition (grades.combined_score)
     results = {cid: scoring.period_result(cid, months, scores, assessees[cid].expected if cid in assessees else (), weights)
                for cid in chief_ids}
     return Assessment(scope, year, period, months, assessees, results, inspections, charges, duty)
@@ -453,7 +454,7 @@ def ranking(scope: str, year: int, period: str, today: date | None = None) -> di
 def _settlement_money(year: int) -> dict[str, str]:
     """以奖代补 / 扣减 per funding unit from the funding module's settlement, when it can be computed."""
     try:
-        result = funding.settlement(year)
+        result = year_end.settlement(year)
     except ServiceError:
         return {}
     return {u["unit_key"]: f"+{u['reward']} / −{u['deduction']}" for u in result["units"]
@@ -491,11 +492,11 @@ def finalise_quarter(scopes: list[str], year: int, quarter: int, today: date | N
     is already approved. Finalising again (after a correction) rewrites the scores as
     source "correction"."""
     from roadchief.services.scores import set_unit_score
-    funding.check_period(year, quarter)
-    if quarter in funding.closed_quarters(year):
+    funding_params.check_period(year, quarter)
+    if quarter in funding_params.closed_quarters(year):
         raise Conflict(f"{year} 年第 {quarter} 季度经费已审定拨付，不能再定稿考核得分；更正请登记调整分录")
     try:
-        payable = {u.place.key for u in funding.payee_units(year)}
+        payable = {u.place.key for u in funding_plan.payee_units(year)}
     except ServiceError as error:
         raise ServiceError(f"无法定稿：{error}") from None
     report = {}

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from roadchief.domain.funding import FundingParams, PolicyError, default_params
 from roadchief.extensions import db
 from roadchief.models import FundingParamsRevision, QuarterClose
-from roadchief.services import ServiceError
+from roadchief.services import NotFound, ServiceError
 from roadchief.services.audit import current_actor
 from roadchief.services.transactions import lock_year, unit_of_work
 
@@ -23,10 +23,11 @@ def quarter_end(year: int, quarter: int) -> date:
 
 
 def check_period(year: int, quarter: int | None = None) -> None:
+    """A year outside 2000–2100 or a quarter outside 1–4 is not found (404 on the web and API)."""
     if not 2000 <= year <= 2100:
-        raise ServiceError(f"年度不正确：{year}")
+        raise NotFound(f"年度不正确：{year}")
     if quarter is not None and quarter not in QUARTER_END:
-        raise ServiceError(f"季度应为 1–4：{quarter}")
+        raise NotFound(f"季度应为 1–4：{quarter}")
 
 
 # ---------------------------------------------------------------- parameters

@@ -15,7 +15,7 @@ from roadchief.domain.funding import FundingParams, plan_allocation, split_quart
 from roadchief.domain.money import format_fen
 from roadchief.extensions import db
 from roadchief.models import MileageVersion, SegmentMileage, Station, Town, Village
-from roadchief.services import ServiceError
+from roadchief.services import NotFound
 from roadchief.services.chiefs import AssignmentIndex
 from roadchief.services.funding_params import check_period, params_for, quarter_end
 from roadchief.services.network import km_text
@@ -33,7 +33,7 @@ def mileage_version_for(year: int) -> MileageVersion:
     dates = db.session.scalars(select(MileageVersion.effective_from)).all()
     effective = version_in_force(year, dates)
     if effective is None:
-        raise ServiceError(f"{year} 年没有生效的列养里程版本，请先导入路网")
+        raise NotFound(f"{year} 年没有生效的列养里程版本，请先导入路网")
     return db.session.scalar(select(MileageVersion).where(MileageVersion.effective_from == effective))
 
 

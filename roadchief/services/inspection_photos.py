@@ -8,23 +8,24 @@ from roadchief.extensions import db
 from roadchief.models.inspections import Inspection, InspectionPhoto, Rectification
 from roadchief.services import ServiceError
 from roadchief.services.inspection_scope import can_see_inspection, can_see_rectification
-from roadchief.services.uploads import DEFAULT_MAX_BYTES, delete_stored, save_photo
+from roadchief.services.transactions import unit_of_work
+from roadchief.services.uploads import DEFAULT_MAX_BYTES, PhotoStage, photo_columns, staged_photos
 
 
 MAX_PHOTOS = 6
 
 
-def _save_photos(files, upload_dir, what: str, stored: list) -> list:
+def _save_photos(files, stage: PhotoStage, what: str) -> list:
+    """Store a form's uploads (at most six) in the use case's photo stage."""
     files = [f for f in files or [] if getattr(f, "filename", None) or getattr(f, "stream", None)]
     if len(files) > MAX_PHOTOS:
         raise ServiceError(f"{what}：照片最多 {MAX_PHOTOS} 张")
     saved = []
     for number, file in enumerate(files, start=1):
         try:
-            photo = save_photo(file, upload_dir, max_bytes=_photo_limit())
+            photo = stage.save(file)
         except ServiceError as error:
             raise ServiceError(f"{what}第 {number} 张照片：{error}") from None
-        stored.append(photo)
         saved.append(photo)
     return saved
 
@@ -34,9 +35,13 @@ def _photo_limit() -> int:
     return current_app.config.get("PHOTO_MAX_BYTES", DEFAULT_MAX_BYTES)
 
 
+def _stage(upload_dir: str | Path):
+    """staged_photos with the configured size limit."""
+    return staged_photos(upload_dir, max_bytes=_photo_limit())
+
+
 def _photo_row(photo, user, **links) -> InspectionPhoto:
-    return InspectionPhoto(path=photo.path, thumb_path=photo.thumb_path, mimetype=photo.mimetype, width=photo.width,
-                           height=photo.height, taken_at=photo.taken_at, user_id=user.id, **links)
+    return InspectionPhoto(**photo_columns(photo, user), **links)
 
 
 def add_photo(user, inspection: Inspection, file, upload_dir: str | Path, finding_id: int | None = None) -> InspectionPhoto:
@@ -52,18 +57,12 @@ def add_photo(user, inspection: Inspection, file, upload_dir: str | Path, findin
     count = sum(1 for p in inspection.photos if p.finding_id == finding_id and p.rectification_id is None)
     if count >= MAX_PHOTOS:
         raise ServiceError(f"照片最多 {MAX_PHOTOS} 张")
-    stored: list = []
-    saved = _save_photos([file], upload_dir, "照片", stored)
-    if not saved:
-        raise ServiceError("请选择照片文件")
-    row = _photo_row(saved[0], user, inspection_id=inspection.id, finding_id=finding_id)
-    try:
+    with _stage(upload_dir) as stage, unit_of_work():
+        saved = _save_photos([file], stage, "照片")
+        if not saved:
+            raise ServiceError("请选择照片文件")
+        row = _photo_row(saved[0], user, inspection_id=inspection.id, finding_id=finding_id)
         db.session.add(row)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        delete_stored(upload_dir, saved[0].path, saved[0].thumb_path)
-        raise
     return row
 
 

@@ -27,11 +27,11 @@ from roadchief.extensions import db
 from roadchief.models import Chief, Segment, Town
 from roadchief.models.inspections import Finding, Inspection, InspectionSegment, Rectification
 from roadchief.services.chiefs import AssignmentIndex
-from roadchief.services.permissions import chief_segment_condition, segment_condition
+from roadchief.services import permissions
+from roadchief.services.permissions import chief_segment_condition, office_key, segment_condition
 
 
 MAINTAINER_POSITIONS = ("cleaner", "public_welfare", "hired")
-OFFICE_ROLES = ("city_office", "town_office", "inspector")
 
 
 def aware(moment: datetime | None) -> datetime | None:
@@ -41,17 +41,6 @@ def aware(moment: datetime | None) -> datetime | None:
 
 
 # ================================================================== offices and scope
-
-def office_key(user) -> str | None:
-    """The assessing office a user records for (see the module docstring)."""
-    if user.role == "city_office" or (user.role == "inspector" and not user.town_id):
-        return "city"
-    if user.role in ("town_office", "inspector") and user.town_id:
-        return f"town:{user.town.code}"
-    if user.role == "chief" and user.chief_id:
-        return f"chief:{user.chief_id}"
-    return None
-
 
 def office_label(key: str) -> str:
     kind, _, code = key.partition(":")
@@ -67,9 +56,9 @@ def office_label(key: str) -> str:
 def recordable_kinds(user) -> dict[str, str]:
     """Offices record every kind; chiefs record patrols, and a 村级路长 also 督查s the
     路段管养责任人 (第二十条); finance records nothing."""
-    if user.role in OFFICE_ROLES:
+    if permissions.records_every_kind(user):
         return dict(INSPECTION_KINDS)
-    if user.role == "chief" and user.chief_id:
+    if permissions.record_scope(user) == "chief":
         kinds = {k: v for k, v in INSPECTION_KINDS.items() if k not in SCORED_KINDS}
         if user.chief.position == "village":
             kinds = {"supervision": "督查（管养责任人）", **kinds}
@@ -80,9 +69,10 @@ def recordable_kinds(user) -> dict[str, str]:
 def record_condition(user, day: date):
     """Segments a user may record an inspection on: the town's for a town office or
     inspector, the chief's own for a chief, everything for the city office."""
-    if user.role == "chief":
-        return chief_segment_condition(user.chief_id, day) if user.chief_id else false()
-    if user.role in OFFICE_ROLES:
+    scope = permissions.record_scope(user)
+    if scope == "chief":
+        return chief_segment_condition(user.chief_id, day)
+    if scope == "segments":
         return segment_condition(user, day)
     return false()
 
@@ -127,13 +117,14 @@ def assignee_for(index: AssignmentIndex, segment: Segment, key: str, assessed: C
 
 def inspection_condition(user):
     """SQL condition on Inspection for what a user may read."""
-    if user.role in ("city_office", "finance") or (user.role == "inspector" and not user.town_id):
+    scope = permissions.inspection_read_scope(user)
+    if scope == "all":
         return true()
-    if user.role in ("town_office", "inspector") and user.town_id:
+    if scope == "town":
         in_town = exists().where(InspectionSegment.inspection_id == Inspection.id, InspectionSegment.segment_id == Segment.id,
                                  Segment.town_id == user.town_id)
         return or_(Inspection.office_key == office_key(user), in_town)
-    if user.role == "chief" and user.chief_id:
+    if scope == "chief":
         mine = exists().where(Finding.inspection_id == Inspection.id, Finding.id == Rectification.finding_id,
                               or_(Rectification.chief_id == user.chief_id, Finding.chief_id == user.chief_id))
         assessed = exists().where(InspectionSegment.inspection_id == Inspection.id, InspectionSegment.chief_id == user.chief_id)
@@ -147,12 +138,13 @@ def can_see_inspection(user, inspection: Inspection) -> bool:
 
 def rectification_condition(user):
     """SQL condition on Rectification (joined to Finding and Inspection)."""
-    if user.role in ("city_office", "finance") or (user.role == "inspector" and not user.town_id):
+    scope = permissions.inspection_read_scope(user)
+    if scope == "all":
         return true()
-    if user.role in ("town_office", "inspector") and user.town_id:
+    if scope == "town":
         in_town = exists().where(Segment.id == Finding.segment_id, Segment.town_id == user.town_id)
         return or_(Inspection.office_key == office_key(user), in_town)
-    if user.role == "chief" and user.chief_id:
+    if scope == "chief":
         return or_(Rectification.chief_id == user.chief_id, Inspection.office_key == office_key(user))
     return false()
 

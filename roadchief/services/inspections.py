@@ -27,16 +27,17 @@ from roadchief.models.base import utcnow
 from roadchief.models.operations import InspectionAsset, RoadAsset
 from roadchief.models.inspections import (Finding, Inspection, InspectionCorrection, InspectionSegment,
                                           QuarterFinalisation, Rectification, RectificationEvent)
-from roadchief.services import ServiceError
+from roadchief.services import ServiceError, permissions
 from roadchief.services.chiefs import AssignmentIndex
 from roadchief.services.deduction_catalog import catalog_for, points_text
-from roadchief.services.inspection_photos import _photo_row, _save_photos
-from roadchief.services.inspection_scope import (OFFICE_ROLES, assessed_chief, assignee_for, aware, inspection_condition,
-                                                 office_key, office_label, record_condition, recordable_kinds)
+from roadchief.services.inspection_photos import _photo_row, _save_photos, _stage
+from roadchief.services.inspection_scope import (assessed_chief, assignee_for, aware, inspection_condition,
+                                                 office_label, record_condition, recordable_kinds)
+from roadchief.services.permissions import office_key
 from roadchief.services.inspection_segments import (GPS_WARNING_M, MAX_ID, MAX_SEGMENTS, clean_point, point_distance_m,
                                                     segment_json, segment_label)
 from roadchief.services.rectifications import rectification_json
-from roadchief.services.uploads import delete_stored
+from roadchief.services.transactions import unit_of_work
 
 
 MAX_FINDINGS = 50
@@ -212,40 +213,39 @@ def create_inspection(user, data: InspectionInput, upload_dir: str | Path, photo
             warnings.append(f"路段 {segment_label(segment)} 在 {day} 无被考核路长，问题不计入得分")
         inspection.segments.append(InspectionSegment(segment_id=segment_id, distance_m=distance,
                                                      chief_id=chief.id if chief else None))
-    stored: list = []
-    try:
-        for number, entry in enumerate(data.findings, start=1):
-            code = (entry.item_code or "").strip().upper()
-            item = items.get(code)
-            if item is None or code == OVERDUE_CODE:
-                raise ServiceError(f"第 {number} 条问题：请选择扣分项（{code or '未选择'} 不在 {catalog.label}扣分标准中）")
-            quantity = _parse_quantity(entry.quantity, number)
-            segment_id = _id(entry.segment_id, f"第 {number} 条问题的路段编号") if entry.segment_id else \
-                (segment_ids[0] if len(segment_ids) == 1 else None)
-            if segment_id not in segments:
-                raise ServiceError(f"第 {number} 条问题：请选择问题所在路段（须为本次检查的路段）")
-            finding = Finding(segment_id=segment_id, item=item, quantity=quantity, note=(entry.note or "").strip()[:1000],
-                              chief_id=assessed[segment_id].id if assessed[segment_id] else None)
-            owner = assignee_for(index, segments[segment_id], key, assessed[segment_id])
-            finding.rectification = Rectification(chief_id=owner.id if owner else None, deadline=deadline, state=scoring.OPEN)
-            inspection.findings.append(finding)
-            for photo in _save_photos(entry.photos, upload_dir, f"第 {number} 条问题", stored):
-                inspection.photos.append(_photo_row(photo, user, finding=finding))
-        for photo in _save_photos(photos, upload_dir, "现场照片", stored):
-            inspection.photos.append(_photo_row(photo, user))
-        db.session.add(inspection)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        delete_stored(upload_dir, *[p for s in stored for p in (s.path, s.thumb_path)])
-        again = _existing(client_uuid, user)  # the same form arrived twice at once
-        if again is None:
+    with _stage(upload_dir) as stage:
+        try:
+            for number, entry in enumerate(data.findings, start=1):
+                code = (entry.item_code or "").strip().upper()
+                item = items.get(code)
+                if item is None or code == OVERDUE_CODE:
+                    raise ServiceError(f"第 {number} 条问题：请选择扣分项（{code or '未选择'} 不在 {catalog.label}扣分标准中）")
+                quantity = _parse_quantity(entry.quantity, number)
+                segment_id = _id(entry.segment_id, f"第 {number} 条问题的路段编号") if entry.segment_id else \
+                    (segment_ids[0] if len(segment_ids) == 1 else None)
+                if segment_id not in segments:
+                    raise ServiceError(f"第 {number} 条问题：请选择问题所在路段（须为本次检查的路段）")
+                finding = Finding(segment_id=segment_id, item=item, quantity=quantity, note=(entry.note or "").strip()[:1000],
+                                  chief_id=assessed[segment_id].id if assessed[segment_id] else None)
+                owner = assignee_for(index, segments[segment_id], key, assessed[segment_id])
+                finding.rectification = Rectification(chief_id=owner.id if owner else None, deadline=deadline, state=scoring.OPEN)
+                inspection.findings.append(finding)
+                for photo in _save_photos(entry.photos, stage, f"第 {number} 条问题"):
+                    inspection.photos.append(_photo_row(photo, user, finding=finding))
+            for photo in _save_photos(photos, stage, "现场照片"):
+                inspection.photos.append(_photo_row(photo, user))
+            db.session.add(inspection)
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            stage.discard()
+            again = _existing(client_uuid, user)  # the same form arrived twice at once
+            if again is None:
+                raise
+            return Recorded(again, False, [])
+        except Exception:
+            db.session.rollback()  # then staged_photos removes the photos
             raise
-        return Recorded(again, False, [])
-    except Exception:
-        db.session.rollback()
-        delete_stored(upload_dir, *[p for s in stored for p in (s.path, s.thumb_path)])
-        raise
     return Recorded(inspection, True, warnings)
 
 
@@ -266,7 +266,7 @@ def list_inspections(user, kind: str | None = None, month: tuple[int, int] | Non
 # ================================================================== corrections
 
 def can_correct(user, inspection: Inspection) -> bool:
-    return user.role in OFFICE_ROLES + ("chief",) and office_key(user) == inspection.office_key
+    return permissions.can_correct(user, inspection)
 
 
 def correct_finding(user, finding: Finding, quantity, reason: str) -> InspectionCorrection:
@@ -286,17 +286,17 @@ def correct_finding(user, finding: Finding, quantity, reason: str) -> Inspection
         raise ServiceError(f"数量应在 0–{scoring.MAX_QUANTITY} 之间")
     if new == finding.quantity:
         raise ServiceError("数量未改变")
-    correction = InspectionCorrection(inspection_id=finding.inspection_id, finding_id=finding.id,
-                                      quantity_before=finding.quantity, quantity_after=new, reason=reason[:1000],
-                                      user_id=user.id, actor=user.username)
-    finding.quantity = new
-    rect = finding.rectification
-    if new == 0 and rect is not None and rect.state != scoring.VERIFIED:  # nothing left to fix: closed, with the reason
-        rect.office_note, rect.state, rect.verified_at = f"问题已更正撤销：{reason[:200]}", scoring.VERIFIED, utcnow()
-        db.session.add(RectificationEvent(rectification_id=rect.id, at=rect.verified_at, action="verify", user_id=user.id,
-                                          actor=user.username, note=rect.office_note))
-    db.session.add(correction)
-    db.session.commit()
+    with unit_of_work():
+        correction = InspectionCorrection(inspection_id=finding.inspection_id, finding_id=finding.id,
+                                          quantity_before=finding.quantity, quantity_after=new, reason=reason[:1000],
+                                          user_id=user.id, actor=user.username)
+        finding.quantity = new
+        rect = finding.rectification
+        if new == 0 and rect is not None and rect.state != scoring.VERIFIED:  # nothing left to fix: closed, with the reason
+            rect.office_note, rect.state, rect.verified_at = f"问题已更正撤销：{reason[:200]}", scoring.VERIFIED, utcnow()
+            db.session.add(RectificationEvent(rectification_id=rect.id, at=rect.verified_at, action="verify", user_id=user.id,
+                                              actor=user.username, note=rect.office_note))
+        db.session.add(correction)
     return correction
 
 
@@ -342,13 +342,3 @@ def finding_json(finding: Finding, today: date | None = None) -> dict:
             "note": finding.note, "chief_id": finding.chief_id, "photos": [p.id for p in finding.photos],
             "rectification": rectification_json(rect, today) if rect else None}
 
-
-# Until web/inspections.py and web/api.py import from the new homes (issue #12), their
-# ``service.<name>`` keeps working through these names.
-from roadchief.services.deduction_catalog import (catalog_json, catalog_versions, confirm_catalog,  # noqa: E402,F401
-                                                  latest_catalog, save_catalog)
-from roadchief.services.inspection_photos import MAX_PHOTOS, add_photo, can_see_photo  # noqa: E402,F401
-from roadchief.services.inspection_scope import can_see_inspection, can_see_rectification  # noqa: E402,F401
-from roadchief.services.inspection_segments import (assets_on_segments, chosen_segments,  # noqa: E402,F401
-                                                    nearest_segments, search_segments)
-from roadchief.services.rectifications import act, actors_for, awaiting_review, list_rectifications  # noqa: E402,F401

@@ -154,3 +154,31 @@ def can_finalise(user, scope: str) -> bool:
     """The city office finalises its own scope and, on a town's behalf, any town's; a
     town office its own. Chiefs' scopes (maintainers) are never paid, so never finalised."""
     return rules.may_finalise(user.role, office_key(user), scope)
+
+
+# ================================================================== inspections and rectifications
+
+def records_every_kind(user) -> bool:
+    """Offices and inspectors record every kind of inspection (domain.permissions.records_every_kind)."""
+    return rules.records_every_kind(user.role)
+
+
+def record_scope(user) -> str:
+    """"segments", "chief" or "none": where the user may record an inspection."""
+    return rules.record_scope(user.role, bool(user.chief_id))
+
+
+def inspection_read_scope(user) -> str:
+    """"all", "town", "chief" or "none": which inspections and rectifications the user reads."""
+    return rules.inspection_read_scope(user.role, bool(user.town_id), bool(user.chief_id))
+
+
+def can_correct(user, inspection) -> bool:
+    """Whether the user corrects this inspection (his own office recorded it)."""
+    return rules.may_correct(user.role, office_key(user), inspection.office_key)
+
+
+def rectification_parts(user, rect) -> set[str]:
+    """The parts ("chief", "office") the user plays on a rectification."""
+    return rules.rectification_parts(user.role, user.chief_id, office_key(user), rect.chief_id,
+                                     rect.finding.inspection.office_key)

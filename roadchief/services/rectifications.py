@@ -14,11 +14,12 @@ from roadchief.domain.scoring import TransitionError
 from roadchief.extensions import db
 from roadchief.models.base import utcnow
 from roadchief.models.inspections import Inspection, Rectification, RectificationEvent
-from roadchief.services import ServiceError
-from roadchief.services.inspection_photos import _photo_row, _save_photos
-from roadchief.services.inspection_scope import _rectification_query, aware, office_key
+from roadchief.services import ServiceError, permissions
+from roadchief.services.inspection_photos import _photo_row, _save_photos, _stage
+from roadchief.services.inspection_scope import _rectification_query, aware
+from roadchief.services.permissions import office_key
 from roadchief.services.inspection_segments import segment_label
-from roadchief.services.uploads import delete_stored
+from roadchief.services.transactions import unit_of_work
 
 
 def list_rectifications(user, state: str | None = None, overdue: bool = False, chief_id: int | None = None,
@@ -53,12 +54,7 @@ def is_overdue(rect: Rectification, today: date | None = None) -> bool:
 def actors_for(user, rect: Rectification) -> set[str]:
     """The parts a user plays on a rectification: "chief" (assigned to it) and/or
     "office" (the office that inspected, which alone verifies or sends back)."""
-    roles = set()
-    if user.role == "chief" and user.chief_id and rect.chief_id == user.chief_id:
-        roles.add("chief")
-    if office_key(user) == rect.finding.inspection.office_key:
-        roles.add("office")
-    return roles
+    return permissions.rectification_parts(user, rect)
 
 
 def act(user, rect: Rectification, action: str, note: str = "", photo=None, upload_dir: str | Path = "",
@@ -76,31 +72,24 @@ def act(user, rect: Rectification, action: str, note: str = "", photo=None, uplo
         step = scoring.next_state(rect.state, action, now, rect.deadline, actor=actor, note=note, has_photo=has_photo)
     except TransitionError as error:
         raise ServiceError(str(error)) from None
-    stored: list = []
     try:
-        if action == "complete":
-            for saved in _save_photos([photo], upload_dir, "整改后照片", stored):
-                db.session.add(_photo_row(saved, user, inspection_id=rect.finding.inspection_id,
-                                          finding_id=rect.finding_id, rectification_id=rect.id))
-            rect.chief_note, rect.completed_at, rect.late = note, now, step.late
-        elif action == "verify":
-            rect.verified_at = now
-            if note:
-                rect.office_note = note
-        else:
-            rect.office_note, rect.returned_count = note, rect.returned_count + 1
-        rect.state = step.state
-        db.session.add(RectificationEvent(rectification_id=rect.id, at=now, action=action, user_id=user.id,
-                                          actor=user.username, note=note))
-        db.session.commit()
+        with _stage(upload_dir) as stage, unit_of_work():
+            if action == "complete":
+                for saved in _save_photos([photo], stage, "整改后照片"):
+                    db.session.add(_photo_row(saved, user, inspection_id=rect.finding.inspection_id,
+                                              finding_id=rect.finding_id, rectification_id=rect.id))
+                rect.chief_note, rect.completed_at, rect.late = note, now, step.late
+            elif action == "verify":
+                rect.verified_at = now
+                if note:
+                    rect.office_note = note
+            else:
+                rect.office_note, rect.returned_count = note, rect.returned_count + 1
+            rect.state = step.state
+            db.session.add(RectificationEvent(rectification_id=rect.id, at=now, action=action, user_id=user.id,
+                                              actor=user.username, note=note))
     except StaleDataError:
-        db.session.rollback()
-        delete_stored(upload_dir, *[p for s in stored for p in (s.path, s.thumb_path)])
         raise ServiceError("该整改刚刚已被他人处理，请刷新后查看") from None
-    except Exception:
-        db.session.rollback()
-        delete_stored(upload_dir, *[p for s in stored for p in (s.path, s.thumb_path)])
-        raise
     return rect
 
 

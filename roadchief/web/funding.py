@@ -1,7 +1,7 @@
 """Finance pages: annual plan, quarters (provisional / approved), settlement, ledger,
 policy parameters and the score upload (第十五条, 第十七条, 第二十一条–第二十四条).
 
-Views are thin: they parse the request, call roadchief.services.funding / scores,
+Views are thin: they parse the request, call the roadchief.services.funding_* modules / scores,
 and render. Tables are drawn from the same printable models as the PDF and XLSX
 (roadchief.reports.funding_pdf), so the page, the PDF and the spreadsheet always
 show the same rows, 小计 and 合计. Money stays a string or a Decimal — never a float.
@@ -21,11 +21,13 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from roadchief.domain.clock import beijing_today
+from roadchief.domain.funding import default_params
 from roadchief.domain.permissions import EDIT_PARAMS, MANAGE_FUNDING, VIEW_FUNDING, roles_for
 from roadchief.extensions import db
 from roadchief.models import MileageVersion
 from roadchief.reports import funding_pdf, funding_xlsx
-from roadchief.services import ServiceError, funding, permissions, scores
+from roadchief.services import ServiceError, funding_ledger, funding_params, funding_plan, funding_quarter, permissions, scores
+from roadchief.services import settlement as year_end
 from roadchief.web.access import allow
 from roadchief.web import beijing
 
@@ -104,13 +106,13 @@ def _quarter_for_town(report: dict, code: str) -> dict:
 
 
 def _plan(year: int) -> dict:
-    plan = funding.annual_plan(year)
+    plan = funding_plan.annual_plan(year)
     scope = _town_scope()
     return _plan_for_town(plan, scope[0]) if scope else plan
 
 
 def _quarter(year: int, quarter: int) -> dict:
-    report = funding.quarter_report(year, quarter)
+    report = funding_quarter.quarter_report(year, quarter)
     scope = _town_scope()
     return _quarter_for_town(report, scope[0]) if scope else report
 
@@ -189,7 +191,7 @@ def _years() -> tuple[list[int], int]:
     first = db.session.scalar(select(func.min(MileageVersion.effective_from)))
     today = beijing_today()
     try:
-        funding.mileage_version_for(today.year)
+        funding_plan.mileage_version_for(today.year)
         default = today.year
     except ServiceError:
         default = FALLBACK_YEAR
@@ -278,7 +280,7 @@ def close(year: int, quarter: int):
         flash("请先勾选确认：审定后本季度拨付数据将冻结，不可撤销", "error")
     else:
         try:
-            funding.close_quarter(year, quarter)
+            funding_quarter.close_quarter(year, quarter)
             flash(f"{year} 年第 {quarter} 季度已审定：拨付数据已冻结，拨付与扣减已记入专户台账", "success")
         except ServiceError as error:
             flash(str(error), "error")
@@ -290,7 +292,7 @@ def close(year: int, quarter: int):
 def adjust(year: int, quarter: int):
     form = request.form
     try:
-        units = {u["unit_key"] for u in funding.quarter_report(year, quarter)["units"]}
+        units = {u["unit_key"] for u in funding_quarter.quarter_report(year, quarter)["units"]}
         if form.get("unit_key") not in units:
             raise ServiceError("请选择调整的单位")
         try:
@@ -299,7 +301,7 @@ def adjust(year: int, quarter: int):
             raise ServiceError("金额格式不正确，例如 -120.50 或 300") from None
         if not amount.is_finite() or amount == 0:
             raise ServiceError("金额须为非零的数")
-        funding.add_adjustment(year, quarter, form["unit_key"], amount, form.get("note", ""))
+        funding_quarter.add_adjustment(year, quarter, form["unit_key"], amount, form.get("note", ""))
         flash(f"已登记调整分录：{amount:.2f} 元", "success")
     except ServiceError as error:
         flash(str(error), "error")
@@ -312,7 +314,7 @@ def adjust(year: int, quarter: int):
 @allow(*MANAGERS)
 def settlement(year: int):
     try:
-        data = funding.settlement(year)
+        data = year_end.settlement(year)
     except ServiceError as error:
         return _unavailable(error, year)
     grids = [b for b in funding_pdf.settlement_document(data).blocks if isinstance(b, funding_pdf.Grid)]
@@ -323,7 +325,7 @@ def settlement(year: int):
 @allow(*MANAGERS)
 def settlement_download(year: int, fmt: str):
     try:
-        data = funding.settlement(year)
+        data = year_end.settlement(year)
     except ServiceError as error:
         return _unavailable(error, year)
     return _download(_render_file("settlement", data, fmt), fmt, f"{year}年终考评及以奖代补结算", f"settlement-{year}")
@@ -336,7 +338,7 @@ def approve(year: int):
         flash("请先勾选确认：结算后以奖代补和结转将记入专户台账，不可撤销", "error")
     else:
         try:
-            result = funding.approve_settlement(year)
+            result = year_end.approve_settlement(year)
             flash(f"{year} 年年终结算已完成：以奖代补 {result['rewards_total']} 元，结转下年 {result['carried_out']} 元", "success")
         except ServiceError as error:
             flash(str(error), "error")
@@ -349,14 +351,14 @@ def approve(year: int):
 @allow(*MANAGERS)
 def ledger(year: int):
     try:
-        funding.check_period(year)
-        data = funding.ledger(year)
+        funding_params.check_period(year)
+        data = funding_ledger.ledger(year)
     except ServiceError as error:
         return _unavailable(error, year)
     carried_in = data["carried_in"]
     try:
         names = {u.place.key: u.place.town_name + (u.place.name if u.place.kind == "village" else "")
-                 for u in funding.payee_units(year)}
+                 for u in funding_plan.payee_units(year)}
     except ServiceError:
         names = {}
     names["pool"] = "以奖代补资金池"
@@ -415,8 +417,8 @@ PARAM_LABELS = {"rates": "经费标准", "rate_reasons": "标准理由", "local_
 
 def _history(year: int) -> list[dict]:
     """Revisions, newest first, each with the fields changed from the one before (or from the defaults)."""
-    rows = list(reversed(funding.params_history(year)))
-    previous = funding.default_params(year).to_dict()
+    rows = list(reversed(funding_params.params_history(year)))
+    previous = default_params(year).to_dict()
     history = []
     for row in rows:
         params = json.loads(row.params_json)
@@ -428,20 +430,20 @@ def _history(year: int) -> list[dict]:
 
 
 def _params_page(year: int, values: dict | None = None, status: int = 200):
-    current = funding.params_for(year).to_dict()
+    current = funding_params.params_for(year).to_dict()
     values = values or _form_values(current)
     tier_rows = max(len(current["reward_tiers"]) + 1, sum(1 for k in values if k.startswith("tier_upto_")), 3)
     return render_template("funding/params.html", year=year, current=current, values=values,
                            tier_rows=min(tier_rows, MAX_TIERS), rate_fields=RATE_FIELDS, reason_fields=REASON_FIELDS,
-                           legacy_pass_score=funding.legacy_pass_score(year), history=_history(year),
-                           closed=funding.closed_quarters(year)), status
+                           legacy_pass_score=funding_params.legacy_pass_score(year), history=_history(year),
+                           closed=funding_params.closed_quarters(year)), status
 
 
 @bp.route("/<int:year>/params")
 @allow(*MANAGERS)
 def params(year: int):
     try:
-        funding.check_period(year)
+        funding_params.check_period(year)
     except ServiceError as error:
         return _unavailable(error, year)
     return _params_page(year)
@@ -453,7 +455,7 @@ def params_save(year: int):
     """A new revision of the year's parameters; only the city office edits them."""
     try:
         based_on = request.form.get("based_on_revision", type=int)
-        funding.set_params(year, _params_changes(request.form), based_on_revision=based_on)
+        funding_params.set_params(year, _params_changes(request.form), based_on_revision=based_on)
     except ServiceError as error:
         db.session.rollback()
         flash(str(error), "error")

@@ -27,6 +27,8 @@ from roadchief.reports import bulletin_pdf
 from roadchief.services import ServiceError
 from roadchief.services import assessment, permissions
 from roadchief.services import inspections as service
+from roadchief.services import deduction_catalog, inspection_photos, inspection_scope, inspection_segments
+from roadchief.services import rectifications as rectification_service
 from roadchief.web.photos import send_stored_photo
 from roadchief.web.access import allow
 
@@ -65,14 +67,14 @@ def _current_quarter() -> tuple[int, int]:
 def index():
     today = _today()
     year, quarter = _current_quarter()
-    mine = service.list_rectifications(current_user, state="active", chief_id=current_user.chief_id) \
+    mine = rectification_service.list_rectifications(current_user, state="active", chief_id=current_user.chief_id) \
         if permissions.own_chief_id(current_user) else []
     return render_template(
         "inspections/index.html", today=today, year=year, quarter=quarter, mine=mine,
-        actors={r.id: service.actors_for(current_user, r) for r in mine},
-        overdue=service.list_rectifications(current_user, overdue=True, today=today, limit=50),
-        pending=service.awaiting_review(current_user),
-        recent=service.list_inspections(current_user, limit=20), can_record=bool(service.recordable_kinds(current_user)),
+        actors={r.id: rectification_service.actors_for(current_user, r) for r in mine},
+        overdue=rectification_service.list_rectifications(current_user, overdue=True, today=today, limit=50),
+        pending=rectification_service.awaiting_review(current_user),
+        recent=service.list_inspections(current_user, limit=20), can_record=bool(inspection_scope.recordable_kinds(current_user)),
         scopes=permissions.visible_scopes(current_user))
 
 
@@ -127,19 +129,19 @@ def _form_input() -> tuple[service.InspectionInput, list]:
 
 def _form_page(status: int = 200, error: ServiceError | None = None):
     today = _today()
-    catalog = service.catalog_for(today.year)
-    kinds = service.recordable_kinds(current_user)
+    catalog = deduction_catalog.catalog_for(today.year)
+    kinds = inspection_scope.recordable_kinds(current_user)
     chosen = request.form.getlist("segment_ids", type=int) or request.args.getlist("segment_id", type=int)
     candidates = []
     if request.args.get("q"):
-        candidates = service.search_segments(current_user, request.args["q"])
+        candidates = inspection_segments.search_segments(current_user, request.args["q"])
     elif request.args.get("lon") and request.args.get("lat"):
         try:
-            candidates = service.nearest_segments(current_user, request.args["lon"], request.args["lat"])
+            candidates = inspection_segments.nearest_segments(current_user, request.args["lon"], request.args["lat"])
         except ServiceError as problem:
             error = error or problem
     known = {c["id"] for c in candidates}
-    candidates = [c for c in service.chosen_segments(current_user, chosen, today) if c["id"] not in known] + candidates
+    candidates = [c for c in inspection_segments.chosen_segments(current_user, chosen, today) if c["id"] not in known] + candidates
     grouped = {c: [i for i in catalog.items if i.category == c and i.code != OVERDUE_CODE] for c in CATEGORIES}
     indices = [int(k.split("-")[1]) for k in request.form if k.startswith("f-") and k.split("-")[1].isdigit()]
     rows = min(service.MAX_FINDINGS, max([BLANK_FINDINGS] + [n + 1 for n in indices]))
@@ -147,16 +149,16 @@ def _form_page(status: int = 200, error: ServiceError | None = None):
     return render_template(
         "inspections/new.html", kinds=kinds, catalog=catalog, grouped=grouped, candidates=candidates, chosen=set(chosen),
         rows=rows, values=request.form, error=error, now=now.strftime("%Y-%m-%dT%H:%M"),
-        deadline=(now.date() + timedelta(days=7)).isoformat(), units=UNITS, max_photos=service.MAX_PHOTOS,
-        gps_limit=service.GPS_WARNING_M, points=service.points_text, default_kind="supervision" if "supervision" in kinds else "daily",
+        deadline=(now.date() + timedelta(days=7)).isoformat(), units=UNITS, max_photos=inspection_photos.MAX_PHOTOS,
+        gps_limit=inspection_segments.GPS_WARNING_M, points=deduction_catalog.points_text, default_kind="supervision" if "supervision" in kinds else "daily",
         duty_phases=DUTY_PHASES, chosen_assets={str(a) for a in request.form.getlist("asset_ids")},
-        assets=service.assets_on_segments(current_user, [c["id"] for c in candidates], today)), status
+        assets=inspection_segments.assets_on_segments(current_user, [c["id"] for c in candidates], today)), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @allow(*RECORDERS)
 def new():
-    if not service.recordable_kinds(current_user):
+    if not inspection_scope.recordable_kinds(current_user):
         abort(403)
     if request.method == "GET":
         return _form_page()
@@ -183,26 +185,26 @@ def nearest():
     """Segments near a GPS point (lon, lat) or matching a search (q), as JSON for inspect.js."""
     try:
         if request.args.get("q"):
-            rows = service.search_segments(current_user, request.args["q"])
+            rows = inspection_segments.search_segments(current_user, request.args["q"])
         else:
-            rows = service.nearest_segments(current_user, request.args.get("lon"), request.args.get("lat"))
+            rows = inspection_segments.nearest_segments(current_user, request.args.get("lon"), request.args.get("lat"))
     except ServiceError as error:
         return jsonify({"error": str(error)}), 400
-    return jsonify({"segments": rows, "limit_m": service.GPS_WARNING_M})
+    return jsonify({"segments": rows, "limit_m": inspection_segments.GPS_WARNING_M})
 
 
 @bp.route("/assets")
 @allow(*RECORDERS)
 def assets():
     """路产 on the ticked segments (segment_id repeated), as JSON for inspect.js's select."""
-    return jsonify({"assets": service.assets_on_segments(current_user, request.args.getlist("segment_id", type=int))})
+    return jsonify({"assets": inspection_segments.assets_on_segments(current_user, request.args.getlist("segment_id", type=int))})
 
 
 # ================================================================== an inspection
 
 def _inspection_or_404(inspection_id: int) -> Inspection:
     inspection = db.get_or_404(Inspection, inspection_id)
-    if not service.can_see_inspection(current_user, inspection):
+    if not inspection_scope.can_see_inspection(current_user, inspection):
         abort(403)
     return inspection
 
@@ -211,11 +213,11 @@ def _inspection_or_404(inspection_id: int) -> Inspection:
 @allow(*roles_for(READ))
 def detail(inspection_id: int):
     inspection = _inspection_or_404(inspection_id)
-    return render_template("inspections/detail.html", inspection=inspection, today=_today(), gps_limit=service.GPS_WARNING_M,
-                           office=service.office_label(inspection.office_key),
+    return render_template("inspections/detail.html", inspection=inspection, today=_today(), gps_limit=inspection_segments.GPS_WARNING_M,
+                           office=inspection_scope.office_label(inspection.office_key),
                            can_correct=service.can_correct(current_user, inspection),
                            corrections=service.corrections_of(inspection),
-                           actors={f.rectification.id: service.actors_for(current_user, f.rectification)
+                           actors={f.rectification.id: rectification_service.actors_for(current_user, f.rectification)
                                    for f in inspection.findings if f.rectification},
                            points={f.id: service.finding_points_text(f) for f in inspection.findings})
 
@@ -246,20 +248,20 @@ def correct(inspection_id: int):
 def rectifications():
     view = request.args.get("view", "active")
     overdue = view == "overdue"
-    rows = service.list_rectifications(current_user, state=None if overdue else view, overdue=overdue, today=_today())
+    rows = rectification_service.list_rectifications(current_user, state=None if overdue else view, overdue=overdue, today=_today())
     return render_template("inspections/rectifications.html", rows=rows, view=view, today=_today(),
-                           actors={r.id: service.actors_for(current_user, r) for r in rows}, states=STATE_LABELS)
+                           actors={r.id: rectification_service.actors_for(current_user, r) for r in rows}, states=STATE_LABELS)
 
 
 @bp.route("/rectifications/<int:rectification_id>", methods=["POST"])
 @allow(*RECORDERS)
 def rectification_action(rectification_id: int):
     rect = db.get_or_404(Rectification, rectification_id)
-    if not service.can_see_rectification(current_user, rect):
+    if not inspection_scope.can_see_rectification(current_user, rect):
         abort(403)
     action = request.form.get("action", "")
     try:
-        service.act(current_user, rect, action, note=request.form.get("note", ""), photo=request.files.get("photo"),
+        rectification_service.act(current_user, rect, action, note=request.form.get("note", ""), photo=request.files.get("photo"),
                     upload_dir=current_app.config["UPLOAD_DIR"])
     except PermissionError:
         abort(403)
@@ -277,7 +279,7 @@ def rectification_action(rectification_id: int):
 
 def _photo(photo_id: int, thumb: bool):
     photo = db.get_or_404(InspectionPhoto, photo_id)
-    if not service.can_see_photo(current_user, photo):
+    if not inspection_photos.can_see_photo(current_user, photo):
         abort(403)
     return send_stored_photo(photo.thumb_path if thumb else photo.path)
 
@@ -300,7 +302,7 @@ def photo_thumb(photo_id: int):
 @allow(*roles_for(READ))
 def catalog():
     year = request.args.get("year", _today().year, type=int)
-    current = _or_404(service.catalog_for, year)
+    current = deduction_catalog.catalog_for(year)
     return redirect(url_for("inspections.catalog_version", version_id=current.id))
 
 
@@ -308,8 +310,8 @@ def catalog():
 @allow(*roles_for(READ))
 def catalog_version(version_id: int):
     version = db.get_or_404(DeductionCatalog, version_id)
-    return render_template("inspections/catalog.html", catalog=version, versions=service.catalog_versions(version.year),
-                           latest=service.latest_catalog(version.year), points=service.points_text, units=UNITS,
+    return render_template("inspections/catalog.html", catalog=version, versions=deduction_catalog.catalog_versions(version.year),
+                           latest=deduction_catalog.latest_catalog(version.year), points=deduction_catalog.points_text, units=UNITS,
                            categories=CATEGORIES)
 
 
@@ -323,14 +325,14 @@ def catalog_edit(version_id: int):
                  ("code", "category", "text", "points", "unit", "cap", "category_cap", "basis")}
                 for n in range(min(count, 300))]
         try:
-            saved = service.save_catalog(version.year, rows, request.form.get("note", ""))
+            saved = deduction_catalog.save_catalog(version.year, rows, request.form.get("note", ""))
         except ServiceError as error:
             return render_template("inspections/catalog_edit.html", catalog=version, rows=rows, error=error,
                                    units=UNITS, categories=CATEGORIES), 400
         flash(f"已保存为{saved.label}；此前的检查记录仍按其原版本计分", "success")
         return redirect(url_for("inspections.catalog_version", version_id=saved.id))
-    rows = [{"code": i.code, "category": i.category, "text": i.text, "points": service.points_text(i.points_centi),
-             "unit": i.unit, "cap": service.points_text(i.cap_centi), "category_cap": service.points_text(i.category_cap_centi),
+    rows = [{"code": i.code, "category": i.category, "text": i.text, "points": deduction_catalog.points_text(i.points_centi),
+             "unit": i.unit, "cap": deduction_catalog.points_text(i.cap_centi), "category_cap": deduction_catalog.points_text(i.category_cap_centi),
              "basis": i.basis} for i in version.items]
     rows += [dict.fromkeys(("code", "category", "text", "points", "unit", "cap", "category_cap", "basis"), "")] * 3
     return render_template("inspections/catalog_edit.html", catalog=version, rows=rows, error=None, units=UNITS,
@@ -342,7 +344,7 @@ def catalog_edit(version_id: int):
 def catalog_confirm(version_id: int):
     version = db.get_or_404(DeductionCatalog, version_id)
     try:
-        service.confirm_catalog(version)
+        deduction_catalog.confirm_catalog(version)
         flash(f"{version.label}扣分标准已确认", "success")
     except ServiceError as error:
         flash(str(error), "error")
@@ -350,14 +352,6 @@ def catalog_confirm(version_id: int):
 
 
 # ================================================================== 通报, 评比, 年终考评
-
-def _or_404(function, *args, **kwargs):
-    """A report for a year outside 2000–2100 (or a scope that does not exist) is a 404."""
-    try:
-        return function(*args, **kwargs)
-    except ServiceError as error:
-        abort(404, str(error))
-
 
 def _scope() -> str:
     scopes = permissions.visible_scopes(current_user)
@@ -377,7 +371,7 @@ def quarter(year: int, quarter: int):
     if quarter not in (1, 2, 3, 4):
         abort(404)
     scope = _scope()
-    data = _or_404(assessment.bulletin, scope, year, quarter, today=_today())
+    data = assessment.bulletin(scope, year, quarter, today=_today())
     return render_template("inspections/bulletin.html", data=data, year=year, quarter=quarter, scope=scope,
                            overview=bulletin_pdf.overview_text(data),
                            scopes=_scope_names(permissions.visible_scopes(current_user)),
@@ -389,7 +383,7 @@ def quarter(year: int, quarter: int):
 def bulletin_download(year: int, quarter: int, fmt: str):
     if quarter not in (1, 2, 3, 4) or fmt not in ("pdf", "xlsx"):
         abort(404)
-    data = _or_404(assessment.bulletin, _scope(), year, quarter, today=_today())
+    data = assessment.bulletin(_scope(), year, quarter, today=_today())
     name = f"{year}年第{quarter}季度路长制考核通报（{data['issuer']}）.{fmt}"
     if fmt == "pdf":
         return _download(bulletin_pdf.bulletin_pdf(data), "application/pdf", name)
@@ -424,7 +418,7 @@ def _period() -> str:
 @allow(*REPORT_READERS)
 def ranking(year: int):
     scope, period = _scope(), _period()
-    data = _or_404(assessment.ranking, scope, year, period, today=_today())
+    data = assessment.ranking(scope, year, period, today=_today())
     return render_template("inspections/ranking.html", data=data, year=year, period=period, scope=scope,
                            scopes=_scope_names(permissions.visible_scopes(current_user)), periods=PERIOD_NAMES)
 
@@ -432,7 +426,7 @@ def ranking(year: int):
 @bp.route("/ranking/<int:year>/export")
 @allow(*REPORT_READERS)
 def ranking_export(year: int):
-    data = _or_404(assessment.ranking, _scope(), year, _period(), today=_today())
+    data = assessment.ranking(_scope(), year, _period(), today=_today())
     return _download(bulletin_pdf.ranking_xlsx(data), XLSX, f"{data['title']}（{data['issuer']}）.xlsx")
 
 
@@ -457,8 +451,8 @@ def chief(chief_id: int):
     today = _today()
     history = assessment.chief_history(chief, month_of(today), today=today)
     findings = service.findings_of_chief(chief.id)
-    open_rects = service.list_rectifications(current_user, state="active", chief_id=chief.id, today=today)
+    open_rects = rectification_service.list_rectifications(current_user, state="active", chief_id=chief.id, today=today)
     return render_template("inspections/chief.html", chief=chief, history=history, chart=assessment.chart(history),
                            findings=findings, rects=open_rects, today=today, scope=assessment.chief_scope(chief),
-                           actors={r.id: service.actors_for(current_user, r) for r in open_rects},
+                           actors={r.id: rectification_service.actors_for(current_user, r) for r in open_rects},
                            quarters=assessment.quarter_scores(history, today.year), year=today.year)

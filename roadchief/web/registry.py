@@ -118,7 +118,8 @@ def org_tree():
     village_chiefs = {a.village_id: a.chief for a in by_position["village"]}
     town_chiefs = {a.town_id: a.chief for a in by_position["town"]}
     return render_template("registry/org_tree.html", positions=CHIEF_POSITIONS, by_position=by_position, towns=towns,
-                           town_chiefs=town_chiefs, village_chiefs=village_chiefs, day=day)
+                           town_chiefs=town_chiefs, village_chiefs=village_chiefs, day=day,
+                           own_town=permissions.office_town_id(current_user))
 
 
 @bp.route("/chiefs/<int:chief_id>")

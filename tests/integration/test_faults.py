@@ -356,9 +356,9 @@ def assert_inspection_then_works(before):
 
 def test_inspection_save_failing_at_the_second_photo_leaves_nothing(inspecting, monkeypatch):
     inspections_module()
-    from roadchief.services import inspection_photos
+    from roadchief.services import uploads
     before = committed_counts()
-    original = inspection_photos.save_photo
+    original = uploads.save_photo
     saved = []
 
     def second_fails(*args, **kwargs):
@@ -367,7 +367,7 @@ def test_inspection_save_failing_at_the_second_photo_leaves_nothing(inspecting, 
         saved.append(original(*args, **kwargs))
         return saved[-1]
 
-    monkeypatch.setattr(inspection_photos, "save_photo", second_fails)
+    monkeypatch.setattr(uploads, "save_photo", second_fails)
     with pytest.raises(InjectedFault):
         make_inspection()
     assert len(saved) == 1  # one photo and its thumbnail had been stored …
@@ -414,25 +414,6 @@ def at_once(app, *jobs):
         thread.join(120)
     assert all(r is not None for r in results), "a thread hung"
     return results
-
-
-def meet_after(monkeypatch, *targets, parties: int = 2):
-    """Make each of ``parties`` threads wait for the others right after the first of the
-    (module, function name) targets it calls returns, so all pass their checks before any
-    of them writes: the worst interleaving, every time."""
-    barrier = threading.Barrier(parties, timeout=30)
-    local = threading.local()
-
-    def wrap(original):
-        def wrapped(*args, **kwargs):
-            value = original(*args, **kwargs)
-            if not getattr(local, "met", False):
-                local.met = True
-                barrier.wait()
-            return value
-        return wrapped
-    for module, name in targets:
-        monkeypatch.setattr(module, name, wrap(getattr(module, name)))
 
 
 def hold_year_lock(monkeypatch, seconds: float = 0.6):

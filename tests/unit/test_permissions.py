@@ -86,3 +86,30 @@ def test_finalising():
     assert not p.may_finalise("town_office", "town:640381100", "town:640381101")
     assert not p.may_finalise("city_office", "city", "chief:3")
     assert not p.may_finalise("finance", None, "city")
+
+
+def test_recording_inspections():
+    assert all(p.records_every_kind(r) for r in ("city_office", "town_office", "inspector"))
+    assert not p.records_every_kind("chief") and not p.records_every_kind("finance")
+    assert p.record_scope("chief", True) == "chief" and p.record_scope("chief", False) == "none"
+    assert p.record_scope("town_office", True) == "segments" and p.record_scope("inspector", False) == "segments"
+    assert p.record_scope("finance", False) == "none"
+
+
+@pytest.mark.parametrize("role, has_town, has_chief, scope", [
+    ("city_office", False, False, "all"), ("finance", False, False, "all"), ("inspector", False, False, "all"),
+    ("inspector", True, False, "town"), ("town_office", True, False, "town"), ("town_office", False, False, "none"),
+    ("chief", False, True, "chief"), ("chief", False, False, "none"),
+])
+def test_inspection_read_scope(role, has_town, has_chief, scope):
+    assert p.inspection_read_scope(role, has_town, has_chief) == scope
+
+
+def test_correcting_and_rectification_parts():
+    assert p.may_correct("town_office", "town:1", "town:1") and p.may_correct("chief", "chief:3", "chief:3")
+    assert not p.may_correct("town_office", "town:1", "city")
+    assert not p.may_correct("finance", None, None)
+    assert p.rectification_parts("chief", 3, "chief:3", 3, "town:1") == {"chief"}
+    assert p.rectification_parts("chief", 3, "chief:3", 4, "chief:3") == {"office"}
+    assert p.rectification_parts("town_office", None, "town:1", 3, "town:1") == {"office"}
+    assert p.rectification_parts("inspector", None, "city", 3, "town:1") == set()

@@ -15,7 +15,6 @@ from roadchief.domain.scoring import (DONE, OPEN, VERIFIED, CatalogItem, Finding
 PIT = CatalogItem("LM04", "路面养护", "坑槽", 100, "处", cap_centi=300, category_cap_centi=500)
 DIRT = CatalogItem("LM01", "路面养护", "路面不洁", 50, "100m", cap_centi=400, category_cap_centi=500)
 SIGN = CatalogItem("YX02", "沿线设施", "标志缺失", 100, "处")
-FLOOD = CatalogItem("LZ02", "履职", "汛期巡查未落实", 300, "次", cap_centi=None, category_cap_centi=2000)
 OVERDUE = CatalogItem("LZ05", "履职", "整改逾期", 200, "次", cap_centi=600, category_cap_centi=2000)
 UTC = timezone.utc
 

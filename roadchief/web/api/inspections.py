@@ -83,14 +83,14 @@ class ScopeQuery(Schema):
 
 def _inspection_or_abort(inspection_id: int):
     from roadchief.models.inspections import Inspection
-    from roadchief.services import inspections as service
-    return visible_or_abort(Inspection, inspection_id, service.can_see_inspection)
+    from roadchief.services import inspection_scope
+    return visible_or_abort(Inspection, inspection_id, inspection_scope.can_see_inspection)
 
 
 def _rectification_or_abort(rectification_id: int):
     from roadchief.models.inspections import Rectification
-    from roadchief.services import inspections as service
-    return visible_or_abort(Rectification, rectification_id, service.can_see_rectification)
+    from roadchief.services import inspection_scope
+    return visible_or_abort(Rectification, rectification_id, inspection_scope.can_see_rectification)
 
 
 @bp.get("/inspections")
@@ -149,10 +149,10 @@ def inspections_detail(inspection_id: int):
         responses={201: "已上传"}, security=BEARER)
 def inspections_photo(inspection_id: int, form):
     from flask import current_app
-    from roadchief.services import inspections as service
+    from roadchief.services import inspection_photos
     inspection = _inspection_or_abort(inspection_id)
     try:
-        photo = service.add_photo(current_user, inspection, form["photo"], current_app.config["UPLOAD_DIR"], form["finding_id"])
+        photo = inspection_photos.add_photo(current_user, inspection, form["photo"], current_app.config["UPLOAD_DIR"], form["finding_id"])
     except PermissionError:
         abort(403)
     return {"id": photo.id, "finding_id": photo.finding_id,
@@ -166,10 +166,10 @@ def inspections_photo(inspection_id: int, form):
         description="定位点附近可登记的路段及距离（米，EPSG:4544）；far 为 true 表示超过 500 米。", security=BEARER)
 def inspections_nearest(query):
     from roadchief.services import ServiceError
-    from roadchief.services import inspections as service
+    from roadchief.services import inspection_segments
     try:
-        return {"segments": service.nearest_segments(current_user, query["lon"], query["lat"]),
-                "limit_m": service.GPS_WARNING_M}
+        return {"segments": inspection_segments.nearest_segments(current_user, query["lon"], query["lat"]),
+                "limit_m": inspection_segments.GPS_WARNING_M}
     except ServiceError as error:
         abort(400, str(error))
 
@@ -180,32 +180,32 @@ def inspections_nearest(query):
 @bp.doc(tags=[INSPECTION_TAG], summary="整改列表",
         description="路长看到派给自己的整改；督查单位看到本单位及辖区的整改。state=overdue 为逾期未整改。", security=BEARER)
 def rectifications_list(query):
-    from roadchief.services import inspections as service
+    from roadchief.services import rectifications
     state = query["state"]
-    rows = service.list_rectifications(current_user, state=None if state == "overdue" else state, overdue=state == "overdue")
-    return {"rectifications": [service.rectification_json(r) for r in rows]}
+    rows = rectifications.list_rectifications(current_user, state=None if state == "overdue" else state, overdue=state == "overdue")
+    return {"rectifications": [rectifications.rectification_json(r) for r in rows]}
 
 
 @bp.get("/rectifications/<int:rectification_id>")
 @allow(*roles_for(READ))
 @bp.doc(tags=[INSPECTION_TAG], summary="整改详情", security=BEARER)
 def rectifications_detail(rectification_id: int):
-    from roadchief.services import inspections as service
-    return service.rectification_json(_rectification_or_abort(rectification_id))
+    from roadchief.services import rectifications
+    return rectifications.rectification_json(_rectification_or_abort(rectification_id))
 
 
 def _rectification_step(rectification_id: int, action: str, note: str, photo=None):
     from flask import current_app
     from roadchief.services import ServiceError
-    from roadchief.services import inspections as service
+    from roadchief.services import rectifications
     rect = _rectification_or_abort(rectification_id)
     try:
-        service.act(current_user, rect, action, note=note, photo=photo, upload_dir=current_app.config["UPLOAD_DIR"])
+        rectifications.act(current_user, rect, action, note=note, photo=photo, upload_dir=current_app.config["UPLOAD_DIR"])
     except PermissionError:
         abort(403)
     except ServiceError as error:
         return {"error": str(error), "status": 409}, 409
-    return service.rectification_json(rect)
+    return rectifications.rectification_json(rect)
 
 
 @bp.post("/rectifications/<int:rectification_id>/complete")
@@ -238,8 +238,8 @@ def rectifications_return(rectification_id: int, body):
 @bp.input(CatalogQuery, location="query", arg_name="query")
 @bp.doc(tags=[INSPECTION_TAG], summary="扣分标准", description="某年度现行扣分标准（默认今年）；分值为字符串。", security=BEARER)
 def deduction_catalog(query):
-    from roadchief.services import inspections as service
-    return service.catalog_json(service.catalog_for(query["year"] or beijing_today().year))
+    from roadchief.services import deduction_catalog as catalog_service
+    return catalog_service.catalog_json(catalog_service.catalog_for(query["year"] or beijing_today().year))
 
 
 @bp.get("/inspections/scores/<int:year>/<int:quarter>")
@@ -248,12 +248,9 @@ def deduction_catalog(query):
 @bp.doc(tags=[INSPECTION_TAG], summary="季度考核通报",
         description="与 `roadchief inspections bulletin YEAR Q --json` 相同：排名、突出问题、逾期整改、未督查月份。", security=BEARER)
 def inspection_scores(year: int, quarter: int, query):
-    from roadchief.services import ServiceError, assessment, permissions
+    from roadchief.services import assessment, permissions
     scopes = permissions.visible_scopes(current_user)
     scope = query["scope"] or (scopes[0] if scopes else None)
     if scope not in scopes or quarter not in (1, 2, 3, 4):
         abort(403 if quarter in (1, 2, 3, 4) else 404)
-    try:
-        return assessment.bulletin(scope, year, quarter)
-    except ServiceError as error:
-        abort(404, str(error))
+    return assessment.bulletin(scope, year, quarter)
