@@ -44,3 +44,16 @@ def test_pages_flash_and_go_back_after_a_post_and_show_the_error_after_a_get(app
     assert response.status_code == 400 and "金额须为非零的数" in response.get_data(as_text=True)
     response = client.get("/__missing")
     assert response.status_code == 404 and "页面不存在" in response.get_data(as_text=True)
+
+
+def test_api_text_with_a_nul_character_is_refused_naming_the_field(demo_app):
+    # PostgreSQL text cannot hold NUL: before, /api/v1/segments?town=%00 reached it and answered 500
+    from roadchief.services.accounts import create_token
+    from tests.conftest import make_user
+    user = make_user("city_office")
+    headers = {"Authorization": f"Bearer {create_token(user.username)}"}
+    client = demo_app.test_client()
+    response = client.get("/api/v1/segments?town=%00", headers=headers)
+    assert response.status_code == 422
+    assert "town" in response.get_data(as_text=True)
+    assert client.get("/api/v1/segments?town=640381100", headers=headers).status_code == 200

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from apiflask import Schema
-from apiflask.fields import Integer, String
+from apiflask.fields import Integer
 from apiflask.validators import OneOf, Range
+
+from roadchief.web.api.fields import String
 from flask_login import current_user
 
 from roadchief.services.map_data import ZOOM_BANDS, segments_geojson_text

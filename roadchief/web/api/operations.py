@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from apiflask import Schema
-from apiflask.fields import Boolean, DateTime, Dict, Float, Integer, String
+from apiflask.fields import Boolean, DateTime, Dict, Float, Integer
 from apiflask.validators import Length, OneOf, Range
+
+from roadchief.web.api.fields import String
 from flask import abort
 from flask_login import current_user
 
