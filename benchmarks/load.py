@@ -30,6 +30,7 @@ integrity check of everything the API accepted.
 Every request goes to 127.0.0.1 only; counts are fixed and the whole run has a hard time
 limit (``--time-limit``). Nothing here asserts a time: figures print.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,6 +64,7 @@ SEED = 20221
 
 # ---------------------------------------------------------------- setup
 
+
 def with_schema(url: str, schema: str) -> str:
     joiner = "&" if "?" in url else "?"
     return f"{url}{joiner}options=-csearch_path%3D{schema}"
@@ -70,6 +72,8 @@ def with_schema(url: str, schema: str) -> str:
 
 def prepare(url: str, upload_dir: Path) -> dict:
     """Migrate, load the demo, create the office user and token; what the load needs."""
+    from datetime import date
+
     from sqlalchemy import select
 
     from roadchief import create_app
@@ -78,9 +82,8 @@ def prepare(url: str, upload_dir: Path) -> dict:
     from roadchief.models import Segment
     from roadchief.services.accounts import create_token, create_user
     from roadchief.services.database import migrate_to_head
-    from roadchief.services.demo import load_demo_network
     from roadchief.services.deduction_catalog import catalog_for
-    from datetime import date
+    from roadchief.services.demo import load_demo_network
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False, "UPLOAD_DIR": str(upload_dir)})
     with app.app_context():
@@ -88,9 +91,12 @@ def prepare(url: str, upload_dir: Path) -> dict:
         load_demo_network()
         user = create_user("load-office", "city_office", "Load-pass-123", display_name="压测督查员")
         token = create_token(user.username, label="load benchmark")
-        segments = db.session.execute(select(Segment.id, Segment.min_lon, Segment.min_lat, Segment.max_lon, Segment.max_lat)
-                                      .order_by(Segment.id)).all()
-        items = [i.code for i in catalog_for(date.today().year).items if i.code != OVERDUE_CODE and i.unit in ("处", "次")]
+        segments = db.session.execute(
+            select(Segment.id, Segment.min_lon, Segment.min_lat, Segment.max_lon, Segment.max_lat).order_by(Segment.id)
+        ).all()
+        items = [
+            i.code for i in catalog_for(date.today().year).items if i.code != OVERDUE_CODE and i.unit in ("处", "次")
+        ]
         info = {"user_id": user.id, "token": token, "segments": [tuple(s) for s in segments], "items": items}
         db.session.remove()
         db.engine.dispose()
@@ -104,18 +110,44 @@ def free_port() -> int:
 
 
 def start_gunicorn(url: str, port: int, workers: int, threads: int, folder: Path) -> subprocess.Popen:
-    env = {**os.environ, "ROADCHIEF_DATABASE_URL": url, "ROADCHIEF_SECRET_KEY": "load-benchmark",
-           "ROADCHIEF_INSTANCE_DIR": str(folder / "instance"), "ROADCHIEF_UPLOAD_DIR": str(folder / "uploads"),
-           "ROADCHIEF_REPORTS_DIR": str(folder / "reports"), "ROADCHIEF_TILE_URL": ""}
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}", "--workers", str(workers),
-               "--threads", str(threads), "--worker-class", "gthread", "--timeout", "60", "--graceful-timeout", "5",
-               "--log-level", "warning", "--chdir", str(ROOT), "roadchief:create_app()"]
+    env = {
+        **os.environ,
+        "ROADCHIEF_DATABASE_URL": url,
+        "ROADCHIEF_SECRET_KEY": "load-benchmark",
+        "ROADCHIEF_INSTANCE_DIR": str(folder / "instance"),
+        "ROADCHIEF_UPLOAD_DIR": str(folder / "uploads"),
+        "ROADCHIEF_REPORTS_DIR": str(folder / "reports"),
+        "ROADCHIEF_TILE_URL": "",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "5",
+        "--log-level",
+        "warning",
+        "--chdir",
+        str(ROOT),
+        "roadchief:create_app()",
+    ]
     log = open(folder / "gunicorn.log", "wb")
     return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def wait_ready(port: int, process: subprocess.Popen, limit: float = 60) -> None:
     import httpx
+
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -146,6 +178,7 @@ def stop(process: subprocess.Popen | None) -> None:
 
 # ---------------------------------------------------------------- the workload
 
+
 @dataclass
 class Submission:
     client_uuid: str
@@ -161,20 +194,34 @@ class Job:
     submission: Submission | None = None
 
 
-def make_submissions(count: int, invalid: int, info: dict, rng: random.Random, prefix: str = "压测") -> list[Submission]:
+def make_submissions(
+    count: int, invalid: int, info: dict, rng: random.Random, prefix: str = "压测"
+) -> list[Submission]:
     ids = [s[0] for s in info["segments"]]
     items = info["items"]
     out = []
     for number in range(count + invalid):
         chosen = rng.sample(ids, rng.choice((1, 1, 2, 3)))
-        findings = [{"item": rng.choice(items), "quantity": rng.randint(1, 4), "segment_id": rng.choice(chosen),
-                     "note": f"{prefix}问题 {number}-{n}"} for n in range(rng.choice((0, 1, 2, 2, 3)))]
+        findings = [
+            {
+                "item": rng.choice(items),
+                "quantity": rng.randint(1, 4),
+                "segment_id": rng.choice(chosen),
+                "note": f"{prefix}问题 {number}-{n}",
+            }
+            for n in range(rng.choice((0, 1, 2, 2, 3)))
+        ]
         valid = number < count
         if not valid:  # refused at the last finding, after the inspection and its rows were built
             findings.append({"item": "ZZ99", "quantity": 1, "segment_id": chosen[0], "note": "不存在的扣分项"})
         client_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        body = {"client_uuid": client_uuid, "kind": rng.choice(("supervision", "supervision", "daily")),
-                "segment_ids": chosen, "note": f"{prefix} {number}", "findings": findings}
+        body = {
+            "client_uuid": client_uuid,
+            "kind": rng.choice(("supervision", "supervision", "daily")),
+            "segment_ids": chosen,
+            "note": f"{prefix} {number}",
+            "findings": findings,
+        }
         out.append(Submission(client_uuid, body, valid))
     return out
 
@@ -185,13 +232,16 @@ def map_paths(count: int, info: dict, rng: random.Random) -> list[str]:
         _id, x0, y0, x1, y1 = rng.choice(info["segments"])
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         w, h = VIEWPORT
-        paths.append(f"/api/v1/segments?bbox={cx - w / 2:.5f},{cy - h / 2:.5f},{cx + w / 2:.5f},{cy + h / 2:.5f}&zoom=13")
+        paths.append(
+            f"/api/v1/segments?bbox={cx - w / 2:.5f},{cy - h / 2:.5f},{cx + w / 2:.5f},{cy + h / 2:.5f}&zoom=13"
+        )
     return paths
 
 
 async def run_jobs(client, jobs: list[Job], concurrency: int, deadline: float) -> tuple[dict, float, int]:
     """Run the jobs at the given concurrency; latency lists per kind, wall time, errors."""
     import httpx
+
     latencies: dict[str, list[float]] = defaultdict(list)
     errors = defaultdict(int)
     queue: asyncio.Queue = asyncio.Queue()
@@ -236,7 +286,7 @@ async def run_jobs(client, jobs: list[Job], concurrency: int, deadline: float) -
     tasks = [asyncio.create_task(worker()) for _ in range(concurrency)]
     try:
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=max(1.0, deadline - time.monotonic()))
-    except asyncio.TimeoutError:
+    except TimeoutError:
         errors["time limit reached: jobs not run"] += queue.qsize()
     return latencies, time.perf_counter() - started, errors
 
@@ -251,21 +301,28 @@ def percentile(values: list[float], p: float) -> float:
 
 def report(title: str, latencies: dict, wall: float, errors: dict, baseline_p50: float | None) -> None:
     total = sum(len(v) for v in latencies.values())
-    print(f"\n{title}: {total} answered requests in {wall:.2f} s = {total / wall:.1f} req/s; "
-          f"errors: {sum(errors.values())}" + (f" {dict(errors)}" if errors else ""))
-    print(f"  {'type':<10} {'count':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}"
-          + ("  p50/base" if baseline_p50 else ""))
+    print(
+        f"\n{title}: {total} answered requests in {wall:.2f} s = {total / wall:.1f} req/s; "
+        f"errors: {sum(errors.values())}" + (f" {dict(errors)}" if errors else "")
+    )
+    print(
+        f"  {'type':<10} {'count':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+        + ("  p50/base" if baseline_p50 else "")
+    )
     for kind in sorted(latencies):
         values = latencies[kind]
         p50 = statistics.median(values)
-        line = (f"  {kind:<10} {len(values):>6} {len(values) / wall:>7.1f} {p50 * 1e3:>8.1f} "
-                f"{percentile(values, 95) * 1e3:>8.1f} {percentile(values, 99) * 1e3:>8.1f} {max(values) * 1e3:>8.1f}")
+        line = (
+            f"  {kind:<10} {len(values):>6} {len(values) / wall:>7.1f} {p50 * 1e3:>8.1f} "
+            f"{percentile(values, 95) * 1e3:>8.1f} {percentile(values, 99) * 1e3:>8.1f} {max(values) * 1e3:>8.1f}"
+        )
         if baseline_p50:
             line += f"  {p50 / baseline_p50:>8.2f}"
         print(line)
 
 
 # ---------------------------------------------------------------- integrity
+
 
 def check_integrity(url: str, user_id: int, submissions: list[Submission]) -> list[str]:
     problems: list[str] = []
@@ -275,15 +332,33 @@ def check_integrity(url: str, user_id: int, submissions: list[Submission]) -> li
         by_uuid: dict[str, list[int]] = defaultdict(list)
         for ident, client_uuid in rows:
             by_uuid[client_uuid].append(ident)
-        segs = dict(conn.execute(text(
-            "SELECT i.id, count(s.id) FROM inspection i LEFT JOIN inspection_segment s ON s.inspection_id = i.id "
-            "WHERE i.user_id = :u GROUP BY i.id"), {"u": user_id}).all())
-        finds = dict(conn.execute(text(
-            "SELECT i.id, count(f.id) FROM inspection i LEFT JOIN finding f ON f.inspection_id = i.id "
-            "WHERE i.user_id = :u GROUP BY i.id"), {"u": user_id}).all())
-        rects = dict(conn.execute(text(
-            "SELECT i.id, count(r.id) FROM inspection i JOIN finding f ON f.inspection_id = i.id "
-            "LEFT JOIN rectification r ON r.finding_id = f.id WHERE i.user_id = :u GROUP BY i.id"), {"u": user_id}).all())
+        segs = dict(
+            conn.execute(
+                text(
+                    "SELECT i.id, count(s.id) FROM inspection i LEFT JOIN inspection_segment s ON s.inspection_id = i.id "
+                    "WHERE i.user_id = :u GROUP BY i.id"
+                ),
+                {"u": user_id},
+            ).all()
+        )
+        finds = dict(
+            conn.execute(
+                text(
+                    "SELECT i.id, count(f.id) FROM inspection i LEFT JOIN finding f ON f.inspection_id = i.id "
+                    "WHERE i.user_id = :u GROUP BY i.id"
+                ),
+                {"u": user_id},
+            ).all()
+        )
+        rects = dict(
+            conn.execute(
+                text(
+                    "SELECT i.id, count(r.id) FROM inspection i JOIN finding f ON f.inspection_id = i.id "
+                    "LEFT JOIN rectification r ON r.finding_id = f.id WHERE i.user_id = :u GROUP BY i.id"
+                ),
+                {"u": user_id},
+            ).all()
+        )
     engine.dispose()
 
     accepted: set[str] = set()
@@ -306,31 +381,40 @@ def check_integrity(url: str, user_id: int, submissions: list[Submission]) -> li
                 problems.append(f"{sub.client_uuid}: {created} responses said 201 Created (expected exactly one)")
             ident = stored[0]
             if segs.get(ident, 0) != len(sub.body["segment_ids"]):
-                problems.append(f"inspection {ident}: {segs.get(ident, 0)} segment rows, sent {len(sub.body['segment_ids'])}")
+                problems.append(
+                    f"inspection {ident}: {segs.get(ident, 0)} segment rows, sent {len(sub.body['segment_ids'])}"
+                )
             if finds.get(ident, 0) != len(sub.body["findings"]):
                 problems.append(f"inspection {ident}: {finds.get(ident, 0)} findings, sent {len(sub.body['findings'])}")
             if sub.body["findings"] and rects.get(ident, 0) != len(sub.body["findings"]):
-                problems.append(f"inspection {ident}: {rects.get(ident, 0)} rectifications for {len(sub.body['findings'])} findings")
+                problems.append(
+                    f"inspection {ident}: {rects.get(ident, 0)} rectifications for {len(sub.body['findings'])} findings"
+                )
         elif stored:
             answers = [status for status, _ in sub.responses]
             problems.append(f"{sub.client_uuid}: not accepted (answers {answers}) but stored as {stored}")
     strays = set(by_uuid) - {s.client_uuid for s in submissions}
     if strays:
         problems.append(f"{len(strays)} inspections of the load user were never submitted")
-    print(f"\nintegrity: {len(accepted)} accepted submissions, {len(rows)} stored inspections of the load user, "
-          f"{sum(1 for s in submissions if len(s.responses) > 1)} sent twice, "
-          f"{sum(1 for s in submissions if not s.valid)} invalid (all must be refused)")
+    print(
+        f"\nintegrity: {len(accepted)} accepted submissions, {len(rows)} stored inspections of the load user, "
+        f"{sum(1 for s in submissions if len(s.responses) > 1)} sent twice, "
+        f"{sum(1 for s in submissions if not s.valid)} invalid (all must be refused)"
+    )
     return problems
 
 
 # ---------------------------------------------------------------- main
 
+
 async def drive(args, port: int, info: dict, rng: random.Random, deadline: float):
     import httpx
+
     headers = {"Authorization": f"Bearer {info['token']}", "Accept": "application/json", "Accept-Encoding": "gzip"}
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
-    async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", headers=headers, limits=limits,
-                                 timeout=httpx.Timeout(30.0), trust_env=False) as client:
+    async with httpx.AsyncClient(
+        base_url=f"http://{HOST}:{port}", headers=headers, limits=limits, timeout=httpx.Timeout(30.0), trust_env=False
+    ) as client:
         # warm-up: every worker process imports, connects and fills its caches
         warm = [Job("summary", "/api/v1/network/summary") for _ in range(4 * args.concurrency)]
         warm += [Job("map", p) for p in map_paths(4 * args.concurrency, info, rng)]
@@ -342,10 +426,16 @@ async def drive(args, port: int, info: dict, rng: random.Random, deadline: float
         serial_jobs += [Job("submit", "/api/v1/inspections", s) for s in probes]
         serial, serial_wall, serial_err = await run_jobs(client, serial_jobs, 1, deadline)
         serial_p50 = statistics.median(serial["summary"]) if serial.get("summary") else None
-        report("serial probe (concurrency 1: service time without queueing)", serial, serial_wall, serial_err, serial_p50)
+        report(
+            "serial probe (concurrency 1: service time without queueing)", serial, serial_wall, serial_err, serial_p50
+        )
 
         base_lat, base_wall, base_err = await run_jobs(
-            client, [Job("summary", "/api/v1/network/summary") for _ in range(args.baseline_requests)], args.concurrency, deadline)
+            client,
+            [Job("summary", "/api/v1/network/summary") for _ in range(args.baseline_requests)],
+            args.concurrency,
+            deadline,
+        )
         baseline_p50 = statistics.median(base_lat["summary"]) if base_lat.get("summary") else None
         report("baseline (GET /api/v1/network/summary)", base_lat, base_wall, base_err, baseline_p50)
 
@@ -361,8 +451,14 @@ async def drive(args, port: int, info: dict, rng: random.Random, deadline: float
             offset = 1 if number % 2 == 0 else rng.randint(len(jobs) // 4, len(jobs) // 2)
             jobs.insert(min(len(jobs), position + offset), Job("submit", "/api/v1/inspections", sub))
         mixed_lat, mixed_wall, mixed_err = await run_jobs(client, jobs, args.concurrency, deadline)
-        report(f"mixed load ({len(jobs)} requests: {len(submissions)} submissions + {len(twice)} repeats, "
-               f"{args.map_requests} map viewports)", mixed_lat, mixed_wall, mixed_err, baseline_p50)
+        report(
+            f"mixed load ({len(jobs)} requests: {len(submissions)} submissions + {len(twice)} repeats, "
+            f"{args.map_requests} map viewports)",
+            mixed_lat,
+            mixed_wall,
+            mixed_err,
+            baseline_p50,
+        )
         statuses = defaultdict(int)
         for sub in submissions:
             for status, _ in sub.responses:
@@ -373,8 +469,11 @@ async def drive(args, port: int, info: dict, rng: random.Random, deadline: float
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("ROADCHIEF_LOAD_DATABASE_URL", DEFAULT_URL),
-                        help="PostgreSQL URL; a throwaway schema is created in it and dropped (default: %(default)s)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("ROADCHIEF_LOAD_DATABASE_URL", DEFAULT_URL),
+        help="PostgreSQL URL; a throwaway schema is created in it and dropped (default: %(default)s)",
+    )
     parser.add_argument("--submissions", type=int, default=400)
     parser.add_argument("--invalid", type=int, default=16, help="extra submissions that must be refused whole")
     parser.add_argument("--duplicate-rate", type=float, default=0.05)
@@ -387,6 +486,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from roadchief.config import normalise_database_url
+
     base_url = normalise_database_url(args.database_url)
     if not base_url.startswith("postgresql"):
         parser.error("the load benchmark runs against PostgreSQL (several worker processes write at once)")
@@ -409,12 +509,17 @@ def main(argv=None) -> int:
     signal.alarm(int(args.time_limit) + 60)
     try:
         from importlib.metadata import version
-        print(f"database: {base_url.split('@')[-1]} schema {schema}; gunicorn {version('gunicorn')} {args.workers} workers × {args.threads} "
-              f"threads (gthread); concurrency {args.concurrency}; python {sys.version.split()[0]}; {os.cpu_count()} CPUs")
+
+        print(
+            f"database: {base_url.split('@')[-1]} schema {schema}; gunicorn {version('gunicorn')} {args.workers} workers × {args.threads} "
+            f"threads (gthread); concurrency {args.concurrency}; python {sys.version.split()[0]}; {os.cpu_count()} CPUs"
+        )
         t = time.perf_counter()
         info = prepare(url, folder / "uploads")
-        print(f"prepared (migrate + demo network + user/token) in {time.perf_counter() - t:.1f} s: "
-              f"{len(info['segments'])} segments, {len(info['items'])} catalog items")
+        print(
+            f"prepared (migrate + demo network + user/token) in {time.perf_counter() - t:.1f} s: "
+            f"{len(info['segments'])} segments, {len(info['items'])} catalog items"
+        )
         port = free_port()
         process = start_gunicorn(url, port, args.workers, args.threads, folder)
         wait_ready(port, process)
@@ -426,8 +531,7 @@ def main(argv=None) -> int:
         if len(problems) > 20:
             print(f"  … and {len(problems) - 20} more")
         passed = not problems
-        print(f"INTEGRITY: {'PASS' if passed else 'FAIL'}"
-              + ("" if passed else f" ({len(problems)} problems)"))
+        print(f"INTEGRITY: {'PASS' if passed else 'FAIL'}" + ("" if passed else f" ({len(problems)} problems)"))
         print(f"unexpected request errors: {errors}")
         print(f"total run time {time.monotonic() - started:.1f} s")
     finally:
@@ -450,6 +554,7 @@ def _time_is_up(signum, frame):
 
 def _has_module(name: str) -> bool:
     import importlib.util
+
     return importlib.util.find_spec(name) is not None
 
 

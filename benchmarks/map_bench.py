@@ -8,6 +8,7 @@ Without --database-url each network goes into its own temporary SQLite file.
 A PostgreSQL URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) gets a
 throwaway schema per network, dropped afterwards.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,6 +47,7 @@ def database(base_url: str | None, folder: Path, name: str) -> tuple[str, callab
         with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
+
     joiner = "&" if "?" in base_url else "?"
     return f"{base_url}{joiner}options=-csearch_path%3D{schema}", drop
 
@@ -62,10 +64,12 @@ def build(url: str, network: str, segments: int, folder: Path):
         started = time.perf_counter()
         if network == "county":
             from roadchief.services.demo import load_demo_network
+
             load_demo_network()
         else:
             from roadchief.services.admin_units import ensure_admin_units
             from roadchief.services.road_import import import_roads
+
             path = folder / "province.geojson"
             path.write_text(json.dumps(generate(segments, 7), ensure_ascii=False), encoding="utf-8")
             ensure_admin_units()
@@ -89,9 +93,11 @@ def measure(app, query: str, repeat: int) -> dict:
     features = json.loads(raw)["features"]
     service = []  # the data path alone: SQL + assembling the text, without Flask's per-request work
     from urllib.parse import parse_qs
-    from roadchief.models import User
+
     from roadchief.extensions import db
+    from roadchief.models import User
     from roadchief.services.map_data import segments_geojson_text
+
     params = {k: v[0] for k, v in parse_qs(query.lstrip("?")).items()}
     bbox = tuple(map(float, params["bbox"].split(","))) if "bbox" in params else None
     user = db.session.query(User).filter_by(username="bench").one()
@@ -106,10 +112,15 @@ def measure(app, query: str, repeat: int) -> dict:
         baseline.append(time.perf_counter() - started)
     server = statistics.median(timings)
     memory = statistics.median(baseline)
-    return {"features": len(features), "server_ms": server * 1000, "memory_ms": memory * 1000,
-            "service_ms": statistics.median(service) * 1000,
-            "ratio": server / memory if memory else float("nan"),
-            "raw_kb": len(raw) / 1024, "gzip_kb": len(gzip.compress(raw, 6)) / 1024}
+    return {
+        "features": len(features),
+        "server_ms": server * 1000,
+        "memory_ms": memory * 1000,
+        "service_ms": statistics.median(service) * 1000,
+        "ratio": server / memory if memory else float("nan"),
+        "raw_kb": len(raw) / 1024,
+        "gzip_kb": len(gzip.compress(raw, 6)) / 1024,
+    }
 
 
 def main() -> None:
@@ -119,12 +130,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     box = lambda b: "bbox=" + ",".join(map(str, b))  # noqa: E731
-    cases = [("county", "full extent, zoom 10", "?zoom=10"),
-             ("county", "phone view, zoom 13", f"?zoom=13&{box(PHONE_VIEW)}"),
-             ("county", "desktop view, zoom 13", f"?zoom=13&{box(DESKTOP_VIEW)}"),
-             ("province", "full extent, zoom 7", "?zoom=7"),
-             ("province", "phone view, zoom 13", f"?zoom=13&{box(PHONE_VIEW)}"),
-             ("province", "desktop view, zoom 13", f"?zoom=13&{box(DESKTOP_VIEW)}")]
+    cases = [
+        ("county", "full extent, zoom 10", "?zoom=10"),
+        ("county", "phone view, zoom 13", f"?zoom=13&{box(PHONE_VIEW)}"),
+        ("county", "desktop view, zoom 13", f"?zoom=13&{box(DESKTOP_VIEW)}"),
+        ("province", "full extent, zoom 7", "?zoom=7"),
+        ("province", "phone view, zoom 13", f"?zoom=13&{box(PHONE_VIEW)}"),
+        ("province", "desktop view, zoom 13", f"?zoom=13&{box(DESKTOP_VIEW)}"),
+    ]
     with tempfile.TemporaryDirectory(prefix="roadchief-bench-") as tmp:
         folder = Path(tmp)
         os.environ.setdefault("ROADCHIEF_INSTANCE_DIR", str(folder / "instance"))
@@ -135,13 +148,17 @@ def main() -> None:
             cleanups.append(drop)
             apps[network], seconds = build(url, network, args.segments, folder)
             print(f"{network}: loaded in {seconds:.1f} s ({url.split('?')[0].split('://')[0]})")
-        print(f"\n{'network':<9}{'request':<24}{'features':>9}{'server ms':>11}{'data ms':>9}{'memory ms':>11}"
-              f"{'ratio':>7}{'data/mem':>9}{'raw KB':>9}{'gzip KB':>9}")
+        print(
+            f"\n{'network':<9}{'request':<24}{'features':>9}{'server ms':>11}{'data ms':>9}{'memory ms':>11}"
+            f"{'ratio':>7}{'data/mem':>9}{'raw KB':>9}{'gzip KB':>9}"
+        )
         for network, label, query in cases:
             with apps[network].app_context():
                 r = measure(apps[network], query, args.repeat)
-            print(f"{network:<9}{label:<24}{r['features']:>9}{r['server_ms']:>11.2f}{r['service_ms']:>9.2f}{r['memory_ms']:>11.2f}"
-                  f"{r['ratio']:>7.2f}{r['service_ms'] / r['memory_ms']:>9.2f}{r['raw_kb']:>9.0f}{r['gzip_kb']:>9.0f}")
+            print(
+                f"{network:<9}{label:<24}{r['features']:>9}{r['server_ms']:>11.2f}{r['service_ms']:>9.2f}{r['memory_ms']:>11.2f}"
+                f"{r['ratio']:>7.2f}{r['service_ms'] / r['memory_ms']:>9.2f}{r['raw_kb']:>9.0f}{r['gzip_kb']:>9.0f}"
+            )
         for drop in cleanups:
             drop()
 

@@ -6,6 +6,7 @@ as GeoJSON with the census column names, for the map and import benchmarks.
 Synthetic: random-walk roads over Ningxia's extent (104.3–107.6°E, 35.3–39.3°N),
 assigned to the nearest of the 青铜峡 towns so the importer accepts them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,14 @@ import random
 from pathlib import Path
 
 TOWNS = {  # name: (lon, lat) — spread over the province so every town gets a share
-    "小坝镇": (106.07, 38.02), "大坝镇": (105.3, 37.2), "青铜峡镇": (104.8, 36.3), "叶盛镇": (106.6, 38.9),
-    "瞿靖镇": (106.2, 37.6), "峡口镇": (105.6, 35.8), "邵岗镇": (107.2, 37.0), "陈袁滩镇": (106.9, 38.3),
+    "小坝镇": (106.07, 38.02),
+    "大坝镇": (105.3, 37.2),
+    "青铜峡镇": (104.8, 36.3),
+    "叶盛镇": (106.6, 38.9),
+    "瞿靖镇": (106.2, 37.6),
+    "峡口镇": (105.6, 35.8),
+    "邵岗镇": (107.2, 37.0),
+    "陈袁滩镇": (106.9, 38.3),
     "树新林场": (105.8, 38.6),
 }
 EXTENT = (104.3, 35.3, 107.6, 39.3)
@@ -60,11 +67,24 @@ def generate(count: int, seed: int) -> dict:
             metres = rng.randint(200, 800)
             line = walk(rng, (lon, lat), metres)
             lon, lat = line[-1]
-            features.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": line}, "properties": {
-                "路线编码": code, "路线名称": f"合成路{road_no}", "行政等级": road_class,
-                "起点桩号": f"K{stake // 1000}+{stake % 1000:03d}", "止点桩号": f"K{(stake + metres) // 1000}+{(stake + metres) % 1000:03d}",
-                "列养里程": f"{metres // 1000}.{metres % 1000:03d}", "所属乡镇": town, "所属村": village,
-                "技术等级": "四级", "路面类型": "水泥"}})
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "LineString", "coordinates": line},
+                    "properties": {
+                        "路线编码": code,
+                        "路线名称": f"合成路{road_no}",
+                        "行政等级": road_class,
+                        "起点桩号": f"K{stake // 1000}+{stake % 1000:03d}",
+                        "止点桩号": f"K{(stake + metres) // 1000}+{(stake + metres) % 1000:03d}",
+                        "列养里程": f"{metres // 1000}.{metres % 1000:03d}",
+                        "所属乡镇": town,
+                        "所属村": village,
+                        "技术等级": "四级",
+                        "路面类型": "水泥",
+                    },
+                }
+            )
             stake += metres
     return {"type": "FeatureCollection", "name": "synthetic-province", "features": features}
 

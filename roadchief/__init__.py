@@ -1,4 +1,5 @@
 """roadchief — 青铜峡市农村公路“路长制”管理系统."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,9 +37,11 @@ def create_app(overrides: dict | None = None) -> APIFlask:
     )
     app.config.from_mapping(load_config())
     app.config.update(
-        INFO={"description": "青铜峡市农村公路“路长制”管理系统 JSON API。需以 `Authorization: Bearer <token>` 认证（roadchief create-token）。"
-                             "时间：返回值为 ISO 8601 北京时间，带 `+08:00`；提交的时间带时区则按其换算，不带时区按北京时间；"
-                             "月份、季度按北京时间日期划分。"},
+        INFO={
+            "description": "青铜峡市农村公路“路长制”管理系统 JSON API。需以 `Authorization: Bearer <token>` 认证（roadchief create-token）。"
+            "时间：返回值为 ISO 8601 北京时间，带 `+08:00`；提交的时间带时区则按其换算，不带时区按北京时间；"
+            "月份、季度按北京时间日期划分。"
+        },
         SECURITY_SCHEMES={"BearerAuth": {"type": "http", "scheme": "bearer"}},
         AUTO_404_RESPONSE=False,
     )
@@ -56,11 +59,12 @@ def create_app(overrides: dict | None = None) -> APIFlask:
     audit.install(Session)
     spatial_index.install(Session)
     import roadchief.models  # noqa: F401  (register tables)
-
     from roadchief.web import register_web
+
     register_web(app)
     if app.config["PROXY_FIX"]:
         # behind one reverse proxy: take the client address from X-Forwarded-For (rate limits, audit)
         from werkzeug.middleware.proxy_fix import ProxyFix
+
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     return app

@@ -4,6 +4,7 @@ The instance folder (ROADCHIEF_INSTANCE_DIR, default ./instance) holds what must
 never be committed: the embedded SQLite database, the generated secret key and,
 unless ROADCHIEF_UPLOAD_DIR says otherwise, uploaded photos.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,7 +38,7 @@ def normalise_database_url(url: str) -> str:
     # Deployments often write postgres:// or postgresql://; we ship psycopg 3.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -56,8 +57,11 @@ def load_config() -> dict:
     tile_attribution = _env("TILE_ATTRIBUTION", "")
     if not tile_url and tianditu_key:
         from urllib.parse import quote
-        wmts = ("https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
-                "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}")
+
+        wmts = (
+            "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
+            "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
+        )
         tile_url = wmts.format(layer="vec", key=quote(tianditu_key, safe=""))
         tile_label_url = wmts.format(layer="cva", key=quote(tianditu_key, safe=""))
         tile_subdomains = "01234567"

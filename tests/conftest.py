@@ -5,6 +5,7 @@ URL to run the same suite there. PostgreSQL runs get a fresh schema per run
 (dropped at the end), migrated once; each test starts from empty tables.
 SQLite runs migrate one template file and copy it per test.
 """
+
 from __future__ import annotations
 
 import os
@@ -55,11 +56,13 @@ class Databases:
     @staticmethod
     def _migrate(url: str, demo: bool = False):
         from roadchief.services.database import migrate_to_head
+
         app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
             migrate_to_head()
             if demo:
                 from roadchief.services.demo import load_demo_network
+
                 load_demo_network()
             db.session.remove()
             db.engine.dispose()
@@ -81,18 +84,27 @@ class Databases:
             self._create_demo_schema()
         engine = create_engine(self.url)
         with engine.begin() as conn:
-            tables = conn.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = :s AND tablename != 'alembic_version'"),
-                {"s": self.schema}).scalars().all()
+            tables = (
+                conn.execute(
+                    text("SELECT tablename FROM pg_tables WHERE schemaname = :s AND tablename != 'alembic_version'"),
+                    {"s": self.schema},
+                )
+                .scalars()
+                .all()
+            )
             if tables:
                 # A test reset must get past the append-only triggers: replica mode skips triggers
                 # (and FK checks) for this transaction; DELETE beats TRUNCATE on many small tables.
                 conn.execute(text("SET LOCAL session_replication_role = replica"))
                 for table in tables:
                     conn.execute(text(f'DELETE FROM "{self.schema}"."{table}"'))
-                conn.execute(text(  # ids start from 1 again, as in a new database
-                    "SELECT setval(s.oid::regclass, 1, false) FROM pg_class s JOIN pg_namespace n ON n.oid = s.relnamespace "
-                    "WHERE s.relkind = 'S' AND n.nspname = :s"), {"s": self.schema})
+                conn.execute(
+                    text(  # ids start from 1 again, as in a new database
+                        "SELECT setval(s.oid::regclass, 1, false) FROM pg_class s JOIN pg_namespace n ON n.oid = s.relnamespace "
+                        "WHERE s.relkind = 'S' AND n.nspname = :s"
+                    ),
+                    {"s": self.schema},
+                )
             if demo:
                 self._copy_demo(conn)
         engine.dispose()
@@ -110,14 +122,26 @@ class Databases:
         """Fill the test schema from a demo schema loaded once per run: copying rows in SQL
         is much faster than importing the demo network again for every test."""
         import roadchief.models  # noqa: F401  (all tables on the metadata)
+
         for table in db.metadata.sorted_tables:
             columns = ", ".join(f'"{c.name}"' for c in table.columns)
-            conn.execute(text(f'INSERT INTO "{self.schema}"."{table.name}" ({columns}) '
-                              f'SELECT {columns} FROM "{self.demo_schema}"."{table.name}"'))
-            if "id" in table.columns and table.columns["id"].autoincrement in (True, "auto") and table.columns["id"].primary_key:
-                conn.execute(text(
-                    f"""SELECT setval(pg_get_serial_sequence('"{self.schema}"."{table.name}"', 'id'),
-                               COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM "{self.schema}"."{table.name}" """))
+            conn.execute(
+                text(
+                    f'INSERT INTO "{self.schema}"."{table.name}" ({columns}) '
+                    f'SELECT {columns} FROM "{self.demo_schema}"."{table.name}"'
+                )
+            )
+            if (
+                "id" in table.columns
+                and table.columns["id"].autoincrement in (True, "auto")
+                and table.columns["id"].primary_key
+            ):
+                conn.execute(
+                    text(
+                        f"""SELECT setval(pg_get_serial_sequence('"{self.schema}"."{table.name}"', 'id'),
+                               COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM "{self.schema}"."{table.name}" """
+                    )
+                )
 
     def close(self):
         if ON_POSTGRES:
@@ -144,7 +168,9 @@ def _app(databases, demo: bool, **overrides):
     # user in g; forget it per request as a real server (fresh context per request) does.
     def forget_cached_user():
         from flask import g
+
         g.pop("_login_user", None)
+
     app.before_request_funcs.setdefault(None, []).insert(0, forget_cached_user)
     ctx = app.app_context()
     ctx.push()
@@ -193,6 +219,7 @@ PASSWORD = "Test-pass-123"
 
 def make_user(role: str, username: str | None = None, town: str | None = None, chief_id: int | None = None):
     from roadchief.services.accounts import create_user
+
     return create_user(username or f"{role}-{uuid.uuid4().hex[:6]}", role, PASSWORD, town=town, chief_id=chief_id)
 
 
@@ -204,10 +231,12 @@ def login(client, user) -> None:
 @pytest.fixture
 def make_logged_in():
     """Create a user of a role and sign a test client in as them."""
+
     def factory(client, role: str, **kwargs):
         user = make_user(role, **kwargs)
         login(client, user)
         return user
+
     return factory
 
 
@@ -221,6 +250,7 @@ def demo_app_with(databases):
         app = next(gen)
         apps.append(gen)
         return app
+
     yield factory
     for gen in apps:
         next(gen, None)

@@ -22,6 +22,7 @@ its stake length; they are cut into census segments at stake points and only
 then converted to lon/lat.  All lengths are whole metres (ints), so the km
 strings and the contract totals are exact by construction — no float sums.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,25 +88,66 @@ class Town:
 # Centres are plausible, not surveyed. 裕民街道 (640381001) is urban and holds
 # no rural road, so it is not listed here.
 TOWNS: tuple[Town, ...] = (
-    Town("小坝镇", "640381100", 106.075, 38.020,
-         ("林皋村", "汉坝村", "新华村", "民乐村", "先锋村", "立新村", "中滩村"), 0.11, 0.14),
-    Town("大坝镇", "640381101", 105.980, 37.980,
-         ("大坝村", "韦桥村", "蒋滩村", "利民村", "中庄村", "新桥村"), 0.11, 0.12),
-    Town("青铜峡镇", "640381102", 105.965, 37.905,
-         ("新民村", "河西村", "同心村", "蔡家桥村", "坝区村", "余桥村"), 0.09, 0.12),
-    Town("叶盛镇", "640381103", 106.195, 38.150,
-         ("地三村", "正闸村", "五星村", "光明村", "叶盛村", "银光村", "联合村", "龙门村"), 0.15, 0.11),
-    Town("瞿靖镇", "640381104", 106.120, 38.080,
-         ("瞿靖村", "朝阳村", "尚桥村", "蒋西村", "蒋东村", "玉桥村", "毛桥村", "红旗村", "友谊村"), 0.17, 0.14),
-    Town("峡口镇", "640381105", 105.915, 37.868,
-         ("峡口村", "郝渠村", "五道渠村", "沙湖村", "唐滩村"), 0.07, 0.09),
-    Town("邵岗镇", "640381106", 106.020, 37.960,
-         ("邵岗村", "甘城子村", "玉西村", "沈闸村", "西滩村", "沙坝村", "庙岗村"), 0.13, 0.12),
-    Town("陈袁滩镇", "640381107", 106.170, 38.020,
-         ("陈袁滩村", "胜利村", "袁滩村", "新华桥村", "金沙村", "东滩村"), 0.13, 0.10),
+    Town(
+        "小坝镇",
+        "640381100",
+        106.075,
+        38.020,
+        ("林皋村", "汉坝村", "新华村", "民乐村", "先锋村", "立新村", "中滩村"),
+        0.11,
+        0.14,
+    ),
+    Town(
+        "大坝镇", "640381101", 105.980, 37.980, ("大坝村", "韦桥村", "蒋滩村", "利民村", "中庄村", "新桥村"), 0.11, 0.12
+    ),
+    Town(
+        "青铜峡镇",
+        "640381102",
+        105.965,
+        37.905,
+        ("新民村", "河西村", "同心村", "蔡家桥村", "坝区村", "余桥村"),
+        0.09,
+        0.12,
+    ),
+    Town(
+        "叶盛镇",
+        "640381103",
+        106.195,
+        38.150,
+        ("地三村", "正闸村", "五星村", "光明村", "叶盛村", "银光村", "联合村", "龙门村"),
+        0.15,
+        0.11,
+    ),
+    Town(
+        "瞿靖镇",
+        "640381104",
+        106.120,
+        38.080,
+        ("瞿靖村", "朝阳村", "尚桥村", "蒋西村", "蒋东村", "玉桥村", "毛桥村", "红旗村", "友谊村"),
+        0.17,
+        0.14,
+    ),
+    Town("峡口镇", "640381105", 105.915, 37.868, ("峡口村", "郝渠村", "五道渠村", "沙湖村", "唐滩村"), 0.07, 0.09),
+    Town(
+        "邵岗镇",
+        "640381106",
+        106.020,
+        37.960,
+        ("邵岗村", "甘城子村", "玉西村", "沈闸村", "西滩村", "沙坝村", "庙岗村"),
+        0.13,
+        0.12,
+    ),
+    Town(
+        "陈袁滩镇",
+        "640381107",
+        106.170,
+        38.020,
+        ("陈袁滩村", "胜利村", "袁滩村", "新华桥村", "金沙村", "东滩村"),
+        0.13,
+        0.10,
+    ),
     # A state farm; its production units (队/站) play the role of villages.
-    Town("树新林场", "640381401", 106.020, 38.120,
-         ("树新一队", "树新二队", "育苗站"), 0.04, 0.06),
+    Town("树新林场", "640381401", 106.020, 38.120, ("树新一队", "树新二队", "育苗站"), 0.04, 0.06),
 )
 TOWN_BY_NAME = {t.name: t for t in TOWNS}
 
@@ -146,8 +188,7 @@ def inside_extent(x: float, y: float, margin: float = EXTENT_MARGIN_DEG) -> tupl
     """(lon ok, lat ok) for a GK point; split so a walker knows which way to bounce."""
     lon, lat = TO_LONLAT.transform(x, y)
     lon_min, lat_min, lon_max, lat_max = EXTENT
-    return (lon_min + margin <= lon <= lon_max - margin,
-            lat_min + margin <= lat <= lat_max - margin)
+    return (lon_min + margin <= lon <= lon_max - margin, lat_min + margin <= lat <= lat_max - margin)
 
 
 def point_inside(x: float, y: float, margin: float = EXTENT_MARGIN_DEG) -> bool:
@@ -168,9 +209,16 @@ def nearest_town(x: float, y: float) -> Town:
     return min(TOWNS, key=lambda t: math.dist((x, y), town_xy(t)))
 
 
-def trace_fixed_length(rng: random.Random, start: tuple[float, float], length_m: int,
-                       bearing: float, meander_deg: float, jitter_deg: float,
-                       turn_at_m: float | None = None, turn_deg: float = 0.0) -> LineString:
+def trace_fixed_length(
+    rng: random.Random,
+    start: tuple[float, float],
+    length_m: int,
+    bearing: float,
+    meander_deg: float,
+    jitter_deg: float,
+    turn_at_m: float | None = None,
+    turn_deg: float = 0.0,
+) -> LineString:
     """Trace a road of exactly `length_m` from `start` along `bearing`.
 
     The heading is base bearing + a slow sine meander + small per-vertex
@@ -192,8 +240,9 @@ def trace_fixed_length(rng: random.Random, start: tuple[float, float], length_m:
         step = min(rng.uniform(STEP_MIN_M, STEP_MAX_M), length_m - travelled)
         if length_m - travelled - step < 40:  # no stub vertex at the very end
             step = length_m - travelled
-        heading = (bearing + meander_deg * math.sin(phase + 2 * math.pi * travelled / wavelength)
-                   + rng.gauss(0, jitter_deg))
+        heading = (
+            bearing + meander_deg * math.sin(phase + 2 * math.pi * travelled / wavelength) + rng.gauss(0, jitter_deg)
+        )
         nx, ny = advance(x, y, heading, step)
         lon_ok, lat_ok = inside_extent(nx, ny)
         if not (lon_ok and lat_ok):
@@ -211,8 +260,9 @@ def trace_fixed_length(rng: random.Random, start: tuple[float, float], length_m:
     return LineString(points)
 
 
-def trace_via(rng: random.Random, waypoints: list[tuple[float, float]],
-              meander_deg: float, jitter_deg: float) -> LineString:
+def trace_via(
+    rng: random.Random, waypoints: list[tuple[float, float]], meander_deg: float, jitter_deg: float
+) -> LineString:
     """Trace a road that starts at the first waypoint and ends exactly on the last.
 
     Used for roads that link two towns: the length follows from the drawing.
@@ -232,9 +282,11 @@ def trace_via(rng: random.Random, waypoints: list[tuple[float, float]],
                 break
             # Meander fades out near the waypoint so the road actually arrives.
             fade = min(1.0, remaining / 1500.0)
-            heading = (bearing_to(x, y, tx, ty)
-                       + fade * meander_deg * math.sin(phase + travelled / 700.0)
-                       + rng.gauss(0, jitter_deg))
+            heading = (
+                bearing_to(x, y, tx, ty)
+                + fade * meander_deg * math.sin(phase + travelled / 700.0)
+                + rng.gauss(0, jitter_deg)
+            )
             x, y = advance(x, y, heading, step)
             points.append((x, y))
             travelled += step
@@ -243,8 +295,9 @@ def trace_via(rng: random.Random, waypoints: list[tuple[float, float]],
     return LineString(points)
 
 
-def bent_waypoints(rng: random.Random, a: tuple[float, float], b: tuple[float, float],
-                   bend: float = 0.08) -> list[tuple[float, float]]:
+def bent_waypoints(
+    rng: random.Random, a: tuple[float, float], b: tuple[float, float], bend: float = 0.08
+) -> list[tuple[float, float]]:
     """a -> slightly off-centre midpoint -> b, so links between towns are not straight."""
     mx, my = (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
     d = math.dist(a, b)
@@ -339,8 +392,16 @@ def draw_width(rng: random.Random, level: str, grade: str) -> str:
     return weighted(rng, {"3.5": 0.3, "4.0": 0.35, "4.5": 0.2, "5.0": 0.15})
 
 
-def make_road(rng: random.Random, code: str, name: str, level: str, line: LineString,
-              cut_points: list[int], village: Village | None = None, listed: bool = True) -> Road:
+def make_road(
+    rng: random.Random,
+    code: str,
+    name: str,
+    level: str,
+    line: LineString,
+    cut_points: list[int],
+    village: Village | None = None,
+    listed: bool = True,
+) -> Road:
     """Wrap a traced line as a road with stake boundaries and per-segment pavement."""
     total = round(line.length)
     stakes = [0, *sorted(cut_points), total]
@@ -352,8 +413,9 @@ def make_road(rng: random.Random, code: str, name: str, level: str, line: LineSt
     return Road(code, name, level, line, stakes, village, listed, width, pavements)
 
 
-def random_cuts(rng: random.Random, length_m: int, typical_piece_m: int, max_segments: int,
-                min_piece_m: int) -> list[int]:
+def random_cuts(
+    rng: random.Random, length_m: int, typical_piece_m: int, max_segments: int, min_piece_m: int
+) -> list[int]:
     """Interior stake points splitting a road into census segments.
 
     Longer roads get more segments (around one per `typical_piece_m`), with
@@ -365,8 +427,7 @@ def random_cuts(rng: random.Random, length_m: int, typical_piece_m: int, max_seg
     for i in range(1, pieces):
         ideal = length_m * i // pieces
         jitter = int(length_m / pieces * 0.25)
-        cut = max(last + min_piece_m, min(ideal + rng.randint(-jitter, jitter),
-                                          length_m - min_piece_m * (pieces - i)))
+        cut = max(last + min_piece_m, min(ideal + rng.randint(-jitter, jitter), length_m - min_piece_m * (pieces - i)))
         cuts.append(cut)
         last = cut
     return cuts
@@ -439,8 +500,13 @@ CITY_ROUTES = (
 
 # 镇道 links between neighbouring towns not already joined by a 市道.
 TOWN_LINKS = (
-    ("瞿靖镇", "树新林场"), ("小坝镇", "树新林场"), ("陈袁滩镇", "叶盛镇"),
-    ("瞿靖镇", "陈袁滩镇"), ("大坝镇", "青铜峡镇"), ("青铜峡镇", "峡口镇"), ("大坝镇", "邵岗镇"),
+    ("瞿靖镇", "树新林场"),
+    ("小坝镇", "树新林场"),
+    ("陈袁滩镇", "叶盛镇"),
+    ("瞿靖镇", "陈袁滩镇"),
+    ("大坝镇", "青铜峡镇"),
+    ("青铜峡镇", "峡口镇"),
+    ("大坝镇", "邵岗镇"),
 )
 
 # 专用公路: (name, anchor town, length m) — access roads to plant/works.
@@ -463,13 +529,13 @@ def build_city_roads(rng: random.Random) -> list[Road]:
             waypoints += bent_waypoints(rng, a, b, bend=0.05)[1:]
         line = trace_via(rng, waypoints, meander_deg=6, jitter_deg=2)
         total = round(line.length)
-        roads.append(make_road(rng, road_code("市道", number), name, "市道", line,
-                               random_cuts(rng, total, 8_000, 4, 3_000)))
+        roads.append(
+            make_road(rng, road_code("市道", number), name, "市道", line, random_cuts(rng, total, 8_000, 4, 3_000))
+        )
     return roads
 
 
-def pick_radial_bearing(rng: random.Random, town: Town, length_m: int,
-                        used: list[float]) -> float:
+def pick_radial_bearing(rng: random.Random, town: Town, length_m: int, used: list[float]) -> float:
     """A direction for a radial 镇道: stays inside the city, keeps clear of
     other town centres along its whole run (so radial roads of neighbouring
     towns do not criss-cross), and fans out from the town's other roads."""
@@ -489,8 +555,7 @@ def pick_radial_bearing(rng: random.Random, town: Town, length_m: int,
     return best
 
 
-def radial_road_name(town: Town, end_xy: tuple[float, float], villages: list[Village],
-                     used_names: set[str]) -> str:
+def radial_road_name(town: Town, end_xy: tuple[float, float], villages: list[Village], used_names: set[str]) -> str:
     """镇道 names read 'town to place': use the nearest village to the far end."""
     for v in sorted(villages, key=lambda v: math.dist(end_xy, (v.x, v.y))):
         if short_name(v.name) == short_name(town.name):
@@ -510,8 +575,16 @@ def build_town_roads(rng: random.Random, villages: list[Village]) -> list[Road]:
         line = trace_via(rng, bent_waypoints(rng, town_xy(ta), town_xy(tb)), meander_deg=10, jitter_deg=3)
         name = f"{short_name(a)}至{short_name(b)}公路"
         used_names.add(name)
-        roads.append(make_road(rng, road_code("镇道", len(roads) + 1), name, "镇道", line,
-                               random_cuts(rng, round(line.length), 5_000, 3, 1_500)))
+        roads.append(
+            make_road(
+                rng,
+                road_code("镇道", len(roads) + 1),
+                name,
+                "镇道",
+                line,
+                random_cuts(rng, round(line.length), 5_000, 3, 1_500),
+            )
+        )
 
     # Whatever the links did not use is spread over the towns as radial roads,
     # so the listed 镇道 total is exact whatever the links' drawn lengths were.
@@ -525,16 +598,23 @@ def build_town_roads(rng: random.Random, villages: list[Village]) -> list[Road]:
             line = trace_fixed_length(rng, town_xy(town), length, bearing, meander_deg=9, jitter_deg=3)
             name = radial_road_name(town, line.coords[-1], villages, used_names)
             used_names.add(name)
-            roads.append(make_road(rng, road_code("镇道", len(roads) + 1), name, "镇道", line,
-                                   random_cuts(rng, length, 5_000, 3, 1_500)))
+            roads.append(
+                make_road(
+                    rng,
+                    road_code("镇道", len(roads) + 1),
+                    name,
+                    "镇道",
+                    line,
+                    random_cuts(rng, length, 5_000, 3, 1_500),
+                )
+            )
     return roads
 
 
 GROUP_NUMERALS = "一二三四五六七八九十"
 
 
-def village_road_names(rng: random.Random, village: Village, neighbours: list[Village],
-                       claimed: set[str]) -> list[str]:
+def village_road_names(rng: random.Random, village: Village, neighbours: list[Village], claimed: set[str]) -> list[str]:
     """Plausible, unique 村道 names for one village, in random order.
 
     A road between two villages is named in one canonical order (lower
@@ -556,8 +636,7 @@ def village_road_names(rng: random.Random, village: Village, neighbours: list[Vi
     return names
 
 
-def trace_village_road(rng: random.Random, village: Village, axis: float, index: int,
-                       length_m: int) -> LineString:
+def trace_village_road(rng: random.Random, village: Village, axis: float, index: int, length_m: int) -> LineString:
     """Village roads follow the town's irrigation grid: parallel 组路 a few
     hundred metres apart, every third one crossing them at right angles."""
     across = index % 3 == 2
@@ -566,8 +645,16 @@ def trace_village_road(rng: random.Random, village: Village, axis: float, index:
     sx, sy = advance(village.x, village.y, axis + 90, lane * rng.uniform(300, 450))
     sx, sy = advance(sx, sy, axis, rng.uniform(-300, 300))
     turn_at = length_m * rng.uniform(0.4, 0.7) if length_m > 2500 and rng.random() < 0.35 else None
-    return trace_fixed_length(rng, (sx, sy), length_m, bearing % 360, meander_deg=3, jitter_deg=2,
-                              turn_at_m=turn_at, turn_deg=rng.choice([90, -90]))
+    return trace_fixed_length(
+        rng,
+        (sx, sy),
+        length_m,
+        bearing % 360,
+        meander_deg=3,
+        jitter_deg=2,
+        turn_at_m=turn_at,
+        turn_deg=rng.choice([90, -90]),
+    )
 
 
 def build_village_roads(rng: random.Random, villages: list[Village]) -> list[Road]:
@@ -581,23 +668,41 @@ def build_village_roads(rng: random.Random, villages: list[Village]) -> list[Roa
         own = [v for v in villages if v.town is town]
         village_totals = split_total(town_total, [rng.uniform(0.6, 1.6) for _ in own])
         for village, total in zip(own, village_totals):
-            neighbours = sorted((v for v in own if v is not village),
-                                key=lambda v: math.dist((v.x, v.y), (village.x, village.y)))[:2]
+            neighbours = sorted(
+                (v for v in own if v is not village), key=lambda v: math.dist((v.x, v.y), (village.x, village.y))
+            )[:2]
             name_pools[village.code] = village_road_names(rng, village, neighbours, claimed_pair_names)
             for index, length in enumerate(split_into_road_lengths(rng, total, 600, 5_500)):
                 line = trace_village_road(rng, village, town_axes[town.name], index, length)
-                roads.append(make_road(rng, road_code("村道", len(roads) + 1),
-                                       name_pools[village.code].pop(), "村道", line,
-                                       random_cuts(rng, length, 3_500, 2, 800), village=village))
+                roads.append(
+                    make_road(
+                        rng,
+                        road_code("村道", len(roads) + 1),
+                        name_pools[village.code].pop(),
+                        "村道",
+                        line,
+                        random_cuts(rng, length, 3_500, 2, 800),
+                        village=village,
+                    )
+                )
 
     # Two roads the census records but that are not (yet) listed for maintenance
     # (是否列养 = 否); they are outside the contract totals.
     for village in rng.sample([v for v in villages if not v.is_farm_unit], 2):
         length = rng.randint(700, 1600)
         line = trace_village_road(rng, village, town_axes[village.town.name], 7, length)
-        roads.append(make_road(rng, road_code("村道", len(roads) + 1),
-                               name_pools[village.code].pop(), "村道", line, [],
-                               village=village, listed=False))
+        roads.append(
+            make_road(
+                rng,
+                road_code("村道", len(roads) + 1),
+                name_pools[village.code].pop(),
+                "村道",
+                line,
+                [],
+                village=village,
+                listed=False,
+            )
+        )
     return roads
 
 
@@ -607,8 +712,11 @@ def build_special_roads(rng: random.Random) -> list[Road]:
         town = TOWN_BY_NAME[town_name]
         start = advance(*town_xy(town), rng.uniform(0, 360), rng.uniform(1500, 3000))
         line = trace_fixed_length(rng, start, length, rng.uniform(180, 300), meander_deg=8, jitter_deg=3)
-        roads.append(make_road(rng, road_code("专用公路", number), name, "专用公路", line,
-                               random_cuts(rng, length, 5_000, 2, 2_000)))
+        roads.append(
+            make_road(
+                rng, road_code("专用公路", number), name, "专用公路", line, random_cuts(rng, length, 5_000, 2, 2_000)
+            )
+        )
     return roads
 
 
@@ -640,8 +748,7 @@ def mark_multipart_segments(rng: random.Random, segments: list[Segment], count: 
 def assign_station(rng: random.Random, segments: list[Segment]) -> None:
     """青铜峡公路站 maintains a few 镇道 segments in 小坝镇 and 瞿靖镇."""
     for town_name, count in zip(STATION_TOWNS, (2, 1)):
-        candidates = [s for s in segments if s.road.level == "镇道" and s.road.listed
-                      and s.town.name == town_name]
+        candidates = [s for s in segments if s.road.level == "镇道" and s.road.listed and s.town.name == town_name]
         for seg in rng.sample(candidates, count):
             seg.station = STATION_NAME
 
@@ -695,7 +802,7 @@ def segment_feature(seg: Segment, rng: random.Random) -> dict:
 def geojson_text(features: list[dict]) -> str:
     """One feature per line keeps diffs of the committed file readable."""
     lines = [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features]
-    return ('{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n")
+    return '{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n"
 
 
 # --------------------------------------------------------------------------
@@ -710,8 +817,7 @@ def csv_text(header: list[str], rows: list[list[str]]) -> str:
 
 
 def villages_csv(villages: list[Village]) -> str:
-    return csv_text(["town_code", "village_code", "village_name"],
-                    [[v.town.code, v.code, v.name] for v in villages])
+    return csv_text(["town_code", "village_code", "village_name"], [[v.town.code, v.code, v.name] for v in villages])
 
 
 SURNAMES = "王李张马杨刘陈赵周吴徐孙朱胡郭何高罗郑梁谢宋唐许韩冯邓曹彭田丁金袁蒋白海纳虎苏魏汪"
@@ -747,10 +853,20 @@ def roster_rows(rng: random.Random, villages: list[Village], segments: list[Segm
     phones = iter(rng.sample(range(10_000), 400))
     rows: list[list[str]] = []
 
-    def add(position: str, title: str, kind: str, scope: str,
-            start: str = START_DATE, end: str = "") -> None:
-        rows.append([f"RC{len(rows) + 1:04d}", new_name(), position, title,
-                     f"1399510{next(phones):04d}", kind, scope, start, end])
+    def add(position: str, title: str, kind: str, scope: str, start: str = START_DATE, end: str = "") -> None:
+        rows.append(
+            [
+                f"RC{len(rows) + 1:04d}",
+                new_name(),
+                position,
+                title,
+                f"1399510{next(phones):04d}",
+                kind,
+                scope,
+                start,
+                end,
+            ]
+        )
 
     add("总路长", "市长", "city", COUNTY_CODE)
     add("副总路长", "常务副市长", "city", COUNTY_CODE)
@@ -781,8 +897,7 @@ def roster_rows(rng: random.Random, villages: list[Village], segments: list[Segm
 
 
 def chiefs_csv(rows: list[list[str]]) -> str:
-    header = ["chief_code", "name", "position", "title", "phone",
-              "scope_kind", "scope_code", "start_date", "end_date"]
+    header = ["chief_code", "name", "position", "title", "phone", "scope_kind", "scope_code", "start_date", "end_date"]
     return csv_text(header, rows)
 
 
@@ -811,8 +926,12 @@ def build(seed: int = SEED) -> dict[str, str]:
     rng = random.Random(seed)
     villages = build_villages()
     place_villages(rng, villages)
-    roads = (build_city_roads(rng) + build_town_roads(rng, villages)
-             + build_village_roads(rng, villages) + build_special_roads(rng))
+    roads = (
+        build_city_roads(rng)
+        + build_town_roads(rng, villages)
+        + build_village_roads(rng, villages)
+        + build_special_roads(rng)
+    )
     roads.sort(key=lambda r: (LEVEL_ORDER[r.level], r.code))
 
     segments = [seg for road in roads for seg in cut_segments(road)]

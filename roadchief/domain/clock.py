@@ -10,6 +10,7 @@ Rules (README "Time"):
 
 Pure: no Flask or database imports. Tests freeze the clock by monkeypatching ``_now``.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime

@@ -7,6 +7,7 @@ restored, a warning sign (醒目的警示标志) and a detour (绕行路线) mus
 an event cannot be saved as 中断 without both. Repair never comes before 抢通: a
 road repaired without being cut is restored and repaired at once (two steps, same time).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace

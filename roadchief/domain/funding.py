@@ -11,6 +11,7 @@
 All amounts are exact until the last step, which rounds half-up to the fen and
 splits totals with the largest-remainder method so every printed column adds up.
 """
+
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
@@ -39,9 +40,9 @@ DEFAULT_RATES = MappingProxyType({"镇道": Decimal("5000"), "村道": Decimal("
 FUNDED_CLASSES = frozenset(DEFAULT_RATES)  # 第十五条 only names 镇道 and 村道
 # Local bounds (README 经费与考核规则): wide enough for any real policy, narrow enough that
 # no amount overflows a BIGINT fen column or a backup's JSON.
-MAX_RATE = Decimal("1000000")        # 元/公里/年
+MAX_RATE = Decimal("1000000")  # 元/公里/年
 MAX_DEDUCTION_K = Decimal("10")
-MAX_WEIGHT = Decimal("1000")         # reward tier and quarter weights
+MAX_WEIGHT = Decimal("1000")  # reward tier and quarter weights
 MAX_DECIMAL_PLACES = 6
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
@@ -116,8 +117,7 @@ class FundingParams:
             "rate_reasons": MappingProxyType(reasons),
             "local_share": to_decimal(self.local_share),
             "deduction_k": to_decimal(self.deduction_k),
-            "reward_tiers": tuple(t if isinstance(t, RewardTier) else RewardTier(**t)
-                                  for t in self.reward_tiers),
+            "reward_tiers": tuple(t if isinstance(t, RewardTier) else RewardTier(**t) for t in self.reward_tiers),
             "quarter_weights": tuple(to_decimal(w) for w in self.quarter_weights),
             "bands": self.bands if isinstance(self.bands, GradeBands) else GradeBands.from_dict(self.bands),
         }
@@ -146,13 +146,20 @@ class FundingParams:
             raise PolicyError(f"地方配套比例不得超过100%，请填小数如 0.60（第十五条）：{self.local_share}")
         _check_places(self.local_share, "地方配套比例")
         if not 0 < self.deduction_k <= MAX_DEDUCTION_K:
-            raise PolicyError(f"扣减系数须大于0且不超过 {MAX_DEDUCTION_K}（第二十三条 扣除相应系数）：{self.deduction_k}")
+            raise PolicyError(
+                f"扣减系数须大于0且不超过 {MAX_DEDUCTION_K}（第二十三条 扣除相应系数）：{self.deduction_k}"
+            )
         _check_places(self.deduction_k, "扣减系数")
         self._validate_tiers()
         weights = self.quarter_weights
         for weight in weights:
             _check_places(weight, "季度权重")
-        if len(weights) != 4 or any(w < 0 for w in weights) or sum(weights) <= 0 or any(w > MAX_WEIGHT for w in weights):
+        if (
+            len(weights) != 4
+            or any(w < 0 for w in weights)
+            or sum(weights) <= 0
+            or any(w > MAX_WEIGHT for w in weights)
+        ):
             raise PolicyError(f"季度权重须为4个非负数且和大于0（第二十一条 年终汇总考评）：{list(map(str, weights))}")
 
     def _validate_tiers(self) -> None:
@@ -161,7 +168,9 @@ class FundingParams:
         if not tiers or bounds[-1] != 1 or bounds[0] <= 0 or any(a >= b for a, b in zip(bounds, bounds[1:])):
             raise PolicyError(f"奖励档次须按名次比例递增并以1结束（第二十三条）：{[str(b) for b in bounds]}")
         if any(t.weight <= 0 or t.weight > MAX_WEIGHT for t in tiers):
-            raise PolicyError(f"奖励档次权重须为正数且不超过 {MAX_WEIGHT}（第二十三条）：{[str(t.weight) for t in tiers]}")
+            raise PolicyError(
+                f"奖励档次权重须为正数且不超过 {MAX_WEIGHT}（第二十三条）：{[str(t.weight) for t in tiers]}"
+            )
         for tier in tiers:
             _check_places(tier.weight, "奖励档次权重")
             if tier.upto.denominator > 1000:
@@ -246,8 +255,7 @@ def local_amount(standard: Number, local_share: Number) -> Decimal:
 
 def _unit_standard(km_by_class: Mapping[str, Number], params: FundingParams) -> Decimal:
     return exact_sum(
-        standard_amount(km, params.rates.get(normalize_class(road_class), 0))
-        for road_class, km in km_by_class.items()
+        standard_amount(km, params.rates.get(normalize_class(road_class), 0)) for road_class, km in km_by_class.items()
     )
 
 
@@ -258,8 +266,8 @@ def annual_local_fen(km_by_class: Mapping[str, Number], params: FundingParams) -
 
 @dataclass(frozen=True)
 class UnitPlan:
-    standard_fen: int   # 按自治区标准
-    local_fen: int      # 地方配套, the 年度经费 the city pays
+    standard_fen: int  # 按自治区标准
+    local_fen: int  # 地方配套, the 年度经费 the city pays
     remainder_fen: int  # standard − local, the part not borne locally
 
 
@@ -301,12 +309,12 @@ def quarter_factor(score: Number | None, params: FundingParams) -> Decimal:
 @dataclass(frozen=True)
 class QuarterPayment:
     quarter_base_fen: int
-    score: Decimal | None   # as printed, two places
+    score: Decimal | None  # as printed, two places
     grade: str | None
     factor: Decimal | None
     payable_fen: int
-    deduction_fen: int         # goes to the 以奖代补 pool (第二十四条)
-    provisional: bool          # no score yet: 待考核, nothing paid or deducted
+    deduction_fen: int  # goes to the 以奖代补 pool (第二十四条)
+    provisional: bool  # no score yet: 待考核, nothing paid or deducted
 
 
 def quarter_payment(quarter_base_fen: int, score: Number | None, params: FundingParams) -> QuarterPayment:
@@ -322,8 +330,9 @@ def quarter_payment(quarter_base_fen: int, score: Number | None, params: Funding
     shown = display_score(score)
     factor = quarter_factor(shown, params)
     payable = int(exact_mul(base, factor).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    return QuarterPayment(base, shown, grade_for(shown, params.bands), factor,
-                          payable, base - payable, provisional=False)
+    return QuarterPayment(
+        base, shown, grade_for(shown, params.bands), factor, payable, base - payable, provisional=False
+    )
 
 
 def annual_score(quarter_scores: Sequence[Number | None], params: FundingParams) -> Decimal | None:
@@ -337,7 +346,7 @@ def annual_score(quarter_scores: Sequence[Number | None], params: FundingParams)
 @dataclass(frozen=True)
 class RewardCandidate:
     key: Hashable
-    level: str                       # e.g. "town", "station", "village"
+    level: str  # e.g. "town", "station", "village"
     annual_score: Number | None
     annual_base_fen: int
 
@@ -346,7 +355,7 @@ class RewardCandidate:
 class RewardShare:
     key: Hashable
     level: str
-    rank: int        # competition rank within the level (1, 2, 2, 4), as printed in 排名
+    rank: int  # competition rank within the level (1, 2, 2, 4), as printed in 排名
     tier_index: int  # index into params.reward_tiers, from position rank − 1
     weight: Decimal  # the tier's weight
     reward_fen: int
@@ -357,8 +366,7 @@ def _tier_index(position: int, count: int, params: FundingParams) -> int:
     return next(i for i, tier in enumerate(params.reward_tiers) if place < tier.upto)
 
 
-def distribute_pool(pool_fen: int, candidates: Sequence[RewardCandidate],
-                    params: FundingParams) -> list[RewardShare]:
+def distribute_pool(pool_fen: int, candidates: Sequence[RewardCandidate], params: FundingParams) -> list[RewardShare]:
     """以奖代补 (第二十三条) from the deductions pool (第二十四条).
 
     Only 优 units qualify. They are ranked within their level by shown annual score

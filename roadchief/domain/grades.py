@@ -5,6 +5,7 @@ The grade is taken on the score as printed (two places, half-up), so a unit
 shown as 85.00 in the bulletin is never graded 良 because its raw score was
 84.995.
 """
+
 from __future__ import annotations
 
 import math
@@ -66,7 +67,7 @@ def display_score(score: Score) -> Decimal:
 
 
 def grade_for(score: Score, bands: GradeBands = GradeBands()) -> str:
-    """"优", "良" or "一般" for a score (第二十三条), judged on the printed score."""
+    """ "优", "良" or "一般" for a score (第二十三条), judged on the printed score."""
     shown = display_score(score)
     if shown >= bands.excellent:
         return EXCELLENT
@@ -98,8 +99,9 @@ def weighted_mean(scores: Sequence[Score], weights: Sequence[Score] | None = Non
     return _half_up_cents(mean)
 
 
-def combined_score(quarter_scores: Mapping[int, Score | None],
-                   quarter_weights: Sequence[Score] = (1, 1, 1, 1)) -> Decimal | None:
+def combined_score(
+    quarter_scores: Mapping[int, Score | None], quarter_weights: Sequence[Score] = (1, 1, 1, 1)
+) -> Decimal | None:
     """半年一评比 / 年终一汇总考评 (第二十一条): the quarter_weights-weighted mean of the
     printed quarter scores that exist, as a printed score.
 
@@ -112,8 +114,11 @@ def combined_score(quarter_scores: Mapping[int, Score | None],
     """
     if len(quarter_weights) != 4:
         raise ValueError(f"须给出4个季度权重，收到 {len(quarter_weights)} 个")
-    scored = [(display_score(s), quarter_weights[q - 1]) for q, s in sorted(quarter_scores.items())
-              if s is not None and to_decimal(quarter_weights[q - 1]) > 0]
+    scored = [
+        (display_score(s), quarter_weights[q - 1])
+        for q, s in sorted(quarter_scores.items())
+        if s is not None and to_decimal(quarter_weights[q - 1]) > 0
+    ]
     if not scored:
         return None
     return weighted_mean([s for s, _ in scored], [w for _, w in scored])

@@ -9,6 +9,7 @@ Lengths are measured in EPSG:4544 (CGCS2000 / 3-degree Gauss-Kruger CM 105E):
 projection's scale error is ~0.01%. EPSG:4547 (CM 114E) would put it 8° off
 and overstate every length by ~0.6%, more than many real discrepancies.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

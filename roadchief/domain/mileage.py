@@ -9,6 +9,7 @@ the year), so a version used by a year with an approved quarter may not change.
 Keys (segments, towns, villages, stations) are opaque here: the caller passes ids
 or codes and the functions that print take callables naming them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping
@@ -23,6 +24,7 @@ K = TypeVar("K", bound=Hashable)
 @dataclass(frozen=True)
 class MileageEntry:
     """One segment in a version."""
+
     road_class: str
     town: Hashable
     village: Hashable | None
@@ -36,8 +38,9 @@ class MileageEntry:
         return self.listed_m if self.is_listed else 0
 
 
-def merge_version(base: Mapping[Hashable, MileageEntry], rows: Mapping[Hashable, MileageEntry],
-                  complete: bool) -> dict[Hashable, MileageEntry]:
+def merge_version(
+    base: Mapping[Hashable, MileageEntry], rows: Mapping[Hashable, MileageEntry], complete: bool
+) -> dict[Hashable, MileageEntry]:
     """The version after a file: the file's rows over the base (a partial file keeps every
     other segment as it was); ``complete`` says the file is the whole network, so
     segments absent from it leave the version."""
@@ -51,7 +54,7 @@ class MileageDiff:
     added: tuple[Hashable, ...]
     removed: tuple[Hashable, ...]
     changed: tuple[Hashable, ...]
-    town_before: dict[Hashable, int]   # town → listed metres (segments flagged listed)
+    town_before: dict[Hashable, int]  # town → listed metres (segments flagged listed)
     town_after: dict[Hashable, int]
     class_before: dict[str, int]  # road class → listed metres
     class_after: dict[str, int]
@@ -84,8 +87,9 @@ def _sorted(keys: Iterable[Hashable]) -> tuple[Hashable, ...]:
         return tuple(sorted(keys, key=repr))
 
 
-def _sums(entries: Mapping[Hashable, MileageEntry], field: str, keys: Iterable[K],
-          classes: tuple[str, ...] | None = None) -> dict[K, int]:
+def _sums(
+    entries: Mapping[Hashable, MileageEntry], field: str, keys: Iterable[K], classes: tuple[str, ...] | None = None
+) -> dict[K, int]:
     sums = {key: 0 for key in keys}
     for entry in entries.values():
         if classes is None or entry.road_class in classes:
@@ -93,8 +97,11 @@ def _sums(entries: Mapping[Hashable, MileageEntry], field: str, keys: Iterable[K
     return sums
 
 
-def mileage_diff(before: Mapping[Hashable, MileageEntry], after: Mapping[Hashable, MileageEntry],
-                 classes: Iterable[str] | None = None) -> MileageDiff:
+def mileage_diff(
+    before: Mapping[Hashable, MileageEntry],
+    after: Mapping[Hashable, MileageEntry],
+    classes: Iterable[str] | None = None,
+) -> MileageDiff:
     """Segments added, removed and changed (any attribute) and listed metres per town and
     class before and after; every town or class present on either side appears on both.
     ``classes`` limits the town sums to the funded classes (第十五条: 镇道 and 村道)."""
@@ -104,11 +111,18 @@ def mileage_diff(before: Mapping[Hashable, MileageEntry], after: Mapping[Hashabl
     changed = _sorted(k for k in after if k in before and after[k] != before[k])
     towns = {e.town for e in before.values()} | {e.town for e in after.values()}
     all_classes = {e.road_class for e in before.values()} | {e.road_class for e in after.values()}
-    return MileageDiff(added, removed, changed,
-                       _sums(before, "town", towns, classes), _sums(after, "town", towns, classes),
-                       _sums(before, "road_class", all_classes), _sums(after, "road_class", all_classes),
-                       before, after, classes)
-
+    return MileageDiff(
+        added,
+        removed,
+        changed,
+        _sums(before, "town", towns, classes),
+        _sums(after, "town", towns, classes),
+        _sums(before, "road_class", all_classes),
+        _sums(after, "road_class", all_classes),
+        before,
+        after,
+        classes,
+    )
 
 
 def km(metres: int) -> str:
@@ -127,9 +141,13 @@ def _entry_text(entry: MileageEntry, unit_name: Callable[[MileageEntry], str]) -
     return f"{entry.road_class} {unit_name(entry)} {listed} km"
 
 
-def describe_diff(diff: MileageDiff, town_name: Callable[[Hashable], str | None],
-                  segment_label: Callable[[Hashable], str],
-                  unit_name: Callable[[MileageEntry], str] | None = None, examples: int = EXAMPLES) -> list[str]:
+def describe_diff(
+    diff: MileageDiff,
+    town_name: Callable[[Hashable], str | None],
+    segment_label: Callable[[Hashable], str],
+    unit_name: Callable[[MileageEntry], str] | None = None,
+    examples: int = EXAMPLES,
+) -> list[str]:
     """The difference in lines of Chinese: counts, a few segments of each kind, listed km
     per changed town and the totals by class."""
     if diff.is_empty:
@@ -154,8 +172,11 @@ def describe_diff(diff: MileageDiff, town_name: Callable[[Hashable], str | None]
         lines.append(f"按乡镇{counted}列养里程：")
         for town in sorted(moved, key=lambda t: str(town_name(t) or t)):
             lines.append(f"  {town_name(town) or town}：{_delta(diff.town_before[town], diff.town_after[town])}")
-    by_class = [f"{cls} {_delta(diff.class_before[cls], diff.class_after[cls])}"
-                for cls in sorted(diff.class_before) if diff.class_before[cls] != diff.class_after[cls]]
+    by_class = [
+        f"{cls} {_delta(diff.class_before[cls], diff.class_after[cls])}"
+        for cls in sorted(diff.class_before)
+        if diff.class_before[cls] != diff.class_after[cls]
+    ]
     if by_class:
         lines.append("按行政等级：" + "；".join(by_class))
     if diff.classes is not None:
@@ -182,6 +203,7 @@ def _change_text(old: MileageEntry, new: MileageEntry, unit_name: Callable[[Mile
 
 # ---------------------------------------------------------------- which version a year uses
 
+
 def version_in_force(year: int, effective_dates: Iterable[date]) -> date | None:
     """The date of the version a year's funding uses: the one in force on 1 January,
     else the first that took effect during the year, else None."""
@@ -193,8 +215,12 @@ def version_in_force(year: int, effective_dates: Iterable[date]) -> date | None:
     return during[0] if during else None
 
 
-def frozen_years(closed: Mapping[int, list[int]], dates_before: Iterable[date], dates_after: Iterable[date],
-                 changed: date | None = None) -> list[tuple[int, list[int]]]:
+def frozen_years(
+    closed: Mapping[int, list[int]],
+    dates_before: Iterable[date],
+    dates_after: Iterable[date],
+    changed: date | None = None,
+) -> list[tuple[int, list[int]]]:
     """Years with an approved quarter (``closed``: year → quarters) whose plan a version
     change would alter: the version in force moves to another date, or is ``changed``."""
     dates_before, dates_after = list(dates_before), list(dates_after)

@@ -4,6 +4,7 @@ The disbursement table finance signs must add up to the fen (合计 = sum of the
 printed rows), so every split of a total goes through the largest-remainder
 method here instead of rounding each row on its own.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence

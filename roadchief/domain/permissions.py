@@ -4,6 +4,7 @@ Pure rules (no Flask, no database): ``services.permissions`` applies them to the
 signed-in user and turns them into SQL conditions; the web and API layers declare
 their routes with :func:`roles_for`.
 """
+
 from __future__ import annotations
 
 from typing import Final, Literal
@@ -26,28 +27,28 @@ OFFICES: Final[tuple[str, ...]] = (CITY_OFFICE, TOWN_OFFICE)
 
 # ---------------------------------------------------------------- capabilities
 
-READ = "read"                            # the register, map, events, inspections in one's scope
+READ = "read"  # the register, map, events, inspections in one's scope
 MANAGE_USERS = "manage users"
 READ_AUDIT = "read audit log"
-READ_COVERAGE = "read coverage"          # segments lacking a required 路长 (第八条)
-VIEW_FUNDING = "view funding"            # plan, quarters, ledger pages
-MANAGE_FUNDING = "manage funding"        # approve quarter, adjust, settle, import scores; funding API
+READ_COVERAGE = "read coverage"  # segments lacking a required 路长 (第八条)
+VIEW_FUNDING = "view funding"  # plan, quarters, ledger pages
+MANAGE_FUNDING = "manage funding"  # approve quarter, adjust, settle, import scores; funding API
 EDIT_PARAMS = "edit funding params"
-LOG_INSPECTION = "log inspection"        # inspections, patrols, rectification steps
+LOG_INSPECTION = "log inspection"  # inspections, patrols, rectification steps
 EDIT_CATALOG = "edit deduction catalog"
 READ_RESULTS = "read assessment results"  # bulletins, period results (通报、评比)
 FINALISE = "finalise quarter"
-OWN_RESULTS = "own results"              # a chief's own page (我的考核)
-PRINT_SIGNS = "print town signs"         # a town's 公示牌 pages
+OWN_RESULTS = "own results"  # a chief's own page (我的考核)
+PRINT_SIGNS = "print town signs"  # a town's 公示牌 pages
 HANDLE_REPORTS = "handle public reports"  # see and work on 公众反馈 in one's scope
 PROCESS_REPORTS = "process public reports"  # move a report on (offices)
-REPLY_REPORTS = "reply to public reports"    # the assigned chief answers
+REPLY_REPORTS = "reply to public reports"  # the assigned chief answers
 RECORD_EVENT = "record event"
-ACT_ON_EVENT = "act on event"            # 抢通 / 修复, warnings and detours
+ACT_ON_EVENT = "act on event"  # 抢通 / 修复, warnings and detours
 VIEW_DUTY = "view seasonal duty"
 EDIT_DUTY_WINDOWS = "edit duty windows"
 EDIT_STOCK = "edit emergency stock"
-EDIT_ASSETS = "edit assets"              # 登记路产 / edit an asset (the register of road property)
+EDIT_ASSETS = "edit assets"  # 登记路产 / edit an asset (the register of road property)
 IMPORT_ASSETS = "import assets"
 ASSET_CONDITION = "record asset condition"
 VIEW_WORKS_PLAN = "view works plan"
@@ -147,12 +148,16 @@ OfficeKind = Literal["city", "town", "chief"]
 
 # the scope (assessing office) → the chief levels it assesses
 ASSESSES: Final[dict[str, tuple[str, ...]]] = {
-    "city": ("town", "station"),   # 市级路长办公室: 镇级路长 and 公路站路长
-    "town": ("village",),          # a town's office: its 村级路长
-    "chief": ("maintainer",),      # a 村级路长: the 路段管养责任人 of his village (listed, never paid)
+    "city": ("town", "station"),  # 市级路长办公室: 镇级路长 and 公路站路长
+    "town": ("village",),  # a town's office: its 村级路长
+    "chief": ("maintainer",),  # a 村级路长: the 路段管养责任人 of his village (listed, never paid)
 }
-LEVEL_NAMES: Final[dict[str, str]] = {"town": "镇级路长", "station": "公路站路长", "village": "村级路长",
-                                      "maintainer": "路段管养责任人"}
+LEVEL_NAMES: Final[dict[str, str]] = {
+    "town": "镇级路长",
+    "station": "公路站路长",
+    "village": "村级路长",
+    "maintainer": "路段管养责任人",
+}
 CITY_OFFICE_LABEL: Final = "市级路长办公室"
 
 
@@ -242,8 +247,9 @@ def may_correct(role: str, own_office: str | None, office: str | None) -> bool:
     return role in RECORDING_OFFICES + (CHIEF,) and own_office == office
 
 
-def rectification_parts(role: str, own_chief: int | None, own_office: str | None,
-                        assigned_chief: int | None, inspecting_office: str | None) -> set[str]:
+def rectification_parts(
+    role: str, own_chief: int | None, own_office: str | None, assigned_chief: int | None, inspecting_office: str | None
+) -> set[str]:
     """The parts a user plays on a rectification: "chief" (assigned to it) and/or
     "office" (the office that inspected, which alone verifies or sends back)."""
     parts = set()

@@ -3,6 +3,7 @@
 第三条: the scope is 市道, 专用公路, 镇道 and 村道. 青铜峡 is a county-level
 city, so its X-coded (县道) routes are 市道 and its Y-coded (乡道) routes 镇道.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,16 +26,41 @@ _ROAD_CODE = re.compile(r"^[XYCZ][A-Z0-9]{3,15}$")
 TECH_GRADES = ("一级", "二级", "三级", "四级", "等外")
 SURFACES = ("沥青", "水泥", "砂石", "土", "其他")
 
-_GRADE_NUMERALS = {"一": "一级", "二": "二级", "三": "三级", "四": "四级",
-                   "1": "一级", "2": "二级", "3": "三级", "4": "四级",
-                   "I": "一级", "II": "二级", "III": "三级", "IV": "四级"}
+_GRADE_NUMERALS = {
+    "一": "一级",
+    "二": "二级",
+    "三": "三级",
+    "四": "四级",
+    "1": "一级",
+    "2": "二级",
+    "3": "三级",
+    "4": "四级",
+    "I": "一级",
+    "II": "二级",
+    "III": "三级",
+    "IV": "四级",
+}
 
 _SURFACE_ALIASES = {
-    "沥青": "沥青", "沥青混凝土": "沥青", "沥青碎石": "沥青", "沥青表处": "沥青", "柏油": "沥青",
-    "水泥": "水泥", "水泥混凝土": "水泥", "混凝土": "水泥", "砼": "水泥",
-    "砂石": "砂石", "沙石": "砂石", "砂砾": "砂石", "砂砾石": "砂石", "碎石": "砂石",
-    "土": "土", "土质": "土", "土路": "土",
-    "其他": "其他", "其它": "其他",
+    "沥青": "沥青",
+    "沥青混凝土": "沥青",
+    "沥青碎石": "沥青",
+    "沥青表处": "沥青",
+    "柏油": "沥青",
+    "水泥": "水泥",
+    "水泥混凝土": "水泥",
+    "混凝土": "水泥",
+    "砼": "水泥",
+    "砂石": "砂石",
+    "沙石": "砂石",
+    "砂砾": "砂石",
+    "砂砾石": "砂石",
+    "碎石": "砂石",
+    "土": "土",
+    "土质": "土",
+    "土路": "土",
+    "其他": "其他",
+    "其它": "其他",
 }
 
 
@@ -68,7 +94,7 @@ def class_from_code(code: str) -> str:
 
 
 def normalize_tech_grade(value: str) -> str:
-    """"4级", "四级公路", "IV级", "等外公路" … → one of TECH_GRADES."""
+    """ "4级", "四级公路", "IV级", "等外公路" … → one of TECH_GRADES."""
     text = _clean(value, "技术等级").upper()
     text = text.removesuffix("公路").removesuffix("路")
     if text == "等外":
@@ -80,7 +106,7 @@ def normalize_tech_grade(value: str) -> str:
 
 
 def normalize_surface(value: str) -> str:
-    """"沥青混凝土", "水泥混凝土路面", "砂石路面" … → one of SURFACES."""
+    """ "沥青混凝土", "水泥混凝土路面", "砂石路面" … → one of SURFACES."""
     text = _clean(value, "路面类型").removesuffix("路面")
     result = _SURFACE_ALIASES.get(text)
     if result is None:

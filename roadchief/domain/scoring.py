@@ -14,6 +14,7 @@ Every score and every deduction is an integer number of hundredths of a point
 ("centi"): 100 points = 10000. Only period means are Decimal, rounded half-up to
 two places by :mod:`roadchief.domain.grades`, exactly as printed.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,12 +34,12 @@ FULL_MARKS = 10000  # 百分制 in hundredths (第二十三条)
 # ------------------------------------------------------------------ kinds and catalog
 
 INSPECTION_KINDS = {
-    "supervision": "督查",        # by an office; the only scored kind (第二十一条 一月一督查)
-    "daily": "日常巡查",          # by chiefs and maintainers: evidence of duty (第十一条)
-    "flood": "汛期巡查",          # 雨前、雨中、雨后 (第十三条)
-    "winter": "冬季巡查",         # 除雪防滑 (第十三条)
+    "supervision": "督查",  # by an office; the only scored kind (第二十一条 一月一督查)
+    "daily": "日常巡查",  # by chiefs and maintainers: evidence of duty (第十一条)
+    "flood": "汛期巡查",  # 雨前、雨中、雨后 (第十三条)
+    "winter": "冬季巡查",  # 除雪防滑 (第十三条)
     "special": "专项检查",
-    "emergency": "应急巡查",      # 先抢通，后修复 (第十四条)
+    "emergency": "应急巡查",  # 先抢通，后修复 (第十四条)
 }
 SCORED_KINDS = frozenset({"supervision"})
 
@@ -56,6 +57,7 @@ class CatalogItem:
     one inspection; ``category_cap_centi`` caps the whole category within one
     inspection (every item of a category carries the same category cap).
     """
+
     code: str
     category: str
     text: str
@@ -104,6 +106,7 @@ def validate_catalog(items: Sequence[CatalogItem]) -> list[str]:
 
 
 # ------------------------------------------------------------------ points of a finding
+
 
 def occurrences(item: CatalogItem, quantity: int) -> int:
     """How many times the item's points apply.
@@ -214,15 +217,24 @@ def period_months(year: int, period: str) -> tuple[Month, ...]:
     return tuple((year, m) for m in range(first, last + 1))
 
 
-PERIOD_NAMES = {"Q1": "第一季度", "Q2": "第二季度", "Q3": "第三季度", "Q4": "第四季度",
-                "H1": "上半年", "H2": "下半年", "Y": "全年"}
+PERIOD_NAMES = {
+    "Q1": "第一季度",
+    "Q2": "第二季度",
+    "Q3": "第三季度",
+    "Q4": "第四季度",
+    "H1": "上半年",
+    "H2": "下半年",
+    "Y": "全年",
+}
 
 
 # ------------------------------------------------------------------ monthly and period scores
 
+
 @dataclass(frozen=True)
 class Share:
     """The findings of one scored inspection that hit one chief."""
+
     inspection_id: int
     chief_id: int
     day: date
@@ -233,6 +245,7 @@ class Share:
 class OverdueCharge:
     """整改逾期: a rectification still open past its deadline at the end of a month
     costs the responsible chief the catalog's 整改逾期 points in the following month."""
+
     rectification_id: int
     chief_id: int
     month: Month  # the month the deduction is charged to
@@ -264,13 +277,14 @@ def check_duty_phase(kind: str, phase: str | None) -> str | None:
 class DutyGapLine:
     """One segment of a season window's ended period lacking one duty record, with the
     chief whose score it hits (see services.seasonal)."""
+
     chief_id: int
-    kind: str            # "flood" / "winter"
+    kind: str  # "flood" / "winter"
     window_id: int
-    period_no: int       # 1-based within the window
+    period_no: int  # 1-based within the window
     period_end: date
-    missing: str         # 雨前 / 雨中 / 雨后 / 除雪或撒砂
-    segment: str = ""    # a short label, e.g. "X001 K0+000–K2+300"
+    missing: str  # 雨前 / 雨中 / 雨后 / 除雪或撒砂
+    segment: str = ""  # a short label, e.g. "X001 K0+000–K2+300"
 
 
 @dataclass(frozen=True)
@@ -279,6 +293,7 @@ class DutyCharge:
     (LZ02 汛期 / LZ03 冬季) per chief × window period × missing record, whatever the
     number of the chief's segments missing it (they are named in the reason); charged
     to the month in which the period ended."""
+
     chief_id: int
     month: Month
     item: CatalogItem
@@ -292,16 +307,26 @@ def duty_charges(gaps: Iterable[DutyGapLine], catalog: dict[str, CatalogItem]) -
     for gap in gaps:
         grouped[(gap.chief_id, gap.kind, gap.window_id, gap.period_no, gap.period_end, gap.missing)].append(gap)
     charges = []
-    for (chief_id, kind, _window, number, end, missing), lines in sorted(grouped.items(), key=lambda p: (p[0][0], p[0][4], p[0][2], p[0][3], p[0][5])):
+    for (chief_id, kind, _window, number, end, missing), lines in sorted(
+        grouped.items(), key=lambda p: (p[0][0], p[0][4], p[0][2], p[0][3], p[0][5])
+    ):
         item = catalog.get(DUTY_CODES.get(kind, ""))
         if item is None:
             continue
         segments = tuple(dict.fromkeys(line.segment for line in lines if line.segment))
         where = "、".join(segments[:3]) + (f" 等 {len(segments)} 个路段" if len(segments) > 3 else "")
         what = f"缺{missing}巡查" if kind == "flood" else f"缺{missing}记录"
-        charges.append(DutyCharge(chief_id, month_of(end), item,
-                                  f"{DUTY_KIND_NAMES.get(kind, kind)}第{number}期（至 {end.isoformat()}）{where} {what}".replace("  ", " "),
-                                  segments))
+        charges.append(
+            DutyCharge(
+                chief_id,
+                month_of(end),
+                item,
+                f"{DUTY_KIND_NAMES.get(kind, kind)}第{number}期（至 {end.isoformat()}）{where} {what}".replace(
+                    "  ", " "
+                ),
+                segments,
+            )
+        )
     return charges
 
 
@@ -332,8 +357,9 @@ class MonthScore:
         return self.inspections > 0
 
 
-def month_scores(shares: Iterable[Share], charges: Iterable[OverdueCharge] = (),
-                 duty: Iterable[DutyCharge] = ()) -> dict[tuple[int, Month], MonthScore]:
+def month_scores(
+    shares: Iterable[Share], charges: Iterable[OverdueCharge] = (), duty: Iterable[DutyCharge] = ()
+) -> dict[tuple[int, Month], MonthScore]:
     """Each chief's score for each month with a 督查 on their segments, an overdue charge
     or a seasonal duty charge.
 
@@ -372,8 +398,9 @@ def quarter_of(month: Month) -> int:
     return (month[1] - 1) // 3 + 1
 
 
-def months_score(monthly: Mapping[Month, int], months: Sequence[Month],
-                 quarter_weights: Sequence[Score] = (1, 1, 1, 1)) -> Decimal | None:
+def months_score(
+    monthly: Mapping[Month, int], months: Sequence[Month], quarter_weights: Sequence[Score] = (1, 1, 1, 1)
+) -> Decimal | None:
     """The score of a period from monthly scores (centi): within one quarter the mean
     of its scored months (一季度一通报); over several quarters (半年一评比, 年终考评)
     grades.combined_score of those quarter scores — one definition everywhere."""
@@ -408,8 +435,13 @@ class PeriodResult:
         return sum(s.deduction_centi for s in self.monthly.values())
 
 
-def period_result(chief_id: int, months: Sequence[Month], scores: dict[tuple[int, Month], MonthScore],
-                  expected: Iterable[Month], quarter_weights: Sequence[Score] = (1, 1, 1, 1)) -> PeriodResult:
+def period_result(
+    chief_id: int,
+    months: Sequence[Month],
+    scores: dict[tuple[int, Month], MonthScore],
+    expected: Iterable[Month],
+    quarter_weights: Sequence[Score] = (1, 1, 1, 1),
+) -> PeriodResult:
     """A chief's months in a period. ``expected`` are the months the chief held the post
     (any day of it); each of them without a 督查 is a gap (一月一督查, 第二十一条)."""
     monthly = {m: scores[(chief_id, m)] for m in months if (chief_id, m) in scores}
@@ -444,8 +476,9 @@ class Step:
     late: bool  # completed after the deadline
 
 
-def next_state(state: str, action: str, now: datetime, deadline: date, *, actor: str,
-               note: str = "", has_photo: bool = False) -> Step:
+def next_state(
+    state: str, action: str, now: datetime, deadline: date, *, actor: str, note: str = "", has_photo: bool = False
+) -> Step:
     """The state after ``action`` by ``actor`` ("chief" or "office").
 
     open → done: the chief, with an after-photo and a note. done → verified: the
@@ -480,8 +513,9 @@ def state_at(events: Sequence[tuple[datetime, str]], moment: datetime) -> str:
     return state
 
 
-def overdue_month_ends(opened: datetime, deadline: date, events: Sequence[tuple[datetime, str]],
-                       until: Month) -> list[Month]:
+def overdue_month_ends(
+    opened: datetime, deadline: date, events: Sequence[tuple[datetime, str]], until: Month
+) -> list[Month]:
     """Months (up to ``until``) whose end found the rectification open and past its
     deadline; each costs 整改逾期 in the month after (see :class:`OverdueCharge`)."""
     months: list[Month] = []

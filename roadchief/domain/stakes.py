@@ -3,6 +3,7 @@
 Stakes are held as whole metres from the start of the route; 公示牌 and the
 register print them back in the K-form the offices write by hand.
 """
+
 from __future__ import annotations
 
 import heapq

@@ -1,4 +1,5 @@
 """Users, their roles and API tokens."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from roadchief.domain.permissions import ROLE_LABELS
 from roadchief.extensions import db
 from roadchief.models.admin import Town
-from roadchief.models.base import Audited, Timestamps, utcnow, UTCDateTime
+from roadchief.models.base import Audited, Timestamps, UTCDateTime, utcnow
 from roadchief.models.chiefs import Chief
 
 ROLES = ROLE_LABELS
@@ -51,6 +52,7 @@ class User(Audited, UserMixin, Timestamps, db.Model):
 
 class ApiToken(db.Model):
     """Only a SHA-256 digest of the token is stored; the token is shown once."""
+
     __tablename__ = "api_token"
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)

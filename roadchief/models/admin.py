@@ -1,4 +1,5 @@
 """Administrative units: the city, its towns (and the farm) and their villages."""
+
 from __future__ import annotations
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
@@ -14,7 +15,7 @@ class Town(Audited, db.Model):
     code: Mapped[str] = mapped_column(String(12), unique=True)
     name: Mapped[str] = mapped_column(String(40), unique=True)
     kind: Mapped[str] = mapped_column(String(10), default="镇")  # 镇 / 林场 / 街道
-    villages: Mapped[list["Village"]] = relationship(back_populates="town", order_by="Village.code")
+    villages: Mapped[list[Village]] = relationship(back_populates="town", order_by="Village.code")
 
     __table_args__ = (CheckConstraint("kind IN ('镇', '林场', '街道')", name="kind"),)
 
@@ -32,6 +33,7 @@ class Village(Audited, db.Model):
 
 class Station(Audited, db.Model):
     """公路站: holds segments for day-to-day upkeep (第六条 公路站路长)."""
+
     __tablename__ = "station"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)

@@ -1,4 +1,5 @@
 """Append-only audit log. Database triggers (see the initial migration) refuse UPDATE and DELETE."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,7 +8,7 @@ from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from roadchief.extensions import db
-from roadchief.models.base import utcnow, UTCDateTime
+from roadchief.models.base import UTCDateTime, utcnow
 
 
 class AuditEntry(db.Model):

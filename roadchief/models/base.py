@@ -6,8 +6,7 @@ from sqlalchemy import DateTime
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from roadchief.domain.clock import NaiveDatetimeError, to_utc, utcnow  # noqa: F401  (utcnow re-exported)
-from roadchief.domain.clock import UTC
+from roadchief.domain.clock import UTC, NaiveDatetimeError, to_utc, utcnow  # noqa: F401  (utcnow re-exported)
 
 
 class UTCDateTime(TypeDecorator):
@@ -48,4 +47,5 @@ class Timestamps:
 
 class Audited:
     """Marker: every insert, update and delete of this table lands in the audit log."""
+
     __audited__ = True

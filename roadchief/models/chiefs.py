@@ -1,4 +1,5 @@
 """路长 and 路段管养责任人, and their dated assignments (第五条、第六条)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -28,7 +29,9 @@ class Chief(Audited, Timestamps, db.Model):
     position: Mapped[str] = mapped_column(String(20), index=True)
     title: Mapped[str] = mapped_column(String(80), default="")
     phone: Mapped[str] = mapped_column(String(20), default="")
-    assignments: Mapped[list["ChiefAssignment"]] = relationship(back_populates="chief", order_by="ChiefAssignment.start_date")
+    assignments: Mapped[list[ChiefAssignment]] = relationship(
+        back_populates="chief", order_by="ChiefAssignment.start_date"
+    )
 
     __table_args__ = (CheckConstraint(f"position IN ({_in(POSITION_CODES)})", name="position"),)
 
@@ -39,6 +42,7 @@ class ChiefAssignment(Audited, db.Model):
     History is kept, never overwritten, so a chief replaced mid-year stays
     attributable for the months served.
     """
+
     __tablename__ = "chief_assignment"
     id: Mapped[int] = mapped_column(primary_key=True)
     chief_id: Mapped[int] = mapped_column(ForeignKey("chief.id"), index=True)

@@ -1,4 +1,5 @@
 """Funding parameters, quarterly scores, quarter closes and the 专户 ledger (第十七条)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,11 +8,12 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from roadchief.extensions import db
-from roadchief.models.base import Audited, utcnow, UTCDateTime
+from roadchief.models.base import Audited, UTCDateTime, utcnow
 
 
 class FundingParamsRevision(Audited, db.Model):
     """Each edit of a year's parameters is a new revision; the highest is in force."""
+
     __tablename__ = "funding_params"
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer, index=True)
@@ -25,6 +27,7 @@ class FundingParamsRevision(Audited, db.Model):
 
 class QuarterScore(Audited, db.Model):
     """A paid unit's assessment score for one quarter, in hundredths of a point."""
+
     __tablename__ = "quarter_score"
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer)
@@ -46,6 +49,7 @@ class QuarterScore(Audited, db.Model):
 class QuarterClose(Audited, db.Model):
     """Approving a quarter freezes its disbursement (snapshot); the version column makes
     two concurrent approvals end with one winner."""
+
     __tablename__ = "quarter_close"
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer)
@@ -66,6 +70,7 @@ class QuarterClose(Audited, db.Model):
 
 class LedgerEntry(db.Model):
     """专户 ledger: append-only (database triggers refuse UPDATE/DELETE); corrections are new entries."""
+
     __tablename__ = "ledger_entry"
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer, index=True)
@@ -78,6 +83,8 @@ class LedgerEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
-        CheckConstraint("kind IN ('payment', 'deduction', 'reward', 'carry_in', 'carry_out', 'adjustment')", name="kind"),
+        CheckConstraint(
+            "kind IN ('payment', 'deduction', 'reward', 'carry_in', 'carry_out', 'adjustment')", name="kind"
+        ),
         CheckConstraint("quarter IS NULL OR quarter BETWEEN 1 AND 4", name="quarter"),
     )

@@ -3,19 +3,30 @@ catalog (扣分标准) and quarter finalisations (第二十条–第二十三条
 
 Points are integer hundredths of a point (``*_centi``); no float except GPS degrees.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import (Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roadchief.domain.scoring import CATEGORIES, DUTY_PHASES, INSPECTION_KINDS, STATE_LABELS, UNITS, CatalogItem
 from roadchief.extensions import db
 from roadchief.models.accounts import User
-from roadchief.models.base import Audited, Timestamps, utcnow, UTCDateTime
+from roadchief.models.base import Audited, Timestamps, UTCDateTime, utcnow
 from roadchief.models.chiefs import Chief
 from roadchief.models.network import Segment
 
@@ -35,6 +46,7 @@ class DeductionCatalog(Audited, db.Model):
     """One version of a year's 扣分标准. Edits make a new version; an inspection keeps
     the version it was scored with. ``is_example`` marks the shipped default until
     the city office confirms it."""
+
     __tablename__ = "deduction_catalog"
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer, index=True)
@@ -45,8 +57,9 @@ class DeductionCatalog(Audited, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_by: Mapped[str | None] = mapped_column(String(80))
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    items: Mapped[list["DeductionItem"]] = relationship(back_populates="catalog", order_by="DeductionItem.position",
-                                                        cascade="all, delete-orphan")
+    items: Mapped[list[DeductionItem]] = relationship(
+        back_populates="catalog", order_by="DeductionItem.position", cascade="all, delete-orphan"
+    )
 
     __table_args__ = (UniqueConstraint("year", "version"),)
 
@@ -82,13 +95,22 @@ class DeductionItem(Audited, db.Model):
     )
 
     def rule(self) -> CatalogItem:
-        return CatalogItem(self.code, self.category, self.text, self.points_centi, self.unit,
-                           self.cap_centi, self.category_cap_centi, self.basis)
+        return CatalogItem(
+            self.code,
+            self.category,
+            self.text,
+            self.points_centi,
+            self.unit,
+            self.cap_centi,
+            self.category_cap_centi,
+            self.basis,
+        )
 
 
 class QuarterFinalisation(Audited, db.Model):
     """An office finalised a quarter: its scores went to the funding module and its
     inspections were frozen. ``scope_key``: "city" (镇级/公路站路长) or "town:CODE" (村级路长)."""
+
     __tablename__ = "quarter_finalisation"
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer)
@@ -99,14 +121,17 @@ class QuarterFinalisation(Audited, db.Model):
     finalised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     scores_json: Mapped[str] = mapped_column(Text)
 
-    __table_args__ = (UniqueConstraint("year", "quarter", "scope_key"),
-                      CheckConstraint("quarter BETWEEN 1 AND 4", name="quarter"))
+    __table_args__ = (
+        UniqueConstraint("year", "quarter", "scope_key"),
+        CheckConstraint("quarter BETWEEN 1 AND 4", name="quarter"),
+    )
 
 
 class Inspection(Audited, Timestamps, db.Model):
     """A 督查 (scored) or a patrol record. ``office_key`` is who inspected, which fixes
     whose score the findings hit (第二十条): "city", "town:CODE" or "chief:ID".
     ``client_uuid`` comes from the field form so a re-submit is idempotent."""
+
     __tablename__ = "inspection"
     id: Mapped[int] = mapped_column(primary_key=True)
     client_uuid: Mapped[str] = mapped_column(String(36), unique=True)
@@ -127,17 +152,21 @@ class Inspection(Audited, Timestamps, db.Model):
 
     user: Mapped[User | None] = relationship()
     catalog: Mapped[DeductionCatalog] = relationship()
-    segments: Mapped[list["InspectionSegment"]] = relationship(back_populates="inspection", cascade="all, delete-orphan")
-    findings: Mapped[list["Finding"]] = relationship(back_populates="inspection", order_by="Finding.id",
-                                                     cascade="all, delete-orphan")
-    photos: Mapped[list["InspectionPhoto"]] = relationship(back_populates="inspection", order_by="InspectionPhoto.id")
+    segments: Mapped[list[InspectionSegment]] = relationship(back_populates="inspection", cascade="all, delete-orphan")
+    findings: Mapped[list[Finding]] = relationship(
+        back_populates="inspection", order_by="Finding.id", cascade="all, delete-orphan"
+    )
+    photos: Mapped[list[InspectionPhoto]] = relationship(back_populates="inspection", order_by="InspectionPhoto.id")
     # 路产 looked at (roadchief.models.operations.InspectionAsset; each on one of the segments)
-    assets: Mapped[list["InspectionAsset"]] = relationship(order_by="InspectionAsset.id")
+    assets: Mapped[list[InspectionAsset]] = relationship(order_by="InspectionAsset.id")
 
     __table_args__ = (
         CheckConstraint(f"kind IN ({_in(INSPECTION_KINDS)})", name="kind"),
-        CheckConstraint("duty_phase IS NULL OR " + " OR ".join(
-            f"(kind = '{k}' AND duty_phase IN ({_in(ps)}))" for k, ps in DUTY_PHASES.items()), name="duty_phase"),
+        CheckConstraint(
+            "duty_phase IS NULL OR "
+            + " OR ".join(f"(kind = '{k}' AND duty_phase IN ({_in(ps)}))" for k, ps in DUTY_PHASES.items()),
+            name="duty_phase",
+        ),
         CheckConstraint(f"lon IS NULL OR lon BETWEEN {LON_RANGE[0]} AND {LON_RANGE[1]}", name="lon_range"),
         CheckConstraint(f"lat IS NULL OR lat BETWEEN {LAT_RANGE[0]} AND {LAT_RANGE[1]}", name="lat_range"),
         CheckConstraint("(lon IS NULL) = (lat IS NULL)", name="lon_lat_together"),
@@ -152,6 +181,7 @@ class InspectionSegment(Audited, db.Model):
     """A segment covered by an inspection: the GPS point's distance to it (metres) and the
     chief assessed for it on the inspection day (None for patrol records or a vacant post).
     A 督查 counts as that chief's 督查 of the month even when it found nothing."""
+
     __tablename__ = "inspection_segment"
     id: Mapped[int] = mapped_column(primary_key=True)
     inspection_id: Mapped[int] = mapped_column(ForeignKey("inspection.id"), index=True)
@@ -168,6 +198,7 @@ class InspectionSegment(Audited, db.Model):
 class Finding(Audited, db.Model):
     """A catalog item × quantity on one segment. ``chief_id`` is whose score it hits
     (None for patrol records or when nobody held the post)."""
+
     __tablename__ = "finding"
     id: Mapped[int] = mapped_column(primary_key=True)
     inspection_id: Mapped[int] = mapped_column(ForeignKey("inspection.id"), index=True)
@@ -181,17 +212,21 @@ class Finding(Audited, db.Model):
     segment: Mapped[Segment] = relationship()
     item: Mapped[DeductionItem] = relationship()
     chief: Mapped[Chief | None] = relationship()
-    rectification: Mapped["Rectification | None"] = relationship(back_populates="finding", uselist=False,
-                                                                 cascade="all, delete-orphan")
-    photos: Mapped[list["InspectionPhoto"]] = relationship(
+    rectification: Mapped[Rectification | None] = relationship(
+        back_populates="finding", uselist=False, cascade="all, delete-orphan"
+    )
+    photos: Mapped[list[InspectionPhoto]] = relationship(
         primaryjoin="and_(InspectionPhoto.finding_id == Finding.id, InspectionPhoto.rectification_id.is_(None))",
-        viewonly=True, order_by="InspectionPhoto.id")
+        viewonly=True,
+        order_by="InspectionPhoto.id",
+    )
 
     __table_args__ = (CheckConstraint("quantity >= 0", name="quantity"),)  # 0 only after a correction voids it
 
 
 class Rectification(Audited, Timestamps, db.Model):
     """整改: opened by each finding, answered by the chief, checked by the inspecting office."""
+
     __tablename__ = "rectification"
     id: Mapped[int] = mapped_column(primary_key=True)
     finding_id: Mapped[int] = mapped_column(ForeignKey("finding.id"), unique=True)
@@ -208,9 +243,10 @@ class Rectification(Audited, Timestamps, db.Model):
 
     finding: Mapped[Finding] = relationship(back_populates="rectification")
     chief: Mapped[Chief | None] = relationship()
-    events: Mapped[list["RectificationEvent"]] = relationship(back_populates="rectification",
-                                                              order_by="RectificationEvent.id")
-    photos: Mapped[list["InspectionPhoto"]] = relationship(viewonly=True, order_by="InspectionPhoto.id")
+    events: Mapped[list[RectificationEvent]] = relationship(
+        back_populates="rectification", order_by="RectificationEvent.id"
+    )
+    photos: Mapped[list[InspectionPhoto]] = relationship(viewonly=True, order_by="InspectionPhoto.id")
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (CheckConstraint(f"state IN ({_in(STATE_LABELS)})", name="state"),)
@@ -223,6 +259,7 @@ class Rectification(Audited, Timestamps, db.Model):
 class RectificationEvent(db.Model):
     """History of a rectification: each step with who, when, the note and the photo.
     Replaying it gives the state at any month end (整改逾期)."""
+
     __tablename__ = "rectification_event"
     id: Mapped[int] = mapped_column(primary_key=True)
     rectification_id: Mapped[int] = mapped_column(ForeignKey("rectification.id"), index=True)
@@ -239,6 +276,7 @@ class RectificationEvent(db.Model):
 class InspectionPhoto(Audited, db.Model):
     """A validated photo stored outside the web root (see services.uploads): of a finding,
     or the after-photo of a rectification."""
+
     __tablename__ = "inspection_photo"
     id: Mapped[int] = mapped_column(primary_key=True)
     inspection_id: Mapped[int] = mapped_column(ForeignKey("inspection.id"), index=True)
@@ -260,6 +298,7 @@ class InspectionCorrection(db.Model):
     """A change to a finding after its inspection was frozen by a finalised quarter
     (or any later edit): the old and new quantity and why. The finding carries the
     new quantity; re-finalising the quarter writes the scores as a correction."""
+
     __tablename__ = "inspection_correction"
     id: Mapped[int] = mapped_column(primary_key=True)
     inspection_id: Mapped[int] = mapped_column(ForeignKey("inspection.id"), index=True)

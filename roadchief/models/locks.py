@@ -1,5 +1,6 @@
 """One row per funding year that money-changing use cases lock first, so a quarter
 close, a score import and a parameter edit of the same year run one after another."""
+
 from __future__ import annotations
 
 from sqlalchemy import Integer

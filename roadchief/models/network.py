@@ -1,10 +1,22 @@
 """The road register: roads, their segments (stake ranges) and dated mileage versions."""
+
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roadchief.extensions import db
@@ -20,13 +32,14 @@ class Road(Audited, Timestamps, db.Model):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     road_class: Mapped[str] = mapped_column(String(8))
-    segments: Mapped[list["Segment"]] = relationship(back_populates="road", order_by="Segment.start_m")
+    segments: Mapped[list[Segment]] = relationship(back_populates="road", order_by="Segment.start_m")
 
     __table_args__ = (CheckConstraint("road_class IN ('市道', '镇道', '村道', '专用公路')", name="road_class"),)
 
 
 class Segment(Audited, Timestamps, db.Model):
     """One stake range of a road. Stakes and listed length are whole metres (exact)."""
+
     __tablename__ = "segment"
     __audit_exclude__ = ("geometry_mid", "geometry_low")  # derived from geometry, which is logged
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,6 +94,7 @@ class Segment(Audited, Timestamps, db.Model):
 
 class MileageVersion(Audited, db.Model):
     """列养里程 is re-set every two years (第十五条); a year's funding uses the version in force then."""
+
     __tablename__ = "mileage_version"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
@@ -92,6 +106,7 @@ class SegmentMileage(db.Model):
     """One segment in a mileage version: a complete snapshot row holding the class and
     the paying unit (town, village, station) in force from the version's date, so a past
     year's plan never reads the segment's current attributes (第十五条, 第七条)."""
+
     __tablename__ = "segment_mileage"
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("mileage_version.id", ondelete="CASCADE"), index=True)

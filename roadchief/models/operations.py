@@ -3,23 +3,40 @@
 
 Money is integer fen, quantities integers; no float except GPS degrees.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roadchief.domain.events import KINDS, SEVERITIES, STAGES, STATES
 from roadchief.extensions import db
 from roadchief.models.admin import Town
-from roadchief.models.base import Audited, Timestamps, utcnow, UTCDateTime
+from roadchief.models.base import Audited, Timestamps, UTCDateTime, utcnow
 from roadchief.models.network import Road, Segment
 
 ASSET_KINDS = {
-    "bridge": "桥梁", "culvert": "涵洞", "sign": "标志牌", "warning_post": "示警桩", "crash_pier": "防撞墩",
-    "milestone": "里程碑", "trees": "行道树/绿化带",
+    "bridge": "桥梁",
+    "culvert": "涵洞",
+    "sign": "标志牌",
+    "warning_post": "示警桩",
+    "crash_pier": "防撞墩",
+    "milestone": "里程碑",
+    "trees": "行道树/绿化带",
 }
 ASSET_CONDITIONS = {"good": "良好", "fair": "一般", "poor": "较差", "damaged": "损坏"}
 WINDOW_KINDS = {"flood": "汛期", "winter": "冬季"}
@@ -32,6 +49,7 @@ def _in(values) -> str:
 
 class RoadEvent(Audited, Timestamps, db.Model):
     """A disruption on a segment, handled 先抢通，后修复 (see roadchief.domain.events)."""
+
     __tablename__ = "road_event"
     id: Mapped[int] = mapped_column(primary_key=True)
     segment_id: Mapped[int] = mapped_column(ForeignKey("segment.id"), index=True)
@@ -59,7 +77,7 @@ class RoadEvent(Audited, Timestamps, db.Model):
 
     segment: Mapped[Segment] = relationship()
     detour_road: Mapped[Road | None] = relationship()
-    photos: Mapped[list["RoadEventPhoto"]] = relationship(back_populates="event", order_by="RoadEventPhoto.id")
+    photos: Mapped[list[RoadEventPhoto]] = relationship(back_populates="event", order_by="RoadEventPhoto.id")
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -110,6 +128,7 @@ class SeasonWindow(Audited, db.Model):
     """A flood-season (汛期) or winter (冬季) window of a year. During it every listed
     segment in ``town_id`` (all towns when null) needs the duty records of the season
     in each period of ``period_days`` (the whole window when null)."""
+
     __tablename__ = "season_window"
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer, index=True)
@@ -134,6 +153,7 @@ class SeasonWindow(Audited, db.Model):
 
 class EmergencyStock(Audited, Timestamps, db.Model):
     """应急物资储备 of a town: sand, salt, machines… with a whole-number quantity."""
+
     __tablename__ = "emergency_stock"
     id: Mapped[int] = mapped_column(primary_key=True)
     town_id: Mapped[int] = mapped_column(ForeignKey("town.id"), index=True)
@@ -149,6 +169,7 @@ class EmergencyStock(Audited, Timestamps, db.Model):
 
 class RoadAsset(Audited, Timestamps, db.Model):
     """路产: a point (bridge, sign, milestone…) or line (trees, crash piers) asset on a segment."""
+
     __tablename__ = "road_asset"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -164,7 +185,7 @@ class RoadAsset(Audited, Timestamps, db.Model):
     lat: Mapped[float] = mapped_column(Float)
     note: Mapped[str] = mapped_column(Text, default="")
     segment: Mapped[Segment] = relationship()
-    photos: Mapped[list["RoadAssetPhoto"]] = relationship(back_populates="asset", order_by="RoadAssetPhoto.id")
+    photos: Mapped[list[RoadAssetPhoto]] = relationship(back_populates="asset", order_by="RoadAssetPhoto.id")
 
     __table_args__ = (
         CheckConstraint(f"kind IN ({_in(ASSET_KINDS)})", name="kind"),
@@ -199,6 +220,7 @@ class RoadAssetPhoto(db.Model):
 
 class InspectionAsset(Audited, db.Model):
     """An inspection that looked at an asset (e.g. a bridge inspection)."""
+
     __tablename__ = "inspection_asset"
     id: Mapped[int] = mapped_column(primary_key=True)
     inspection_id: Mapped[int] = mapped_column(ForeignKey("inspection.id"), index=True)
@@ -211,6 +233,7 @@ class InspectionAsset(Audited, db.Model):
 
 class WorksPlanItem(Audited, Timestamps, db.Model):
     """One planned work of the 年度养护计划 on a segment, with quantity and budget (fen)."""
+
     __tablename__ = "works_plan_item"
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer, index=True)
@@ -221,7 +244,7 @@ class WorksPlanItem(Audited, Timestamps, db.Model):
     quantity: Mapped[int] = mapped_column(BigInteger)
     budget_fen: Mapped[int] = mapped_column(BigInteger)
     segment: Mapped[Segment] = relationship()
-    progress: Mapped[list["WorksProgress"]] = relationship(back_populates="item", order_by="WorksProgress.id")
+    progress: Mapped[list[WorksProgress]] = relationship(back_populates="item", order_by="WorksProgress.id")
 
     __table_args__ = (
         CheckConstraint(f"category IN ({_in(WORK_CATEGORIES)})", name="category"),
@@ -244,6 +267,7 @@ class WorksPlanItem(Audited, Timestamps, db.Model):
 
 class WorksProgress(Audited, db.Model):
     """Progress recorded on a plan item: quantity done and money spent (fen) on a day."""
+
     __tablename__ = "works_progress"
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("works_plan_item.id"), index=True)
@@ -255,4 +279,7 @@ class WorksProgress(Audited, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     item: Mapped[WorksPlanItem] = relationship(back_populates="progress")
 
-    __table_args__ = (CheckConstraint("quantity >= 0", name="quantity"), CheckConstraint("spent_fen >= 0", name="spent"))
+    __table_args__ = (
+        CheckConstraint("quantity >= 0", name="quantity"),
+        CheckConstraint("spent_fen >= 0", name="spent"),
+    )

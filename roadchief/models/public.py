@@ -1,5 +1,6 @@
 """Public reports (社会监督, 第七条): a problem reported by anyone from a 公示牌 page,
 tracked as a ticket for the responsible 路长 through to closure."""
+
 from __future__ import annotations
 
 from datetime import datetime

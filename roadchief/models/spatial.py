@@ -1,5 +1,6 @@
 """A coarse grid index of segment bounding boxes, so a map viewport finds its
 segments through an indexed lookup on any database (no spatial extension needed)."""
+
 from __future__ import annotations
 
 import math
@@ -23,7 +24,9 @@ def _index(value: float, offset: float) -> int:
     return math.floor((value + offset) / CELL_DEGREES)
 
 
-def cells_for_bbox(min_lon: float, min_lat: float, max_lon: float, max_lat: float, limit: int | None = None) -> list[int] | None:
+def cells_for_bbox(
+    min_lon: float, min_lat: float, max_lon: float, max_lat: float, limit: int | None = None
+) -> list[int] | None:
     """Cell keys a bounding box touches; None when there are more than `limit`."""
     x0, x1 = _index(min_lon, 180), _index(max_lon, 180)
     y0, y1 = _index(min_lat, 90), _index(max_lat, 90)

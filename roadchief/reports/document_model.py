@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from roadchief.domain import clock
 
-
 DEFAULT_ISSUER = "青铜峡市路长办公室"
 MEASURES = "《青铜峡市农村公路管养“路长制”实施办法》"
 DASH = "—"

@@ -16,24 +16,59 @@ module builds the three documents.
 from __future__ import annotations
 
 from roadchief.domain.capitals import chinese_capital
-from roadchief.reports.document_model import (DASH, DEFAULT_ISSUER, INDEX, KM, MEASURES, MONEY, SCORE, SIGNATURE, Column,
-                                              Document, Grid, Row, Text, _check, _chief, _date_text, _decimal,
-                                              _km, _local_moment, _money, _score, _status, _sum_row, _yuan)
+from roadchief.reports.document_model import (
+    DASH,
+    DEFAULT_ISSUER,
+    INDEX,
+    KM,
+    MEASURES,
+    MONEY,
+    SCORE,
+    SIGNATURE,
+    Column,
+    Document,
+    Grid,
+    Row,
+    Text,
+    _check,
+    _chief,
+    _date_text,
+    _decimal,
+    _km,
+    _local_moment,
+    _money,
+    _score,
+    _status,
+    _sum_row,
+    _yuan,
+)
 from roadchief.reports.pdf_layout import render_pdf
 
 __all__ = [
-    "quarter_pdf", "plan_pdf", "settlement_pdf",
-    "quarter_document", "plan_document", "settlement_document",
+    "quarter_pdf",
+    "plan_pdf",
+    "settlement_pdf",
+    "quarter_document",
+    "plan_document",
+    "settlement_document",
 ]
 
 
 # --------------------------------------------------------------------------- 季度拨付表
 
 QUARTER_COLUMNS = (
-    Column("序号", 11, INDEX), Column("乡镇 / 村", 34), Column("路长（姓名·职务）", 44),
-    Column("镇道里程(km)", 20, KM), Column("村道里程(km)", 20, KM), Column("年度经费", 26, MONEY),
-    Column("本季度基数", 25, MONEY), Column("考核得分", 16, SCORE), Column("等级", 12, align="center"),
-    Column("扣减金额", 23, MONEY), Column("实拨金额", 25, MONEY), Column("备注", 17),
+    Column("序号", 11, INDEX),
+    Column("乡镇 / 村", 34),
+    Column("路长（姓名·职务）", 44),
+    Column("镇道里程(km)", 20, KM),
+    Column("村道里程(km)", 20, KM),
+    Column("年度经费", 26, MONEY),
+    Column("本季度基数", 25, MONEY),
+    Column("考核得分", 16, SCORE),
+    Column("等级", 12, align="center"),
+    Column("扣减金额", 23, MONEY),
+    Column("实拨金额", 25, MONEY),
+    Column("备注", 17),
 )
 Q_PAYABLE, Q_DEDUCTION = 10, 9
 
@@ -65,14 +100,23 @@ def _quarter_row(unit: dict, index: str, child: bool) -> Row:
     if provisional and "待考核" not in note:
         note = "；".join(filter(None, ("待考核", note)))
     km = unit.get("listed_km") or {}
-    return Row((
-        index, unit["village"] if child else unit["town"], _chief(unit),
-        _km(km.get("镇道"), f"{key} 镇道"), _km(km.get("村道"), f"{key} 村道"),
-        _money(unit["base"], f"{key} base"), _money(unit["quarter_base"], f"{key} quarter_base"),
-        DASH if provisional else _score(unit["score"], f"{key} score"),
-        DASH if provisional else (unit.get("grade") or DASH),
-        _money(unit["deduction"], f"{key} deduction"), payable, note,
-    ), "child" if child else "item")
+    return Row(
+        (
+            index,
+            unit["village"] if child else unit["town"],
+            _chief(unit),
+            _km(km.get("镇道"), f"{key} 镇道"),
+            _km(km.get("村道"), f"{key} 村道"),
+            _money(unit["base"], f"{key} base"),
+            _money(unit["quarter_base"], f"{key} quarter_base"),
+            DASH if provisional else _score(unit["score"], f"{key} score"),
+            DASH if provisional else (unit.get("grade") or DASH),
+            _money(unit["deduction"], f"{key} deduction"),
+            payable,
+            note,
+        ),
+        "child" if child else "item",
+    )
 
 
 def quarter_document(report: dict) -> Document:
@@ -102,14 +146,18 @@ def quarter_document(report: dict) -> Document:
         title=f"青铜峡市农村公路“路长制”养护经费 {year}年第{quarter}季度拨付表",
         issuer=report.get("issuer") or DEFAULT_ISSUER,
         date_text=_date_text(report.get("generated_on")),
-        status=status, draft=draft, wide=True,
+        status=status,
+        draft=draft,
+        wide=True,
         sheet_name=f"{year}年第{quarter}季度拨付表",
         blocks=(
             Grid(QUARTER_COLUMNS, tuple(rows)),
             Text(f"合计实拨金额（大写）：人民币{chinese_capital(payable)}", "capital"),
-            Text(f"本季度预算 {_yuan(budget)} 元 = 实拨 {_yuan(payable)} 元 + 考核扣减 {_yuan(deduction)} 元"
-                 f" + 暂缓拨付（待考核）{_yuan(withheld)} 元。考核扣减经费转入年终“以奖代补”资金池（第二十四条）；"
-                 "待考核单位暂不拨付，考核后补拨。"),
+            Text(
+                f"本季度预算 {_yuan(budget)} 元 = 实拨 {_yuan(payable)} 元 + 考核扣减 {_yuan(deduction)} 元"
+                f" + 暂缓拨付（待考核）{_yuan(withheld)} 元。考核扣减经费转入年终“以奖代补”资金池（第二十四条）；"
+                "待考核单位暂不拨付，考核后补拨。"
+            ),
             Text(f"依据：{MEASURES}第十七条（专户管理，按季度拨付）、第二十一条（依据考核结果拨付养护经费）。"),
             *_adjustment_blocks(report),
             SIGNATURE,
@@ -118,8 +166,12 @@ def quarter_document(report: dict) -> Document:
 
 
 ADJUSTMENT_COLUMNS = (
-    Column("序号", 11, INDEX), Column("登记时间", 34), Column("单位", 40), Column("调整金额", 26, MONEY),
-    Column("原因", 120), Column("经办", 30),
+    Column("序号", 11, INDEX),
+    Column("登记时间", 34),
+    Column("单位", 40),
+    Column("调整金额", 26, MONEY),
+    Column("原因", 120),
+    Column("经办", 30),
 )
 A_AMOUNT = 3
 
@@ -129,9 +181,19 @@ def _adjustment_blocks(report: dict) -> tuple:
     entries = report.get("adjustments") or []
     if not entries:
         return ()
-    rows = [Row((str(i), _local_moment(e.get("at")), e.get("unit") or e.get("unit_key", ""),
-                 _money(e["amount"], f"adjustment {i}"), e.get("note") or "", e.get("by") or ""))
-            for i, e in enumerate(entries, 1)]
+    rows = [
+        Row(
+            (
+                str(i),
+                _local_moment(e.get("at")),
+                e.get("unit") or e.get("unit_key", ""),
+                _money(e["amount"], f"adjustment {i}"),
+                e.get("note") or "",
+                e.get("by") or "",
+            )
+        )
+        for i, e in enumerate(entries, 1)
+    ]
     total = _sum_row("合计", rows, ADJUSTMENT_COLUMNS, 2, "total")
     if "adjustments_total" in report:
         _check("adjustments_total", total.cells[A_AMOUNT], report["adjustments_total"])
@@ -139,15 +201,21 @@ def _adjustment_blocks(report: dict) -> tuple:
     return (
         Text("审定后调整分录（补拨为正、扣回为负；资金出自或退回“以奖代补”资金池）", "note"),
         Grid(ADJUSTMENT_COLUMNS, (*rows, total), label_col=2),
-        Text(f"调整合计 {_yuan(amount)} 元；本季度实拨连同调整合计 {_yuan(_money(report['payable_total']) + amount)} 元。"),
+        Text(
+            f"调整合计 {_yuan(amount)} 元；本季度实拨连同调整合计 {_yuan(_money(report['payable_total']) + amount)} 元。"
+        ),
     )
 
 
 # --------------------------------------------------------------------------- 年度经费计划
 
 PLAN_COLUMNS = (
-    Column("序号", 12, INDEX), Column("乡镇 / 村", 42), Column("镇道里程(km)", 24, KM),
-    Column("村道里程(km)", 24, KM), Column("标准金额", 30, MONEY), Column("地方配套", 30, MONEY),
+    Column("序号", 12, INDEX),
+    Column("乡镇 / 村", 42),
+    Column("镇道里程(km)", 24, KM),
+    Column("村道里程(km)", 24, KM),
+    Column("标准金额", 30, MONEY),
+    Column("地方配套", 30, MONEY),
     Column("其余", 28, MONEY),
 )
 P_ZD, P_CD, P_STD, P_LOCAL, P_REST = 2, 3, 4, 5, 6
@@ -155,11 +223,18 @@ P_ZD, P_CD, P_STD, P_LOCAL, P_REST = 2, 3, 4, 5, 6
 
 def _plan_row(index: str, name: str, part: dict, child: bool) -> Row:
     km = part.get("listed_km") or {}
-    row = Row((
-        index, name, _km(km.get("镇道"), f"{name} 镇道"), _km(km.get("村道"), f"{name} 村道"),
-        _money(part["standard"], f"{name} standard"), _money(part["local"], f"{name} local"),
-        _money(part["remainder"], f"{name} remainder"),
-    ), "child" if child else "item")
+    row = Row(
+        (
+            index,
+            name,
+            _km(km.get("镇道"), f"{name} 镇道"),
+            _km(km.get("村道"), f"{name} 村道"),
+            _money(part["standard"], f"{name} standard"),
+            _money(part["local"], f"{name} local"),
+            _money(part["remainder"], f"{name} remainder"),
+        ),
+        "child" if child else "item",
+    )
     if row.cells[P_LOCAL] + row.cells[P_REST] != row.cells[P_STD]:
         raise ValueError(f"{name}: local + remainder != standard")
     return row
@@ -190,8 +265,16 @@ def plan_document(plan: dict) -> Document:
         rows += [*group, subtotal]
         items += group
     total = _sum_row("合计", items, PLAN_COLUMNS, 1, "total")
-    _check_sums("plan", total, {"listed_km": plan.get("listed_km"), "standard": plan["standard_total"],
-                                "local": plan["local_total"], "remainder": plan["remainder_total"]})
+    _check_sums(
+        "plan",
+        total,
+        {
+            "listed_km": plan.get("listed_km"),
+            "standard": plan["standard_total"],
+            "local": plan["local_total"],
+            "remainder": plan["remainder_total"],
+        },
+    )
     rows.append(total)
 
     rates = plan.get("rates") or {}
@@ -202,12 +285,17 @@ def plan_document(plan: dict) -> Document:
         title=f"青铜峡市农村公路“路长制”{year}年度养护经费计划",
         issuer=plan.get("issuer") or DEFAULT_ISSUER,
         date_text=_date_text(plan.get("generated_on")),
-        status=status, draft=draft, wide=False, sheet_name=f"{year}年度养护经费计划",
+        status=status,
+        draft=draft,
+        wide=False,
+        sheet_name=f"{year}年度养护经费计划",
         blocks=(
             Grid(PLAN_COLUMNS, tuple(rows)),
             Text(f"地方配套合计（大写）：人民币{chinese_capital(total.cells[P_LOCAL])}", "capital"),
-            Text(f"标准：{rate_text}；地方配套比例 {share.normalize():f}%，由市财政保障；"
-                 f"其余为标准金额减地方配套。依据：{MEASURES}第十五条（列养里程每两年调整一次）。"),
+            Text(
+                f"标准：{rate_text}；地方配套比例 {share.normalize():f}%，由市财政保障；"
+                f"其余为标准金额减地方配套。依据：{MEASURES}第十五条（列养里程每两年调整一次）。"
+            ),
             SIGNATURE,
         ),
     )
@@ -216,10 +304,17 @@ def plan_document(plan: dict) -> Document:
 # --------------------------------------------------------------------------- 年终考评结算
 
 SETTLEMENT_COLUMNS = (
-    Column("排名", 12, INDEX), Column("单位", 44), Column("路长", 46),
-    Column("一季度", 18, SCORE), Column("二季度", 18, SCORE), Column("三季度", 18, SCORE),
-    Column("四季度", 18, SCORE), Column("年度得分", 20, SCORE), Column("等级", 21, align="center"),
-    Column("以奖代补", 29, MONEY), Column("扣减", 29, MONEY),
+    Column("排名", 12, INDEX),
+    Column("单位", 44),
+    Column("路长", 46),
+    Column("一季度", 18, SCORE),
+    Column("二季度", 18, SCORE),
+    Column("三季度", 18, SCORE),
+    Column("四季度", 18, SCORE),
+    Column("年度得分", 20, SCORE),
+    Column("等级", 21, align="center"),
+    Column("以奖代补", 29, MONEY),
+    Column("扣减", 29, MONEY),
 )
 S_REWARD, S_DEDUCTION = 9, 10
 POOL_COLUMNS = (Column("资金池", 40), Column("金额（元）", 40, MONEY), Column("说明", 110))
@@ -234,18 +329,27 @@ def _settlement_row(unit: dict) -> Row:
     grade = unit.get("grade") or DASH
     if unit.get("tier"):
         grade += f"·{unit['tier']}档"
-    return Row((
-        str(unit.get("rank") or unit.get("level_rank") or ""), name, _chief(unit),  # rank within the level
-        *(_score(s, f"{key} quarter score") for s in scores), _score(unit.get("annual_score"), f"{key} annual"),
-        grade, _money(unit["reward"], f"{key} reward"), _money(unit["deduction"], f"{key} deduction"),
-    ))
+    return Row(
+        (
+            str(unit.get("rank") or unit.get("level_rank") or ""),
+            name,
+            _chief(unit),  # rank within the level
+            *(_score(s, f"{key} quarter score") for s in scores),
+            _score(unit.get("annual_score"), f"{key} annual"),
+            grade,
+            _money(unit["reward"], f"{key} reward"),
+            _money(unit["deduction"], f"{key} deduction"),
+        )
+    )
 
 
 def settlement_document(settlement: dict) -> Document:
     """The 年终考评及以奖代补结算 model (第二十三条 grades/rewards, 第二十四条 pool)."""
     year = settlement["year"]
-    sections = (("镇级路长、公路站路长（市级路长办公室考核，第二十条）", ("town", "station")),
-                ("村级路长（镇级路长办公室考核，第二十条）", ("village",)))
+    sections = (
+        ("镇级路长、公路站路长（市级路长办公室考核，第二十条）", ("town", "station")),
+        ("村级路长（镇级路长办公室考核，第二十条）", ("village",)),
+    )
     rows: list[Row] = []
     items: list[Row] = []
     for label, kinds in sections:
@@ -265,29 +369,41 @@ def settlement_document(settlement: dict) -> Document:
     carried_in = _money(settlement["pool_carried_in"], "pool_carried_in")
     carried_out = _money(settlement["carried_out"], "carried_out")
     adjusted = _money(settlement.get("pool_adjustments", "0.00"), "pool_adjustments")
-    _check("pool_total (= carried in + deductions − adjustments)", carried_in + deductions - adjusted,
-           settlement["pool_total"])
+    _check(
+        "pool_total (= carried in + deductions − adjustments)",
+        carried_in + deductions - adjusted,
+        settlement["pool_total"],
+    )
     _check("pool_total (= rewards + carried out)", rewards + carried_out, settlement["pool_total"])
-    pool = Grid(POOL_COLUMNS, (
-        Row(("上年结转", carried_in, "上年度“以奖代补”资金池结余"), "item"),
-        Row(("本年扣减", deductions, "考核扣除的养护经费（第二十四条）"), "item"),
-        Row(("审定后调整", -adjusted, "调整分录：补拨从资金池支出、扣回退回资金池（第十七条 专户）"), "item"),
-        Row(("资金池合计", carried_in + deductions - adjusted, "上年结转 + 本年扣减 − 调整"), "subtotal"),
-        Row(("奖励发放", rewards, "年终考评优秀路长按排名和档次以奖代补（第二十三条）"), "item"),
-        Row(("结转下年", carried_out, "资金池合计 − 奖励发放"), "total"),
-    ), label_col=0)
+    pool = Grid(
+        POOL_COLUMNS,
+        (
+            Row(("上年结转", carried_in, "上年度“以奖代补”资金池结余"), "item"),
+            Row(("本年扣减", deductions, "考核扣除的养护经费（第二十四条）"), "item"),
+            Row(("审定后调整", -adjusted, "调整分录：补拨从资金池支出、扣回退回资金池（第十七条 专户）"), "item"),
+            Row(("资金池合计", carried_in + deductions - adjusted, "上年结转 + 本年扣减 − 调整"), "subtotal"),
+            Row(("奖励发放", rewards, "年终考评优秀路长按排名和档次以奖代补（第二十三条）"), "item"),
+            Row(("结转下年", carried_out, "资金池合计 − 奖励发放"), "total"),
+        ),
+        label_col=0,
+    )
 
     status, draft = _status(settlement)
     return Document(
         title=f"{year}年度农村公路“路长制”年终考评及以奖代补结算",
         issuer=settlement.get("issuer") or DEFAULT_ISSUER,
         date_text=_date_text(settlement.get("generated_on")),
-        status=status, draft=draft, wide=True, sheet_name=f"{year}年终考评结算",
+        status=status,
+        draft=draft,
+        wide=True,
+        sheet_name=f"{year}年终考评结算",
         blocks=(
             Grid(SETTLEMENT_COLUMNS, tuple(rows), groups=((S_REWARD, S_DEDUCTION, "以奖代补 / 扣减 (元)"),)),
             Text(f"以奖代补发放合计（大写）：人民币{chinese_capital(rewards)}", "capital"),
-            Text(f"年终考评实行百分制：≥85 分为优，≥70 分为良，<70 分为一般（{MEASURES}第二十三条）；"
-                 "考核扣除经费用于年终“以奖代补”（第二十四条）。"),
+            Text(
+                f"年终考评实行百分制：≥85 分为优，≥70 分为良，<70 分为一般（{MEASURES}第二十三条）；"
+                "考核扣除经费用于年终“以奖代补”（第二十四条）。"
+            ),
             pool,
             SIGNATURE,
         ),

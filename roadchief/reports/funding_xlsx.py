@@ -24,8 +24,10 @@ __all__ = ["quarter_xlsx", "plan_xlsx", "settlement_xlsx", "render_xlsx"]
 
 _THIN = Side(style="thin", color="4D4D4D")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_FILLS = {name: PatternFill("solid", fgColor=rgb) for name, rgb in
-          (("head", "DCE3EE"), ("subtotal", "F1F1F1"), ("total", "DEDEDE"), ("section", "EEF2F8"))}
+_FILLS = {
+    name: PatternFill("solid", fgColor=rgb)
+    for name, rgb in (("head", "DCE3EE"), ("subtotal", "F1F1F1"), ("total", "DEDEDE"), ("section", "EEF2F8"))
+}
 _BOLD = Font(bold=True)
 
 
@@ -105,8 +107,9 @@ def render_xlsx(doc: Document) -> bytes:
     _merged_line(ws, 2, width, f"编制单位：{doc.issuer}　　单位：元　　日期：{doc.date_text}")
     row = 3
     if doc.status:
-        _merged_line(ws, row, width, f"【{doc.status}】", bold=True, color="C0392B" if doc.draft else "1E6B3A",
-                     align="center")
+        _merged_line(
+            ws, row, width, f"【{doc.status}】", bold=True, color="C0392B" if doc.draft else "1E6B3A", align="center"
+        )
         row += 1
     for block in doc.blocks:
         if isinstance(block, Grid):

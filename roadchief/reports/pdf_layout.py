@@ -19,12 +19,14 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 from roadchief.reports.document_model import KM, MONEY, Document, Grid
 from roadchief.reports.fonts import register_cjk_font
 
-
 # --------------------------------------------------------------------------- PDF rendering
 
 HEADER_FILL = colors.HexColor("#DCE3EE")
-FILLS = {"subtotal": colors.HexColor("#F1F1F1"), "total": colors.HexColor("#DEDEDE"),
-         "section": colors.HexColor("#EEF2F8")}
+FILLS = {
+    "subtotal": colors.HexColor("#F1F1F1"),
+    "total": colors.HexColor("#DEDEDE"),
+    "section": colors.HexColor("#EEF2F8"),
+}
 GRID_COLOUR = colors.HexColor("#4D4D4D")
 DRAFT_RED = colors.HexColor("#C0392B")
 APPROVED_GREEN = colors.HexColor("#1E6B3A")
@@ -42,11 +44,13 @@ def _styles(font: str) -> dict[str, ParagraphStyle]:
         child=make("child", leftIndent=9),
         head=make("head", alignment=TA_CENTER),
         title=make("title", fontSize=16, leading=22, alignment=TA_CENTER, spaceAfter=4),
-        meta=make("meta", fontSize=9.5), meta_c=make("meta_c", fontSize=9.5, alignment=TA_CENTER),
+        meta=make("meta", fontSize=9.5),
+        meta_c=make("meta_c", fontSize=9.5, alignment=TA_CENTER),
         meta_r=make("meta_r", fontSize=9.5, alignment=TA_RIGHT),
         draft=make("draft", fontSize=10, alignment=TA_CENTER, textColor=DRAFT_RED),
         approved=make("approved", fontSize=10, alignment=TA_CENTER, textColor=APPROVED_GREEN),
-        note=make("note", fontSize=9, spaceBefore=2), capital=make("capital", fontSize=10.5, leading=14, spaceBefore=6),
+        note=make("note", fontSize=9, spaceBefore=2),
+        capital=make("capital", fontSize=10.5, leading=14, spaceBefore=6),
         signature=make("signature", fontSize=10.5, leading=14, spaceBefore=18),
     )
     return styles
@@ -62,14 +66,19 @@ def _grid_table(grid: Grid, styles: dict, width: float) -> Table:
     cols = grid.columns
     head_rows = 2 if grid.groups else 1
     # "镇道里程(km)": break before the unit rather than inside it
-    header = [[Paragraph(escape(c.label).replace("(", "<br/>("), styles["head"]) for c in cols]
-              for _ in range(head_rows)]
+    header = [
+        [Paragraph(escape(c.label).replace("(", "<br/>("), styles["head"]) for c in cols] for _ in range(head_rows)
+    ]
     commands = [
         ("FONT", (0, 0), (-1, -1), styles["left"].fontName, 9),  # table default is Helvetica
-        ("GRID", (0, 0), (-1, -1), 0.5, GRID_COLOUR), ("BOX", (0, 0), (-1, -1), 1, GRID_COLOUR),
-        ("BACKGROUND", (0, 0), (-1, head_rows - 1), HEADER_FILL), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("GRID", (0, 0), (-1, -1), 0.5, GRID_COLOUR),
+        ("BOX", (0, 0), (-1, -1), 1, GRID_COLOUR),
+        ("BACKGROUND", (0, 0), (-1, head_rows - 1), HEADER_FILL),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
     ]
     if grid.groups:
         grouped = set()
@@ -84,27 +93,43 @@ def _grid_table(grid: Grid, styles: dict, width: float) -> Table:
             data.append([Paragraph(escape(row.cells[0]), styles["left"])] + [""] * (len(cols) - 1))
             commands.append(("SPAN", (0, r), (-1, r)))
         else:
-            data.append([
-                Paragraph(escape(_cell_text(v, c.kind)),
-                          styles["child" if row.style == "child" and i == grid.label_col else c.alignment])
-                for i, (v, c) in enumerate(zip(row.cells, cols))
-            ])
+            data.append(
+                [
+                    Paragraph(
+                        escape(_cell_text(v, c.kind)),
+                        styles["child" if row.style == "child" and i == grid.label_col else c.alignment],
+                    )
+                    for i, (v, c) in enumerate(zip(row.cells, cols))
+                ]
+            )
         if row.style in FILLS:
             commands.append(("BACKGROUND", (0, r), (-1, r), FILLS[row.style]))
         if row.style == "total":
             commands.append(("LINEABOVE", (0, r), (-1, r), 1, GRID_COLOUR))
     scale = width / sum(c.width for c in cols)
-    return Table(data, colWidths=[c.width * scale for c in cols], repeatRows=head_rows,
-                 style=TableStyle(commands), hAlign="LEFT")
+    return Table(
+        data, colWidths=[c.width * scale for c in cols], repeatRows=head_rows, style=TableStyle(commands), hAlign="LEFT"
+    )
 
 
 def _heading(doc: Document, styles: dict, width: float) -> list:
-    meta = Table([[Paragraph(escape(f"编制单位：{doc.issuer}"), styles["meta"]),
-                   Paragraph("单位：元", styles["meta_c"]),
-                   Paragraph(escape(f"日期：{doc.date_text}"), styles["meta_r"])]],
-                 colWidths=[width * 0.45, width * 0.2, width * 0.35],
-                 style=TableStyle([("FONT", (0, 0), (-1, -1), styles["meta"].fontName, 9),
-                                   ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
+    meta = Table(
+        [
+            [
+                Paragraph(escape(f"编制单位：{doc.issuer}"), styles["meta"]),
+                Paragraph("单位：元", styles["meta_c"]),
+                Paragraph(escape(f"日期：{doc.date_text}"), styles["meta_r"]),
+            ]
+        ],
+        colWidths=[width * 0.45, width * 0.2, width * 0.35],
+        style=TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), styles["meta"].fontName, 9),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        ),
+    )
     flow = [Paragraph(escape(doc.title), styles["title"])]
     if doc.status:
         flow.append(Paragraph(escape(f"【{doc.status}】"), styles["draft" if doc.draft else "approved"]))
@@ -119,7 +144,7 @@ class _NumberedCanvas(Canvas):
         super().__init__(*args, **kwargs)
         self._pages: list[dict] = []
 
-    def showPage(self):  # noqa: N802 (reportlab API)
+    def showPage(self):
         self._pages.append(dict(self.__dict__))
         self._startPage()
 
@@ -161,6 +186,7 @@ def _page_decoration(doc: Document, font: str):
             canvas.drawRightString(w - template.rightMargin, 8 * mm, doc.status)
         canvas.drawString(template.leftMargin, 8 * mm, doc.issuer)
         canvas.restoreState()
+
     return decorate
 
 
@@ -170,8 +196,14 @@ def render_pdf(doc: Document) -> bytes:
     styles = _styles(font)
     buf = BytesIO()
     template = SimpleDocTemplate(
-        buf, pagesize=landscape(A4) if doc.wide else A4, title=doc.title, author=doc.issuer,
-        leftMargin=12 * mm, rightMargin=12 * mm, topMargin=13 * mm, bottomMargin=15 * mm,
+        buf,
+        pagesize=landscape(A4) if doc.wide else A4,
+        title=doc.title,
+        author=doc.issuer,
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=13 * mm,
+        bottomMargin=15 * mm,
     )
     width = template.width
     story = _heading(doc, styles, width)

@@ -10,11 +10,12 @@ embedded WenQuanYi font (``register_cjk_font``); the QR code is drawn as vector
 squares from segno's matrix so it stays sharp at any print size. The latest grade
 is not printed: a posted sign outlives a quarter's score (the web page shows it).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from io import BytesIO
-from typing import Iterable
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A3, A4, landscape
@@ -55,8 +56,9 @@ class _Pen:
     def y(self, top: float) -> float:
         return (PAGE_H - top) * mm
 
-    def text(self, x: float, top: float, text: str, size: float, color=INK, bold: bool = False,
-             align: str = "left") -> None:
+    def text(
+        self, x: float, top: float, text: str, size: float, color=INK, bold: bool = False, align: str = "left"
+    ) -> None:
         c = self.c
         c.saveState()
         c.setFillColor(color)
@@ -104,8 +106,9 @@ class _Pen:
             lines.append(line.rstrip())
         return lines
 
-    def rect(self, x: float, top: float, w: float, h: float, fill=None, stroke=None, line: float = 0.3,
-             radius: float = 0) -> None:
+    def rect(
+        self, x: float, top: float, w: float, h: float, fill=None, stroke=None, line: float = 0.3, radius: float = 0
+    ) -> None:
         c = self.c
         c.saveState()
         if fill is not None:
@@ -150,8 +153,14 @@ def _draw_qr(pen: _Pen, url: str, x: float, top: float, size: float) -> None:
                 left = x + (start + border) * cell
                 row_top = top + (r + border) * cell
                 # a hair of overlap keeps printers from leaving white seams between modules
-                c.rect(left * mm, pen.y(row_top + cell) - 0.05, (col - start) * cell * mm + 0.05, cell * mm + 0.1,
-                       stroke=0, fill=1)
+                c.rect(
+                    left * mm,
+                    pen.y(row_top + cell) - 0.05,
+                    (col - start) * cell * mm + 0.05,
+                    cell * mm + 0.1,
+                    stroke=0,
+                    fill=1,
+                )
             else:
                 col += 1
     c.restoreState()
@@ -225,8 +234,10 @@ class _Layout:
         rows.append([(0, name_label, name_lines[0])])
         if len(name_lines) > 1:
             rows.append([(pen.width(name_label, fs) + 1, "", "".join(name_lines[1:]))])
-        pairs = [(("路线编码：", sign.code), ("行政等级：", sign.road_class)),
-                 (("起止桩号：", f"{sign.start_stake} — {sign.end_stake}"), ("里　　程：", f"{sign.listed_km} 公里"))]
+        pairs = [
+            (("路线编码：", sign.code), ("行政等级：", sign.road_class)),
+            (("起止桩号：", f"{sign.start_stake} — {sign.end_stake}"), ("里　　程：", f"{sign.listed_km} 公里")),
+        ]
         for (l1, v1), (l2, v2) in pairs:
             w1, w2 = pen.width(l1 + v1, fs), pen.width(l2 + v2, fs)
             x2 = max(LEFT_W * 0.5, w1 + 8)

@@ -18,6 +18,7 @@ Use ``put_text`` / ``put_money`` / ``put_number`` on a cell got from ``ws.cell(r
 ``row_cells(ws, values)`` for ``ws.append`` (strings become text cells, ``money_cell(...)``
 money cells, Decimals exact numbers).
 """
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,18 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from roadchief.domain.money import require_fen, to_decimal
 
-__all__ = ["FORMULA_STARTS", "MONEY_FORMAT", "Money", "money_cell", "money_text", "put_money", "put_number",
-           "put_text", "row_cells", "text_cell"]
+__all__ = [
+    "FORMULA_STARTS",
+    "MONEY_FORMAT",
+    "Money",
+    "money_cell",
+    "money_text",
+    "put_money",
+    "put_number",
+    "put_text",
+    "row_cells",
+    "text_cell",
+]
 
 # = + - @ per OWASP, tab and CR (a cell starting with one is trimmed, then parsed), and the
 # full-width forms a Chinese input method types.
@@ -92,6 +103,7 @@ def put_number(cell: Cell, value, number_format: str) -> Cell:
 @dataclass(frozen=True)
 class Money:
     """A money amount for ``row_cells``; the exact text is computed (and checked) at once."""
+
     text: str
     number_format: str = MONEY_FORMAT
 

@@ -1,17 +1,18 @@
 """Accounts: users, passwords, lockout and API tokens."""
+
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from roadchief.domain import clock
+from roadchief.domain.permissions import needs_chief, needs_town
 from roadchief.extensions import db
 from roadchief.models import ApiToken, Chief, Town, User
-from roadchief.domain.permissions import needs_chief, needs_town
 from roadchief.models.accounts import ROLES
 from roadchief.services import Conflict, NotFound, ServiceError
 from roadchief.services.transactions import unit_of_work
@@ -35,8 +36,14 @@ def _find_town(code_or_name: str) -> Town:
     return town
 
 
-def create_user(username: str, role: str, password: str, town: str | None = None,
-                chief_id: int | None = None, display_name: str = "") -> User:
+def create_user(
+    username: str,
+    role: str,
+    password: str,
+    town: str | None = None,
+    chief_id: int | None = None,
+    display_name: str = "",
+) -> User:
     username = (username or "").strip()
     if not username or len(username) > 40:
         raise ServiceError("用户名不能为空，且不超过 40 个字符")
@@ -55,8 +62,14 @@ def create_user(username: str, role: str, password: str, town: str | None = None
             raise ServiceError(f"未知路长 ID：{chief_id}")
     if needs_chief(role) and chief is None:
         raise ServiceError("路长用户须指定 --chief")
-    user = User(username=username, role=role, display_name=display_name or (chief.name if chief else username),
-                password_hash=generate_password_hash(password), town=town_row, chief=chief)
+    user = User(
+        username=username,
+        role=role,
+        display_name=display_name or (chief.name if chief else username),
+        password_hash=generate_password_hash(password),
+        town=town_row,
+        chief=chief,
+    )
     with unit_of_work():
         db.session.add(user)
     return user
@@ -70,7 +83,7 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> U
         raise ServiceError("用户名或密码错误")
     locked_until = user.locked_until
     if locked_until is not None and locked_until.tzinfo is None:
-        locked_until = locked_until.replace(tzinfo=timezone.utc)
+        locked_until = locked_until.replace(tzinfo=UTC)
     if locked_until and locked_until > now:
         raise ServiceError("登录失败次数过多，账户已临时锁定，请 15 分钟后再试或联系管理员")
     if not check_password_hash(user.password_hash, password or ""):
@@ -90,6 +103,7 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> U
 def reset_password(user: User, new_password: str) -> None:
     check_password_strength(new_password)
     from roadchief.services.audit import record_event
+
     with unit_of_work():
         user.password_hash = generate_password_hash(new_password)
         user.failed_logins = 0
@@ -112,7 +126,9 @@ def create_token(username: str, label: str = "") -> str:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_digest == _digest(token), ApiToken.revoked.is_(False)))
+    row = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_digest == _digest(token), ApiToken.revoked.is_(False))
+    )
     if row is None or not row.user.is_active:
         return None
     return row.user

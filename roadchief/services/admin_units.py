@@ -1,4 +1,5 @@
 """The city's official administrative units (统计用区划代码), seeded at init-db."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

@@ -17,6 +17,7 @@ emit for a table are part of a migration: change them only together with a new m
 
 Pure SQL text, no Flask or database imports, so a migration can import it safely.
 """
+
 from __future__ import annotations
 
 MESSAGE = "{table} is append-only"
@@ -27,8 +28,9 @@ def _sqlite_when(frozen_when: str, event: str) -> str:
     return " WHEN " + " OR ".join(f"({frozen_when.format(row=row)})" for row in rows)
 
 
-def append_only_sql(dialect: str, table: str, frozen_when: str | None = None,
-                    row_triggers: bool = True, truncate: bool = True) -> list[str]:
+def append_only_sql(
+    dialect: str, table: str, frozen_when: str | None = None, row_triggers: bool = True, truncate: bool = True
+) -> list[str]:
     """Statements that make ``table`` append-only on ``dialect`` ("sqlite" or "postgresql").
 
     ``row_triggers=False`` adds only the TRUNCATE trigger (for tables whose UPDATE/DELETE
@@ -39,8 +41,10 @@ def append_only_sql(dialect: str, table: str, frozen_when: str | None = None,
         if row_triggers:  # SQLite has no TRUNCATE: DELETE without WHERE fires the DELETE trigger
             for event in ("UPDATE", "DELETE"):
                 when = _sqlite_when(frozen_when, event) if frozen_when else ""
-                statements.append(f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table}{when} "
-                                  f"BEGIN SELECT RAISE(ABORT, '{message}'); END")
+                statements.append(
+                    f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table}{when} "
+                    f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
+                )
         return statements
     if row_triggers:
         function = "refuse_change"
@@ -58,16 +62,21 @@ def append_only_sql(dialect: str, table: str, frozen_when: str | None = None,
                     END IF;
                     RETURN NEW;
                 END $$ LANGUAGE plpgsql""")
-        statements.append(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                          f"FOR EACH ROW EXECUTE FUNCTION {function}()")
+        statements.append(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {function}()"
+        )
     if truncate:
-        statements.append(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                          "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()")
+        statements.append(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
+        )
     return statements
 
 
-def drop_append_only_sql(dialect: str, table: str, frozen_when: str | None = None,
-                         row_triggers: bool = True, truncate: bool = True) -> list[str]:
+def drop_append_only_sql(
+    dialect: str, table: str, frozen_when: str | None = None, row_triggers: bool = True, truncate: bool = True
+) -> list[str]:
     """The reverse of ``append_only_sql`` with the same arguments."""
     if dialect == "sqlite":
         return [f"DROP TRIGGER IF EXISTS {table}_no_{event}" for event in ("update", "delete")] if row_triggers else []

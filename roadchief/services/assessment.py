@@ -26,6 +26,7 @@ of all monthly scores of every chief who held the unit in the quarter (each scor
 month weighs the same). A unit with no scored month keeps what it had (an imported
 score, or 待考核) and is listed as a coverage gap.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,16 +39,30 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from roadchief.domain import permissions as permission_rules
-from roadchief.domain.clock import beijing_today, iso_beijing
 from roadchief.domain import scoring
+from roadchief.domain.clock import beijing_today, iso_beijing
 from roadchief.domain.grades import FAIR
-from roadchief.domain.scoring import (LOCAL_TZ, PERIOD_NAMES, SCORED_KINDS, DutyCharge, FindingLine, Month, OverdueCharge,
-                                      PeriodResult, Share, month_days, month_end_moment, month_of, next_month,
-                                      period_months, previous_month)
+from roadchief.domain.scoring import (
+    LOCAL_TZ,
+    PERIOD_NAMES,
+    SCORED_KINDS,
+    DutyCharge,
+    FindingLine,
+    Month,
+    OverdueCharge,
+    PeriodResult,
+    Share,
+    month_days,
+    month_end_moment,
+    month_of,
+    next_month,
+    period_months,
+    previous_month,
+)
 from roadchief.extensions import db
 from roadchief.models import Chief, ChiefAssignment, Segment, Town, Village
 from roadchief.models.base import utcnow
-from roadchief.models.inspections import (Finding, Inspection, InspectionSegment, QuarterFinalisation, Rectification)
+from roadchief.models.inspections import Finding, Inspection, InspectionSegment, QuarterFinalisation, Rectification
 from roadchief.services import Conflict, ServiceError, funding_params, funding_plan
 from roadchief.services import settlement as year_end
 from roadchief.services.audit import current_actor, record_event
@@ -76,11 +91,13 @@ def _window(months: tuple[Month, ...]) -> tuple[datetime, datetime]:
 
 # ================================================================== scopes
 
+
 def scope_label(scope: str) -> str:
     return office_label(scope) if scope != "city" else "市级路长办公室"
 
 
 # ================================================================== who is assessed
+
 
 @dataclass
 class Assessee:
@@ -101,23 +118,47 @@ def population(scope: str, months: tuple[Month, ...]) -> dict[int, Assessee]:
     those months (一月一督查 expects a 督查 in each)."""
     kind, _, code = scope.partition(":")
     first, last = month_days(months[0])[0], month_days(months[-1])[1]
-    query = (select(ChiefAssignment).join(Chief).options(
-        selectinload(ChiefAssignment.chief), selectinload(ChiefAssignment.town), selectinload(ChiefAssignment.station),
-        selectinload(ChiefAssignment.village).selectinload(Village.town), selectinload(ChiefAssignment.segment))
-        .where(ChiefAssignment.start_date <= last,
-               or_(ChiefAssignment.end_date.is_(None), ChiefAssignment.end_date >= first)))
+    query = (
+        select(ChiefAssignment)
+        .join(Chief)
+        .options(
+            selectinload(ChiefAssignment.chief),
+            selectinload(ChiefAssignment.town),
+            selectinload(ChiefAssignment.station),
+            selectinload(ChiefAssignment.village).selectinload(Village.town),
+            selectinload(ChiefAssignment.segment),
+        )
+        .where(
+            ChiefAssignment.start_date <= last,
+            or_(ChiefAssignment.end_date.is_(None), ChiefAssignment.end_date >= first),
+        )
+    )
     if kind == "city":
-        query = query.where(or_((ChiefAssignment.scope_kind == "town") & (Chief.position == "town"),
-                                (ChiefAssignment.scope_kind == "station") & (Chief.position == "station")))
+        query = query.where(
+            or_(
+                (ChiefAssignment.scope_kind == "town") & (Chief.position == "town"),
+                (ChiefAssignment.scope_kind == "station") & (Chief.position == "station"),
+            )
+        )
     elif kind == "town":
-        query = query.join(Village, ChiefAssignment.village_id == Village.id).join(Town, Village.town_id == Town.id).where(
-            ChiefAssignment.scope_kind == "village", Chief.position == "village", Town.code == code)
+        query = (
+            query.join(Village, ChiefAssignment.village_id == Village.id)
+            .join(Town, Village.town_id == Town.id)
+            .where(ChiefAssignment.scope_kind == "village", Chief.position == "village", Town.code == code)
+        )
     else:
-        village_ids = [a.village_id for a in db.session.scalars(select(ChiefAssignment).where(
-            ChiefAssignment.chief_id == int(code), ChiefAssignment.scope_kind == "village"))]
+        village_ids = [
+            a.village_id
+            for a in db.session.scalars(
+                select(ChiefAssignment).where(
+                    ChiefAssignment.chief_id == int(code), ChiefAssignment.scope_kind == "village"
+                )
+            )
+        ]
         query = query.outerjoin(Segment, ChiefAssignment.segment_id == Segment.id).where(
             Chief.position.in_(MAINTAINER_POSITIONS),
-            or_(Segment.village_id.in_(village_ids), ChiefAssignment.village_id.in_(village_ids)))
+            or_(Segment.village_id.in_(village_ids), ChiefAssignment.village_id.in_(village_ids)),
+        )
     found: dict[int, Assessee] = {}
     for a in db.session.scalars(query):
         if a.scope_kind == "town":
@@ -137,13 +178,20 @@ def population(scope: str, months: tuple[Month, ...]) -> dict[int, Assessee]:
 
 # ================================================================== shares and charges
 
-def scored_inspections(months: tuple[Month, ...], scope: str | None = None, chief_id: int | None = None) -> list[Inspection]:
+
+def scored_inspections(
+    months: tuple[Month, ...], scope: str | None = None, chief_id: int | None = None
+) -> list[Inspection]:
     start, end = _window(months)
-    query = (select(Inspection).where(Inspection.kind.in_(SCORED_KINDS), Inspection.inspected_at >= start,
-                                      Inspection.inspected_at < end)
-             .options(selectinload(Inspection.segments).selectinload(InspectionSegment.segment),
-                      selectinload(Inspection.findings).selectinload(Finding.item))
-             .order_by(Inspection.inspected_at, Inspection.id))
+    query = (
+        select(Inspection)
+        .where(Inspection.kind.in_(SCORED_KINDS), Inspection.inspected_at >= start, Inspection.inspected_at < end)
+        .options(
+            selectinload(Inspection.segments).selectinload(InspectionSegment.segment),
+            selectinload(Inspection.findings).selectinload(Finding.item),
+        )
+        .order_by(Inspection.inspected_at, Inspection.id)
+    )
     if scope is not None:
         query = query.where(Inspection.office_key == scope)
     if chief_id is not None:
@@ -160,14 +208,18 @@ def shares_of(inspections: list[Inspection], chief_id: int | None = None) -> lis
         for cid in chiefs:
             if chief_id is not None and cid != chief_id:
                 continue
-            lines = tuple(FindingLine(f.item.rule(), f.quantity) for f in inspection.findings
-                          if f.chief_id == cid and f.quantity > 0)
+            lines = tuple(
+                FindingLine(f.item.rule(), f.quantity)
+                for f in inspection.findings
+                if f.chief_id == cid and f.quantity > 0
+            )
             shares.append(Share(inspection.id, cid, day, lines))
     return shares
 
 
-def overdue_charges(months: tuple[Month, ...], scope: str | None = None, chief_id: int | None = None,
-                    today: date | None = None) -> list[OverdueCharge]:
+def overdue_charges(
+    months: tuple[Month, ...], scope: str | None = None, chief_id: int | None = None, today: date | None = None
+) -> list[OverdueCharge]:
     """整改逾期 charged in the months: for each month end (before the period's last month,
     and already past) that found a rectification of a 督查 still open after its
     deadline, the catalog's 整改逾期 points in the next month, to the chief it is assigned to."""
@@ -175,11 +227,20 @@ def overdue_charges(months: tuple[Month, ...], scope: str | None = None, chief_i
     until = min(previous_month(month_of(today)), previous_month(months[-1]))  # month ends already past
     if until < previous_month(months[0]):
         return []
-    query = (select(Rectification).join(Finding, Rectification.finding_id == Finding.id)
-             .join(Inspection, Finding.inspection_id == Inspection.id)
-             .where(Inspection.kind.in_(SCORED_KINDS), Rectification.chief_id.is_not(None),
-                    Rectification.deadline <= month_days(until)[1], Finding.quantity > 0)
-             .options(selectinload(Rectification.events), selectinload(Rectification.finding).selectinload(Finding.inspection)))
+    query = (
+        select(Rectification)
+        .join(Finding, Rectification.finding_id == Finding.id)
+        .join(Inspection, Finding.inspection_id == Inspection.id)
+        .where(
+            Inspection.kind.in_(SCORED_KINDS),
+            Rectification.chief_id.is_not(None),
+            Rectification.deadline <= month_days(until)[1],
+            Finding.quantity > 0,
+        )
+        .options(
+            selectinload(Rectification.events), selectinload(Rectification.finding).selectinload(Finding.inspection)
+        )
+    )
     if scope is not None:
         query = query.where(Inspection.office_key == scope)
     if chief_id is not None:
@@ -189,20 +250,26 @@ def overdue_charges(months: tuple[Month, ...], scope: str | None = None, chief_i
     charges = []
     for rect in db.session.scalars(query):
         events = [(aware(e.at), e.action) for e in rect.events]
-        for month in scoring.overdue_month_ends(aware(rect.finding.inspection.inspected_at), rect.deadline, events, until):
+        for month in scoring.overdue_month_ends(
+            aware(rect.finding.inspection.inspected_at), rect.deadline, events, until
+        ):
             charged = next_month(month)
             if charged in wanted:
                 if charged[0] not in items:
-                    items[charged[0]] = next(i.rule() for i in catalog_for(charged[0]).items if i.code == scoring.OVERDUE_CODE)
+                    items[charged[0]] = next(
+                        i.rule() for i in catalog_for(charged[0]).items if i.code == scoring.OVERDUE_CODE
+                    )
                 charges.append(OverdueCharge(rect.id, rect.chief_id, charged, items[charged[0]]))
     return charges
 
 
-def duty_charges(months: tuple[Month, ...], scope: str | None = None, chief_id: int | None = None,
-                 today: date | None = None) -> list[DutyCharge]:
+def duty_charges(
+    months: tuple[Month, ...], scope: str | None = None, chief_id: int | None = None, today: date | None = None
+) -> list[DutyCharge]:
     """履职 charges (LZ02 / LZ03) of the seasonal duty gaps of window periods that ended
     in the months (and before today), for the chiefs the scope assesses (or one chief)."""
     from roadchief.services import seasonal
+
     if scope is not None and scope.startswith("chief:"):
         return []  # 路段管养责任人 are not named for duty gaps
     today = today or beijing_today()
@@ -218,6 +285,7 @@ def duty_charges(months: tuple[Month, ...], scope: str | None = None, chief_id: 
 
 
 # ================================================================== results
+
 
 @dataclass
 class Assessment:
@@ -239,19 +307,37 @@ class Assessment:
             chief = who.chief if who else db.session.get(Chief, cid)
             level = who.level if who else ("maintainer" if chief.position in MAINTAINER_POSITIONS else chief.position)
             score = result.score
-            rows.append({
-                "chief_id": cid, "chief": chief.name, "title": chief.title, "level": level,
-                "level_name": LEVEL_NAMES.get(level, level), "unit_key": who.unit_key if who else None,
-                "unit_name": who.unit_name if who else (chief.title or chief.name),
-                "score": _score_text(score), "grade": result.grade, "deduction": points_text(result.deduction_centi) or "0",
-                "months": [{"month": _month_text(m), "score": _score_text(Decimal(s.score_centi).scaleb(-2)),
-                            "inspections": s.inspections, "overdue": s.overdue, "duty": s.duty,
-                            "reasons": list(s.reasons), "deduction": points_text(s.deduction_centi) or "0"}
-                           for m, s in sorted(result.monthly.items())],
-                "gaps": [_month_text(m) for m in result.gaps],
-            })
+            rows.append(
+                {
+                    "chief_id": cid,
+                    "chief": chief.name,
+                    "title": chief.title,
+                    "level": level,
+                    "level_name": LEVEL_NAMES.get(level, level),
+                    "unit_key": who.unit_key if who else None,
+                    "unit_name": who.unit_name if who else (chief.title or chief.name),
+                    "score": _score_text(score),
+                    "grade": result.grade,
+                    "deduction": points_text(result.deduction_centi) or "0",
+                    "months": [
+                        {
+                            "month": _month_text(m),
+                            "score": _score_text(Decimal(s.score_centi).scaleb(-2)),
+                            "inspections": s.inspections,
+                            "overdue": s.overdue,
+                            "duty": s.duty,
+                            "reasons": list(s.reasons),
+                            "deduction": points_text(s.deduction_centi) or "0",
+                        }
+                        for m, s in sorted(result.monthly.items())
+                    ],
+                    "gaps": [_month_text(m) for m in result.gaps],
+                }
+            )
         order = {level: i for i, level in enumerate(LEVEL_NAMES)}
-        rows.sort(key=lambda r: (order.get(r["level"], 9), r["score"] is None, -Decimal(r["score"] or 0), r["unit_name"]))
+        rows.sort(
+            key=lambda r: (order.get(r["level"], 9), r["score"] is None, -Decimal(r["score"] or 0), r["unit_name"])
+        )
         for level in {r["level"] for r in rows}:
             previous, rank = None, 0
             for place, row in enumerate((r for r in rows if r["level"] == level), start=1):
@@ -275,9 +361,13 @@ def assess(scope: str, year: int, period: str, today: date | None = None) -> Ass
     duty = duty_charges(months, scope=scope, today=today)
     scores = scoring.month_scores(shares_of(inspections), charges, duty)
     chief_ids = set(assessees) | {cid for cid, _ in scores}
-    weights = funding_params.params_for(year).quarter_weights  # 第二十一条 年终汇总: one definition (grades.combined_score)
-    results = {cid: scoring.period_result(cid, months, scores, assessees[cid].expected if cid in assessees else (), weights)
-               for cid in chief_ids}
+    weights = funding_params.params_for(
+        year
+    ).quarter_weights  # 第二十一条 年终汇总: one definition (grades.combined_score)
+    results = {
+        cid: scoring.period_result(cid, months, scores, assessees[cid].expected if cid in assessees else (), weights)
+        for cid in chief_ids
+    }
     return Assessment(scope, year, period, months, assessees, results, inspections, charges, duty)
 
 
@@ -302,13 +392,23 @@ def chief_history(chief: Chief, last: Month, count: int = 12, today: date | None
     scope = chief_scope(chief)
     duty = duty_charges(months, scope=scope, chief_id=chief.id, today=today) if scope else []
     scores = scoring.month_scores(shares, overdue_charges(months, chief_id=chief.id, today=today), duty)
-    return [{"month": _month_text(m), "label": f"{m[1]}月" if m[1] != 1 else f"{m[0]}年1月",
-             "duty": [{"reason": c.reason, "code": c.item.code, "points": points_text(c.item.points_centi)}
-                      for c in duty if c.month == m],
-             "centi": scores[(chief.id, m)].score_centi if (chief.id, m) in scores else None,
-             "score": _score_text(Decimal(scores[(chief.id, m)].score_centi).scaleb(-2)) if (chief.id, m) in scores else None,
-             "inspected": (chief.id, m) in scores and scores[(chief.id, m)].inspected}
-            for m in months]
+    return [
+        {
+            "month": _month_text(m),
+            "label": f"{m[1]}月" if m[1] != 1 else f"{m[0]}年1月",
+            "duty": [
+                {"reason": c.reason, "code": c.item.code, "points": points_text(c.item.points_centi)}
+                for c in duty
+                if c.month == m
+            ],
+            "centi": scores[(chief.id, m)].score_centi if (chief.id, m) in scores else None,
+            "score": _score_text(Decimal(scores[(chief.id, m)].score_centi).scaleb(-2))
+            if (chief.id, m) in scores
+            else None,
+            "inspected": (chief.id, m) in scores and scores[(chief.id, m)].inspected,
+        }
+        for m in months
+    ]
 
 
 def quarter_scores(history: list[dict], year: int) -> list[dict]:
@@ -329,14 +429,26 @@ def chart(history: list[dict], width: int = 340, height: int = 160) -> dict:
     points = []
     for i, h in enumerate(history):
         x = round(left + i * step, 1)
-        y = None if h["score"] is None else round(top + (100 - float(Decimal(h["score"]))) / 100 * (height - top - bottom), 1)
+        y = (
+            None
+            if h["score"] is None
+            else round(top + (100 - float(Decimal(h["score"]))) / 100 * (height - top - bottom), 1)
+        )
         points.append({**h, "x": x, "y": y})
     path = " ".join(f"{p['x']},{p['y']}" for p in points if p["y"] is not None)
     grid = [{"value": v, "y": round(top + (100 - v) / 100 * (height - top - bottom), 1)} for v in (100, 85, 70, 50, 0)]
-    return {"width": width, "height": height, "points": points, "path": path, "grid": grid, "base": height - bottom + 14}
+    return {
+        "width": width,
+        "height": height,
+        "points": points,
+        "path": path,
+        "grid": grid,
+        "base": height - bottom + 14,
+    }
 
 
 # ================================================================== the quarterly bulletin (通报)
+
 
 def _problems(inspections: list[Inspection], limit: int = 10) -> list[dict]:
     counts: Counter = Counter()
@@ -348,29 +460,54 @@ def _problems(inspections: list[Inspection], limit: int = 10) -> list[dict]:
                 counts[f.item.code] += 1
                 quantity[f.item.code] += f.quantity
                 items[f.item.code] = f.item
-    return [{"code": code, "text": items[code].text, "category": items[code].category, "count": n,
-             "quantity": quantity[code], "unit": items[code].rule().unit_label}
-            for code, n in sorted(counts.items(), key=lambda p: (-p[1], p[0]))[:limit]]
+    return [
+        {
+            "code": code,
+            "text": items[code].text,
+            "category": items[code].category,
+            "count": n,
+            "quantity": quantity[code],
+            "unit": items[code].rule().unit_label,
+        }
+        for code, n in sorted(counts.items(), key=lambda p: (-p[1], p[0]))[:limit]
+    ]
 
 
 def overdue_at(scope: str, day: date) -> list[dict]:
     """Rectifications from the scope's inspections still open at the end of ``day`` with
     their deadline already past (整改逾期), with the days overdue on that day."""
     moment = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=LOCAL_TZ)
-    query = (select(Rectification).join(Finding, Rectification.finding_id == Finding.id)
-             .join(Inspection, Finding.inspection_id == Inspection.id)
-             .where(Inspection.office_key == scope, Inspection.inspected_at < moment, Finding.quantity > 0,
-                    Rectification.deadline < day)
-             .options(selectinload(Rectification.events), selectinload(Rectification.chief),
-                      selectinload(Rectification.finding).selectinload(Finding.item),
-                      selectinload(Rectification.finding).selectinload(Finding.segment).selectinload(Segment.road))
-             .order_by(Rectification.deadline, Rectification.id))
+    query = (
+        select(Rectification)
+        .join(Finding, Rectification.finding_id == Finding.id)
+        .join(Inspection, Finding.inspection_id == Inspection.id)
+        .where(
+            Inspection.office_key == scope,
+            Inspection.inspected_at < moment,
+            Finding.quantity > 0,
+            Rectification.deadline < day,
+        )
+        .options(
+            selectinload(Rectification.events),
+            selectinload(Rectification.chief),
+            selectinload(Rectification.finding).selectinload(Finding.item),
+            selectinload(Rectification.finding).selectinload(Finding.segment).selectinload(Segment.road),
+        )
+        .order_by(Rectification.deadline, Rectification.id)
+    )
     rows = []
     for rect in db.session.scalars(query):
         if scoring.state_at([(aware(e.at), e.action) for e in rect.events], moment) == scoring.OPEN:
-            rows.append({"id": rect.id, "chief": rect.chief.name if rect.chief else "（未指定）",
-                         "item": rect.finding.item.text, "segment": segment_label(rect.finding.segment),
-                         "deadline": rect.deadline.isoformat(), "days": (day - rect.deadline).days})
+            rows.append(
+                {
+                    "id": rect.id,
+                    "chief": rect.chief.name if rect.chief else "（未指定）",
+                    "item": rect.finding.item.text,
+                    "segment": segment_label(rect.finding.segment),
+                    "deadline": rect.deadline.isoformat(),
+                    "days": (day - rect.deadline).days,
+                }
+            )
     return rows
 
 
@@ -378,20 +515,26 @@ def _requirements(year: int, quarter: int, rows: list[dict], overdue: list[dict]
     lines = []
     fair = [r for r in rows if r["grade"] == FAIR]
     if fair:
-        lines.append(f"得分为“一般”的 {len(fair)} 名路长（{'、'.join(r['unit_name'] + r['chief'] for r in fair[:8])}"
-                     f"{'等' if len(fair) > 8 else ''}）要对照扣分问题逐项整改，按考核结果扣减相应养护经费（第二十三条）。")
+        lines.append(
+            f"得分为“一般”的 {len(fair)} 名路长（{'、'.join(r['unit_name'] + r['chief'] for r in fair[:8])}"
+            f"{'等' if len(fair) > 8 else ''}）要对照扣分问题逐项整改，按考核结果扣减相应养护经费（第二十三条）。"
+        )
     if overdue:
         lines.append(f"尚有 {len(overdue)} 处整改逾期，责任路长须立即整改并上传整改后照片，逾期每月按“整改逾期”扣分。")
     if gaps:
         lines.append(f"{len(gaps)} 名路长本季度有月份未接受督查，督查单位须严格落实“一月一督查”（第二十一条）。")
     following = quarter % 4 + 1
     if following in (2, 3):
-        lines.append("汛期将至，各级路长要坚持雨前、雨中、雨后巡查，完善应急物资储备（第十三条）；"
-                     "道路中断时按“先抢通，后修复”组织抢通，难以恢复的设立警示标志并告知绕行路线（第十四条）。")
+        lines.append(
+            "汛期将至，各级路长要坚持雨前、雨中、雨后巡查，完善应急物资储备（第十三条）；"
+            "道路中断时按“先抢通，后修复”组织抢通，难以恢复的设立警示标志并告知绕行路线（第十四条）。"
+        )
     else:
         lines.append("冬季来临，各级路长要及时清除积雪，撒铺防滑砂、融雪剂，确保公路行车安全（第十三条）。")
-    lines.append("各级路长要经常保持路面平整、干净整洁，路基完好稳定，桥涵完好畅通，沿线设施齐全醒目（第十条）；"
-                 "市级路长办公室将依据考核结果按季度拨付养护经费（第十七条、第二十一条）。")
+    lines.append(
+        "各级路长要经常保持路面平整、干净整洁，路基完好稳定，桥涵完好畅通，沿线设施齐全醒目（第十条）；"
+        "市级路长办公室将依据考核结果按季度拨付养护经费（第十七条、第二十一条）。"
+    )
     return lines
 
 
@@ -404,31 +547,54 @@ def bulletin(scope: str, year: int, quarter: int, today: date | None = None) -> 
     segments = {s.segment_id: s.segment for i in result.inspections for s in i.segments}
     findings = [f for i in result.inspections for f in i.findings if f.quantity > 0]
     overdue = overdue_at(scope, min(month_days(result.months[-1])[1], today))  # at the quarter's end, or today
-    gaps = [{"chief": r["chief"], "unit_name": r["unit_name"], "level_name": r["level_name"], "months": r["gaps"]}
-            for r in rows if r["gaps"]]
+    gaps = [
+        {"chief": r["chief"], "unit_name": r["unit_name"], "level_name": r["level_name"], "months": r["gaps"]}
+        for r in rows
+        if r["gaps"]
+    ]
     names = {r["chief_id"]: (r["chief"], r["unit_name"]) for r in rows}
-    duty = [{"chief": names.get(c.chief_id, ("", ""))[0], "unit_name": names.get(c.chief_id, ("", ""))[1],
-             "month": _month_text(c.month), "code": c.item.code, "points": points_text(c.item.points_centi),
-             "reason": c.reason} for c in result.duty]
+    duty = [
+        {
+            "chief": names.get(c.chief_id, ("", ""))[0],
+            "unit_name": names.get(c.chief_id, ("", ""))[1],
+            "month": _month_text(c.month),
+            "code": c.item.code,
+            "points": points_text(c.item.points_centi),
+            "reason": c.reason,
+        }
+        for c in result.duty
+    ]
     scored = [Decimal(r["score"]) for r in rows if r["score"] is not None]
     done = finalisation(scope, year, quarter)
     levels = []
     for level in SCOPE_LEVELS[scope.partition(":")[0]]:
         levels.append({"level": level, "name": LEVEL_NAMES[level], "rows": [r for r in rows if r["level"] == level]})
     return {
-        "scope": scope, "issuer": scope_label(scope), "year": year, "quarter": quarter,
+        "scope": scope,
+        "issuer": scope_label(scope),
+        "year": year,
+        "quarter": quarter,
         "title": f"关于{year}年第{quarter}季度农村公路“路长制”考核情况的通报",
-        "date": today.isoformat(), "finalised": done is not None,
+        "date": today.isoformat(),
+        "finalised": done is not None,
         "finalised_at": iso_beijing(done.finalised_at) if done else None,
         "overview": {
-            "inspections": len(result.inspections), "segments": len(segments),
+            "inspections": len(result.inspections),
+            "segments": len(segments),
             "km": f"{Decimal(sum(s.listed_m for s in segments.values())).scaleb(-3):.3f}",
-            "findings": len(findings), "chiefs": len(rows), "scored": len(scored),
+            "findings": len(findings),
+            "chiefs": len(rows),
+            "scored": len(scored),
             "average": _score_text(scoring.period_score([int(s * 100) for s in scored])) if scored else None,
             "grades": {g: sum(1 for r in rows if r["grade"] == g) for g in ("优", "良", "一般")},
-            "overdue_charges": len(result.charges), "duty_charges": len(result.duty),
+            "overdue_charges": len(result.charges),
+            "duty_charges": len(result.duty),
         },
-        "levels": levels, "problems": _problems(result.inspections), "overdue": overdue, "gaps": gaps, "duty": duty,
+        "levels": levels,
+        "problems": _problems(result.inspections),
+        "overdue": overdue,
+        "gaps": gaps,
+        "duty": duty,
         "requirements": _requirements(year, quarter, rows, overdue, gaps),
     }
 
@@ -444,11 +610,19 @@ def ranking(scope: str, year: int, period: str, today: date | None = None) -> di
     money = _settlement_money(year) if period == "Y" else {}
     for row in rows:
         row["money"] = money.get(row["unit_key"])
-    return {"scope": scope, "issuer": scope_label(scope), "year": year, "period": period,
-            "period_name": PERIOD_NAMES[period], "quarters": list(quarters),
-            "title": f"{year}年{'农村公路“路长制”年终考评结果' if period == 'Y' else PERIOD_NAMES[period] + '农村公路“路长制”考核评比'}",
-            "levels": [{"level": lv, "name": LEVEL_NAMES[lv], "rows": [r for r in rows if r["level"] == lv]}
-                       for lv in SCOPE_LEVELS[scope.partition(":")[0]]]}
+    return {
+        "scope": scope,
+        "issuer": scope_label(scope),
+        "year": year,
+        "period": period,
+        "period_name": PERIOD_NAMES[period],
+        "quarters": list(quarters),
+        "title": f"{year}年{'农村公路“路长制”年终考评结果' if period == 'Y' else PERIOD_NAMES[period] + '农村公路“路长制”考核评比'}",
+        "levels": [
+            {"level": lv, "name": LEVEL_NAMES[lv], "rows": [r for r in rows if r["level"] == lv]}
+            for lv in SCOPE_LEVELS[scope.partition(":")[0]]
+        ],
+    }
 
 
 def _settlement_money(year: int) -> dict[str, str]:
@@ -457,15 +631,24 @@ def _settlement_money(year: int) -> dict[str, str]:
         result = year_end.settlement(year)
     except ServiceError:
         return {}
-    return {u["unit_key"]: f"+{u['reward']} / −{u['deduction']}" for u in result["units"]
-            if u["reward"] != "0.00" or u["deduction"] != "0.00"}
+    return {
+        u["unit_key"]: f"+{u['reward']} / −{u['deduction']}"
+        for u in result["units"]
+        if u["reward"] != "0.00" or u["deduction"] != "0.00"
+    }
 
 
 # ================================================================== finalising a quarter
 
+
 def finalisation(scope: str, year: int, quarter: int) -> QuarterFinalisation | None:
-    return db.session.scalar(select(QuarterFinalisation).where(
-        QuarterFinalisation.year == year, QuarterFinalisation.quarter == quarter, QuarterFinalisation.scope_key == scope))
+    return db.session.scalar(
+        select(QuarterFinalisation).where(
+            QuarterFinalisation.year == year,
+            QuarterFinalisation.quarter == quarter,
+            QuarterFinalisation.scope_key == scope,
+        )
+    )
 
 
 def unit_scores(result: Assessment) -> tuple[dict[str, tuple[int, int | None]], list[str]]:
@@ -492,6 +675,7 @@ def finalise_quarter(scopes: list[str], year: int, quarter: int, today: date | N
     is already approved. Finalising again (after a correction) rewrites the scores as
     source "correction"."""
     from roadchief.services.scores import set_unit_score
+
     funding_params.check_period(year, quarter)
     if quarter in funding_params.closed_quarters(year):
         raise Conflict(f"{year} 年第 {quarter} 季度经费已审定拨付，不能再定稿考核得分；更正请登记调整分录")
@@ -515,8 +699,9 @@ def finalise_quarter(scopes: list[str], year: int, quarter: int, today: date | N
                     set_unit_score(year, quarter, unit_key, centi, chief_id, source=source)
                     written[unit_key] = f"{Decimal(centi).scaleb(-2):.2f}"
             if done is None:
-                done = QuarterFinalisation(year=year, quarter=quarter, scope_key=scope, finalised_by=current_actor().name,
-                                           scores_json="{}")
+                done = QuarterFinalisation(
+                    year=year, quarter=quarter, scope_key=scope, finalised_by=current_actor().name, scores_json="{}"
+                )
                 db.session.add(done)
             else:
                 done.revision += 1
@@ -525,10 +710,18 @@ def finalise_quarter(scopes: list[str], year: int, quarter: int, today: date | N
             db.session.flush()
             for inspection in result.inspections:
                 inspection.frozen, inspection.finalisation_id = True, done.id
-            record_event(db.session, "quarter_finalisation", done.id,
-                         f"{scope_label(scope)} {year} 年第 {quarter} 季度考核定稿（第 {done.revision} 次），"
-                         f"写入经费模块 {len(written)} 个单位得分（来源 {source}），冻结督查 {len(result.inspections)} 次",
-                         after={"scope": scope, "scores": written, "unscored": unscored})
-            report[scope] = {"written": written, "unscored": unscored, "frozen": len(result.inspections),
-                             "revision": done.revision}
+            record_event(
+                db.session,
+                "quarter_finalisation",
+                done.id,
+                f"{scope_label(scope)} {year} 年第 {quarter} 季度考核定稿（第 {done.revision} 次），"
+                f"写入经费模块 {len(written)} 个单位得分（来源 {source}），冻结督查 {len(result.inspections)} 次",
+                after={"scope": scope, "scores": written, "unscored": unscored},
+            )
+            report[scope] = {
+                "written": written,
+                "unscored": unscored,
+                "frozen": len(result.inspections),
+                "revision": done.revision,
+            }
     return report

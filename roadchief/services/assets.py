@@ -10,6 +10,7 @@ Columns (Chinese or English names, case-insensitive):
 taken), 止点桩号 end_stake (line assets), 状况 condition (良好 一般 较差 损坏), 数量 quantity, 备注 note.
 Geometry: Point or LineString (lon/lat, or any declared projection).
 """
+
 from __future__ import annotations
 
 import json
@@ -45,10 +46,26 @@ COLUMNS = {
     "note": ("note", "备注"),
 }
 REQUIRED = ("code", "road_code", "kind")
-LABELS = {"code": "编号", "road_code": "路线编码", "kind": "类型", "name": "名称", "stake": "桩号",
-          "end_stake": "止点桩号", "condition": "状况", "quantity": "数量", "note": "备注"}
-KIND_BY_LABEL = {**{v: k for k, v in ASSET_KINDS.items()}, "行道树": "trees", "绿化带": "trees", "桥": "bridge",
-                 "涵": "culvert", "标志": "sign", "标牌": "sign"}
+LABELS = {
+    "code": "编号",
+    "road_code": "路线编码",
+    "kind": "类型",
+    "name": "名称",
+    "stake": "桩号",
+    "end_stake": "止点桩号",
+    "condition": "状况",
+    "quantity": "数量",
+    "note": "备注",
+}
+KIND_BY_LABEL = {
+    **{v: k for k, v in ASSET_KINDS.items()},
+    "行道树": "trees",
+    "绿化带": "trees",
+    "桥": "bridge",
+    "涵": "culvert",
+    "标志": "sign",
+    "标牌": "sign",
+}
 CONDITION_BY_LABEL = {v: k for k, v in ASSET_CONDITIONS.items()}
 
 
@@ -63,7 +80,9 @@ class AssetImportReport:
 
     def summary(self) -> str:
         head = f"导入文件：{Path(self.path).name}" + ("（试导入，未写入任何数据）" if self.dry_run else "")
-        return "\n".join([head, f"数据行：{self.rows}", f"路产：新增 {self.created}，更新 {self.updated}", *self.warnings])
+        return "\n".join(
+            [head, f"数据行：{self.rows}", f"路产：新增 {self.created}，更新 {self.updated}", *self.warnings]
+        )
 
 
 def _columns(names) -> dict[str, str]:
@@ -76,8 +95,10 @@ def _columns(names) -> dict[str, str]:
                 break
     missing = [LABELS[k] for k in REQUIRED if k not in found]
     if missing:
-        raise ImportFailed("导入失败：缺少必需的列 " + "、".join(missing),
-                           [RowError(0, LABELS[k], "缺少该列") for k in REQUIRED if k not in found])
+        raise ImportFailed(
+            "导入失败：缺少必需的列 " + "、".join(missing),
+            [RowError(0, LABELS[k], "缺少该列") for k in REQUIRED if k not in found],
+        )
     return found
 
 
@@ -115,13 +136,14 @@ def import_assets(path, dry_run: bool = False, encoding: str | None = None) -> A
     rows = []
     seen: dict[str, int] = {}
     for number, (record, geom) in enumerate(zip(records, geometries), start=1):
+
         def cell(key):
-            return cell_text(record.get(columns[key])) if key in columns else None
+            return cell_text(record.get(columns[key])) if key in columns else None  # noqa: B023  (called within this same iteration)
 
         row_errors = []
 
         def bad(key, reason):
-            row_errors.append(RowError(number, LABELS.get(key, key), reason))
+            row_errors.append(RowError(number, LABELS.get(key, key), reason))  # noqa: B023
 
         code = cell("code")
         if not code:
@@ -168,8 +190,10 @@ def import_assets(path, dry_run: bool = False, encoding: str | None = None) -> A
         if road is None:
             bad("road_code", f"路线 {road_code or '（空）'} 不在路网登记中")
         elif not row_errors:
-            segments = segments_by_road.setdefault(road.id, list(db.session.scalars(
-                select(Segment).where(Segment.road_id == road.id).order_by(Segment.start_m))))
+            segments = segments_by_road.setdefault(
+                road.id,
+                list(db.session.scalars(select(Segment).where(Segment.road_id == road.id).order_by(Segment.start_m))),
+            )
             if stake is not None:
                 segment = next((s for s in segments if s.start_m <= stake <= s.end_m), None)
                 if segment is None:
@@ -182,10 +206,22 @@ def import_assets(path, dry_run: bool = False, encoding: str | None = None) -> A
             errors.extend(row_errors)
             continue
         point = geom if geom.geom_type == "Point" else geom.interpolate(0.5, normalized=True)
-        rows.append(dict(code=code, segment_id=segment.id, kind=kind, name=(cell("name") or "")[:120], stake_m=stake,
-                         end_stake_m=end_stake, condition=condition, quantity=quantity,
-                         geometry=json.dumps(mapping(geom)), lon=round(point.x, 6), lat=round(point.y, 6),
-                         note=cell("note") or ""))
+        rows.append(
+            dict(
+                code=code,
+                segment_id=segment.id,
+                kind=kind,
+                name=(cell("name") or "")[:120],
+                stake_m=stake,
+                end_stake_m=end_stake,
+                condition=condition,
+                quantity=quantity,
+                geometry=json.dumps(mapping(geom)),
+                lon=round(point.x, 6),
+                lat=round(point.y, 6),
+                note=cell("note") or "",
+            )
+        )
     if errors:
         raise ImportFailed(f"导入失败：{len(errors)} 处错误，未写入任何数据", errors)
 
@@ -231,22 +267,40 @@ def list_assets(user, kind: str | None = None, road_code: str | None = None, lim
 def assets_geojson(user, bbox=None) -> dict:
     query = select(RoadAsset).where(asset_condition(user))
     if bbox:
-        query = query.where(RoadAsset.lon >= bbox[0], RoadAsset.lon <= bbox[2], RoadAsset.lat >= bbox[1],
-                            RoadAsset.lat <= bbox[3])
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": json.loads(a.geometry),
-         "properties": {"id": a.id, "layer": "asset", "code": a.code, "kind": a.kind, "kind_label": a.kind_label,
-                        "name": a.name, "condition": a.condition, "condition_label": a.condition_label,
-                        "segment_id": a.segment_id,
-                        "stake": format_stake(a.stake_m) if a.stake_m is not None else ""}}
-        for a in db.session.scalars(query.order_by(RoadAsset.id).limit(5000))]}
+        query = query.where(
+            RoadAsset.lon >= bbox[0], RoadAsset.lon <= bbox[2], RoadAsset.lat >= bbox[1], RoadAsset.lat <= bbox[3]
+        )
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": json.loads(a.geometry),
+                "properties": {
+                    "id": a.id,
+                    "layer": "asset",
+                    "code": a.code,
+                    "kind": a.kind,
+                    "kind_label": a.kind_label,
+                    "name": a.name,
+                    "condition": a.condition,
+                    "condition_label": a.condition_label,
+                    "segment_id": a.segment_id,
+                    "stake": format_stake(a.stake_m) if a.stake_m is not None else "",
+                },
+            }
+            for a in db.session.scalars(query.order_by(RoadAsset.id).limit(5000))
+        ],
+    }
 
 
 def can_see_asset(user, asset: RoadAsset) -> bool:
     return can_see_segment(user, asset.segment)
 
 
-def set_condition(user, asset: RoadAsset, condition: str, note: str = "", photo=None, upload_dir: str | Path = "") -> RoadAsset:
+def set_condition(
+    user, asset: RoadAsset, condition: str, note: str = "", photo=None, upload_dir: str | Path = ""
+) -> RoadAsset:
     if condition not in ASSET_CONDITIONS:
         raise ServiceError("请选择状况")
     if not can_on_segment(user, ASSET_CONDITION, asset.segment):
@@ -265,8 +319,12 @@ def set_condition(user, asset: RoadAsset, condition: str, note: str = "", photo=
 def link_inspection(inspection_id: int, asset: RoadAsset, note: str = "") -> InspectionAsset:
     """Record that an inspection looked at this asset (the asset must lie on one of its segments)."""
     from roadchief.models.inspections import InspectionSegment
-    on_segment = db.session.scalar(select(InspectionSegment.id).where(
-        InspectionSegment.inspection_id == inspection_id, InspectionSegment.segment_id == asset.segment_id))
+
+    on_segment = db.session.scalar(
+        select(InspectionSegment.id).where(
+            InspectionSegment.inspection_id == inspection_id, InspectionSegment.segment_id == asset.segment_id
+        )
+    )
     if on_segment is None:
         raise ServiceError("该路产不在这次检查的路段上")
     with unit_of_work("该检查已关联此路产"):
@@ -277,9 +335,15 @@ def link_inspection(inspection_id: int, asset: RoadAsset, note: str = "") -> Ins
 
 def inspections_of_asset(asset: RoadAsset) -> list:
     from roadchief.models.inspections import Inspection
-    return list(db.session.scalars(select(Inspection).join(InspectionAsset, InspectionAsset.inspection_id == Inspection.id)
-                                   .where(InspectionAsset.asset_id == asset.id).order_by(Inspection.inspected_at.desc())))
 
+    return list(
+        db.session.scalars(
+            select(Inspection)
+            .join(InspectionAsset, InspectionAsset.inspection_id == Inspection.id)
+            .where(InspectionAsset.asset_id == asset.id)
+            .order_by(Inspection.inspected_at.desc())
+        )
+    )
 
 
 # ------------------------------------------------------------------ manual creation and editing
@@ -321,6 +385,7 @@ def _choice(value, choices: dict, by_label: dict, what: str) -> str:
 
 def _apply(user, asset: RoadAsset, data: AssetInput, creating: bool) -> None:
     from roadchief.services.events import _segment, clean_point, parse_stake, point_at_stake
+
     segment = _segment(data.segment_id)
     if not can_manage(user, segment):
         raise ServiceError("该路段不在您的管辖范围内")
@@ -375,8 +440,10 @@ def _save(user, asset: RoadAsset, data: AssetInput, upload_dir, creating: bool) 
     if len(files) + (0 if creating else len(asset.photos)) > MAX_PHOTOS * 4 or len(files) > MAX_PHOTOS:
         raise ServiceError(f"每次最多上传 {MAX_PHOTOS} 张照片")
     try:
-        with staged_photos(upload_dir) as stage, \
-                unit_of_work(f"编号 {data.code} 已被其他路产使用" if creating else "该路产刚刚已被他人修改，请刷新后重试"):
+        with (
+            staged_photos(upload_dir) as stage,
+            unit_of_work(f"编号 {data.code} 已被其他路产使用" if creating else "该路产刚刚已被他人修改，请刷新后重试"),
+        ):
             _apply(user, asset, data, creating)
             if creating:
                 db.session.add(asset)

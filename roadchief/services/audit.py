@@ -4,6 +4,7 @@ with who, when, from where, and before → after values (issue: append-only log)
 It hooks the SQLAlchemy session, so no use case can forget it. The actor is
 set per request (web) or per command (CLI) through a context variable.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -95,10 +96,16 @@ def _row(action, obj, before, after, note=None) -> dict:
     # the identity key of a new row is only set after after_flush; its primary key already is
     identity = inspect(obj).mapper.primary_key_from_instance(obj)
     return {
-        "at": utcnow(), "user_id": actor.user_id, "actor": actor.name, "ip": actor.ip,
-        "action": action, "entity": obj.__tablename__,
+        "at": utcnow(),
+        "user_id": actor.user_id,
+        "actor": actor.name,
+        "ip": actor.ip,
+        "action": action,
+        "entity": obj.__tablename__,
         "entity_id": str(identity[0]) if identity and identity[0] is not None else None,
-        "before": _dump(before), "after": _dump(after), "note": note,
+        "before": _dump(before),
+        "after": _dump(after),
+        "note": note,
     }
 
 
@@ -127,14 +134,28 @@ def _after_flush(session: Session, flush_context):
         session.connection().execute(insert(AuditEntry.__table__), rows)
 
 
-def record_event(session: Session, entity: str, entity_id, note: str, before: dict | None = None, after: dict | None = None):
+def record_event(
+    session: Session, entity: str, entity_id, note: str, before: dict | None = None, after: dict | None = None
+):
     """Log something that is not a row change (a quarter approval, a login reset …)."""
     actor = current_actor()
-    session.execute(insert(AuditEntry.__table__), [{
-        "at": utcnow(), "user_id": actor.user_id, "actor": actor.name, "ip": actor.ip,
-        "action": "event", "entity": entity, "entity_id": None if entity_id is None else str(entity_id),
-        "before": _dump(before), "after": _dump(after), "note": note,
-    }])
+    session.execute(
+        insert(AuditEntry.__table__),
+        [
+            {
+                "at": utcnow(),
+                "user_id": actor.user_id,
+                "actor": actor.name,
+                "ip": actor.ip,
+                "action": "event",
+                "entity": entity,
+                "entity_id": None if entity_id is None else str(entity_id),
+                "before": _dump(before),
+                "after": _dump(after),
+                "note": note,
+            }
+        ],
+    )
 
 
 def install(session_class) -> None:

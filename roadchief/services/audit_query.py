@@ -1,4 +1,5 @@
 """Reading the audit log: filters for the admin page and its XLSX export."""
+
 from __future__ import annotations
 
 import io
@@ -13,8 +14,14 @@ from roadchief.models import AuditEntry
 ACTIONS = {"create": "新增", "update": "修改", "delete": "删除", "event": "事件"}
 
 
-def audit_query(entity: str = "", actor: str = "", action: str = "", entity_id: str = "",
-                since: date | None = None, until: date | None = None):
+def audit_query(
+    entity: str = "",
+    actor: str = "",
+    action: str = "",
+    entity_id: str = "",
+    since: date | None = None,
+    until: date | None = None,
+):
     query = select(AuditEntry)
     if entity:
         query = query.where(AuditEntry.entity == entity)
@@ -54,9 +61,23 @@ def export_xlsx(query, limit: int = 100_000) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for entry in db.session.scalars(query.limit(limit)):
-        sheet.append(row_cells(sheet, [entry.id, to_beijing(entry.at).replace(tzinfo=None) if entry.at else None, entry.actor, entry.ip or "",
-                      ACTIONS.get(entry.action, entry.action), entry.entity, entry.entity_id or "",
-                      entry.before or "", entry.after or "", entry.note or ""]))  # user text stays literal text
+        sheet.append(
+            row_cells(
+                sheet,
+                [
+                    entry.id,
+                    to_beijing(entry.at).replace(tzinfo=None) if entry.at else None,
+                    entry.actor,
+                    entry.ip or "",
+                    ACTIONS.get(entry.action, entry.action),
+                    entry.entity,
+                    entry.entity_id or "",
+                    entry.before or "",
+                    entry.after or "",
+                    entry.note or "",
+                ],
+            )
+        )  # user text stays literal text
     sheet.freeze_panes = "A2"
     for column, width in zip("ABCDEFGHIJ", (8, 20, 16, 14, 6, 18, 10, 50, 50, 30)):
         sheet.column_dimensions[column].width = width

@@ -22,6 +22,7 @@ counts, digests and checksums are in services.backup_dump.
 The archive is written beside its final name and renamed into place, mode 0600: it
 holds password digests and reporters' phone numbers.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,11 +41,19 @@ from sqlalchemy.pool import NullPool
 from roadchief.extensions import db
 from roadchief.models.base import utcnow
 from roadchief.services import ServiceError
-from roadchief.services.backup_dump import (DATA_DIR, FORMAT, FORMAT_VERSION, MANIFEST, PHOTOS_DIR, SQLITE_COPY,
-                                            _dump_database, _sha256)
-
+from roadchief.services.backup_dump import (
+    DATA_DIR,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    PHOTOS_DIR,
+    SQLITE_COPY,
+    _dump_database,
+    _sha256,
+)
 
 # ---------------------------------------------------------------- backup
+
 
 def upload_dir() -> Path:
     return Path(current_app.config["UPLOAD_DIR"])

@@ -1,18 +1,19 @@
 """The portable dump shared by backup and restore: the archive's names, the exact JSON encoding
 of column values, reading every table of a database in order, and the row counts, order-independent
 digests and money checksums that the manifest carries and a restore is verified against."""
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
-from datetime import date, datetime, time, timezone
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from sqlalchemy import Boolean, Connection, DateTime, MetaData, Table, func, select, text
-
 
 FORMAT = "roadchief-backup"
 FORMAT_VERSION = 1
@@ -32,6 +33,7 @@ _CHUNK = 1024 * 1024
 
 # ---------------------------------------------------------------- value encoding
 
+
 def encode_value(value: Any) -> Any:
     """A column value as JSON, exactly. Datetimes with a zone become naive UTC."""
     if value is None or isinstance(value, (bool, int, str)):
@@ -40,7 +42,7 @@ def encode_value(value: Any) -> Any:
         return value if value == value and value not in (float("inf"), float("-inf")) else {"$f": repr(value)}
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         return {"$dt": value.isoformat()}
     if isinstance(value, date):
         return {"$d": value.isoformat()}
@@ -58,10 +60,14 @@ def encode_value(value: Any) -> Any:
 def decode_value(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
-    (tag, payload), = value.items()
+    ((tag, payload),) = value.items()
     return {
-        "$dt": datetime.fromisoformat, "$d": date.fromisoformat, "$t": time.fromisoformat,
-        "$dec": Decimal, "$f": float, "$json": lambda v: v,
+        "$dt": datetime.fromisoformat,
+        "$d": date.fromisoformat,
+        "$t": time.fromisoformat,
+        "$dec": Decimal,
+        "$f": float,
+        "$json": lambda v: v,
         "$b64": lambda v: base64.b64decode(v.encode("ascii")),
     }[tag](payload)
 
@@ -73,10 +79,11 @@ def _column_decoder(column, dialect: str) -> Callable[[Any], Any]:
     def decode(raw):
         value = decode_value(raw)
         if aware and isinstance(value, datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)  # the dump writes UTC
+            value = value.replace(tzinfo=UTC)  # the dump writes UTC
         elif boolean and isinstance(value, int) and not isinstance(value, bool):
             value = bool(value)
         return value
+
     return decode
 
 
@@ -148,8 +155,9 @@ def money_checksums(conn: Connection, metadata: MetaData | None = None) -> dict[
     sums = {}
     for name, (table_name, column) in MONEY_CHECKSUMS.items():
         table = metadata.tables.get(table_name)
-        sums[name] = 0 if table is None else int(conn.execute(
-            select(func.coalesce(func.sum(table.c[column]), 0))).scalar_one())
+        sums[name] = (
+            0 if table is None else int(conn.execute(select(func.coalesce(func.sum(table.c[column]), 0))).scalar_one())
+        )
     return sums
 
 

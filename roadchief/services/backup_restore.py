@@ -13,6 +13,7 @@ different file of the same name. Any failure rolls the transaction back and remo
 the photos already copied: the target stays empty. A damaged archive (truncated,
 altered, not ours) is detected before the database is touched.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,12 +30,26 @@ from sqlalchemy import inspect as sa_inspect
 from roadchief.extensions import db
 from roadchief.services import ServiceError
 from roadchief.services.backup import summary, upload_dir
-from roadchief.services.backup_dump import (_CHUNK, BATCH, DATA_DIR, FORMAT, FORMAT_VERSION, MANIFEST, PHOTOS_DIR,
-                                            _column_decoder, _reflect, _schema_revision, _sha256, _tables,
-                                            money_checksums, table_counts, table_digests)
-
+from roadchief.services.backup_dump import (
+    _CHUNK,
+    BATCH,
+    DATA_DIR,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    PHOTOS_DIR,
+    _column_decoder,
+    _reflect,
+    _schema_revision,
+    _sha256,
+    _tables,
+    money_checksums,
+    table_counts,
+    table_digests,
+)
 
 # ---------------------------------------------------------------- reading an archive
+
 
 def _corrupt(path: Path, reason: str) -> ServiceError:
     return ServiceError(f"备份文件已损坏或不完整：{path.name}（{reason}），未写入任何数据")
@@ -91,9 +106,13 @@ def _extract(path: Path, folder: Path) -> dict:
         expected = {name: (f["sha256"], f["size"]) for name, f in manifest["files"].items()}
         expected.update({f"{PHOTOS_DIR}/{p['path']}": (p["sha256"], p["size"]) for p in manifest["photos"]})
         for name in manifest["table_order"]:
-            if f"{DATA_DIR}/{name}.jsonl" not in expected or name not in manifest["tables"] or name not in manifest["digests"]:
+            if (
+                f"{DATA_DIR}/{name}.jsonl" not in expected
+                or name not in manifest["tables"]
+                or name not in manifest["digests"]
+            ):
                 raise _corrupt(path, f"清单中缺少表 {name} 的数据文件或行数")
-        {str(k): int(v) for k, v in manifest["checksums"].items()}  # noqa: B018 - shape check
+        {str(k): int(v) for k, v in manifest["checksums"].items()}
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise _corrupt(path, f"manifest.json 内容不完整：{type(error).__name__}: {error}") from None
     missing = sorted(set(expected) - set(hashes))
@@ -116,11 +135,14 @@ def read_manifest(path) -> dict:
 
 # ---------------------------------------------------------------- restore
 
+
 def _check_target(conn: Connection, metadata: MetaData, manifest: dict) -> list[Table]:
     revision = _schema_revision(conn, metadata)
     if revision != manifest["schema_revision"]:
-        raise ServiceError(f"备份的数据库结构版本为 {manifest['schema_revision']}，目标数据库为 {revision}："
-                           "请用同一版本的 roadchief 恢复（恢复后再升级）")
+        raise ServiceError(
+            f"备份的数据库结构版本为 {manifest['schema_revision']}，目标数据库为 {revision}："
+            "请用同一版本的 roadchief 恢复（恢复后再升级）"
+        )
     tables = {t.name: t for t in _tables(metadata)}
     missing = [name for name in manifest["table_order"] if name not in tables]
     extra = [name for name in tables if name not in manifest["tables"]]
@@ -128,8 +150,10 @@ def _check_target(conn: Connection, metadata: MetaData, manifest: dict) -> list[
         raise ServiceError(f"备份与目标数据库的表不一致：缺少 {missing or '无'}，多出 {extra or '无'}")
     occupied = [name for name, table in tables.items() if conn.execute(select(1).select_from(table).limit(1)).first()]
     if occupied:
-        raise ServiceError(f"目标数据库不是空库（{'、'.join(occupied[:8])} 等 {len(occupied)} 个表已有数据）："
-                           "恢复只能写入新建的空库，已有数据不会被覆盖；请新建数据库（roadchief init-db）后再恢复")
+        raise ServiceError(
+            f"目标数据库不是空库（{'、'.join(occupied[:8])} 等 {len(occupied)} 个表已有数据）："
+            "恢复只能写入新建的空库，已有数据不会被覆盖；请新建数据库（roadchief init-db）后再恢复"
+        )
     return [t for t in _tables(metadata)]
 
 
@@ -139,8 +163,10 @@ def _load_table(conn: Connection, table: Table, data_file: Path) -> int:
         header = json.loads(handle.readline())
         columns = header["columns"]
         if header.get("table") != table.name or set(columns) != {c.name for c in table.columns}:
-            raise ServiceError(f"表 {table.name} 的列与目标数据库不一致：备份 {sorted(columns)}，"
-                               f"目标 {sorted(c.name for c in table.columns)}")
+            raise ServiceError(
+                f"表 {table.name} 的列与目标数据库不一致：备份 {sorted(columns)}，"
+                f"目标 {sorted(c.name for c in table.columns)}"
+            )
         decoders = [_column_decoder(table.c[name], dialect) for name in columns]
         batch, count = [], 0
         for line in handle:
@@ -165,24 +191,35 @@ def _reset_sequences(conn: Connection, tables: list[Table]) -> None:
         if len(keys) != 1:
             continue
         column = keys[0]
-        sequence = conn.execute(text("SELECT pg_get_serial_sequence(:table, :column)"),
-                                {"table": f'"{table.name}"', "column": column.name}).scalar()
+        sequence = conn.execute(
+            text("SELECT pg_get_serial_sequence(:table, :column)"), {"table": f'"{table.name}"', "column": column.name}
+        ).scalar()
         if sequence is None:
             continue
         highest = conn.execute(select(func.max(column))).scalar()
-        conn.execute(text("SELECT setval(CAST(:sequence AS regclass), :value, :called)"),
-                     {"sequence": sequence, "value": highest or 1, "called": highest is not None})
+        conn.execute(
+            text("SELECT setval(CAST(:sequence AS regclass), :value, :called)"),
+            {"sequence": sequence, "value": highest or 1, "called": highest is not None},
+        )
 
 
 def _verify(conn: Connection, tables: list[Table], manifest: dict) -> dict:
     counts = table_counts(conn, tables)
     checksums = money_checksums(conn)
     digests = table_digests(conn, tables)
-    problems = [f"{name}：应有 {manifest['tables'][name]} 行，恢复 {counts[name]} 行"
-                for name in manifest["table_order"] if counts[name] != manifest["tables"][name]]
-    problems += [f"{name}：校验和应为 {value}，恢复后为 {checksums.get(name)}"
-                 for name, value in manifest["checksums"].items() if checksums.get(name) != value]
-    problems += [f"{name}：内容摘要不符" for name in manifest["table_order"] if digests[name] != manifest["digests"][name]]
+    problems = [
+        f"{name}：应有 {manifest['tables'][name]} 行，恢复 {counts[name]} 行"
+        for name in manifest["table_order"]
+        if counts[name] != manifest["tables"][name]
+    ]
+    problems += [
+        f"{name}：校验和应为 {value}，恢复后为 {checksums.get(name)}"
+        for name, value in manifest["checksums"].items()
+        if checksums.get(name) != value
+    ]
+    problems += [
+        f"{name}：内容摘要不符" for name in manifest["table_order"] if digests[name] != manifest["digests"][name]
+    ]
     if problems:
         raise ServiceError("恢复后的数据与备份清单不符，已撤销恢复", problems)
     return {"counts": counts, "checksums": checksums}
@@ -204,8 +241,9 @@ def _photo_plan(folder: Path, manifest: dict, root: Path) -> tuple[list[dict], l
         else:
             to_copy.append(entry)
     if conflicts:
-        raise ServiceError(f"照片目录 {root} 中已有 {len(conflicts)} 个同名但内容不同的文件，不会覆盖，未写入任何数据",
-                           conflicts[:20])
+        raise ServiceError(
+            f"照片目录 {root} 中已有 {len(conflicts)} 个同名但内容不同的文件，不会覆盖，未写入任何数据", conflicts[:20]
+        )
     return to_copy, present
 
 
@@ -267,8 +305,10 @@ def _prepare_schema(backup_revision: str | None) -> bool:
     try:
         scripts.get_revision(backup_revision)
     except Exception:  # alembic raises several kinds for an unknown or malformed id
-        raise ServiceError(f"备份的数据库结构版本 {backup_revision} 不是本程序的迁移版本（最新为 {head}），"
-                           "请用制作该备份的 roadchief 版本恢复") from None
+        raise ServiceError(
+            f"备份的数据库结构版本 {backup_revision} 不是本程序的迁移版本（最新为 {head}），"
+            "请用制作该备份的 roadchief 版本恢复"
+        ) from None
     older = current is not None and backup_revision in {r.revision for r in scripts.iterate_revisions(current, "base")}
     (downgrade if older else upgrade)(directory=str(MIGRATIONS_DIR), revision=backup_revision)
     return True
@@ -308,16 +348,24 @@ def restore_backup(path, dry_run: bool = False, migrate: bool = True) -> dict:
             raise
     if upgrade_after:
         from roadchief.services.database import migrate_to_head
+
         migrate_to_head()  # the restored rows go through the later migrations, as a live database's would
     return {
         "archive": str(path),
         "dry_run": dry_run,
         "upgraded_from": manifest["schema_revision"] if upgrade_after and not dry_run else None,
         "manifest": summary(manifest),
-        "tables": {name: {"expected": manifest["tables"][name], "restored": verified["counts"][name]}
-                   for name in manifest["table_order"]},
-        "checksums": {name: {"expected": value, "restored": verified["checksums"][name]}
-                      for name, value in manifest["checksums"].items()},
-        "photos": {"restored": 0 if dry_run else len(created), "already_present": len(present),
-                   "bytes": 0 if dry_run else sum(e["size"] for e in to_copy)},
+        "tables": {
+            name: {"expected": manifest["tables"][name], "restored": verified["counts"][name]}
+            for name in manifest["table_order"]
+        },
+        "checksums": {
+            name: {"expected": value, "restored": verified["checksums"][name]}
+            for name, value in manifest["checksums"].items()
+        },
+        "photos": {
+            "restored": 0 if dry_run else len(created),
+            "already_present": len(present),
+            "bytes": 0 if dry_run else sum(e["size"] for e in to_copy),
+        },
     }

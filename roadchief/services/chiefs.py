@@ -1,4 +1,5 @@
 """Who answers for a segment, at every level, on a given day (第五条、第六条、第八条)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -45,13 +46,22 @@ class AssignmentIndex:
         self.day = day
         self.by_scope: dict[tuple[str, int | None], list[ChiefAssignment]] = defaultdict(list)
         rows = db.session.scalars(
-            select(ChiefAssignment).options(selectinload(ChiefAssignment.chief))
-            .where(ChiefAssignment.start_date <= day,
-                   or_(ChiefAssignment.end_date.is_(None), ChiefAssignment.end_date >= day))
+            select(ChiefAssignment)
+            .options(selectinload(ChiefAssignment.chief))
+            .where(
+                ChiefAssignment.start_date <= day,
+                or_(ChiefAssignment.end_date.is_(None), ChiefAssignment.end_date >= day),
+            )
         )
         for a in rows:
-            target = {"city": None, "town": a.town_id, "village": a.village_id, "station": a.station_id,
-                      "road": a.road_id, "segment": a.segment_id}[a.scope_kind]
+            target = {
+                "city": None,
+                "town": a.town_id,
+                "village": a.village_id,
+                "station": a.station_id,
+                "road": a.road_id,
+                "segment": a.segment_id,
+            }[a.scope_kind]
             self.by_scope[(a.scope_kind, target)].append(a)
 
     def chiefs_for(self, segment: Segment, road_class: str | None = None) -> list[ChiefOnSegment]:
@@ -99,9 +109,13 @@ class CoverageGap:
 def coverage_gaps(day: date | None = None, town_id: int | None = None) -> list[CoverageGap]:
     """Listed 镇道/村道 segments lacking a chief at a level they need (第八条)."""
     index = AssignmentIndex(day or beijing_today())
-    query = (select(Segment).join(Road).options(selectinload(Segment.road), selectinload(Segment.town), selectinload(Segment.village))
-             .where(Segment.is_listed.is_(True), Road.road_class.in_(tuple(REQUIRED_CHIEF_LEVEL)))
-             .order_by(Road.code, Segment.start_m))
+    query = (
+        select(Segment)
+        .join(Road)
+        .options(selectinload(Segment.road), selectinload(Segment.town), selectinload(Segment.village))
+        .where(Segment.is_listed.is_(True), Road.road_class.in_(tuple(REQUIRED_CHIEF_LEVEL)))
+        .order_by(Road.code, Segment.start_m)
+    )
     if town_id:
         query = query.where(Segment.town_id == town_id)
     gaps = []

@@ -1,4 +1,5 @@
 """Schema management: Alembic migrations (Flask-Migrate) are the only way the schema changes."""
+
 from __future__ import annotations
 
 from flask_migrate import upgrade

@@ -7,6 +7,7 @@ being no superuser it cannot SET session_replication_role = replica (which skips
 So the append-only triggers on the ledger, the audit log, quarter closes and frozen scores
 hold against the application itself (第十七条 专款专用、独立核算).
 """
+
 from __future__ import annotations
 
 import re
@@ -65,22 +66,39 @@ def _target(conn) -> tuple[str, str, str]:
 
 def describe_role(conn, name: str, schema: str) -> dict:
     """What the role may do, read back from the catalog (not from what we meant to grant)."""
-    row = conn.execute(text(
-        "SELECT rolsuper, rolcreatedb, rolcreaterole, rolbypassrls, rolreplication, rolcanlogin "
-        "FROM pg_roles WHERE rolname = :n"), {"n": name}).one()
-    owned = conn.execute(text(
-        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = :s AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = :n)"),
-        {"s": schema, "n": name}).scalar()
-    member_of = conn.execute(text(
-        "SELECT coalesce(array_agg(r.rolname ORDER BY r.rolname), '{}') FROM pg_auth_members m "
-        "JOIN pg_roles r ON r.oid = m.roleid WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = :n)"),
-        {"n": name}).scalar()
+    row = conn.execute(
+        text(
+            "SELECT rolsuper, rolcreatedb, rolcreaterole, rolbypassrls, rolreplication, rolcanlogin "
+            "FROM pg_roles WHERE rolname = :n"
+        ),
+        {"n": name},
+    ).one()
+    owned = conn.execute(
+        text(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :s AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = :n)"
+        ),
+        {"s": schema, "n": name},
+    ).scalar()
+    member_of = conn.execute(
+        text(
+            "SELECT coalesce(array_agg(r.rolname ORDER BY r.rolname), '{}') FROM pg_auth_members m "
+            "JOIN pg_roles r ON r.oid = m.roleid WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = :n)"
+        ),
+        {"n": name},
+    ).scalar()
     can_create = conn.execute(text("SELECT has_schema_privilege(:n, :s, 'CREATE')"), {"n": name, "s": schema}).scalar()
     return {
-        "role": name, "schema": schema, "login": row.rolcanlogin, "superuser": row.rolsuper,
-        "createdb": row.rolcreatedb, "createrole": row.rolcreaterole, "bypassrls": row.rolbypassrls,
-        "replication": row.rolreplication, "owns_tables": owned, "member_of": list(member_of),
+        "role": name,
+        "schema": schema,
+        "login": row.rolcanlogin,
+        "superuser": row.rolsuper,
+        "createdb": row.rolcreatedb,
+        "createrole": row.rolcreaterole,
+        "bypassrls": row.rolbypassrls,
+        "replication": row.rolreplication,
+        "owns_tables": owned,
+        "member_of": list(member_of),
         "can_create_in_schema": bool(can_create),
     }
 
@@ -102,7 +120,9 @@ def ensure_app_role(name: str, password: str | None = None) -> dict:
             conn.execute(text(statement))
         report = describe_role(conn, name, schema)
         if report["owns_tables"] or report["member_of"]:
-            raise ServiceError(f"角色 {name} 拥有 {report['owns_tables']} 张表或属于角色 {report['member_of']}，"
-                               "不是最小权限角色；请改用新的角色名")
+            raise ServiceError(
+                f"角色 {name} 拥有 {report['owns_tables']} 张表或属于角色 {report['member_of']}，"
+                "不是最小权限角色；请改用新的角色名"
+            )
     report.update(database=database, owner=owner, created=existing is None)
     return report

@@ -1,5 +1,6 @@
 """The deduction catalog (扣分标准) of inspections: per-year versions, the shipped example, CSV and
 form rows, confirmation by the city office, and points in hundredths ("1.5" ↔ 150)."""
+
 from __future__ import annotations
 
 import csv
@@ -27,7 +28,7 @@ def default_catalog_path() -> Path:
 
 
 def parse_points(text, what: str, required: bool = True) -> int | None:
-    """"1.5" → 150 hundredths; at most two decimals."""
+    """ "1.5" → 150 hundredths; at most two decimals."""
     value = str(text if text is not None else "").strip()
     if not value:
         if required:
@@ -66,13 +67,18 @@ def catalog_rows(rows: list[dict]) -> list[CatalogItem]:
         if not code and not str(row.get("text") or "").strip():
             continue  # an empty line of the form
         try:
-            items.append(CatalogItem(
-                code=code, category=str(row.get("category") or "").strip(), text=str(row.get("text") or "").strip(),
-                points_centi=parse_points(row.get("points"), "每次扣分"),
-                unit=_unit(row.get("unit")),
-                cap_centi=parse_points(row.get("cap"), "单项上限", required=False),
-                category_cap_centi=parse_points(row.get("category_cap"), "类别上限", required=False),
-                basis=str(row.get("basis") or "").strip()[:60]))
+            items.append(
+                CatalogItem(
+                    code=code,
+                    category=str(row.get("category") or "").strip(),
+                    text=str(row.get("text") or "").strip(),
+                    points_centi=parse_points(row.get("points"), "每次扣分"),
+                    unit=_unit(row.get("unit")),
+                    cap_centi=parse_points(row.get("cap"), "单项上限", required=False),
+                    category_cap_centi=parse_points(row.get("category_cap"), "类别上限", required=False),
+                    basis=str(row.get("basis") or "").strip()[:60],
+                )
+            )
         except ServiceError as error:
             errors.append(f"第 {number} 条（{code or '无编号'}）：{error}")
     errors += scoring.validate_catalog(items)
@@ -89,19 +95,35 @@ def read_catalog_csv(text: str) -> list[CatalogItem]:
 
 def _store_catalog(year: int, items: list[CatalogItem], is_example: bool, note: str) -> DeductionCatalog:
     latest = latest_catalog(year)
-    catalog = DeductionCatalog(year=year, version=(latest.version + 1) if latest else 1, is_example=is_example,
-                               note=note, created_by=current_actor().name)
-    catalog.items = [DeductionItem(position=i, code=it.code, category=it.category, text=it.text,
-                                   points_centi=it.points_centi, unit=it.unit, cap_centi=it.cap_centi,
-                                   category_cap_centi=it.category_cap_centi, basis=it.basis)
-                     for i, it in enumerate(items)]
+    catalog = DeductionCatalog(
+        year=year,
+        version=(latest.version + 1) if latest else 1,
+        is_example=is_example,
+        note=note,
+        created_by=current_actor().name,
+    )
+    catalog.items = [
+        DeductionItem(
+            position=i,
+            code=it.code,
+            category=it.category,
+            text=it.text,
+            points_centi=it.points_centi,
+            unit=it.unit,
+            cap_centi=it.cap_centi,
+            category_cap_centi=it.category_cap_centi,
+            basis=it.basis,
+        )
+        for i, it in enumerate(items)
+    ]
     db.session.add(catalog)
     return catalog
 
 
 def latest_catalog(year: int) -> DeductionCatalog | None:
-    return db.session.scalar(select(DeductionCatalog).where(DeductionCatalog.year == year)
-                             .order_by(DeductionCatalog.version.desc()).limit(1))
+    return db.session.scalar(
+        select(DeductionCatalog).where(DeductionCatalog.year == year).order_by(DeductionCatalog.version.desc()).limit(1)
+    )
 
 
 def catalog_for(year: int) -> DeductionCatalog:
@@ -111,17 +133,29 @@ def catalog_for(year: int) -> DeductionCatalog:
     catalog = latest_catalog(year)
     if catalog is not None:
         return catalog
-    previous = db.session.scalar(select(DeductionCatalog).where(DeductionCatalog.year < year)
-                                 .order_by(DeductionCatalog.year.desc(), DeductionCatalog.version.desc()).limit(1))
+    previous = db.session.scalar(
+        select(DeductionCatalog)
+        .where(DeductionCatalog.year < year)
+        .order_by(DeductionCatalog.year.desc(), DeductionCatalog.version.desc())
+        .limit(1)
+    )
     if previous is not None:
-        catalog = _store_catalog(year, [i.rule() for i in previous.items], previous.is_example and not previous.confirmed,
-                                 f"沿用 {previous.label}")
+        catalog = _store_catalog(
+            year,
+            [i.rule() for i in previous.items],
+            previous.is_example and not previous.confirmed,
+            f"沿用 {previous.label}",
+        )
         if previous.confirmed:
             catalog.confirmed_by, catalog.confirmed_at = previous.confirmed_by, utcnow()
     else:
         path = default_catalog_path()
-        catalog = _store_catalog(year, read_catalog_csv(path.read_text(encoding="utf-8")), True,
-                                 "系统默认示例表（依据第十条、第十三条、第十四条），须市级路长办公室确认")
+        catalog = _store_catalog(
+            year,
+            read_catalog_csv(path.read_text(encoding="utf-8")),
+            True,
+            "系统默认示例表（依据第十条、第十三条、第十四条），须市级路长办公室确认",
+        )
     try:
         db.session.commit()
     except IntegrityError:  # two first requests of the year at once: the other one's version stands
@@ -147,14 +181,31 @@ def confirm_catalog(catalog: DeductionCatalog) -> DeductionCatalog:
 
 
 def catalog_versions(year: int) -> list[DeductionCatalog]:
-    return list(db.session.scalars(select(DeductionCatalog).where(DeductionCatalog.year == year)
-                                   .order_by(DeductionCatalog.version.desc())))
+    return list(
+        db.session.scalars(
+            select(DeductionCatalog).where(DeductionCatalog.year == year).order_by(DeductionCatalog.version.desc())
+        )
+    )
 
 
 def catalog_json(catalog: DeductionCatalog) -> dict:
-    return {"id": catalog.id, "year": catalog.year, "version": catalog.version, "confirmed": catalog.confirmed,
-            "is_example": catalog.is_example,
-            "items": [{"code": i.code, "category": i.category, "text": i.text, "points": points_text(i.points_centi),
-                       "unit": i.unit, "cap": points_text(i.cap_centi) or None,
-                       "category_cap": points_text(i.category_cap_centi) or None, "basis": i.basis}
-                      for i in catalog.items]}
+    return {
+        "id": catalog.id,
+        "year": catalog.year,
+        "version": catalog.version,
+        "confirmed": catalog.confirmed,
+        "is_example": catalog.is_example,
+        "items": [
+            {
+                "code": i.code,
+                "category": i.category,
+                "text": i.text,
+                "points": points_text(i.points_centi),
+                "unit": i.unit,
+                "cap": points_text(i.cap_centi) or None,
+                "category_cap": points_text(i.category_cap_centi) or None,
+                "basis": i.basis,
+            }
+            for i in catalog.items
+        ],
+    }

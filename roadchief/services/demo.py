@@ -1,4 +1,5 @@
 """Load the synthetic demo network (data/roads/) — labelled synthetic, never real data."""
+
 from __future__ import annotations
 
 import csv
@@ -32,7 +33,9 @@ def _load_villages(path: Path) -> int:
     with open(path, newline="", encoding="utf-8-sig") as handle, unit_of_work():
         for row in csv.DictReader(handle):
             if row["village_code"] not in known:
-                db.session.add(Village(town=towns[row["town_code"]], code=row["village_code"], name=row["village_name"]))
+                db.session.add(
+                    Village(town=towns[row["town_code"]], code=row["village_code"], name=row["village_name"])
+                )
                 created += 1
     return created
 
@@ -48,8 +51,10 @@ def load_demo_network(progress=None) -> str:
     villages = _load_villages(folder / "villages.csv")
     report = import_roads(folder / "demo_network.geojson", effective=DEMO_MILEAGE_EFFECTIVE, progress=progress)
     roster = import_roster(folder / "chiefs.csv")
-    return (f"演示路网（合成数据）已载入：新建村 {villages} 个；{report.summary()}\n"
-            f"路长名册：{roster['rows']} 行，新建路长 {roster['chiefs_created']} 人，新建任命 {roster['assignments_created']} 条")
+    return (
+        f"演示路网（合成数据）已载入：新建村 {villages} 个；{report.summary()}\n"
+        f"路长名册：{roster['rows']} 行，新建路长 {roster['chiefs_created']} 人，新建任命 {roster['assignments_created']} 条"
+    )
 
 
 DEMO_ACCOUNTS = (
@@ -75,7 +80,9 @@ def create_demo_accounts(folder: Path) -> list[tuple[str, str, str]]:
             continue
         chief_id = None
         if chief_position:
-            chief_id = db.session.scalar(select(Chief.id).where(Chief.position == chief_position).order_by(Chief.code).limit(1))
+            chief_id = db.session.scalar(
+                select(Chief.id).where(Chief.position == chief_position).order_by(Chief.code).limit(1)
+            )
         password = f"Rc-{secrets.token_urlsafe(9)}"
         create_user(username, role, password, town=town, chief_id=chief_id, display_name=label)
         created.append((username, label, password))

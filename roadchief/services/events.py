@@ -8,12 +8,13 @@ Who may do what:
 * record an event: city_office, town_office (its town), inspector, and a chief on his segments;
 * 抢通 / 修复: the chiefs of the segment and the offices in scope.
 """
+
 from __future__ import annotations
 
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from shapely.geometry import LineString, shape
@@ -23,9 +24,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from roadchief.domain import clock
 from roadchief.domain import events as rules
+from roadchief.domain.permissions import ACT_ON_EVENT, RECORD_EVENT, roles_for
 from roadchief.domain.scoring import LOCAL_TZ
 from roadchief.domain.stakes import format_stake
-from roadchief.domain.permissions import ACT_ON_EVENT, RECORD_EVENT, roles_for
 from roadchief.extensions import db
 from roadchief.models import Road, Segment, Town
 from roadchief.models.inspections import LAT_RANGE, LON_RANGE
@@ -45,7 +46,7 @@ MAX_TEXT = 2000
 def aware(moment: datetime | None) -> datetime | None:
     """A moment from the database is aware UTC (models.base.UTCDateTime); this only keeps
     old callers that pass naive UTC ``now`` values working."""
-    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def local_text(moment: datetime | None) -> str:
@@ -61,7 +62,7 @@ def _in_range(moment: datetime, what: str) -> datetime:
     if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
         raise ServiceError(f"{what}不在 {EARLIEST_YEAR}–{LATEST_YEAR} 年之间")
     try:
-        return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)).astimezone(timezone.utc)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)).astimezone(UTC)
     except (OverflowError, ValueError):
         raise ServiceError(f"{what}不正确") from None
 
@@ -83,11 +84,16 @@ def parse_local(value, what: str, required: bool = True) -> datetime | None:
 
 
 def _state(event: RoadEvent) -> rules.EventState:
-    return rules.EventState(state=event.state, closed=event.closed, warning_sign=event.warning_sign or "",
-                            detour=event.detour or "",
-                            has_detour_line=bool(event.detour_geometry or event.detour_road_id),
-                            occurred_at=aware(event.occurred_at), restored_at=aware(event.restored_at),
-                            repaired_at=aware(event.repaired_at))
+    return rules.EventState(
+        state=event.state,
+        closed=event.closed,
+        warning_sign=event.warning_sign or "",
+        detour=event.detour or "",
+        has_detour_line=bool(event.detour_geometry or event.detour_road_id),
+        occurred_at=aware(event.occurred_at),
+        restored_at=aware(event.restored_at),
+        repaired_at=aware(event.repaired_at),
+    )
 
 
 def _check(event: RoadEvent) -> None:
@@ -98,6 +104,7 @@ def _check(event: RoadEvent) -> None:
 
 
 # ------------------------------------------------------------------ scope
+
 
 def event_condition(user):
     return RoadEvent.segment_id.in_(select(Segment.id).where(segment_condition(user)))
@@ -118,6 +125,7 @@ def can_act(user, event: RoadEvent) -> bool:
 
 # ------------------------------------------------------------------ input helpers
 
+
 def clean_point(lon, lat) -> tuple[float | None, float | None]:
     if lon in (None, "") and lat in (None, ""):
         return None, None
@@ -131,7 +139,7 @@ def clean_point(lon, lat) -> tuple[float | None, float | None]:
 
 
 def parse_stake(value, segment: Segment) -> int | None:
-    """"K12+345" or metres → metres; must lie on the segment."""
+    """ "K12+345" or metres → metres; must lie on the segment."""
     text = str(value if value is not None else "").strip().upper().replace(" ", "")
     if not text:
         return None
@@ -144,8 +152,9 @@ def parse_stake(value, segment: Segment) -> int | None:
     except ValueError:
         raise ServiceError(f"桩号格式不正确：{value!r}（如 K3+200）") from None
     if not segment.start_m <= stake <= segment.end_m:
-        raise ServiceError(f"桩号 {format_stake(stake)} 不在该路段 {format_stake(segment.start_m)}–"
-                           f"{format_stake(segment.end_m)} 内")
+        raise ServiceError(
+            f"桩号 {format_stake(stake)} 不在该路段 {format_stake(segment.start_m)}–{format_stake(segment.end_m)} 内"
+        )
     return stake
 
 
@@ -216,6 +225,7 @@ def _store_photos(event: RoadEvent, stage: str, files, photos: PhotoStage, user)
 
 # ------------------------------------------------------------------ use cases
 
+
 @dataclass
 class EventInput:
     segment_id: int | str | None
@@ -256,13 +266,22 @@ def create_event(user, data: EventInput, upload_dir: str | Path = "", now: datet
     lon, lat = clean_point(data.lon, data.lat)
     detour_road = _road_by_code(data.detour_road)
     event = RoadEvent(
-        segment=segment, kind=_choice(data.kind, rules.KINDS, "事件类型"),
-        severity=_choice(data.severity, rules.SEVERITIES, "严重程度"), state="reported",
+        segment=segment,
+        kind=_choice(data.kind, rules.KINDS, "事件类型"),
+        severity=_choice(data.severity, rules.SEVERITIES, "严重程度"),
+        state="reported",
         closed=data.closed if isinstance(data.closed, bool) else _flag(data.closed),
-        stake_m=parse_stake(data.stake, segment), lon=lon, lat=lat, occurred_at=occurred,
-        description=_text(data.description, "情况说明"), warning_sign=_text(data.warning_sign, "警示标志"),
-        detour=_text(data.detour, "绕行路线"), detour_geometry=clean_line(data.detour_geometry),
-        detour_road_id=detour_road.id if detour_road else None, reported_by=current_actor().name)
+        stake_m=parse_stake(data.stake, segment),
+        lon=lon,
+        lat=lat,
+        occurred_at=occurred,
+        description=_text(data.description, "情况说明"),
+        warning_sign=_text(data.warning_sign, "警示标志"),
+        detour=_text(data.detour, "绕行路线"),
+        detour_geometry=clean_line(data.detour_geometry),
+        detour_road_id=detour_road.id if detour_road else None,
+        reported_by=current_actor().name,
+    )
     _check(event)
     with staged_photos(upload_dir) as stage, unit_of_work():
         db.session.add(event)
@@ -270,8 +289,15 @@ def create_event(user, data: EventInput, upload_dir: str | Path = "", now: datet
     return event
 
 
-def update_safety(user, event: RoadEvent, warning_sign: str, detour: str, detour_geometry=None,
-                  detour_road: str | None = None, closed: bool | None = None) -> RoadEvent:
+def update_safety(
+    user,
+    event: RoadEvent,
+    warning_sign: str,
+    detour: str,
+    detour_geometry=None,
+    detour_road: str | None = None,
+    closed: bool | None = None,
+) -> RoadEvent:
     """Amend the warning sign / detour (or mark an event 中断) before 抢通."""
     if not can_act(user, event) and not (can_record(user, event.segment)):
         raise ServiceError("无权修改该事件")
@@ -292,8 +318,16 @@ def update_safety(user, event: RoadEvent, warning_sign: str, detour: str, detour
     return event
 
 
-def act(user, event: RoadEvent, action: str, at=None, note: str = "", photos=(), upload_dir: str | Path = "",
-        now: datetime | None = None) -> RoadEvent:
+def act(
+    user,
+    event: RoadEvent,
+    action: str,
+    at=None,
+    note: str = "",
+    photos=(),
+    upload_dir: str | Path = "",
+    now: datetime | None = None,
+) -> RoadEvent:
     """抢通 (restore) or 修复 (repair) at ``at`` (default now)."""
     if not can_act(user, event):
         raise ServiceError("只有该路段的路长或路长办公室可以登记抢通、修复")
@@ -321,10 +355,14 @@ def act(user, event: RoadEvent, action: str, at=None, note: str = "", photos=(),
 
 # ------------------------------------------------------------------ reading
 
+
 def _options():
-    return (selectinload(RoadEvent.segment).selectinload(Segment.road),
-            selectinload(RoadEvent.segment).selectinload(Segment.town), selectinload(RoadEvent.photos),
-            selectinload(RoadEvent.detour_road))
+    return (
+        selectinload(RoadEvent.segment).selectinload(Segment.road),
+        selectinload(RoadEvent.segment).selectinload(Segment.town),
+        selectinload(RoadEvent.photos),
+        selectinload(RoadEvent.detour_road),
+    )
 
 
 def list_events(user, state: str | None = None, limit: int = 200) -> list[RoadEvent]:
@@ -337,8 +375,12 @@ def list_events(user, state: str | None = None, limit: int = 200) -> list[RoadEv
 
 
 def events_of_road(road_id: int, open_only: bool = False) -> list[RoadEvent]:
-    query = (select(RoadEvent).join(Segment, RoadEvent.segment_id == Segment.id).options(*_options())
-             .where(Segment.road_id == road_id))
+    query = (
+        select(RoadEvent)
+        .join(Segment, RoadEvent.segment_id == Segment.id)
+        .options(*_options())
+        .where(Segment.road_id == road_id)
+    )
     if open_only:
         query = query.where(RoadEvent.state != "repaired")
     return list(db.session.scalars(query.order_by(RoadEvent.occurred_at, RoadEvent.id)))
@@ -357,15 +399,23 @@ def public_events(road_id: int) -> list[dict]:
     detour, or 已抢通 待修复. Nothing about who reported it."""
     rows = []
     for event in events_of_road(road_id, open_only=True):
-        rows.append({
-            "kind": event.kind_label, "place": event_place(event), "occurred": local_text(event.occurred_at),
-            "interrupted": event.interrupted, "status": "交通中断" if event.interrupted else (
-                "已抢通，待修复" if event.state == "restored" else "通行受影响，处置中"),
-            "warning_sign": event.warning_sign if event.interrupted else "",
-            "detour": event.detour if event.interrupted else "",
-            "detour_road": f"{event.detour_road.code} {event.detour_road.name}" if event.interrupted and event.detour_road else "",
-            "restored": local_text(event.restored_at),
-        })
+        rows.append(
+            {
+                "kind": event.kind_label,
+                "place": event_place(event),
+                "occurred": local_text(event.occurred_at),
+                "interrupted": event.interrupted,
+                "status": "交通中断"
+                if event.interrupted
+                else ("已抢通，待修复" if event.state == "restored" else "通行受影响，处置中"),
+                "warning_sign": event.warning_sign if event.interrupted else "",
+                "detour": event.detour if event.interrupted else "",
+                "detour_road": f"{event.detour_road.code} {event.detour_road.name}"
+                if event.interrupted and event.detour_road
+                else "",
+                "restored": local_text(event.restored_at),
+            }
+        )
     return rows
 
 
@@ -375,6 +425,7 @@ def point_at_stake(segment: Segment, stake_m: int | None) -> tuple[float, float]
     line = shape(json.loads(segment.geometry))
     if line.geom_type == "MultiLineString":
         from shapely.ops import linemerge
+
         line = linemerge(line)
         if line.geom_type != "LineString":
             line = max(line.geoms, key=lambda g: g.length)
@@ -395,47 +446,84 @@ def event_point(event: RoadEvent) -> tuple[float, float]:
 def events_geojson(user, bbox: list[float] | None = None, include_repaired: bool = False) -> dict:
     """FeatureCollection: one Point per event (layer "event") and one LineString per drawn
     detour of an event still 中断 (layer "detour")."""
-    query = (select(RoadEvent).join(Segment, RoadEvent.segment_id == Segment.id).options(*_options())
-             .where(event_condition(user)))
+    query = (
+        select(RoadEvent)
+        .join(Segment, RoadEvent.segment_id == Segment.id)
+        .options(*_options())
+        .where(event_condition(user))
+    )
     if not include_repaired:
         query = query.where(RoadEvent.state != "repaired")
     if bbox:
         margin = 0.05  # a detour may leave the segment's box
-        query = query.where(Segment.max_lon >= bbox[0] - margin, Segment.min_lon <= bbox[2] + margin,
-                            Segment.max_lat >= bbox[1] - margin, Segment.min_lat <= bbox[3] + margin)
+        query = query.where(
+            Segment.max_lon >= bbox[0] - margin,
+            Segment.min_lon <= bbox[2] + margin,
+            Segment.max_lat >= bbox[1] - margin,
+            Segment.min_lat <= bbox[3] + margin,
+        )
     features = []
     for event in db.session.scalars(query.order_by(RoadEvent.id).limit(2000)):
         lon, lat = event_point(event)
-        properties = {"id": event.id, "layer": "event", "kind": event.kind, "kind_label": event.kind_label,
-                      "severity": event.severity, "state": event.state, "state_label": event.state_label,
-                      "interrupted": event.interrupted, "segment_id": event.segment_id,
-                      "road_code": event.segment.road.code, "place": event_place(event),
-                      "occurred_at": local_text(event.occurred_at), "detour": event.detour,
-                      "warning_sign": event.warning_sign}
-        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                         "properties": properties})
+        properties = {
+            "id": event.id,
+            "layer": "event",
+            "kind": event.kind,
+            "kind_label": event.kind_label,
+            "severity": event.severity,
+            "state": event.state,
+            "state_label": event.state_label,
+            "interrupted": event.interrupted,
+            "segment_id": event.segment_id,
+            "road_code": event.segment.road.code,
+            "place": event_place(event),
+            "occurred_at": local_text(event.occurred_at),
+            "detour": event.detour,
+            "warning_sign": event.warning_sign,
+        }
+        features.append(
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": properties}
+        )
         if event.interrupted and event.detour_geometry:
-            features.append({"type": "Feature", "geometry": json.loads(event.detour_geometry),
-                             "properties": {"id": event.id, "layer": "detour", "state": event.state,
-                                            "detour": event.detour}})
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": json.loads(event.detour_geometry),
+                    "properties": {"id": event.id, "layer": "detour", "state": event.state, "detour": event.detour},
+                }
+            )
     return {"type": "FeatureCollection", "features": features}
 
 
 def event_json(event: RoadEvent) -> dict:
-    return {"id": event.id, "segment_id": event.segment_id, "kind": event.kind, "kind_label": event.kind_label,
-            "severity": event.severity, "state": event.state, "state_label": event.state_label,
-            "closed": event.closed, "interrupted": event.interrupted, "place": event_place(event),
-            "occurred_at": clock.iso_beijing(event.occurred_at),
-            "restored_at": clock.iso_beijing(event.restored_at),
-            "repaired_at": clock.iso_beijing(event.repaired_at),
-            "stake": format_stake(event.stake_m) if event.stake_m is not None else None,
-            "lon": event.lon, "lat": event.lat, "description": event.description,
-            "warning_sign": event.warning_sign, "detour": event.detour,
-            "detour_road": event.detour_road.code if event.detour_road else None,
-            "detour_geometry": json.loads(event.detour_geometry) if event.detour_geometry else None,
-            "reported_by": event.reported_by, "restored_by": event.restored_by, "repaired_by": event.repaired_by,
-            "hours_to_restore": rules.hours_between(aware(event.occurred_at), aware(event.restored_at)),
-            "hours_to_repair": rules.hours_between(aware(event.occurred_at), aware(event.repaired_at))}
+    return {
+        "id": event.id,
+        "segment_id": event.segment_id,
+        "kind": event.kind,
+        "kind_label": event.kind_label,
+        "severity": event.severity,
+        "state": event.state,
+        "state_label": event.state_label,
+        "closed": event.closed,
+        "interrupted": event.interrupted,
+        "place": event_place(event),
+        "occurred_at": clock.iso_beijing(event.occurred_at),
+        "restored_at": clock.iso_beijing(event.restored_at),
+        "repaired_at": clock.iso_beijing(event.repaired_at),
+        "stake": format_stake(event.stake_m) if event.stake_m is not None else None,
+        "lon": event.lon,
+        "lat": event.lat,
+        "description": event.description,
+        "warning_sign": event.warning_sign,
+        "detour": event.detour,
+        "detour_road": event.detour_road.code if event.detour_road else None,
+        "detour_geometry": json.loads(event.detour_geometry) if event.detour_geometry else None,
+        "reported_by": event.reported_by,
+        "restored_by": event.restored_by,
+        "repaired_by": event.repaired_by,
+        "hours_to_restore": rules.hours_between(aware(event.occurred_at), aware(event.restored_at)),
+        "hours_to_repair": rules.hours_between(aware(event.occurred_at), aware(event.repaired_at)),
+    }
 
 
 @dataclass
@@ -469,8 +557,11 @@ def town_times(user, year: int) -> list[TownTimes]:
     average and longest hours from occurrence to 抢通 and to 修复."""
     start = datetime(year, 1, 1, tzinfo=LOCAL_TZ)
     end = datetime(year + 1, 1, 1, tzinfo=LOCAL_TZ)
-    rows = db.session.scalars(select(RoadEvent).options(*_options()).where(
-        event_condition(user), RoadEvent.occurred_at >= start, RoadEvent.occurred_at < end))
+    rows = db.session.scalars(
+        select(RoadEvent)
+        .options(*_options())
+        .where(event_condition(user), RoadEvent.occurred_at >= start, RoadEvent.occurred_at < end)
+    )
     by_town: dict[int, TownTimes] = {}
     for event in rows:
         entry = by_town.setdefault(event.segment.town_id, TownTimes(event.segment.town))
@@ -507,11 +598,17 @@ def segment_at(road_code: str, stake) -> Segment:
 
 # ------------------------------------------------------------------ picking a segment, drawing on a map
 
+
 def segment_choices(user, limit: int = 3000) -> list[tuple[Road, list[Segment]]]:
     """The segments a user may record on, grouped by road (for a <select> with optgroups)."""
-    rows = db.session.scalars(select(Segment).join(Road, Segment.road_id == Road.id)
-                              .options(selectinload(Segment.road), selectinload(Segment.town))
-                              .where(segment_condition(user)).order_by(Road.code, Segment.start_m, Segment.id).limit(limit))
+    rows = db.session.scalars(
+        select(Segment)
+        .join(Road, Segment.road_id == Road.id)
+        .options(selectinload(Segment.road), selectinload(Segment.town))
+        .where(segment_condition(user))
+        .order_by(Road.code, Segment.start_m, Segment.id)
+        .limit(limit)
+    )
     groups: dict[int, tuple[Road, list[Segment]]] = {}
     for segment in rows:
         groups.setdefault(segment.road_id, (segment.road, []))[1].append(segment)
@@ -519,12 +616,21 @@ def segment_choices(user, limit: int = 3000) -> list[tuple[Road, list[Segment]]]
 
 
 def segment_label(segment: Segment) -> str:
-    return (f"{segment.road.code} {segment.road.name} {format_stake(segment.start_m)}–{format_stake(segment.end_m)}"
-            f"（{segment.town.name}）")
+    return (
+        f"{segment.road.code} {segment.road.name} {format_stake(segment.start_m)}–{format_stake(segment.end_m)}"
+        f"（{segment.town.name}）"
+    )
 
 
 def segment_feature(segment: Segment) -> dict:
     """One segment as a GeoJSON Feature for the small maps (detour drawing, event detail)."""
-    return {"type": "Feature", "geometry": json.loads(segment.geometry),
-            "properties": {"id": segment.id, "label": segment_label(segment),
-                           "start": format_stake(segment.start_m), "end": format_stake(segment.end_m)}}
+    return {
+        "type": "Feature",
+        "geometry": json.loads(segment.geometry),
+        "properties": {
+            "id": segment.id,
+            "label": segment_label(segment),
+            "start": format_stake(segment.start_m),
+            "end": format_stake(segment.end_m),
+        },
+    }

@@ -1,5 +1,6 @@
 """The 专户 ledger: sums of its entries by kind, the 以奖代补 pool and what it carried in, whether a
 year is settled, and the year's ledger with its reconciliation against the frozen quarters."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,14 @@ def pool_balance(year: int) -> int:
 
 
 def _ledger_sum(year: int, kind: str) -> int:
-    return int(db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
-        LedgerEntry.year == year, LedgerEntry.kind == kind)) or 0)
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
+                LedgerEntry.year == year, LedgerEntry.kind == kind
+            )
+        )
+        or 0
+    )
 
 
 def _carried_in(year: int) -> int:
@@ -45,7 +52,9 @@ def _carried_in(year: int) -> int:
 
 
 def _has_kind(year: int, kind: str) -> bool:
-    return bool(db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.year == year, LedgerEntry.kind == kind)))
+    return bool(
+        db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.year == year, LedgerEntry.kind == kind))
+    )
 
 
 def _has_activity(year: int) -> bool:
@@ -53,8 +62,13 @@ def _has_activity(year: int) -> bool:
 
 
 def is_settled(year: int) -> bool:
-    return bool(db.session.scalar(select(func.count(LedgerEntry.id)).where(
-        LedgerEntry.year == year, LedgerEntry.kind.in_(("reward", "carry_out")))))
+    return bool(
+        db.session.scalar(
+            select(func.count(LedgerEntry.id)).where(
+                LedgerEntry.year == year, LedgerEntry.kind.in_(("reward", "carry_out"))
+            )
+        )
+    )
 
 
 def ledger(year: int) -> dict:
@@ -73,16 +87,31 @@ def ledger(year: int) -> dict:
     pool = carried_in + sums["deduction"] - sums["adjustment"]
     out = sums["payment"] + sums["adjustment"] + sums["reward"] + sums["carry_out"]
     return {
-        "year": year, "closed_quarters": closed, "carried_in": format_fen(carried_in),
-        "entries": [{"id": e.id, "quarter": e.quarter, "unit_key": e.unit_key, "kind": e.kind, "amount": format_fen(e.amount_fen),
-                     "note": e.note, "by": e.created_by, "at": iso_beijing(e.created_at)} for e in entries],
+        "year": year,
+        "closed_quarters": closed,
+        "carried_in": format_fen(carried_in),
+        "entries": [
+            {
+                "id": e.id,
+                "quarter": e.quarter,
+                "unit_key": e.unit_key,
+                "kind": e.kind,
+                "amount": format_fen(e.amount_fen),
+                "note": e.note,
+                "by": e.created_by,
+                "at": iso_beijing(e.created_at),
+            }
+            for e in entries
+        ],
         "totals": {k: format_fen(v) for k, v in sums.items()},
         "closed_budget": format_fen(budget_closed),
-        "settled": settled, "pool": format_fen(pool),
+        "settled": settled,
+        "pool": format_fen(pool),
         # 专款专用: what was approved for the closed quarters is either paid or in the pool …
         "reconciles": sums["payment"] + sums["deduction"] == budget_closed
         # … the pool is what came in less what left to the units, and once settled it is empty
         and (not settled or (pool == sums["reward"] + sums["carry_out"] and out == budget_closed + carried_in)),
         "pool_balances": pool == sums["reward"] + sums["carry_out"] if settled else pool >= 0,
-        "money_out": format_fen(out), "money_in": format_fen(budget_closed + carried_in),
+        "money_out": format_fen(out),
+        "money_in": format_fen(budget_closed + carried_in),
     }

@@ -1,5 +1,6 @@
 """A year's funding parameters (rates, local share, k, tiers) as stored revisions, frozen once a
 quarter of the year is approved, and the period checks (year, quarter) every funding use case makes."""
+
 from __future__ import annotations
 
 import json
@@ -32,24 +33,37 @@ def check_period(year: int, quarter: int | None = None) -> None:
 
 # ---------------------------------------------------------------- parameters
 
+
 def params_for(year: int) -> FundingParams:
     """The year's parameters in force: its latest revision, else the measures' defaults."""
-    row = db.session.scalar(select(FundingParamsRevision).where(FundingParamsRevision.year == year)
-                            .order_by(FundingParamsRevision.revision.desc()).limit(1))
+    row = db.session.scalar(
+        select(FundingParamsRevision)
+        .where(FundingParamsRevision.year == year)
+        .order_by(FundingParamsRevision.revision.desc())
+        .limit(1)
+    )
     return FundingParams.from_dict(json.loads(row.params_json)) if row else default_params(year)
 
 
 def legacy_pass_score(year: int):
     """A stored revision's old pass_score when it differs from its 良 band (no longer used)."""
     from roadchief.domain.funding import legacy_pass_score as legacy
-    row = db.session.scalar(select(FundingParamsRevision).where(FundingParamsRevision.year == year)
-                            .order_by(FundingParamsRevision.revision.desc()).limit(1))
+
+    row = db.session.scalar(
+        select(FundingParamsRevision)
+        .where(FundingParamsRevision.year == year)
+        .order_by(FundingParamsRevision.revision.desc())
+        .limit(1)
+    )
     return legacy(json.loads(row.params_json)) if row else None
 
 
 def params_history(year: int) -> list[FundingParamsRevision]:
-    return db.session.scalars(select(FundingParamsRevision).where(FundingParamsRevision.year == year)
-                              .order_by(FundingParamsRevision.revision.desc())).all()
+    return db.session.scalars(
+        select(FundingParamsRevision)
+        .where(FundingParamsRevision.year == year)
+        .order_by(FundingParamsRevision.revision.desc())
+    ).all()
 
 
 def closed_quarters(year: int) -> list[int]:
@@ -57,7 +71,10 @@ def closed_quarters(year: int) -> list[int]:
 
 
 def current_revision(year: int) -> int:
-    return db.session.scalar(select(func.max(FundingParamsRevision.revision)).where(FundingParamsRevision.year == year)) or 0
+    return (
+        db.session.scalar(select(func.max(FundingParamsRevision.revision)).where(FundingParamsRevision.year == year))
+        or 0
+    )
 
 
 def set_params(year: int, changes: dict, based_on_revision: int | None = None) -> FundingParams:
@@ -76,6 +93,12 @@ def set_params(year: int, changes: dict, based_on_revision: int | None = None) -
         except (PolicyError, ValueError, TypeError) as error:
             raise ServiceError(str(error)) from None
         revision = current_revision(year) + 1
-        db.session.add(FundingParamsRevision(year=year, revision=revision, created_by=current_actor().name,
-                                             params_json=json.dumps(params.to_dict(), ensure_ascii=False, sort_keys=True)))
+        db.session.add(
+            FundingParamsRevision(
+                year=year,
+                revision=revision,
+                created_by=current_actor().name,
+                params_json=json.dumps(params.to_dict(), ensure_ascii=False, sort_keys=True),
+            )
+        )
     return params

@@ -1,6 +1,7 @@
 """Listed mileage by paid unit and the money it earns: the places of the mileage version in force,
 the 年度养护经费计划 (第十五条), each paid unit's annual amount and quarter bases (第七条, 第十七条),
 and the chiefs answering for a unit over a period (第二十条)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -26,10 +27,12 @@ KM_CLASSES = ("镇道", "村道")
 
 # ---------------------------------------------------------------- mileage by unit
 
+
 def mileage_version_for(year: int) -> MileageVersion:
     """The version in force on 1 January of the year; failing that, the first one
     that took effect during the year (列养里程每两年调整一次, 第十五条)."""
     from roadchief.domain.mileage import version_in_force
+
     dates = db.session.scalars(select(MileageVersion.effective_from)).all()
     effective = version_in_force(year, dates)
     if effective is None:
@@ -58,13 +61,23 @@ def _listed_rows(version: MileageVersion):
     """The version's listed segments with the class and paying unit held in the version
     (in force that year), never the segment's current attributes."""
     return db.session.execute(
-        select(SegmentMileage.road_class, SegmentMileage.listed_m, Town.code, Town.name, Village.code, Village.name,
-               Station.code, Station.name)
-        .join(Town, SegmentMileage.town_id == Town.id).outerjoin(Village, SegmentMileage.village_id == Village.id)
+        select(
+            SegmentMileage.road_class,
+            SegmentMileage.listed_m,
+            Town.code,
+            Town.name,
+            Village.code,
+            Village.name,
+            Station.code,
+            Station.name,
+        )
+        .join(Town, SegmentMileage.town_id == Town.id)
+        .outerjoin(Village, SegmentMileage.village_id == Village.id)
         .outerjoin(Station, SegmentMileage.station_id == Station.id)
         .where(SegmentMileage.version_id == version.id, SegmentMileage.is_listed.is_(True))
         # in segment order: a station's place takes the town of its first segment, the same on every database
-        .order_by(SegmentMileage.segment_id))
+        .order_by(SegmentMileage.segment_id)
+    )
 
 
 def _places(year: int, by_payee: bool) -> tuple[MileageVersion, list[Place]]:
@@ -83,7 +96,10 @@ def _places(year: int, by_payee: bool) -> tuple[MileageVersion, list[Place]]:
     # every town with villages appears, even if it has no 镇道 of its own
     for place in list(places.values()):
         if place.kind == "village":
-            places.setdefault(f"town:{place.town_code}", Place("town", place.town_code, place.town_name, place.town_code, place.town_name))
+            places.setdefault(
+                f"town:{place.town_code}",
+                Place("town", place.town_code, place.town_name, place.town_code, place.town_name),
+            )
     order = {"town": 0, "village": 1, "station": 2}
     ordered = sorted(places.values(), key=lambda p: (p.kind == "station", p.town_code, order[p.kind], p.code))
     return version, ordered
@@ -94,6 +110,7 @@ def _km_json(place: Place) -> dict:
 
 
 # ---------------------------------------------------------------- annual plan
+
 
 def _money(standard: int, local: int) -> dict:
     return {"standard": format_fen(standard), "local": format_fen(local), "remainder": format_fen(standard - local)}
@@ -110,13 +127,28 @@ def annual_plan(year: int) -> dict:
     for place, plan in zip(places, allocation):
         totals["standard"] += plan.standard_fen
         totals["local"] += plan.local_fen
-        town = towns.setdefault(place.town_code, {"code": place.town_code, "name": place.town_name, "_s": 0, "_l": 0,
-                                                  "_m": defaultdict(int), "own": None, "villages": []})
+        town = towns.setdefault(
+            place.town_code,
+            {
+                "code": place.town_code,
+                "name": place.town_name,
+                "_s": 0,
+                "_l": 0,
+                "_m": defaultdict(int),
+                "own": None,
+                "villages": [],
+            },
+        )
         town["_s"] += plan.standard_fen
         town["_l"] += plan.local_fen
         for cls, m in place.metres.items():
             town["_m"][cls] += m
-        entry = {"code": place.code, "name": place.name, "listed_km": _km_json(place), **_money(plan.standard_fen, plan.local_fen)}
+        entry = {
+            "code": place.code,
+            "name": place.name,
+            "listed_km": _km_json(place),
+            **_money(plan.standard_fen, plan.local_fen),
+        }
         if place.kind == "village":
             town["villages"].append(entry)
         else:
@@ -126,21 +158,33 @@ def annual_plan(year: int) -> dict:
         metres = town.pop("_m")
         standard, local = town.pop("_s"), town.pop("_l")
         town["own"] = town["own"] or {"listed_km": {c: "0.000" for c in KM_CLASSES}, **_money(0, 0)}
-        town_list.append({"code": town["code"], "name": town["name"],
-                          "listed_km": {**{c: km_text(metres.get(c, 0)) for c in KM_CLASSES},
-                                        "total": km_text(sum(metres.get(c, 0) for c in KM_CLASSES))},
-                          **_money(standard, local), "own": town["own"], "villages": town["villages"]})
+        town_list.append(
+            {
+                "code": town["code"],
+                "name": town["name"],
+                "listed_km": {
+                    **{c: km_text(metres.get(c, 0)) for c in KM_CLASSES},
+                    "total": km_text(sum(metres.get(c, 0) for c in KM_CLASSES)),
+                },
+                **_money(standard, local),
+                "own": town["own"],
+                "villages": town["villages"],
+            }
+        )
     metres_total = defaultdict(int)
     for place in places:
         for cls, m in place.metres.items():
             metres_total[cls] += m
     return {
-        "year": year, "generated_on": beijing_today().isoformat(),
+        "year": year,
+        "generated_on": beijing_today().isoformat(),
         "mileage_version": {"name": version.name, "effective_from": version.effective_from.isoformat()},
         "rates": {cls: f"{rate:.2f}" for cls, rate in params.rates.items()},
         "local_share": str(params.local_share),
-        "listed_km": {**{c: km_text(metres_total.get(c, 0)) for c in KM_CLASSES},
-                      "total": km_text(sum(metres_total.get(c, 0) for c in KM_CLASSES))},
+        "listed_km": {
+            **{c: km_text(metres_total.get(c, 0)) for c in KM_CLASSES},
+            "total": km_text(sum(metres_total.get(c, 0) for c in KM_CLASSES)),
+        },
         "standard_total": format_fen(totals["standard"]),
         "local_total": format_fen(totals["local"]),
         "remainder_total": format_fen(totals["standard"] - totals["local"]),
@@ -149,6 +193,7 @@ def annual_plan(year: int) -> dict:
 
 
 # ---------------------------------------------------------------- payee units
+
 
 @dataclass
 class Unit:
@@ -182,10 +227,22 @@ def _unit_chiefs(units: list[Unit], year: int, quarter: int) -> dict[str, object
         chiefs = [a.chief for a in index.by_scope.get((kind, target), ()) if a.chief.position == UNIT_POSITION[kind]]
         if not chiefs:
             from roadchief.models import ChiefAssignment
-            column = {"town": ChiefAssignment.town_id, "village": ChiefAssignment.village_id, "station": ChiefAssignment.station_id}[kind]
-            earlier = db.session.scalars(select(ChiefAssignment).where(
-                ChiefAssignment.scope_kind == kind, column == target, ChiefAssignment.start_date <= end,
-                (ChiefAssignment.end_date.is_(None)) | (ChiefAssignment.end_date >= start)).order_by(ChiefAssignment.start_date.desc())).all()
+
+            column = {
+                "town": ChiefAssignment.town_id,
+                "village": ChiefAssignment.village_id,
+                "station": ChiefAssignment.station_id,
+            }[kind]
+            earlier = db.session.scalars(
+                select(ChiefAssignment)
+                .where(
+                    ChiefAssignment.scope_kind == kind,
+                    column == target,
+                    ChiefAssignment.start_date <= end,
+                    (ChiefAssignment.end_date.is_(None)) | (ChiefAssignment.end_date >= start),
+                )
+                .order_by(ChiefAssignment.start_date.desc())
+            ).all()
             chiefs = [a.chief for a in earlier if a.chief.position == UNIT_POSITION[kind]][:1]
         found[unit.place.key] = chiefs[0] if chiefs else None
     return found
@@ -196,23 +253,37 @@ def unit_holders(year: int, first_month: int, last_month: int) -> dict[str, list
     assigned to a paid unit on some day of the months (第二十条), in the order they served."""
     from sqlalchemy import or_
     from sqlalchemy.orm import selectinload
+
     from roadchief.models import ChiefAssignment
+
     first = date(year, first_month, 1)
     last = _month_last_day(year, last_month)
-    rows = db.session.scalars(select(ChiefAssignment).options(
-        selectinload(ChiefAssignment.chief), selectinload(ChiefAssignment.town), selectinload(ChiefAssignment.village),
-        selectinload(ChiefAssignment.station)).where(
-        ChiefAssignment.scope_kind.in_(("town", "village", "station")), ChiefAssignment.start_date <= last,
-        or_(ChiefAssignment.end_date.is_(None), ChiefAssignment.end_date >= first))
-        .order_by(ChiefAssignment.start_date, ChiefAssignment.id))
+    rows = db.session.scalars(
+        select(ChiefAssignment)
+        .options(
+            selectinload(ChiefAssignment.chief),
+            selectinload(ChiefAssignment.town),
+            selectinload(ChiefAssignment.village),
+            selectinload(ChiefAssignment.station),
+        )
+        .where(
+            ChiefAssignment.scope_kind.in_(("town", "village", "station")),
+            ChiefAssignment.start_date <= last,
+            or_(ChiefAssignment.end_date.is_(None), ChiefAssignment.end_date >= first),
+        )
+        .order_by(ChiefAssignment.start_date, ChiefAssignment.id)
+    )
     found: dict[str, list[tuple[object, list[int]]]] = defaultdict(list)
     for a in rows:
         kind = a.scope_kind
         if a.chief.position != UNIT_POSITION[kind]:
             continue
         key = f"{kind}:{getattr(a, kind).code}"
-        months = [m for m in range(first_month, last_month + 1)
-                  if a.start_date <= _month_last_day(year, m) and (a.end_date is None or a.end_date >= date(year, m, 1))]
+        months = [
+            m
+            for m in range(first_month, last_month + 1)
+            if a.start_date <= _month_last_day(year, m) and (a.end_date is None or a.end_date >= date(year, m, 1))
+        ]
         entry = next((e for e in found[key] if e[0].id == a.chief_id), None)
         if entry:
             entry[1].extend(m for m in months if m not in entry[1])

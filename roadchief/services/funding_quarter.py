@@ -1,6 +1,7 @@
 """A quarter's disbursement (季度拨付, 第十七条, 第二十一条): computed from the scores, reported
 (the frozen snapshot once approved), approved (closed) into the ledger, and adjusted afterwards
 through the 以奖代补 pool."""
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,12 @@ from roadchief.services.transactions import lock_year, unit_of_work
 
 
 def _scores(year: int, quarter: int) -> dict[str, QuarterScore]:
-    return {s.unit_key: s for s in db.session.scalars(select(QuarterScore).where(QuarterScore.year == year, QuarterScore.quarter == quarter))}
+    return {
+        s.unit_key: s
+        for s in db.session.scalars(
+            select(QuarterScore).where(QuarterScore.year == year, QuarterScore.quarter == quarter)
+        )
+    }
 
 
 def _score_text(score: Decimal | None) -> str | None:
@@ -53,32 +59,47 @@ def compute_quarter(year: int, quarter: int) -> dict:
         sums["payable"] += payment.payable_fen
         sums["deduction"] += payment.deduction_fen
         sums["withheld"] += withheld
-        rows.append({
-            "unit_key": place.key, "kind": place.kind,
-            "town": place.town_name, "town_code": place.town_code,
-            "village": place.name if place.kind == "village" else None,
-            "village_code": place.code if place.kind == "village" else None,
-            # 第二十条: the chief(s) whose score and money this is, with their months when replaced
-            "chief": holders_text([(c.name, m) for c, m in held], quarter_months) or (chief.name if chief else None),
-            "chief_id": chief.id if chief else None,
-            "chief_title": chief.title if chief else None,
-            "chiefs": _holders_json(held),
-            "listed_km": _km_json(place),
-            "base": format_fen(unit.annual_fen), "quarter_base": format_fen(base),
-            "score": _score_text(payment.score), "grade": payment.grade,
-            "factor": None if payment.factor is None else f"{payment.factor:.4f}",
-            "deduction": format_fen(payment.deduction_fen), "payable": format_fen(payment.payable_fen),
-            "withheld": format_fen(withheld),
-            "provisional": payment.provisional, "note": "待考核" if payment.provisional else "",
-            "score_source": recorded.source if recorded else None,
-        })
+        rows.append(
+            {
+                "unit_key": place.key,
+                "kind": place.kind,
+                "town": place.town_name,
+                "town_code": place.town_code,
+                "village": place.name if place.kind == "village" else None,
+                "village_code": place.code if place.kind == "village" else None,
+                # 第二十条: the chief(s) whose score and money this is, with their months when replaced
+                "chief": holders_text([(c.name, m) for c, m in held], quarter_months)
+                or (chief.name if chief else None),
+                "chief_id": chief.id if chief else None,
+                "chief_title": chief.title if chief else None,
+                "chiefs": _holders_json(held),
+                "listed_km": _km_json(place),
+                "base": format_fen(unit.annual_fen),
+                "quarter_base": format_fen(base),
+                "score": _score_text(payment.score),
+                "grade": payment.grade,
+                "factor": None if payment.factor is None else f"{payment.factor:.4f}",
+                "deduction": format_fen(payment.deduction_fen),
+                "payable": format_fen(payment.payable_fen),
+                "withheld": format_fen(withheld),
+                "provisional": payment.provisional,
+                "note": "待考核" if payment.provisional else "",
+                "score_source": recorded.source if recorded else None,
+            }
+        )
     return {
-        "year": year, "quarter": quarter, "status": "open",
+        "year": year,
+        "quarter": quarter,
+        "status": "open",
         "provisional": any(r["provisional"] for r in rows),
-        "generated_on": beijing_today().isoformat(), "closed_by": None, "closed_at": None,
+        "generated_on": beijing_today().isoformat(),
+        "closed_by": None,
+        "closed_at": None,
         "params": params.to_dict(),
-        "budget": format_fen(sums["budget"]), "payable_total": format_fen(sums["payable"]),
-        "deduction_total": format_fen(sums["deduction"]), "withheld_total": format_fen(sums["withheld"]),
+        "budget": format_fen(sums["budget"]),
+        "payable_total": format_fen(sums["payable"]),
+        "deduction_total": format_fen(sums["deduction"]),
+        "withheld_total": format_fen(sums["withheld"]),
         "pool": format_fen(sums["deduction"]),
         "units": rows,
     }
@@ -94,11 +115,23 @@ def quarter_report(year: int, quarter: int) -> dict:
     report = json.loads(closed.snapshot_json)
     entries = _adjustments(year, quarter)
     names = {u["unit_key"]: u["town"] + (u["village"] or "") for u in report["units"]}
-    report.update(status="closed", closed_by=closed.closed_by, closed_at=iso_beijing(closed.closed_at),
-                  adjustments=[{"unit_key": e.unit_key, "unit": names.get(e.unit_key, e.unit_key),
-                                "amount": format_fen(e.amount_fen), "note": e.note,
-                                "by": e.created_by, "at": iso_beijing(e.created_at)} for e in entries],
-                  adjustments_total=format_fen(sum(e.amount_fen for e in entries)))
+    report.update(
+        status="closed",
+        closed_by=closed.closed_by,
+        closed_at=iso_beijing(closed.closed_at),
+        adjustments=[
+            {
+                "unit_key": e.unit_key,
+                "unit": names.get(e.unit_key, e.unit_key),
+                "amount": format_fen(e.amount_fen),
+                "note": e.note,
+                "by": e.created_by,
+                "at": iso_beijing(e.created_at),
+            }
+            for e in entries
+        ],
+        adjustments_total=format_fen(sum(e.amount_fen for e in entries)),
+    )
     return report
 
 
@@ -112,21 +145,37 @@ def close_quarter(year: int, quarter: int) -> dict:
             raise ServiceError(f"{year} 年第 {quarter} 季度已审定，不能重复审定；更正请登记调整分录")
         missing = [q for q in range(1, quarter) if q not in closed_quarters(year)]
         if missing:  # 第十七条 按季度拨付: quarters are approved in order
-            raise ServiceError(f"{year} 年第 {'、'.join(map(str, missing))} 季度尚未审定，须按季度顺序审定，"
-                               f"不能先审定第 {quarter} 季度")
+            raise ServiceError(
+                f"{year} 年第 {'、'.join(map(str, missing))} 季度尚未审定，须按季度顺序审定，"
+                f"不能先审定第 {quarter} 季度"
+            )
         report = compute_quarter(year, quarter)
         pending = [f"{u['town']}{u['village'] or ''}" for u in report["units"] if u["provisional"]]
         if pending:
-            raise ServiceError(f"{len(pending)} 个单位尚无考核得分（待考核），不能审定：{'、'.join(pending[:10])}"
-                               + ("……" if len(pending) > 10 else ""))
+            raise ServiceError(
+                f"{len(pending)} 个单位尚无考核得分（待考核），不能审定：{'、'.join(pending[:10])}"
+                + ("……" if len(pending) > 10 else "")
+            )
         actor = current_actor().name
         report.update(status="closed", closed_by=actor)
-        db.session.add(QuarterClose(year=year, quarter=quarter, closed_by=actor, snapshot_json=json.dumps(report, ensure_ascii=False)))
+        db.session.add(
+            QuarterClose(
+                year=year, quarter=quarter, closed_by=actor, snapshot_json=json.dumps(report, ensure_ascii=False)
+            )
+        )
         for unit in report["units"]:
             for kind, amount in (("payment", unit["payable"]), ("deduction", unit["deduction"])):
-                db.session.add(LedgerEntry(year=year, quarter=quarter, unit_key=unit["unit_key"], kind=kind,
-                                           amount_fen=_fen(amount), created_by=actor,
-                                           note="季度拨付" if kind == "payment" else "考核扣减转入以奖代补资金（第二十四条）"))
+                db.session.add(
+                    LedgerEntry(
+                        year=year,
+                        quarter=quarter,
+                        unit_key=unit["unit_key"],
+                        kind=kind,
+                        amount_fen=_fen(amount),
+                        created_by=actor,
+                        note="季度拨付" if kind == "payment" else "考核扣减转入以奖代补资金（第二十四条）",
+                    )
+                )
     return quarter_report(year, quarter)
 
 
@@ -173,19 +222,35 @@ def add_adjustment(year: int, quarter: int, unit_key: str, amount: Decimal, note
         adjusted = sum(e.amount_fen for e in _adjustments(year, quarter) if e.unit_key == unit_key)
         after = paid + adjusted + fen
         if after < 0:
-            raise ServiceError(f"{name} 第 {quarter} 季度实拨 {format_fen(paid)} 元、已调整 {format_fen(adjusted)} 元，"
-                               f"扣回不能超过已拨金额（最多扣回 {format_fen(paid + adjusted)} 元）")
+            raise ServiceError(
+                f"{name} 第 {quarter} 季度实拨 {format_fen(paid)} 元、已调整 {format_fen(adjusted)} 元，"
+                f"扣回不能超过已拨金额（最多扣回 {format_fen(paid + adjusted)} 元）"
+            )
         if after > base:
-            raise ServiceError(f"{name} 第 {quarter} 季度基数 {format_fen(base)} 元，补拨后不能超过基数"
-                               f"（最多补拨 {format_fen(base - paid - adjusted)} 元）")
+            raise ServiceError(
+                f"{name} 第 {quarter} 季度基数 {format_fen(base)} 元，补拨后不能超过基数"
+                f"（最多补拨 {format_fen(base - paid - adjusted)} 元）"
+            )
         pool = pool_balance(year)
         if fen > pool:
             raise ServiceError(f"以奖代补资金池（专户）余额 {format_fen(pool)} 元，不足以补拨 {format_fen(fen)} 元")
-        entry = LedgerEntry(year=year, quarter=quarter, unit_key=unit_key, kind="adjustment",
-                            amount_fen=fen, note=note, created_by=current_actor().name)
+        entry = LedgerEntry(
+            year=year,
+            quarter=quarter,
+            unit_key=unit_key,
+            kind="adjustment",
+            amount_fen=fen,
+            note=note,
+            created_by=current_actor().name,
+        )
         db.session.add(entry)
         db.session.flush()
-        record_event(db.session, "ledger_entry", entry.id,
-                     f"{year} 年第 {quarter} 季度 {name} 调整 {format_fen(fen)} 元（{'补拨' if fen > 0 else '扣回'}，"
-                     f"经以奖代补资金池）：{note}", after={"unit_key": unit_key, "amount": format_fen(fen)})
+        record_event(
+            db.session,
+            "ledger_entry",
+            entry.id,
+            f"{year} 年第 {quarter} 季度 {name} 调整 {format_fen(fen)} 元（{'补拨' if fen > 0 else '扣回'}，"
+            f"经以奖代补资金池）：{note}",
+            after={"unit_key": unit_key, "amount": format_fen(fen)},
+        )
     return entry

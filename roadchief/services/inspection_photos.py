@@ -1,5 +1,6 @@
 """Photos of inspections, findings and rectifications: storing the uploads of a form (at most
 six each), attaching one to a recorded inspection, and who may see a photo."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +11,6 @@ from roadchief.services import ServiceError
 from roadchief.services.inspection_scope import can_see_inspection, can_see_rectification
 from roadchief.services.transactions import unit_of_work
 from roadchief.services.uploads import DEFAULT_MAX_BYTES, PhotoStage, photo_columns, staged_photos
-
 
 MAX_PHOTOS = 6
 
@@ -32,6 +32,7 @@ def _save_photos(files, stage: PhotoStage, what: str) -> list:
 
 def _photo_limit() -> int:
     from flask import current_app
+
     return current_app.config.get("PHOTO_MAX_BYTES", DEFAULT_MAX_BYTES)
 
 
@@ -44,7 +45,9 @@ def _photo_row(photo, user, **links) -> InspectionPhoto:
     return InspectionPhoto(**photo_columns(photo, user), **links)
 
 
-def add_photo(user, inspection: Inspection, file, upload_dir: str | Path, finding_id: int | None = None) -> InspectionPhoto:
+def add_photo(
+    user, inspection: Inspection, file, upload_dir: str | Path, finding_id: int | None = None
+) -> InspectionPhoto:
     """Attach a photo to an inspection (or one of its findings) after it was recorded — the
     API's way to send photos apart from the JSON. Only the recorder, and not once frozen."""
     if inspection.user_id != user.id:

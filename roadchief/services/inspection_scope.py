@@ -15,9 +15,10 @@ Who inspects decides whose score a finding hits (第二十条), kept as the insp
 The chief is resolved on the inspection's (Beijing) date, so a chief replaced mid-month
 answers for the days he served.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import exists, false, or_, select, true
 from sqlalchemy.orm import selectinload
@@ -26,10 +27,9 @@ from roadchief.domain.scoring import INSPECTION_KINDS, SCORED_KINDS
 from roadchief.extensions import db
 from roadchief.models import Chief, Segment, Town
 from roadchief.models.inspections import Finding, Inspection, InspectionSegment, Rectification
-from roadchief.services.chiefs import AssignmentIndex
 from roadchief.services import permissions
+from roadchief.services.chiefs import AssignmentIndex
 from roadchief.services.permissions import chief_segment_condition, office_key, segment_condition
-
 
 MAINTAINER_POSITIONS = ("cleaner", "public_welfare", "hired")
 
@@ -37,10 +37,11 @@ MAINTAINER_POSITIONS = ("cleaner", "public_welfare", "hired")
 def aware(moment: datetime | None) -> datetime | None:
     """A moment from the database is aware UTC (models.base.UTCDateTime); this only keeps
     old callers that pass naive UTC ``now`` values working."""
-    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 # ================================================================== offices and scope
+
 
 def office_label(key: str) -> str:
     kind, _, code = key.partition(":")
@@ -80,21 +81,24 @@ def record_condition(user, day: date):
 def _chiefs_in(index: AssignmentIndex, kind: str, target: int | None, positions) -> list[Chief]:
     if target is None:
         return []
-    return sorted((a.chief for a in index.by_scope.get((kind, target), ()) if a.chief.position in positions),
-                  key=lambda c: c.id)
+    return sorted(
+        (a.chief for a in index.by_scope.get((kind, target), ()) if a.chief.position in positions), key=lambda c: c.id
+    )
 
 
 def assessed_chief(index: AssignmentIndex, segment: Segment, key: str) -> Chief | None:
     """Whose score a 督查 finding on this segment hits, on the index's day (第二十条)."""
     kind = key.partition(":")[0]
     if kind == "city":
-        found = _chiefs_in(index, "station", segment.station_id, ("station",)) or \
-            _chiefs_in(index, "town", segment.town_id, ("town",))
+        found = _chiefs_in(index, "station", segment.station_id, ("station",)) or _chiefs_in(
+            index, "town", segment.town_id, ("town",)
+        )
     elif kind == "town":
         found = _chiefs_in(index, "village", segment.village_id, ("village",))
     else:
-        found = sorted((c.chief for c in index.chiefs_for(segment) if c.position in MAINTAINER_POSITIONS),
-                       key=lambda c: c.id)
+        found = sorted(
+            (c.chief for c in index.chiefs_for(segment) if c.position in MAINTAINER_POSITIONS), key=lambda c: c.id
+        )
     return found[0] if found else None
 
 
@@ -105,8 +109,11 @@ def assignee_for(index: AssignmentIndex, segment: Segment, key: str, assessed: C
         return assessed
     if key.startswith("chief:"):
         return db.session.get(Chief, int(key.partition(":")[2]))
-    for kind, target, position in (("village", segment.village_id, "village"), ("town", segment.town_id, "town"),
-                                   ("station", segment.station_id, "station")):
+    for kind, target, position in (
+        ("village", segment.village_id, "village"),
+        ("town", segment.town_id, "town"),
+        ("station", segment.station_id, "station"),
+    ):
         found = _chiefs_in(index, kind, target, (position,))
         if found:
             return found[0]
@@ -115,25 +122,36 @@ def assignee_for(index: AssignmentIndex, segment: Segment, key: str, assessed: C
 
 # ================================================================== who sees what
 
+
 def inspection_condition(user):
     """SQL condition on Inspection for what a user may read."""
     scope = permissions.inspection_read_scope(user)
     if scope == "all":
         return true()
     if scope == "town":
-        in_town = exists().where(InspectionSegment.inspection_id == Inspection.id, InspectionSegment.segment_id == Segment.id,
-                                 Segment.town_id == user.town_id)
+        in_town = exists().where(
+            InspectionSegment.inspection_id == Inspection.id,
+            InspectionSegment.segment_id == Segment.id,
+            Segment.town_id == user.town_id,
+        )
         return or_(Inspection.office_key == office_key(user), in_town)
     if scope == "chief":
-        mine = exists().where(Finding.inspection_id == Inspection.id, Finding.id == Rectification.finding_id,
-                              or_(Rectification.chief_id == user.chief_id, Finding.chief_id == user.chief_id))
-        assessed = exists().where(InspectionSegment.inspection_id == Inspection.id, InspectionSegment.chief_id == user.chief_id)
+        mine = exists().where(
+            Finding.inspection_id == Inspection.id,
+            Finding.id == Rectification.finding_id,
+            or_(Rectification.chief_id == user.chief_id, Finding.chief_id == user.chief_id),
+        )
+        assessed = exists().where(
+            InspectionSegment.inspection_id == Inspection.id, InspectionSegment.chief_id == user.chief_id
+        )
         return or_(Inspection.user_id == user.id, mine, assessed)
     return false()
 
 
 def can_see_inspection(user, inspection: Inspection) -> bool:
-    return bool(db.session.scalar(select(Inspection.id).where(Inspection.id == inspection.id, inspection_condition(user))))
+    return bool(
+        db.session.scalar(select(Inspection.id).where(Inspection.id == inspection.id, inspection_condition(user)))
+    )
 
 
 def rectification_condition(user):
@@ -150,14 +168,23 @@ def rectification_condition(user):
 
 
 def _rectification_query(user):
-    return (select(Rectification).join(Finding, Rectification.finding_id == Finding.id)
-            .join(Inspection, Finding.inspection_id == Inspection.id).where(rectification_condition(user))
-            .options(selectinload(Rectification.finding).selectinload(Finding.item),
-                     selectinload(Rectification.finding).selectinload(Finding.segment).selectinload(Segment.road),
-                     selectinload(Rectification.finding).selectinload(Finding.inspection),
-                     selectinload(Rectification.chief)))
+    return (
+        select(Rectification)
+        .join(Finding, Rectification.finding_id == Finding.id)
+        .join(Inspection, Finding.inspection_id == Inspection.id)
+        .where(rectification_condition(user))
+        .options(
+            selectinload(Rectification.finding).selectinload(Finding.item),
+            selectinload(Rectification.finding).selectinload(Finding.segment).selectinload(Segment.road),
+            selectinload(Rectification.finding).selectinload(Finding.inspection),
+            selectinload(Rectification.chief),
+        )
+    )
 
 
 def can_see_rectification(user, rect: Rectification) -> bool:
-    return bool(db.session.scalar(_rectification_query(user).with_only_columns(Rectification.id)
-                                  .where(Rectification.id == rect.id)))
+    return bool(
+        db.session.scalar(
+            _rectification_query(user).with_only_columns(Rectification.id).where(Rectification.id == rect.id)
+        )
+    )

@@ -7,6 +7,7 @@ services.inspection_scope), or, when the assessed post is vacant, the nearest ch
 the segment. The catalog lives in services.deduction_catalog, the 整改 workflow in
 services.rectifications, the field form's helpers in services.inspection_segments.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -18,33 +19,53 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from roadchief.domain import clock
-from roadchief.domain import scoring
+from roadchief.domain import clock, scoring
 from roadchief.domain.scoring import DEFAULT_DEADLINE_DAYS, INSPECTION_KINDS, OVERDUE_CODE, SCORED_KINDS, local_date
 from roadchief.extensions import db
 from roadchief.models import Chief, Segment
 from roadchief.models.base import utcnow
+from roadchief.models.inspections import (
+    Finding,
+    Inspection,
+    InspectionCorrection,
+    InspectionSegment,
+    QuarterFinalisation,
+    Rectification,
+    RectificationEvent,
+)
 from roadchief.models.operations import InspectionAsset, RoadAsset
-from roadchief.models.inspections import (Finding, Inspection, InspectionCorrection, InspectionSegment,
-                                          QuarterFinalisation, Rectification, RectificationEvent)
 from roadchief.services import ServiceError, permissions
 from roadchief.services.chiefs import AssignmentIndex
 from roadchief.services.deduction_catalog import catalog_for, points_text
 from roadchief.services.inspection_photos import _photo_row, _save_photos, _stage
-from roadchief.services.inspection_scope import (assessed_chief, assignee_for, aware, inspection_condition,
-                                                 office_label, record_condition, recordable_kinds)
+from roadchief.services.inspection_scope import (
+    assessed_chief,
+    assignee_for,
+    aware,
+    inspection_condition,
+    office_label,
+    record_condition,
+    recordable_kinds,
+)
+from roadchief.services.inspection_segments import (
+    GPS_WARNING_M,
+    MAX_ID,
+    MAX_SEGMENTS,
+    clean_point,
+    point_distance_m,
+    segment_json,
+    segment_label,
+)
 from roadchief.services.permissions import office_key
-from roadchief.services.inspection_segments import (GPS_WARNING_M, MAX_ID, MAX_SEGMENTS, clean_point, point_distance_m,
-                                                    segment_json, segment_label)
 from roadchief.services.rectifications import rectification_json
 from roadchief.services.transactions import unit_of_work
-
 
 MAX_FINDINGS = 50
 CLOCK_SKEW = timedelta(minutes=10)
 
 
 # ================================================================== recording an inspection
+
 
 @dataclass
 class FindingInput:
@@ -101,8 +122,13 @@ def finalised(scope_key: str, day: date) -> QuarterFinalisation | None:
     """The finalisation covering an office's 督查 on a day (scope "city" or "town:CODE";
     a chief's own records are never finalised)."""
     year, quarter = quarter_of(day)
-    return db.session.scalar(select(QuarterFinalisation).where(
-        QuarterFinalisation.year == year, QuarterFinalisation.quarter == quarter, QuarterFinalisation.scope_key == scope_key))
+    return db.session.scalar(
+        select(QuarterFinalisation).where(
+            QuarterFinalisation.year == year,
+            QuarterFinalisation.quarter == quarter,
+            QuarterFinalisation.scope_key == scope_key,
+        )
+    )
 
 
 def _check_when(when: datetime | None, now: datetime) -> datetime:
@@ -152,7 +178,9 @@ def _assets_on(asset_ids, segments: dict[int, Segment]) -> list[RoadAsset]:
     return [found[i] for i in ids]
 
 
-def create_inspection(user, data: InspectionInput, upload_dir: str | Path, photos=(), now: datetime | None = None) -> Recorded:
+def create_inspection(
+    user, data: InspectionInput, upload_dir: str | Path, photos=(), now: datetime | None = None
+) -> Recorded:
     """Validate and store an inspection with its findings, photos and rectifications,
     all or nothing. A repeated ``client_uuid`` returns the inspection already stored."""
     client_uuid = _clean_uuid(data.client_uuid)
@@ -170,15 +198,19 @@ def create_inspection(user, data: InspectionInput, upload_dir: str | Path, photo
     day = local_date(when)
     scored = data.kind in SCORED_KINDS
     if scored and (closed := finalised(key, day)):
-        raise ServiceError(f"{closed.year} 年第 {closed.quarter} 季度已定稿，不能再补录督查；如需更正请对原记录登记更正")
+        raise ServiceError(
+            f"{closed.year} 年第 {closed.quarter} 季度已定稿，不能再补录督查；如需更正请对原记录登记更正"
+        )
     lon, lat = clean_point(data.lon, data.lat)
     segment_ids = list(dict.fromkeys(_id(s, "路段编号") for s in data.segment_ids or []))
     if not segment_ids:
         raise ServiceError("请至少选择一个路段")
     if len(segment_ids) > MAX_SEGMENTS:
         raise ServiceError(f"一次检查最多 {MAX_SEGMENTS} 个路段")
-    segments = {s.id: s for s in db.session.scalars(select(Segment).where(
-        Segment.id.in_(segment_ids), record_condition(user, day)))}
+    segments = {
+        s.id: s
+        for s in db.session.scalars(select(Segment).where(Segment.id.in_(segment_ids), record_condition(user, day)))
+    }
     if missing := [str(s) for s in segment_ids if s not in segments]:
         raise ServiceError(f"路段不存在或不在本单位管辖范围内：{', '.join(missing)}")
     try:
@@ -196,9 +228,19 @@ def create_inspection(user, data: InspectionInput, upload_dir: str | Path, photo
     index = AssignmentIndex(day)
     warnings: list[str] = []
 
-    inspection = Inspection(client_uuid=client_uuid, kind=data.kind, inspected_at=when, user_id=user.id,
-                            inspector_name=user.display_name or user.username, office_key=key, catalog=catalog,
-                            lon=lon, lat=lat, note=(data.note or "").strip()[:2000], duty_phase=duty_phase)
+    inspection = Inspection(
+        client_uuid=client_uuid,
+        kind=data.kind,
+        inspected_at=when,
+        user_id=user.id,
+        inspector_name=user.display_name or user.username,
+        office_key=key,
+        catalog=catalog,
+        lon=lon,
+        lat=lat,
+        note=(data.note or "").strip()[:2000],
+        duty_phase=duty_phase,
+    )
     for asset in assets:
         inspection.assets.append(InspectionAsset(asset=asset))
     assessed: dict[int, Chief | None] = {}
@@ -208,27 +250,42 @@ def create_inspection(user, data: InspectionInput, upload_dir: str | Path, photo
         assessed[segment_id] = chief
         distance = point_distance_m(lon, lat, segment.geometry) if lon is not None else None
         if distance is not None and distance > GPS_WARNING_M:
-            warnings.append(f"定位点距路段 {segment_label(segment)} 约 {distance} 米（超过 {GPS_WARNING_M} 米），请核对路段")
+            warnings.append(
+                f"定位点距路段 {segment_label(segment)} 约 {distance} 米（超过 {GPS_WARNING_M} 米），请核对路段"
+            )
         if scored and chief is None:
             warnings.append(f"路段 {segment_label(segment)} 在 {day} 无被考核路长，问题不计入得分")
-        inspection.segments.append(InspectionSegment(segment_id=segment_id, distance_m=distance,
-                                                     chief_id=chief.id if chief else None))
+        inspection.segments.append(
+            InspectionSegment(segment_id=segment_id, distance_m=distance, chief_id=chief.id if chief else None)
+        )
     with _stage(upload_dir) as stage:
         try:
             for number, entry in enumerate(data.findings, start=1):
                 code = (entry.item_code or "").strip().upper()
                 item = items.get(code)
                 if item is None or code == OVERDUE_CODE:
-                    raise ServiceError(f"第 {number} 条问题：请选择扣分项（{code or '未选择'} 不在 {catalog.label}扣分标准中）")
+                    raise ServiceError(
+                        f"第 {number} 条问题：请选择扣分项（{code or '未选择'} 不在 {catalog.label}扣分标准中）"
+                    )
                 quantity = _parse_quantity(entry.quantity, number)
-                segment_id = _id(entry.segment_id, f"第 {number} 条问题的路段编号") if entry.segment_id else \
-                    (segment_ids[0] if len(segment_ids) == 1 else None)
+                segment_id = (
+                    _id(entry.segment_id, f"第 {number} 条问题的路段编号")
+                    if entry.segment_id
+                    else (segment_ids[0] if len(segment_ids) == 1 else None)
+                )
                 if segment_id not in segments:
                     raise ServiceError(f"第 {number} 条问题：请选择问题所在路段（须为本次检查的路段）")
-                finding = Finding(segment_id=segment_id, item=item, quantity=quantity, note=(entry.note or "").strip()[:1000],
-                                  chief_id=assessed[segment_id].id if assessed[segment_id] else None)
+                finding = Finding(
+                    segment_id=segment_id,
+                    item=item,
+                    quantity=quantity,
+                    note=(entry.note or "").strip()[:1000],
+                    chief_id=assessed[segment_id].id if assessed[segment_id] else None,
+                )
                 owner = assignee_for(index, segments[segment_id], key, assessed[segment_id])
-                finding.rectification = Rectification(chief_id=owner.id if owner else None, deadline=deadline, state=scoring.OPEN)
+                finding.rectification = Rectification(
+                    chief_id=owner.id if owner else None, deadline=deadline, state=scoring.OPEN
+                )
                 inspection.findings.append(finding)
                 for photo in _save_photos(entry.photos, stage, f"第 {number} 条问题"):
                     inspection.photos.append(_photo_row(photo, user, finding=finding))
@@ -249,10 +306,17 @@ def create_inspection(user, data: InspectionInput, upload_dir: str | Path, photo
     return Recorded(inspection, True, warnings)
 
 
-def list_inspections(user, kind: str | None = None, month: tuple[int, int] | None = None, limit: int = 100) -> list[Inspection]:
-    query = (select(Inspection).where(inspection_condition(user))
-             .options(selectinload(Inspection.segments).selectinload(InspectionSegment.segment).selectinload(Segment.road),
-                      selectinload(Inspection.findings).selectinload(Finding.rectification)))
+def list_inspections(
+    user, kind: str | None = None, month: tuple[int, int] | None = None, limit: int = 100
+) -> list[Inspection]:
+    query = (
+        select(Inspection)
+        .where(inspection_condition(user))
+        .options(
+            selectinload(Inspection.segments).selectinload(InspectionSegment.segment).selectinload(Segment.road),
+            selectinload(Inspection.findings).selectinload(Finding.rectification),
+        )
+    )
     if kind in INSPECTION_KINDS:
         query = query.where(Inspection.kind == kind)
     if month:
@@ -264,6 +328,7 @@ def list_inspections(user, kind: str | None = None, month: tuple[int, int] | Non
 
 
 # ================================================================== corrections
+
 
 def can_correct(user, inspection: Inspection) -> bool:
     return permissions.can_correct(user, inspection)
@@ -287,31 +352,66 @@ def correct_finding(user, finding: Finding, quantity, reason: str) -> Inspection
     if new == finding.quantity:
         raise ServiceError("数量未改变")
     with unit_of_work():
-        correction = InspectionCorrection(inspection_id=finding.inspection_id, finding_id=finding.id,
-                                          quantity_before=finding.quantity, quantity_after=new, reason=reason[:1000],
-                                          user_id=user.id, actor=user.username)
+        correction = InspectionCorrection(
+            inspection_id=finding.inspection_id,
+            finding_id=finding.id,
+            quantity_before=finding.quantity,
+            quantity_after=new,
+            reason=reason[:1000],
+            user_id=user.id,
+            actor=user.username,
+        )
         finding.quantity = new
         rect = finding.rectification
-        if new == 0 and rect is not None and rect.state != scoring.VERIFIED:  # nothing left to fix: closed, with the reason
-            rect.office_note, rect.state, rect.verified_at = f"问题已更正撤销：{reason[:200]}", scoring.VERIFIED, utcnow()
-            db.session.add(RectificationEvent(rectification_id=rect.id, at=rect.verified_at, action="verify", user_id=user.id,
-                                              actor=user.username, note=rect.office_note))
+        if (
+            new == 0 and rect is not None and rect.state != scoring.VERIFIED
+        ):  # nothing left to fix: closed, with the reason
+            rect.office_note, rect.state, rect.verified_at = (
+                f"问题已更正撤销：{reason[:200]}",
+                scoring.VERIFIED,
+                utcnow(),
+            )
+            db.session.add(
+                RectificationEvent(
+                    rectification_id=rect.id,
+                    at=rect.verified_at,
+                    action="verify",
+                    user_id=user.id,
+                    actor=user.username,
+                    note=rect.office_note,
+                )
+            )
         db.session.add(correction)
     return correction
 
 
 def corrections_of(inspection: Inspection) -> list[InspectionCorrection]:
-    return list(db.session.scalars(select(InspectionCorrection).where(InspectionCorrection.inspection_id == inspection.id)
-                                   .options(selectinload(InspectionCorrection.finding).selectinload(Finding.item))
-                                   .order_by(InspectionCorrection.id)))
+    return list(
+        db.session.scalars(
+            select(InspectionCorrection)
+            .where(InspectionCorrection.inspection_id == inspection.id)
+            .options(selectinload(InspectionCorrection.finding).selectinload(Finding.item))
+            .order_by(InspectionCorrection.id)
+        )
+    )
 
 
 def findings_of_chief(chief_id: int, limit: int = 30) -> list[Finding]:
     """The latest findings that hit a chief's score."""
-    return list(db.session.scalars(select(Finding).join(Inspection).where(Finding.chief_id == chief_id)
-                                   .options(selectinload(Finding.item), selectinload(Finding.rectification),
-                                            selectinload(Finding.segment).selectinload(Segment.road))
-                                   .order_by(Inspection.inspected_at.desc(), Finding.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(Finding)
+            .join(Inspection)
+            .where(Finding.chief_id == chief_id)
+            .options(
+                selectinload(Finding.item),
+                selectinload(Finding.rectification),
+                selectinload(Finding.segment).selectinload(Segment.road),
+            )
+            .order_by(Inspection.inspected_at.desc(), Finding.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def finding_points_text(finding: Finding) -> str:
@@ -321,13 +421,22 @@ def finding_points_text(finding: Finding) -> str:
 
 # ================================================================== JSON (API)
 
+
 def inspection_json(inspection: Inspection, today: date | None = None) -> dict:
     return {
-        "id": inspection.id, "client_uuid": inspection.client_uuid, "kind": inspection.kind,
-        "kind_label": inspection.kind_label, "inspected_at": clock.iso_beijing(inspection.inspected_at),
-        "inspector": inspection.inspector_name, "office": office_label(inspection.office_key),
-        "office_key": inspection.office_key, "catalog": inspection.catalog.label, "frozen": inspection.frozen,
-        "lon": inspection.lon, "lat": inspection.lat, "note": inspection.note,
+        "id": inspection.id,
+        "client_uuid": inspection.client_uuid,
+        "kind": inspection.kind,
+        "kind_label": inspection.kind_label,
+        "inspected_at": clock.iso_beijing(inspection.inspected_at),
+        "inspector": inspection.inspector_name,
+        "office": office_label(inspection.office_key),
+        "office_key": inspection.office_key,
+        "catalog": inspection.catalog.label,
+        "frozen": inspection.frozen,
+        "lon": inspection.lon,
+        "lat": inspection.lat,
+        "note": inspection.note,
         "segments": [{**segment_json(s.segment, s.distance_m), "chief_id": s.chief_id} for s in inspection.segments],
         "findings": [finding_json(f, today) for f in inspection.findings],
         "photos": [p.id for p in inspection.photos if p.finding_id is None],
@@ -336,9 +445,17 @@ def inspection_json(inspection: Inspection, today: date | None = None) -> dict:
 
 def finding_json(finding: Finding, today: date | None = None) -> dict:
     rect = finding.rectification
-    return {"id": finding.id, "segment_id": finding.segment_id, "item": finding.item.code, "text": finding.item.text,
-            "category": finding.item.category, "quantity": finding.quantity, "unit": finding.item.unit,
-            "points": finding_points_text(finding),
-            "note": finding.note, "chief_id": finding.chief_id, "photos": [p.id for p in finding.photos],
-            "rectification": rectification_json(rect, today) if rect else None}
-
+    return {
+        "id": finding.id,
+        "segment_id": finding.segment_id,
+        "item": finding.item.code,
+        "text": finding.item.text,
+        "category": finding.item.category,
+        "quantity": finding.quantity,
+        "unit": finding.item.unit,
+        "points": finding_points_text(finding),
+        "note": finding.note,
+        "chief_id": finding.chief_id,
+        "photos": [p.id for p in finding.photos],
+        "rectification": rectification_json(rect, today) if rect else None,
+    }

@@ -1,14 +1,22 @@
 """Mileage versions (列养里程版本) in the database: reading a version or the register as
 complete snapshots, the approved-quarter freeze, writing a version's changes and
 naming a difference for people (rules in roadchief.domain.mileage; 第十五条)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable
 
 from sqlalchemy import delete, insert, select
 
-from roadchief.domain.mileage import MileageDiff, MileageEntry, describe_diff, frozen_message, frozen_years, mileage_diff
+from roadchief.domain.mileage import (
+    MileageDiff,
+    MileageEntry,
+    describe_diff,
+    frozen_message,
+    frozen_years,
+    mileage_diff,
+)
 from roadchief.domain.stakes import format_stake
 from roadchief.extensions import db
 from roadchief.models import MileageVersion, QuarterClose, Road, Segment, SegmentMileage, Station, Town, Village
@@ -22,7 +30,7 @@ Change = tuple[int, "MileageEntry | None"]
 
 def _chunks(items: list, size: int = _IN_CHUNK) -> Iterable[list]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def version_dates() -> list[date]:
@@ -39,24 +47,45 @@ def latest_version() -> MileageVersion | None:
 
 def previous_version(effective: date) -> MileageVersion | None:
     """The version in force just before ``effective``: a new version starts from it."""
-    return db.session.scalar(select(MileageVersion).where(MileageVersion.effective_from < effective)
-                             .order_by(MileageVersion.effective_from.desc()).limit(1))
+    return db.session.scalar(
+        select(MileageVersion)
+        .where(MileageVersion.effective_from < effective)
+        .order_by(MileageVersion.effective_from.desc())
+        .limit(1)
+    )
 
 
 def version_entries(version: MileageVersion) -> dict[int, MileageEntry]:
-    query = select(SegmentMileage.segment_id, SegmentMileage.road_class, SegmentMileage.town_id, SegmentMileage.village_id,
-                   SegmentMileage.station_id, SegmentMileage.listed_m, SegmentMileage.is_listed) \
-        .where(SegmentMileage.version_id == version.id)
-    return {seg: MileageEntry(cls, town, village, station, int(metres), bool(listed))
-            for seg, cls, town, village, station, metres, listed in db.session.execute(query)}
+    query = select(
+        SegmentMileage.segment_id,
+        SegmentMileage.road_class,
+        SegmentMileage.town_id,
+        SegmentMileage.village_id,
+        SegmentMileage.station_id,
+        SegmentMileage.listed_m,
+        SegmentMileage.is_listed,
+    ).where(SegmentMileage.version_id == version.id)
+    return {
+        seg: MileageEntry(cls, town, village, station, int(metres), bool(listed))
+        for seg, cls, town, village, station, metres, listed in db.session.execute(query)
+    }
 
 
 def register_entries() -> dict[int, MileageEntry]:
     """Every segment of the register with its current class, unit and listed metres."""
-    query = select(Segment.id, Road.road_class, Segment.town_id, Segment.village_id, Segment.station_id,
-                   Segment.listed_m, Segment.is_listed).join(Road, Segment.road_id == Road.id)
-    return {seg: MileageEntry(cls, town, village, station, int(metres), bool(listed))
-            for seg, cls, town, village, station, metres, listed in db.session.execute(query)}
+    query = select(
+        Segment.id,
+        Road.road_class,
+        Segment.town_id,
+        Segment.village_id,
+        Segment.station_id,
+        Segment.listed_m,
+        Segment.is_listed,
+    ).join(Road, Segment.road_id == Road.id)
+    return {
+        seg: MileageEntry(cls, town, village, station, int(metres), bool(listed))
+        for seg, cls, town, village, station, metres, listed in db.session.execute(query)
+    }
 
 
 def closed_by_year() -> dict[int, list[int]]:
@@ -79,9 +108,11 @@ def frozen_for(effective: date, existing: bool) -> list[tuple[int, list[int]]]:
 
 
 def frozen_refusal(hits: list[tuple[int, list[int]]], effective: date) -> str:
-    return (f"{frozen_message(hits)}，该年度计划与拨付所用的列养里程已冻结，不能新建或修改自 "
-            f"{effective.isoformat()} 起的列养里程版本（第十七条 按季度拨付，已拨付数据冻结）；"
-            f"请选择在这些年度之后生效的日期")
+    return (
+        f"{frozen_message(hits)}，该年度计划与拨付所用的列养里程已冻结，不能新建或修改自 "
+        f"{effective.isoformat()} 起的列养里程版本（第十七条 按季度拨付，已拨付数据冻结）；"
+        f"请选择在这些年度之后生效的日期"
+    )
 
 
 def changes(before: dict[int, MileageEntry], after: dict[int, MileageEntry]) -> list[Change]:
@@ -91,9 +122,16 @@ def changes(before: dict[int, MileageEntry], after: dict[int, MileageEntry]) -> 
 
 
 def _values(version_id: int, segment_id: int, entry: MileageEntry) -> dict:
-    return {"version_id": version_id, "segment_id": segment_id, "road_class": entry.road_class,
-            "town_id": entry.town, "village_id": entry.village, "station_id": entry.station,
-            "listed_m": entry.listed_m, "is_listed": entry.is_listed}
+    return {
+        "version_id": version_id,
+        "segment_id": segment_id,
+        "road_class": entry.road_class,
+        "town_id": entry.town,
+        "village_id": entry.village,
+        "station_id": entry.station,
+        "listed_m": entry.listed_m,
+        "is_listed": entry.is_listed,
+    }
 
 
 def apply_changes(version: MileageVersion, to_write: list[Change]) -> None:
@@ -102,31 +140,48 @@ def apply_changes(version: MileageVersion, to_write: list[Change]) -> None:
     written = [(seg, entry) for seg, entry in to_write if entry is not None]
     replaced = removed + [seg for seg, _ in written]
     for chunk in _chunks(replaced):
-        db.session.execute(delete(SegmentMileage).where(SegmentMileage.version_id == version.id,
-                                                        SegmentMileage.segment_id.in_(chunk)))
+        db.session.execute(
+            delete(SegmentMileage).where(SegmentMileage.version_id == version.id, SegmentMileage.segment_id.in_(chunk))
+        )
     if written:
         db.session.execute(insert(SegmentMileage), [_values(version.id, seg, entry) for seg, entry in written])
 
 
 def record_version_change(version: MileageVersion, diff: MileageDiff, created: bool) -> None:
     """Mileage decides money (第十五条): every version change goes into the audit log."""
+
     def totals(by_class: dict) -> dict:
         return {cls: f"{metres / 1000:.3f}" for cls, metres in sorted(by_class.items())}
-    note = (f"{'新建' if created else '调整'}列养里程版本“{version.name}”（{version.effective_from.isoformat()} 起）："
-            f"新增 {len(diff.added)} 段，移除 {len(diff.removed)} 段，变更 {len(diff.changed)} 段")
-    record_event(db.session, "mileage_version", version.id, note, before=totals(diff.class_before),
-                 after=totals(diff.class_after))
+
+    note = (
+        f"{'新建' if created else '调整'}列养里程版本“{version.name}”（{version.effective_from.isoformat()} 起）："
+        f"新增 {len(diff.added)} 段，移除 {len(diff.removed)} 段，变更 {len(diff.changed)} 段"
+    )
+    record_event(
+        db.session,
+        "mileage_version",
+        version.id,
+        note,
+        before=totals(diff.class_before),
+        after=totals(diff.class_after),
+    )
 
 
 class Names:
     """Names of towns, units and segments for printing a difference (loaded once)."""
 
-    def __init__(self, towns: Iterable[Town] | None = None, villages: Iterable[Village] | None = None,
-                 stations: Iterable[Station] | None = None):
+    def __init__(
+        self,
+        towns: Iterable[Town] | None = None,
+        villages: Iterable[Village] | None = None,
+        stations: Iterable[Station] | None = None,
+    ):
         """Pass the towns, villages and stations already loaded to spare the queries."""
+
         def names(model, given):
             rows = given if given is not None else db.session.scalars(select(model))
             return {row.id: row.name for row in rows}
+
         self.towns = names(Town, towns)
         self.villages = names(Village, villages)
         self.stations = names(Station, stations)
@@ -146,7 +201,9 @@ class Names:
     def load_segments(self, ids: Iterable[int]) -> None:
         ids = [i for i in ids if i not in self.segments]
         for chunk in _chunks(ids):
-            query = select(Segment.id, Road.code, Segment.start_m, Segment.end_m).join(Road).where(Segment.id.in_(chunk))
+            query = (
+                select(Segment.id, Road.code, Segment.start_m, Segment.end_m).join(Road).where(Segment.id.in_(chunk))
+            )
             for seg, code, start, end in db.session.execute(query):
                 self.segments[seg] = f"{code} {format_stake(start)}—{format_stake(end)}"
 
@@ -157,6 +214,7 @@ class Names:
 def diff(before: dict[int, MileageEntry], after: dict[int, MileageEntry]) -> MileageDiff:
     """The difference with town sums over the classes the plan funds (镇道, 村道; 第十五条)."""
     from roadchief.services.network import FUNDED_CLASSES
+
     return mileage_diff(before, after, FUNDED_CLASSES)
 
 

@@ -1,4 +1,5 @@
 """Read models of the register: listed mileage by class and town."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -30,9 +31,13 @@ def _by_class(metres: dict[str, int]) -> dict[str, str]:
 
 def network_summary(town_id: int | None = None) -> dict:
     """Listed km (列养里程, segments flagged listed) by class, by town and overall."""
-    query = (select(Town.code, Town.name, Road.road_class, func.sum(Segment.listed_m), func.count(Segment.id))
-             .join(Segment, Segment.town_id == Town.id).join(Road, Segment.road_id == Road.id)
-             .where(Segment.is_listed.is_(True)).group_by(Town.code, Town.name, Road.road_class))
+    query = (
+        select(Town.code, Town.name, Road.road_class, func.sum(Segment.listed_m), func.count(Segment.id))
+        .join(Segment, Segment.town_id == Town.id)
+        .join(Road, Segment.road_id == Road.id)
+        .where(Segment.is_listed.is_(True))
+        .group_by(Town.code, Town.name, Road.road_class)
+    )
     if town_id:
         query = query.where(Town.id == town_id)
     per_town: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
@@ -42,8 +47,10 @@ def network_summary(town_id: int | None = None) -> dict:
         per_town[(code, name)][road_class] = int(metres)
         counts[(code, name)] += count
         overall[road_class] += int(metres)
-    towns = [{"code": code, "name": name, "segments": counts[(code, name)], "listed_km": _by_class(metres)}
-             for (code, name), metres in sorted(per_town.items())]
+    towns = [
+        {"code": code, "name": name, "segments": counts[(code, name)], "listed_km": _by_class(metres)}
+        for (code, name), metres in sorted(per_town.items())
+    ]
     segment_query = select(func.count(Segment.id), func.count(func.distinct(Segment.road_id)))
     unlisted_query = select(func.count(Segment.id)).where(Segment.is_listed.is_(False))
     if town_id:
@@ -60,8 +67,10 @@ def network_summary(town_id: int | None = None) -> dict:
 
 
 def format_summary(summary: dict) -> str:
-    lines = [f"路线 {summary['roads']} 条，路段 {summary['segments']} 段（其中未列养 {summary['unlisted_segments']} 段）",
-             "列养里程（km）："]
+    lines = [
+        f"路线 {summary['roads']} 条，路段 {summary['segments']} 段（其中未列养 {summary['unlisted_segments']} 段）",
+        "列养里程（km）：",
+    ]
     for cls in (*ROAD_CLASSES, "镇村道", "total"):
         label = "合计" if cls == "total" else cls
         lines.append(f"  {label:<6}{summary['listed_km'][cls]:>12}")
@@ -76,9 +85,9 @@ def format_summary(summary: dict) -> str:
 class SnapshotResult:
     name: str
     effective_from: date
-    count: int                     # segments in the version
-    base: str | None               # the version in force before, which the difference is against
-    diff: object                   # roadchief.domain.mileage.MileageDiff
+    count: int  # segments in the version
+    base: str | None  # the version in force before, which the difference is against
+    diff: object  # roadchief.domain.mileage.MileageDiff
     lines: list[str]
     version: object | None = None  # the MileageVersion written (None for a preview)
 
@@ -95,8 +104,10 @@ def snapshot_mileage(effective: date, name: str | None = None, dry_run: bool = F
 
     name = name or f"{effective.year}年列养里程"
     if mileage.version_at(effective) is not None:
-        raise Conflict(f"{effective.isoformat()} 已有列养里程版本（如需调整该版本，请用 import-roads --effective "
-                       f"{effective.isoformat()} 导入文件）")
+        raise Conflict(
+            f"{effective.isoformat()} 已有列养里程版本（如需调整该版本，请用 import-roads --effective "
+            f"{effective.isoformat()} 导入文件）"
+        )
     hits = mileage.frozen_for(effective, existing=False)
     if hits:
         raise ServiceError(mileage.frozen_refusal(hits, effective))
@@ -104,7 +115,9 @@ def snapshot_mileage(effective: date, name: str | None = None, dry_run: bool = F
     before = mileage.version_entries(previous) if previous else {}
     after = mileage.register_entries()
     diff = mileage.diff(before, after)
-    result = SnapshotResult(name, effective, len(after), previous.name if previous else None, diff, mileage.describe(diff))
+    result = SnapshotResult(
+        name, effective, len(after), previous.name if previous else None, diff, mileage.describe(diff)
+    )
     if dry_run:
         db.session.rollback()
         return result

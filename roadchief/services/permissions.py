@@ -1,4 +1,5 @@
 """The one permissions service: what the signed-in user may do, the SQL conditions for his scope, and the assessment scopes he sees (rules in domain.permissions)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -15,6 +16,7 @@ SEE_ALL = ("city_office", "finance")  # kept for importers; the rule is domain.p
 
 
 # ================================================================== capabilities
+
 
 def can(user, capability: str) -> bool:
     """Whether the user (anonymous allowed) holds a capability of domain.permissions."""
@@ -59,11 +61,12 @@ def bound_town_id(user) -> int | None:
 
 
 def segment_scope(user) -> str:
-    """"all", "town", "chief" or "none" (domain.permissions.segment_scope)."""
+    """ "all", "town", "chief" or "none" (domain.permissions.segment_scope)."""
     return rules.segment_scope(user.role, bool(user.town_id), bool(user.chief_id))
 
 
 # ================================================================== the register (absorbs the former services.scope)
+
 
 def segment_condition(user, day: date | None = None):
     """A SQL condition on Segment limiting rows to the user's scope."""
@@ -78,16 +81,29 @@ def segment_condition(user, day: date | None = None):
 
 
 def chief_segment_condition(chief_id: int, day: date):
-    active = [a for a in db.session.scalars(select(ChiefAssignment).where(ChiefAssignment.chief_id == chief_id))
-              if a.active_on(day)]
+    active = [
+        a
+        for a in db.session.scalars(select(ChiefAssignment).where(ChiefAssignment.chief_id == chief_id))
+        if a.active_on(day)
+    ]
     parts = []
     for a in active:
         if a.scope_kind == "city":
             return true()
-        column = {"town": Segment.town_id, "village": Segment.village_id, "station": Segment.station_id,
-                  "road": Segment.road_id, "segment": Segment.id}[a.scope_kind]
-        target = {"town": a.town_id, "village": a.village_id, "station": a.station_id,
-                  "road": a.road_id, "segment": a.segment_id}[a.scope_kind]
+        column = {
+            "town": Segment.town_id,
+            "village": Segment.village_id,
+            "station": Segment.station_id,
+            "road": Segment.road_id,
+            "segment": Segment.id,
+        }[a.scope_kind]
+        target = {
+            "town": a.town_id,
+            "village": a.village_id,
+            "station": a.station_id,
+            "road": a.road_id,
+            "segment": a.segment_id,
+        }[a.scope_kind]
         parts.append(column == target)
     return or_(*parts) if parts else false()
 
@@ -108,6 +124,7 @@ def can_on_segment(user, capability: str, segment: Segment | None = None) -> boo
 
 
 # ================================================================== assessment scopes (第二十条)
+
 
 def office_key(user) -> str | None:
     """The assessing office a user records for: "city", "town:CODE" or "chief:ID"."""
@@ -158,18 +175,19 @@ def can_finalise(user, scope: str) -> bool:
 
 # ================================================================== inspections and rectifications
 
+
 def records_every_kind(user) -> bool:
     """Offices and inspectors record every kind of inspection (domain.permissions.records_every_kind)."""
     return rules.records_every_kind(user.role)
 
 
 def record_scope(user) -> str:
-    """"segments", "chief" or "none": where the user may record an inspection."""
+    """ "segments", "chief" or "none": where the user may record an inspection."""
     return rules.record_scope(user.role, bool(user.chief_id))
 
 
 def inspection_read_scope(user) -> str:
-    """"all", "town", "chief" or "none": which inspections and rectifications the user reads."""
+    """ "all", "town", "chief" or "none": which inspections and rectifications the user reads."""
     return rules.inspection_read_scope(user.role, bool(user.town_id), bool(user.chief_id))
 
 
@@ -180,5 +198,6 @@ def can_correct(user, inspection) -> bool:
 
 def rectification_parts(user, rect) -> set[str]:
     """The parts ("chief", "office") the user plays on a rectification."""
-    return rules.rectification_parts(user.role, user.chief_id, office_key(user), rect.chief_id,
-                                     rect.finding.inspection.office_key)
+    return rules.rectification_parts(
+        user.role, user.chief_id, office_key(user), rect.chief_id, rect.finding.inspection.office_key
+    )

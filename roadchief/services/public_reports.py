@@ -4,6 +4,7 @@ ticket for the responsible 路长, seen by the offices, and is tracked to closur
 States and the actions moving between them are data (TRANSITIONS); ``next_status``
 is the one place that says what may follow what.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,15 @@ from roadchief.domain.permissions import PROCESS_REPORTS, REPLY_REPORTS, may, re
 from roadchief.extensions import db
 from roadchief.models import Road, Segment
 from roadchief.models.base import utcnow
-from roadchief.models.public import (LAT_RANGE, LON_RANGE, NOTE_MAX, REPORT_CATEGORIES, REPORT_STATUSES,
-                                     REPORT_TEXT_MAX, PublicReport)
+from roadchief.models.public import (
+    LAT_RANGE,
+    LON_RANGE,
+    NOTE_MAX,
+    REPORT_CATEGORIES,
+    REPORT_STATUSES,
+    REPORT_TEXT_MAX,
+    PublicReport,
+)
 from roadchief.services import Conflict, ServiceError
 from roadchief.services.chiefs import AssignmentIndex
 from roadchief.services.signs import responsible_chief
@@ -39,8 +47,20 @@ ACTIONS = {
 }
 # current status -> {action: next status}. closed and rejected are final.
 TRANSITIONS: dict[str, dict[str, str]] = {
-    "received": {"assign": "assigned", "confirm": "confirmed", "close": "closed", "reject": "rejected", "reply": "received"},
-    "assigned": {"assign": "assigned", "confirm": "confirmed", "close": "closed", "reject": "rejected", "reply": "assigned"},
+    "received": {
+        "assign": "assigned",
+        "confirm": "confirmed",
+        "close": "closed",
+        "reject": "rejected",
+        "reply": "received",
+    },
+    "assigned": {
+        "assign": "assigned",
+        "confirm": "confirmed",
+        "close": "closed",
+        "reject": "rejected",
+        "reply": "assigned",
+    },
     "confirmed": {"close": "closed", "reply": "confirmed"},
     "closed": {},
     "rejected": {},
@@ -72,6 +92,7 @@ def allowed_actions(status: str) -> list[str]:
 
 
 # ---------- input checks ----------
+
 
 def clean_text(value: str | None, what: str, limit: int, required: bool = True) -> str | None:
     text = unicodedata.normalize("NFC", value or "").replace("\r\n", "\n").strip()
@@ -137,6 +158,7 @@ def normalise_ref(ref: str | None) -> str | None:
 
 # ---------- creating a report ----------
 
+
 @dataclass(frozen=True)
 class ReportInput:
     category: str
@@ -164,8 +186,9 @@ def _road_town(road: Road) -> int | None:
     return towns.pop() if len(towns) == 1 else None
 
 
-def create_report(road: Road, data: ReportInput, photo=None, ip: str | None = None,
-                  today: date | None = None) -> PublicReport:
+def create_report(
+    road: Road, data: ReportInput, photo=None, ip: str | None = None, today: date | None = None
+) -> PublicReport:
     """Validate and store a report; the photo (a FileStorage or None) is checked first."""
     if data.category not in REPORT_CATEGORIES:
         raise ServiceError("请选择问题类别")
@@ -199,10 +222,20 @@ def create_report(road: Road, data: ReportInput, photo=None, ip: str | None = No
             stored = stage.save(photo)
         for attempt in range(5):
             report = PublicReport(
-                ref=new_ref(today), road_id=road.id, segment_id=segment.id if segment else None, town_id=town_id,
-                category=data.category, text=text, lon=lon, lat=lat, reporter_phone=phone, status="received",
-                assigned_chief_id=chief_id, ip_hash=ip_digest(ip),
-                photo_path=stored.path if stored else None, photo_thumb_path=stored.thumb_path if stored else None,
+                ref=new_ref(today),
+                road_id=road.id,
+                segment_id=segment.id if segment else None,
+                town_id=town_id,
+                category=data.category,
+                text=text,
+                lon=lon,
+                lat=lat,
+                reporter_phone=phone,
+                status="received",
+                assigned_chief_id=chief_id,
+                ip_hash=ip_digest(ip),
+                photo_path=stored.path if stored else None,
+                photo_thumb_path=stored.thumb_path if stored else None,
                 photo_taken_at=stored.taken_at if stored else None,
             )
             try:
@@ -217,6 +250,7 @@ def create_report(road: Road, data: ReportInput, photo=None, ip: str | None = No
 
 # ---------- who sees and handles what ----------
 
+
 def visible_condition(user):
     """SQL condition on PublicReport for the reports a signed-in user may see."""
     scope = report_scope(user.role, bool(user.town_id), bool(user.chief_id))
@@ -224,8 +258,10 @@ def visible_condition(user):
         return true()
     if scope == "town":
         road_in_town = select(Segment.road_id).where(Segment.town_id == user.town_id)
-        return or_(PublicReport.town_id == user.town_id,
-                   (PublicReport.town_id.is_(None)) & PublicReport.road_id.in_(road_in_town))
+        return or_(
+            PublicReport.town_id == user.town_id,
+            (PublicReport.town_id.is_(None)) & PublicReport.road_id.in_(road_in_town),
+        )
     if scope == "chief":
         return PublicReport.assigned_chief_id == user.chief_id
     return false()
@@ -258,8 +294,14 @@ def find_report(ref: str) -> PublicReport | None:
     return db.session.scalar(select(PublicReport).where(PublicReport.ref == ref)) if ref else None
 
 
-def act(report: PublicReport, user, action: str, note: str | None = None, rectification_ref: str | None = None,
-        chief_id: int | None = None) -> PublicReport:
+def act(
+    report: PublicReport,
+    user,
+    action: str,
+    note: str | None = None,
+    rectification_ref: str | None = None,
+    chief_id: int | None = None,
+) -> PublicReport:
     """Apply an office action (assign/confirm/close/reject) or a chief's reply."""
     if action in OFFICE_ACTIONS:
         if not can_handle(user, report):
@@ -268,7 +310,9 @@ def act(report: PublicReport, user, action: str, note: str | None = None, rectif
         if not can_reply(user, report):
             raise ServiceError("只有被转办的路长可以回复")
     new_status = next_status(report.status, action)
-    note = clean_text(note, "处理意见" if action != "reply" else "回复", NOTE_MAX, required=action in ("reject", "reply"))
+    note = clean_text(
+        note, "处理意见" if action != "reply" else "回复", NOTE_MAX, required=action in ("reject", "reply")
+    )
 
     with unit_of_work():  # a refusal below leaves nothing half-done in the session
         if action == "assign":
@@ -299,7 +343,10 @@ def chief_choices(report: PublicReport, day: date | None = None) -> list[tuple[i
     seen: dict[int, str] = {}
     for segment in segments:
         for c in index.chiefs_for(segment):
-            if c.position in ("city", "city_town_roads", "station", "town", "area", "village") and c.chief.id not in seen:
+            if (
+                c.position in ("city", "city_town_roads", "station", "town", "area", "village")
+                and c.chief.id not in seen
+            ):
                 seen[c.chief.id] = f"{c.chief.name}（{c.position_name}，{c.chief.title}）"
     if report.assigned_chief_id and report.assigned_chief_id not in seen and report.assigned_chief:
         seen[report.assigned_chief_id] = report.assigned_chief.name
@@ -307,6 +354,7 @@ def chief_choices(report: PublicReport, day: date | None = None) -> list[tuple[i
 
 
 def stats_by_status(user) -> dict[str, int]:
-    rows = db.session.execute(select(PublicReport.status, func.count()).where(visible_condition(user))
-                              .group_by(PublicReport.status))
+    rows = db.session.execute(
+        select(PublicReport.status, func.count()).where(visible_condition(user)).group_by(PublicReport.status)
+    )
     return {status: count for status, count in rows}

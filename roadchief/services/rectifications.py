@@ -1,5 +1,6 @@
 """Rectifications (整改) of findings: listing them (overdue, awaiting review), who plays which
 part, and the workflow — the chief answers, the inspecting office verifies or sends back."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -7,8 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.orm.exc import StaleDataError
 
-from roadchief.domain import clock
-from roadchief.domain import scoring
+from roadchief.domain import clock, scoring
 from roadchief.domain.clock import beijing_today
 from roadchief.domain.scoring import TransitionError
 from roadchief.extensions import db
@@ -17,13 +17,19 @@ from roadchief.models.inspections import Inspection, Rectification, Rectificatio
 from roadchief.services import ServiceError, permissions
 from roadchief.services.inspection_photos import _photo_row, _save_photos, _stage
 from roadchief.services.inspection_scope import _rectification_query, aware
-from roadchief.services.permissions import office_key
 from roadchief.services.inspection_segments import segment_label
+from roadchief.services.permissions import office_key
 from roadchief.services.transactions import unit_of_work
 
 
-def list_rectifications(user, state: str | None = None, overdue: bool = False, chief_id: int | None = None,
-                        today: date | None = None, limit: int = 300) -> list[Rectification]:
+def list_rectifications(
+    user,
+    state: str | None = None,
+    overdue: bool = False,
+    chief_id: int | None = None,
+    today: date | None = None,
+    limit: int = 300,
+) -> list[Rectification]:
     """Rectifications the user may see; ``overdue`` keeps the open ones past their deadline."""
     today = today or beijing_today()
     query = _rectification_query(user)
@@ -57,8 +63,15 @@ def actors_for(user, rect: Rectification) -> set[str]:
     return permissions.rectification_parts(user, rect)
 
 
-def act(user, rect: Rectification, action: str, note: str = "", photo=None, upload_dir: str | Path = "",
-        now: datetime | None = None) -> Rectification:
+def act(
+    user,
+    rect: Rectification,
+    action: str,
+    note: str = "",
+    photo=None,
+    upload_dir: str | Path = "",
+    now: datetime | None = None,
+) -> Rectification:
     """One step of the 整改 workflow (see domain.scoring.next_state), with its history."""
     if action not in scoring.ACTIONS:
         raise ServiceError(f"未知操作：{action}")
@@ -76,8 +89,15 @@ def act(user, rect: Rectification, action: str, note: str = "", photo=None, uplo
         with _stage(upload_dir) as stage, unit_of_work():
             if action == "complete":
                 for saved in _save_photos([photo], stage, "整改后照片"):
-                    db.session.add(_photo_row(saved, user, inspection_id=rect.finding.inspection_id,
-                                              finding_id=rect.finding_id, rectification_id=rect.id))
+                    db.session.add(
+                        _photo_row(
+                            saved,
+                            user,
+                            inspection_id=rect.finding.inspection_id,
+                            finding_id=rect.finding_id,
+                            rectification_id=rect.id,
+                        )
+                    )
                 rect.chief_note, rect.completed_at, rect.late = note, now, step.late
             elif action == "verify":
                 rect.verified_at = now
@@ -86,19 +106,33 @@ def act(user, rect: Rectification, action: str, note: str = "", photo=None, uplo
             else:
                 rect.office_note, rect.returned_count = note, rect.returned_count + 1
             rect.state = step.state
-            db.session.add(RectificationEvent(rectification_id=rect.id, at=now, action=action, user_id=user.id,
-                                              actor=user.username, note=note))
+            db.session.add(
+                RectificationEvent(
+                    rectification_id=rect.id, at=now, action=action, user_id=user.id, actor=user.username, note=note
+                )
+            )
     except StaleDataError:
         raise ServiceError("该整改刚刚已被他人处理，请刷新后查看") from None
     return rect
 
 
 def rectification_json(rect: Rectification, today: date | None = None) -> dict:
-    return {"id": rect.id, "finding_id": rect.finding_id, "inspection_id": rect.finding.inspection_id,
-            "chief_id": rect.chief_id, "chief": rect.chief.name if rect.chief else None,
-            "deadline": rect.deadline.isoformat(), "state": rect.state, "state_label": rect.state_label,
-            "overdue": is_overdue(rect, today), "late": rect.late, "chief_note": rect.chief_note,
-            "office_note": rect.office_note, "returned_count": rect.returned_count,
-            "completed_at": clock.iso_beijing(rect.completed_at),
-            "verified_at": clock.iso_beijing(rect.verified_at),
-            "item": rect.finding.item.text, "segment": segment_label(rect.finding.segment)}
+    return {
+        "id": rect.id,
+        "finding_id": rect.finding_id,
+        "inspection_id": rect.finding.inspection_id,
+        "chief_id": rect.chief_id,
+        "chief": rect.chief.name if rect.chief else None,
+        "deadline": rect.deadline.isoformat(),
+        "state": rect.state,
+        "state_label": rect.state_label,
+        "overdue": is_overdue(rect, today),
+        "late": rect.late,
+        "chief_note": rect.chief_note,
+        "office_note": rect.office_note,
+        "returned_count": rect.returned_count,
+        "completed_at": clock.iso_beijing(rect.completed_at),
+        "verified_at": clock.iso_beijing(rect.verified_at),
+        "item": rect.finding.item.text,
+        "segment": segment_label(rect.finding.segment),
+    }

@@ -11,6 +11,7 @@ This module is the use case; its steps live in ``roadchief.services.importing``
 columns, ``cells`` and ``geometry`` parse values, ``register`` and ``validation``
 check the rows, ``writing`` writes them, ``results`` holds errors and the report.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -27,21 +28,39 @@ from roadchief.services.importing.columns import FIELDS, MappingFailed, check_ma
 from roadchief.services.importing.layers import open_layer
 from roadchief.services.importing.register import Register
 from roadchief.services.importing.results import (
-    ImportFailed, ImportReport, LengthWarning, Progress, RowError, file_error,
+    ImportFailed,
+    ImportReport,
+    LengthWarning,
+    Progress,
+    RowError,
+    file_error,
 )
 from roadchief.services.importing.validation import length_warnings, read_rows
 from roadchief.services.importing.writing import write_rows
 
 __all__ = [
-    "FIELDS", "ImportFailed", "ImportReport", "LengthWarning", "RowError", "import_roads", "load_mapping",
+    "FIELDS",
+    "ImportFailed",
+    "ImportReport",
+    "LengthWarning",
+    "RowError",
+    "import_roads",
+    "load_mapping",
     "parse_listed_km",
 ]
 
 
-def import_roads(path, mapping: dict | None = None, dry_run: bool = False, effective: date | None = None,
-                 create_villages: bool = False, encoding: str | None = None,
-                 progress: Progress | None = None, complete: bool = False,
-                 confirm: bool | None = None) -> ImportReport:
+def import_roads(
+    path,
+    mapping: dict | None = None,
+    dry_run: bool = False,
+    effective: date | None = None,
+    create_villages: bool = False,
+    encoding: str | None = None,
+    progress: Progress | None = None,
+    complete: bool = False,
+    confirm: bool | None = None,
+) -> ImportReport:
     """Import a road layer into the register: all rows or none.
 
     Raises ImportFailed (nothing written) listing every bad row; returns an
@@ -76,17 +95,30 @@ def import_roads(path, mapping: dict | None = None, dry_run: bool = False, effec
         # Most likely someone changed the register while we were importing: a unique key, the
         # stake-overlap trigger (a ProgrammingError on PostgreSQL) or the segments' optimistic lock.
         db.session.rollback()
-        raise file_error(f"写入时数据库拒绝（可能有人同时修改了路网），未写入任何数据：{exc.__class__.__name__}: "
-                         f"{str(exc).splitlines()[0]}") from exc
+        raise file_error(
+            f"写入时数据库拒绝（可能有人同时修改了路网），未写入任何数据：{exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0]}"
+        ) from exc
     except BaseException:
         db.session.rollback()
         raise
     return ImportReport(
-        path=str(path), rows=len(layer.frame), created=counts.created, updated=counts.updated,
-        unchanged=counts.unchanged, roads_created=counts.roads_created, length_warnings=warnings,
-        dry_run=dry_run, mileage_version=outcome.name, roads_updated=counts.roads_updated,
-        villages_created=counts.villages_created, mileage_written=counts.mileage_written,
-        mileage_base=outcome.base, mileage_diff=outcome.diff, mileage_lines=outcome.lines,
-        mileage_frozen=outcome.frozen, needs_confirmation=hold, complete=complete,
+        path=str(path),
+        rows=len(layer.frame),
+        created=counts.created,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        roads_created=counts.roads_created,
+        length_warnings=warnings,
+        dry_run=dry_run,
+        mileage_version=outcome.name,
+        roads_updated=counts.roads_updated,
+        villages_created=counts.villages_created,
+        mileage_written=counts.mileage_written,
+        mileage_base=outcome.base,
+        mileage_diff=outcome.diff,
+        mileage_lines=outcome.lines,
+        mileage_frozen=outcome.frozen,
+        needs_confirmation=hold,
+        complete=complete,
     )
-

@@ -1,4 +1,5 @@
 """Import the roster of 路长 and maintainers with their dated scopes (CSV)."""
+
 from __future__ import annotations
 
 import csv
@@ -48,8 +49,13 @@ class _Targets:
             start, _, end = stakes.partition("-")
             road = self.roads.get(road_code)
             if road:
-                segment = db.session.scalar(select(Segment).where(
-                    Segment.road_id == road.id, Segment.start_m == parse_stake(start), Segment.end_m == parse_stake(end)))
+                segment = db.session.scalar(
+                    select(Segment).where(
+                        Segment.road_id == road.id,
+                        Segment.start_m == parse_stake(start),
+                        Segment.end_m == parse_stake(end),
+                    )
+                )
                 if segment:
                     return {"segment_id": segment.id}
         raise KeyError(code)
@@ -66,8 +72,10 @@ def import_roster(path: Path) -> dict:
     targets = _Targets()
     errors: list[str] = []
     chiefs = {c.code: c for c in db.session.scalars(select(Chief))}
-    existing = {(a.chief_id, a.scope_kind, a.town_id, a.village_id, a.station_id, a.road_id, a.segment_id, a.start_date)
-                for a in db.session.scalars(select(ChiefAssignment))}
+    existing = {
+        (a.chief_id, a.scope_kind, a.town_id, a.village_id, a.station_id, a.road_id, a.segment_id, a.start_date)
+        for a in db.session.scalars(select(ChiefAssignment))
+    }
     created = assigned = 0
     with unit_of_work():
         for number, row in enumerate(rows, start=1):
@@ -89,8 +97,13 @@ def import_roster(path: Path) -> dict:
                 continue
             chief = chiefs.get(row["chief_code"].strip())
             if chief is None:
-                chief = Chief(code=row["chief_code"].strip(), name=row["name"].strip(), position=position,
-                              title=row["title"].strip(), phone=row["phone"].strip())
+                chief = Chief(
+                    code=row["chief_code"].strip(),
+                    name=row["name"].strip(),
+                    position=position,
+                    title=row["title"].strip(),
+                    phone=row["phone"].strip(),
+                )
                 db.session.add(chief)
                 db.session.flush()
                 chiefs[chief.code] = chief
@@ -98,8 +111,16 @@ def import_roster(path: Path) -> dict:
             else:
                 chief.name, chief.position = row["name"].strip(), position
                 chief.title, chief.phone = row["title"].strip(), row["phone"].strip()
-            key = (chief.id, kind, target.get("town_id"), target.get("village_id"), target.get("station_id"),
-                   target.get("road_id"), target.get("segment_id"), start)
+            key = (
+                chief.id,
+                kind,
+                target.get("town_id"),
+                target.get("village_id"),
+                target.get("station_id"),
+                target.get("road_id"),
+                target.get("segment_id"),
+                start,
+            )
             if key not in existing:
                 db.session.add(ChiefAssignment(chief=chief, scope_kind=kind, start_date=start, end_date=end, **target))
                 existing.add(key)

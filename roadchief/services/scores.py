@@ -1,13 +1,14 @@
 """Quarterly scores: imported from CSV/XLSX by offices that assess on paper, and
 written by the inspection module when a quarter is finalised (第二十一条)."""
+
 from __future__ import annotations
 
 import csv
 import io
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from datetime import date
 
 from sqlalchemy import select
 
@@ -46,6 +47,7 @@ def _rows_from_file(path: Path, content: bytes | None = None) -> list[dict]:
         return [dict(r) for r in csv.DictReader(io.StringIO(text))]
     if suffix == ".xlsx":
         from openpyxl import load_workbook
+
         try:
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
         except Exception:
@@ -54,8 +56,11 @@ def _rows_from_file(path: Path, content: bytes | None = None) -> list[dict]:
         if not values:
             return []
         header = [str(h).strip() if h is not None else "" for h in values[0]]
-        return [{header[i]: ("" if v is None else str(v)) for i, v in enumerate(r) if i < len(header)}
-                for r in values[1:] if any(v not in (None, "") for v in r)]
+        return [
+            {header[i]: ("" if v is None else str(v)) for i, v in enumerate(r) if i < len(header)}
+            for r in values[1:]
+            if any(v not in (None, "") for v in r)
+        ]
     raise ServiceError(f"不支持的文件类型：{suffix or path.name}（应为 .csv 或 .xlsx）")
 
 
@@ -64,8 +69,11 @@ def _quarter_start(year: int, quarter: int) -> date:
 
 
 def _assignment_dates(chief: Chief, kinds=("town", "village", "station")) -> str:
-    spans = [f"{a.start_date.isoformat()} 至 {a.end_date.isoformat() if a.end_date else '今'}"
-             for a in sorted(chief.assignments, key=lambda a: a.start_date) if a.scope_kind in kinds]
+    spans = [
+        f"{a.start_date.isoformat()} 至 {a.end_date.isoformat() if a.end_date else '今'}"
+        for a in sorted(chief.assignments, key=lambda a: a.start_date)
+        if a.scope_kind in kinds
+    ]
     return "、".join(spans) or "无任职记录"
 
 
@@ -79,8 +87,9 @@ def _unit_for_chief(chief: Chief, year: int, quarter: int) -> str | None:
     """The paid unit the chief held on some day of the quarter (the latest one if several);
     None when his dated assignments do not reach into the quarter (第二十条)."""
     first, last = _quarter_start(year, quarter), quarter_end(year, quarter)
-    for a in db.session.scalars(select(ChiefAssignment).where(ChiefAssignment.chief_id == chief.id)
-                                .order_by(ChiefAssignment.start_date.desc())):
+    for a in db.session.scalars(
+        select(ChiefAssignment).where(ChiefAssignment.chief_id == chief.id).order_by(ChiefAssignment.start_date.desc())
+    ):
         if a.start_date <= last and (a.end_date is None or a.end_date >= first) and _unit_of(a, chief):
             return _unit_of(a, chief)
     return None
@@ -96,8 +105,10 @@ def check_chief_held(chief_id: int, unit_key: str, year: int, quarter: int) -> N
     for a in chief.assignments:
         if _unit_of(a, chief) == unit_key and a.start_date <= last and (a.end_date is None or a.end_date >= first):
             return
-    raise ServiceError(f"{chief.name} 在 {year} 年第 {quarter} 季度（{first.isoformat()} 至 {last.isoformat()}）"
-                       f"未担任 {unit_key} 的路长，其任职日期：{_assignment_dates(chief)}")
+    raise ServiceError(
+        f"{chief.name} 在 {year} 年第 {quarter} 季度（{first.isoformat()} 至 {last.isoformat()}）"
+        f"未担任 {unit_key} 的路长，其任职日期：{_assignment_dates(chief)}"
+    )
 
 
 def parse_scores(rows: list[dict]) -> tuple[list[ScoreRow], list[str]]:
@@ -110,8 +121,10 @@ def parse_scores(rows: list[dict]) -> tuple[list[ScoreRow], list[str]]:
     towns = {key: t for t in db.session.scalars(select(Town)) for key in (t.code, t.name)}
     villages = {(v.town_id, key): v for v in db.session.scalars(select(Village)) for key in (v.code, v.name)}
     for number, row in enumerate(rows, start=2):  # row 1 is the header, as in a spreadsheet
+
         def bad(field, reason):
             errors.append(f"第 {number} 行 [{field}]：{reason}")  # noqa: B023  (bad() runs within its own iteration)
+
         try:
             year = int(str(row.get("year", "")).strip().removesuffix(".0"))
             quarter = int(str(row.get("quarter", "")).strip().removesuffix(".0"))
@@ -136,9 +149,12 @@ def parse_scores(rows: list[dict]) -> tuple[list[ScoreRow], list[str]]:
                 continue
             unit_key = _unit_for_chief(chief, year, quarter)
             if unit_key is None:
-                bad("chief_id", f"{chief.name} 不是镇级、村级或公路站路长，或 {year} 年第 {quarter} 季度"
-                                f"（{_quarter_start(year, quarter).isoformat()} 至 {quarter_end(year, quarter).isoformat()}）"
-                                f"未任职；其任职日期：{_assignment_dates(chief)}")
+                bad(
+                    "chief_id",
+                    f"{chief.name} 不是镇级、村级或公路站路长，或 {year} 年第 {quarter} 季度"
+                    f"（{_quarter_start(year, quarter).isoformat()} 至 {quarter_end(year, quarter).isoformat()}）"
+                    f"未任职；其任职日期：{_assignment_dates(chief)}",
+                )
                 continue
             chief_id = chief.id
         else:
@@ -180,16 +196,28 @@ def import_scores(path: Path, replace: bool = False, content: bytes | None = Non
         closed = {(y, q) for y in {p.year for p in parsed} for q in closed_quarters(y)}
         for item in parsed:
             if (item.year, item.quarter) in closed:
-                errors.append(f"第 {item.row} 行：{item.year} 年第 {item.quarter} 季度已审定，得分不可修改（请登记调整分录）")
+                errors.append(
+                    f"第 {item.row} 行：{item.year} 年第 {item.quarter} 季度已审定，得分不可修改（请登记调整分录）"
+                )
             elif (item.year, item.quarter, item.unit_key) in existing and not replace:
-                errors.append(f"第 {item.row} 行：{item.unit_key} {item.year} 年第 {item.quarter} 季度已有得分（如需覆盖请用 --replace）")
+                errors.append(
+                    f"第 {item.row} 行：{item.unit_key} {item.year} 年第 {item.quarter} 季度已有得分（如需覆盖请用 --replace）"
+                )
         if errors:
             raise ServiceError(f"得分导入失败：{len(errors)} 处错误，未写入任何数据", errors)
         for item in parsed:
             current = existing.get((item.year, item.quarter, item.unit_key))
             if current is None:
-                db.session.add(QuarterScore(year=item.year, quarter=item.quarter, unit_key=item.unit_key,
-                                            chief_id=item.chief_id, score_centi=item.score_centi, source=source))
+                db.session.add(
+                    QuarterScore(
+                        year=item.year,
+                        quarter=item.quarter,
+                        unit_key=item.unit_key,
+                        chief_id=item.chief_id,
+                        score_centi=item.score_centi,
+                        source=source,
+                    )
+                )
                 created += 1
             elif current.score_centi != item.score_centi or current.chief_id != item.chief_id:
                 current.score_centi, current.chief_id, current.source = item.score_centi, item.chief_id, source
@@ -205,10 +233,16 @@ def set_unit_score(year: int, quarter: int, unit_key: str, score_centi: int, chi
         raise Conflict(f"{year} 年第 {quarter} 季度已审定，得分不可修改")
     if chief_id is not None:
         check_chief_held(chief_id, unit_key, year, quarter)
-    current = db.session.scalar(select(QuarterScore).where(QuarterScore.year == year, QuarterScore.quarter == quarter,
-                                                           QuarterScore.unit_key == unit_key))
+    current = db.session.scalar(
+        select(QuarterScore).where(
+            QuarterScore.year == year, QuarterScore.quarter == quarter, QuarterScore.unit_key == unit_key
+        )
+    )
     if current is None:
-        db.session.add(QuarterScore(year=year, quarter=quarter, unit_key=unit_key, chief_id=chief_id,
-                                    score_centi=score_centi, source=source))
+        db.session.add(
+            QuarterScore(
+                year=year, quarter=quarter, unit_key=unit_key, chief_id=chief_id, score_centi=score_centi, source=source
+            )
+        )
     else:
         current.score_centi, current.chief_id, current.source = score_centi, chief_id, source

@@ -20,11 +20,12 @@ or 镇级路长, assessed by the city office ("city"). The gaps of a period are 
 chief's score in the month the period ended (see domain.scoring.duty_charges and
 services.assessment).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import false, select, true
 from sqlalchemy.orm import selectinload
@@ -82,6 +83,7 @@ def periods(start: date, end: date, period_days: int | None) -> list[tuple[date,
 
 # ------------------------------------------------------------------ windows
 
+
 def _date(value, what: str) -> date:
     if isinstance(value, date):
         return value
@@ -101,7 +103,9 @@ def _town(code) -> Town | None:
     return town
 
 
-def add_window(year: int, kind: str, start, end, period_days=None, town: str | None = None, note: str = "") -> SeasonWindow:
+def add_window(
+    year: int, kind: str, start, end, period_days=None, town: str | None = None, note: str = ""
+) -> SeasonWindow:
     if kind not in WINDOW_KINDS:
         raise ServiceError("时段类型应为 flood（汛期）或 winter（冬季）")
     start, end = _date(start, "开始日期"), _date(end, "结束日期")
@@ -118,8 +122,15 @@ def add_window(year: int, kind: str, start, end, period_days=None, town: str | N
     if period is not None and not 1 <= period <= 366:
         raise ServiceError("检查周期应为 1–366 天")
     with unit_of_work():
-        window = SeasonWindow(year=year, kind=kind, start_date=start, end_date=end, period_days=period,
-                              town=_town(town), note=str(note or "").strip()[:500])
+        window = SeasonWindow(
+            year=year,
+            kind=kind,
+            start_date=start,
+            end_date=end,
+            period_days=period,
+            town=_town(town),
+            note=str(note or "").strip()[:500],
+        )
         db.session.add(window)
     return window
 
@@ -130,13 +141,16 @@ def delete_window(window: SeasonWindow) -> None:
 
 
 def windows(year: int | None = None) -> list[SeasonWindow]:
-    query = select(SeasonWindow).options(selectinload(SeasonWindow.town)).order_by(SeasonWindow.start_date, SeasonWindow.id)
+    query = (
+        select(SeasonWindow).options(selectinload(SeasonWindow.town)).order_by(SeasonWindow.start_date, SeasonWindow.id)
+    )
     if year is not None:
         query = query.where(SeasonWindow.year == year)
     return list(db.session.scalars(query))
 
 
 # ------------------------------------------------------------------ gaps
+
 
 @dataclass
 class DutyGap:
@@ -146,8 +160,8 @@ class DutyGap:
     missing: list[str]
     chief_name: str
     chief_id: int | None
-    scope: str = "city"   # the office assessing the named chief
-    number: int = 1       # the period's number within the window (1-based)
+    scope: str = "city"  # the office assessing the named chief
+    number: int = 1  # the period's number within the window (1-based)
 
     @property
     def deduction_code(self) -> str:
@@ -159,8 +173,10 @@ class DutyGap:
 
 
 def _local_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    return (datetime.combine(start, datetime.min.time(), tzinfo=LOCAL_TZ),
-            datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=LOCAL_TZ))
+    return (
+        datetime.combine(start, datetime.min.time(), tzinfo=LOCAL_TZ),
+        datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=LOCAL_TZ),
+    )
 
 
 def duty_scope(segment: Segment) -> str:
@@ -176,25 +192,37 @@ def _scope_condition(scope: str | None):
         return true()
     kind, _, code = scope.partition(":")
     if kind == "town":
-        return (Segment.town_id == select(Town.id).where(Town.code == code).scalar_subquery()) & \
-            (Road.road_class == "村道") & Segment.village_id.is_not(None)
+        return (
+            (Segment.town_id == select(Town.id).where(Town.code == code).scalar_subquery())
+            & (Road.road_class == "村道")
+            & Segment.village_id.is_not(None)
+        )
     if kind == "city":
         return (Road.road_class != "村道") | Segment.village_id.is_(None)
     return false()
 
 
-def _gaps(window: SeasonWindow, today: date, condition, limit: int | None = None,
-          ending: tuple[date, date] | None = None) -> list[DutyGap]:
+def _gaps(
+    window: SeasonWindow, today: date, condition, limit: int | None = None, ending: tuple[date, date] | None = None
+) -> list[DutyGap]:
     """Gaps of the window's ended periods (only those ending within ``ending`` when given)
     on the listed segments matching ``condition``."""
     from roadchief.services.inspection_scope import assessed_chief
-    numbered = [(n, p) for n, p in enumerate(periods(window.start_date, window.end_date, window.period_days), start=1)
-                if p[1] < today and (ending is None or ending[0] <= p[1] <= ending[1])]
+
+    numbered = [
+        (n, p)
+        for n, p in enumerate(periods(window.start_date, window.end_date, window.period_days), start=1)
+        if p[1] < today and (ending is None or ending[0] <= p[1] <= ending[1])
+    ]
     if not numbered:
         return []
-    query = (select(Segment).join(Road).options(selectinload(Segment.road), selectinload(Segment.town),
-                                                selectinload(Segment.village))
-             .where(Segment.is_listed.is_(True), condition).order_by(Road.code, Segment.start_m))
+    query = (
+        select(Segment)
+        .join(Road)
+        .options(selectinload(Segment.road), selectinload(Segment.town), selectinload(Segment.village))
+        .where(Segment.is_listed.is_(True), condition)
+        .order_by(Road.code, Segment.start_m)
+    )
     if window.town_id:
         query = query.where(Segment.town_id == window.town_id)
     if limit:
@@ -206,11 +234,12 @@ def _gaps(window: SeasonWindow, today: date, condition, limit: int | None = None
     records = db.session.execute(
         select(InspectionSegment.segment_id, Inspection.inspected_at, Inspection.duty_phase, Inspection.note)
         .join(Inspection, InspectionSegment.inspection_id == Inspection.id)
-        .where(Inspection.kind == window.kind, Inspection.inspected_at >= begin, Inspection.inspected_at < finish))
+        .where(Inspection.kind == window.kind, Inspection.inspected_at >= begin, Inspection.inspected_at < finish)
+    )
     tags: dict[tuple[int, int], set[str]] = defaultdict(set)
     for segment_id, moment, phase, note in records:
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         day = moment.astimezone(LOCAL_TZ).date()
         for number, (first, last) in numbered:
             if first <= day <= last:
@@ -225,9 +254,18 @@ def _gaps(window: SeasonWindow, today: date, condition, limit: int | None = None
             if missing:
                 scope = duty_scope(segment)
                 chief = assessed_chief(index, segment, scope)
-                gaps.append(DutyGap(window, period, segment, missing,
-                                    f"{chief.name}（{POSITION_NAMES[chief.position]}）" if chief else "（无被考核路长）",
-                                    chief.id if chief else None, scope, number))
+                gaps.append(
+                    DutyGap(
+                        window,
+                        period,
+                        segment,
+                        missing,
+                        f"{chief.name}（{POSITION_NAMES[chief.position]}）" if chief else "（无被考核路长）",
+                        chief.id if chief else None,
+                        scope,
+                        number,
+                    )
+                )
     return gaps
 
 
@@ -238,22 +276,32 @@ def duty_gaps(user, window: SeasonWindow, today: date | None = None) -> list[Dut
     return _gaps(window, today, segment_condition(user), limit=MAX_SEGMENTS_REPORTED)
 
 
-def gap_lines(first: date, last: date, today: date, scope: str | None = None,
-              chief_id: int | None = None) -> list[DutyGapLine]:
+def gap_lines(
+    first: date, last: date, today: date, scope: str | None = None, chief_id: int | None = None
+) -> list[DutyGapLine]:
     """Every chief-named gap of a period ending between ``first`` and ``last`` (and before
     ``today``), one line per missing record, for scoring; optionally only the chiefs an
     office assesses, or one chief."""
     found = []
-    query = select(SeasonWindow).where(SeasonWindow.start_date <= last, SeasonWindow.end_date >= first) \
+    query = (
+        select(SeasonWindow)
+        .where(SeasonWindow.start_date <= last, SeasonWindow.end_date >= first)
         .order_by(SeasonWindow.start_date, SeasonWindow.id)
+    )
     for window in db.session.scalars(query):
         for gap in _gaps(window, today, _scope_condition(scope), ending=(first, last)):
-            if gap.chief_id is None or (scope is not None and gap.scope != scope) or \
-                    (chief_id is not None and gap.chief_id != chief_id):
+            if (
+                gap.chief_id is None
+                or (scope is not None and gap.scope != scope)
+                or (chief_id is not None and gap.chief_id != chief_id)
+            ):
                 continue
             for missing in gap.missing:
-                found.append(DutyGapLine(gap.chief_id, window.kind, window.id, gap.number, gap.period[1], missing,
-                                         gap.segment_text))
+                found.append(
+                    DutyGapLine(
+                        gap.chief_id, window.kind, window.id, gap.number, gap.period[1], missing, gap.segment_text
+                    )
+                )
     return found
 
 
@@ -266,6 +314,7 @@ def gaps_by_chief(gaps: list[DutyGap]) -> list[tuple[str, int, list[DutyGap]]]:
 
 
 # ------------------------------------------------------------------ emergency stock
+
 
 def set_stock(town_code: str, item: str, unit: str, quantity, location: str = "", note: str = "") -> EmergencyStock:
     town = _town(town_code)
@@ -284,7 +333,9 @@ def set_stock(town_code: str, item: str, unit: str, quantity, location: str = ""
     if not 0 <= amount <= 10_000_000:
         raise ServiceError("数量应在 0–10000000 之间")
     with unit_of_work():
-        row = db.session.scalar(select(EmergencyStock).where(EmergencyStock.town_id == town.id, EmergencyStock.item == item))
+        row = db.session.scalar(
+            select(EmergencyStock).where(EmergencyStock.town_id == town.id, EmergencyStock.item == item)
+        )
         if row is None:
             row = EmergencyStock(town=town, item=item)
             db.session.add(row)
@@ -294,8 +345,12 @@ def set_stock(town_code: str, item: str, unit: str, quantity, location: str = ""
 
 
 def stock(user) -> list[EmergencyStock]:
-    query = (select(EmergencyStock).join(Town).options(selectinload(EmergencyStock.town))
-             .order_by(Town.code, EmergencyStock.item))
+    query = (
+        select(EmergencyStock)
+        .join(Town)
+        .options(selectinload(EmergencyStock.town))
+        .order_by(Town.code, EmergencyStock.item)
+    )
     if bound_town_id(user):
         query = query.where(EmergencyStock.town_id == user.town_id)
     return list(db.session.scalars(query))

@@ -5,6 +5,7 @@ stakes, listed length, the 路长 at each level (name, title, phone), their duti
 (第六条), the 管护目标, the 监督电话 and the latest grade. Nothing internal
 (measured lengths, geometry, funding, chief codes) is put on a sign.
 """
+
 from __future__ import annotations
 
 import io
@@ -82,6 +83,7 @@ class Grade:
 @dataclass
 class SegmentGroup:
     """Segments of a road answered for by the same chiefs."""
+
     segments: list[Segment]
     chiefs: list[SignChief]
     grades: list[Grade] = field(default_factory=list)
@@ -111,6 +113,7 @@ class SegmentGroup:
 @dataclass(frozen=True)
 class ChiefRow:
     """A chief on the printed sign, with the stakes answered for when not the whole road."""
+
     chief: SignChief
     stakes: str | None
 
@@ -179,7 +182,9 @@ class Sign:
     @property
     def duties(self) -> list[tuple[str, str]]:
         present = {r.chief.position for r in self.chief_rows}
-        return [(POSITION_NAMES[code], DUTIES[code]) for code in SIGN_POSITION_ORDER if code in present and code in DUTIES]
+        return [
+            (POSITION_NAMES[code], DUTIES[code]) for code in SIGN_POSITION_ORDER if code in present and code in DUTIES
+        ]
 
     @property
     def grades(self) -> list[Grade]:
@@ -234,23 +239,37 @@ class SignContext:
             if level is None or (c.chief.id, c.position) in seen:
                 continue
             seen.add((c.chief.id, c.position))
-            out.append(SignChief(c.chief.id, level, c.position, POSITION_NAMES[c.position],
-                                 c.chief.name, c.chief.title or "", c.chief.phone or ""))
+            out.append(
+                SignChief(
+                    c.chief.id,
+                    level,
+                    c.position,
+                    POSITION_NAMES[c.position],
+                    c.chief.name,
+                    c.chief.title or "",
+                    c.chief.phone or "",
+                )
+            )
         out.sort(key=lambda c: (SIGN_POSITION_ORDER[c.position], c.name))
         return out
 
     def grade(self, segment: Segment) -> Grade | None:
-        key = unit_key_for_segment(segment.road.road_class, segment.town.code,
-                                   segment.village.code if segment.village else None,
-                                   segment.station.code if segment.station else None)
+        key = unit_key_for_segment(
+            segment.road.road_class,
+            segment.town.code,
+            segment.village.code if segment.village else None,
+            segment.station.code if segment.station else None,
+        )
         if key is None or key not in self.scores:
             return None
         period, score = self.scores[key]
         year, quarter = period.split("Q")
         kind = key.split(":", 1)[0]
-        label = {"village": segment.village.name if segment.village else "",
-                 "station": segment.station.name if segment.station else "",
-                 "town": segment.town.name}[kind]
+        label = {
+            "village": segment.village.name if segment.village else "",
+            "station": segment.station.name if segment.station else "",
+            "town": segment.town.name,
+        }[kind]
         return Grade(f"{year}年第{quarter}季度", score, grade_for(score), label)
 
     def groups(self, segments: list[Segment]) -> list[SegmentGroup]:
@@ -269,25 +288,44 @@ class SignContext:
 
     def road_sign(self, road: Road) -> Sign:
         segments = sorted(road.segments, key=lambda s: s.start_m)
-        return Sign("road", road, None, segments, self.groups(segments), public_url(road_path(road.code)),
-                    current_app.config["SUPERVISION_PHONE"])
+        return Sign(
+            "road",
+            road,
+            None,
+            segments,
+            self.groups(segments),
+            public_url(road_path(road.code)),
+            current_app.config["SUPERVISION_PHONE"],
+        )
 
     def segment_sign(self, segment: Segment) -> Sign:
-        return Sign("segment", segment.road, segment, [segment], self.groups([segment]),
-                    public_url(segment_path(segment.id)), current_app.config["SUPERVISION_PHONE"])
+        return Sign(
+            "segment",
+            segment.road,
+            segment,
+            [segment],
+            self.groups([segment]),
+            public_url(segment_path(segment.id)),
+            current_app.config["SUPERVISION_PHONE"],
+        )
 
 
 def _segment_options():
-    return (selectinload(Segment.town), selectinload(Segment.village), selectinload(Segment.station),
-            selectinload(Segment.road))
+    return (
+        selectinload(Segment.town),
+        selectinload(Segment.village),
+        selectinload(Segment.station),
+        selectinload(Segment.road),
+    )
 
 
 def find_road(code: str) -> Road | None:
     code = (code or "").strip().upper()
     if not code or len(code) > 20:
         return None
-    return db.session.scalar(select(Road).where(Road.code == code)
-                             .options(selectinload(Road.segments).options(*_segment_options())))
+    return db.session.scalar(
+        select(Road).where(Road.code == code).options(selectinload(Road.segments).options(*_segment_options()))
+    )
 
 
 def find_segment(segment_id: int) -> Segment | None:
@@ -297,8 +335,14 @@ def find_segment(segment_id: int) -> Segment | None:
 def town_roads(town: Town) -> list[Road]:
     """Roads with at least one segment in the town, by code."""
     road_ids = select(Segment.road_id).where(Segment.town_id == town.id)
-    return list(db.session.scalars(select(Road).where(Road.id.in_(road_ids)).order_by(Road.code)
-                                   .options(selectinload(Road.segments).options(*_segment_options()))))
+    return list(
+        db.session.scalars(
+            select(Road)
+            .where(Road.id.in_(road_ids))
+            .order_by(Road.code)
+            .options(selectinload(Road.segments).options(*_segment_options()))
+        )
+    )
 
 
 def search_roads(text: str, limit: int = 50) -> list[Road]:
@@ -306,8 +350,14 @@ def search_roads(text: str, limit: int = 50) -> list[Road]:
     if not text:
         return []
     like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return list(db.session.scalars(select(Road).where(Road.code.ilike(like, escape="\\") | Road.name.ilike(like, escape="\\"))
-                                   .order_by(Road.code).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(Road)
+            .where(Road.code.ilike(like, escape="\\") | Road.name.ilike(like, escape="\\"))
+            .order_by(Road.code)
+            .limit(limit)
+        )
+    )
 
 
 def responsible_chief(segment: Segment, index: AssignmentIndex | None = None) -> int | None:
@@ -324,6 +374,7 @@ def responsible_chief(segment: Segment, index: AssignmentIndex | None = None) ->
 
 
 # ---------- QR codes ----------
+
 
 def qr_code(url: str) -> segno.QRCode:
     # error level M survives a scratched or dirty roadside sign

@@ -1,4 +1,5 @@
 """Keeps segment_cell in step with every segment write, whoever writes it."""
+
 from __future__ import annotations
 
 from sqlalchemy import delete, event, insert, inspect
@@ -30,9 +31,12 @@ def _after_flush(session: Session, flush_context):
     ids = [obj.id for obj in objects.values()]
     connection = session.connection()
     for start in range(0, len(ids), CHUNK):
-        connection.execute(delete(SegmentCell.__table__).where(SegmentCell.segment_id.in_(ids[start:start + CHUNK])))
-    rows = [{"segment_id": obj.id, "cell": cell} for obj in objects.values()
-            for cell in cells_for_bbox(obj.min_lon, obj.min_lat, obj.max_lon, obj.max_lat)]
+        connection.execute(delete(SegmentCell.__table__).where(SegmentCell.segment_id.in_(ids[start : start + CHUNK])))
+    rows = [
+        {"segment_id": obj.id, "cell": cell}
+        for obj in objects.values()
+        for cell in cells_for_bbox(obj.min_lon, obj.min_lat, obj.max_lon, obj.max_lat)
+    ]
     if rows:
         connection.execute(insert(SegmentCell.__table__), rows)
 

@@ -1,4 +1,5 @@
 """Transaction helpers shared by the use cases."""
+
 from __future__ import annotations
 
 import contextlib
@@ -37,7 +38,9 @@ def lock_year(year: int) -> None:
         from sqlalchemy.dialects.sqlite import insert
     statement = insert(YearLock).values(year=year, counter=1)
     try:
-        db.session.execute(statement.on_conflict_do_update(index_elements=["year"], set_={"counter": YearLock.counter + 1}))
+        db.session.execute(
+            statement.on_conflict_do_update(index_elements=["year"], set_={"counter": YearLock.counter + 1})
+        )
     except OperationalError:
         db.session.rollback()
         raise ServiceError("系统繁忙：同一年度的经费数据正由他人处理，请稍后重试") from None

@@ -5,6 +5,7 @@ Files land in UPLOAD_DIR/YYYY/MM/<uuid4>.<ext> and UPLOAD_DIR/YYYY/MM/<uuid4>_th
 the paths handed back are relative to UPLOAD_DIR so the folder can move. They are
 served only by access-checked views (see ``open_photo``), never by a static route.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -61,7 +62,7 @@ def _exif_taken_at(image: Image.Image) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.strptime(value.strip().rstrip("\x00")[:19], "%Y:%m:%d %H:%M:%S")
+        return datetime.strptime(value.strip().rstrip("\x00")[:19], "%Y:%m:%d %H:%M:%S")  # noqa: DTZ007  (EXIF camera time has no zone; kept as written)
     except ValueError:
         return None
 
@@ -110,8 +111,13 @@ def _thumbnail(data: bytes) -> bytes:
         return out.getvalue()
 
 
-def save_photo(file_storage, upload_dir: str | Path, max_bytes: int = DEFAULT_MAX_BYTES,
-               max_pixels: int = DEFAULT_MAX_PIXELS, now: datetime | None = None) -> StoredPhoto:
+def save_photo(
+    file_storage,
+    upload_dir: str | Path,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    now: datetime | None = None,
+) -> StoredPhoto:
     """Validate an uploaded photo and store it with a thumbnail; ServiceError on rejection.
 
     The client's file name and content type are ignored: the format is what Pillow
@@ -193,5 +199,12 @@ def staged_photos(upload_dir: str | Path, max_bytes: int = DEFAULT_MAX_BYTES):
 
 def photo_columns(photo: StoredPhoto, user=None) -> dict:
     """The columns every photo row shares (inspection, event, asset photos)."""
-    return {"path": photo.path, "thumb_path": photo.thumb_path, "mimetype": photo.mimetype, "width": photo.width,
-            "height": photo.height, "taken_at": photo.taken_at, "user_id": getattr(user, "id", None)}
+    return {
+        "path": photo.path,
+        "thumb_path": photo.thumb_path,
+        "mimetype": photo.mimetype,
+        "width": photo.width,
+        "height": photo.height,
+        "taken_at": photo.taken_at,
+        "user_id": getattr(user, "id", None),
+    }

@@ -2,6 +2,7 @@
 应急 — with quantity and budget (integer fen); progress is recorded against each item;
 plan vs. done per town.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -25,7 +26,7 @@ MAX_FEN = 10**13  # 1000 亿元: anything above is a typo
 
 
 def parse_yuan(text, what: str = "金额") -> int:
-    """"1234.5" 元 → 123450 fen, exactly (no float)."""
+    """ "1234.5" 元 → 123450 fen, exactly (no float)."""
     value = str(text if text is not None else "").strip().replace(",", "")
     if not value:
         raise ServiceError(f"请填写{what}")
@@ -68,8 +69,15 @@ def add_item(year: int, segment_id, category: str, title: str, unit: str, quanti
     if not unit or len(unit) > 10:
         raise ServiceError("请填写计量单位（如 平方米、米、处）")
     with unit_of_work():
-        item = WorksPlanItem(year=int(year), segment=segment, category=category, title=title, unit=unit,
-                             quantity=_quantity(quantity, "计划数量", 1), budget_fen=parse_yuan(budget_yuan, "预算"))
+        item = WorksPlanItem(
+            year=int(year),
+            segment=segment,
+            category=category,
+            title=title,
+            unit=unit,
+            quantity=_quantity(quantity, "计划数量", 1),
+            budget_fen=parse_yuan(budget_yuan, "预算"),
+        )
         db.session.add(item)
     return item
 
@@ -84,18 +92,33 @@ def record_progress(item: WorksPlanItem, day, quantity, spent_yuan, note: str = 
     if amount == 0 and spent == 0:
         raise ServiceError("请填写完成数量或支出")
     with unit_of_work():
-        row = WorksProgress(item=item, day=when, quantity=amount, spent_fen=spent, note=str(note or "").strip()[:2000],
-                            actor=current_actor().name)
+        row = WorksProgress(
+            item=item,
+            day=when,
+            quantity=amount,
+            spent_fen=spent,
+            note=str(note or "").strip()[:2000],
+            actor=current_actor().name,
+        )
         db.session.add(row)
     return row
 
 
 def items(user, year: int) -> list[WorksPlanItem]:
-    return list(db.session.scalars(
-        select(WorksPlanItem).join(Segment, WorksPlanItem.segment_id == Segment.id).join(Road)
-        .options(selectinload(WorksPlanItem.progress), selectinload(WorksPlanItem.segment).selectinload(Segment.road),
-                 selectinload(WorksPlanItem.segment).selectinload(Segment.town))
-        .where(WorksPlanItem.year == year, segment_condition(user)).order_by(Road.code, Segment.start_m, WorksPlanItem.id)))
+    return list(
+        db.session.scalars(
+            select(WorksPlanItem)
+            .join(Segment, WorksPlanItem.segment_id == Segment.id)
+            .join(Road)
+            .options(
+                selectinload(WorksPlanItem.progress),
+                selectinload(WorksPlanItem.segment).selectinload(Segment.road),
+                selectinload(WorksPlanItem.segment).selectinload(Segment.town),
+            )
+            .where(WorksPlanItem.year == year, segment_condition(user))
+            .order_by(Road.code, Segment.start_m, WorksPlanItem.id)
+        )
+    )
 
 
 @dataclass
@@ -116,6 +139,7 @@ class TownPlan:
         if not self.items:
             return "—"
         from decimal import ROUND_HALF_UP
+
         value = (Decimal(self.done_items * 100) / self.items).quantize(Decimal("0.1"), ROUND_HALF_UP)
         return f"{int(value)}%" if value == value.to_integral_value() else f"{value}%"
 
@@ -143,11 +167,21 @@ class TownPlan:
 def plan_vs_done(user, year: int) -> tuple[list[TownPlan], TownPlan]:
     """Per town: planned items and budget vs. items completed (done quantity ≥ planned) and money spent."""
     towns: dict[int, TownPlan] = {}
-    total = TownPlan("合计", "", by_category=defaultdict(lambda: [0, 0]), planned=defaultdict(int), done=defaultdict(int))
+    total = TownPlan(
+        "合计", "", by_category=defaultdict(lambda: [0, 0]), planned=defaultdict(int), done=defaultdict(int)
+    )
     for item in items(user, year):
         town: Town = item.segment.town
-        entry = towns.setdefault(town.id, TownPlan(town.name, town.code, by_category=defaultdict(lambda: [0, 0]),
-                                                   planned=defaultdict(int), done=defaultdict(int)))
+        entry = towns.setdefault(
+            town.id,
+            TownPlan(
+                town.name,
+                town.code,
+                by_category=defaultdict(lambda: [0, 0]),
+                planned=defaultdict(int),
+                done=defaultdict(int),
+            ),
+        )
         complete = item.done_quantity >= item.quantity
         for target in (entry, total):
             target.planned[item.unit] += item.quantity

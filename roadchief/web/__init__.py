@@ -1,4 +1,5 @@
 """Web entry points: one blueprint per user-facing area, plus the JSON API."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,24 +14,34 @@ from roadchief.extensions import csrf, login_manager
 from roadchief.services.audit import Actor, set_actor
 from roadchief.web import access
 
+
 # Only what the map needs: our own scripts and styles, data: images for icons,
 # and the tile server when one is configured.
 def _csp(tile_url: str) -> str:
     img = "'self' data: blob:"
     if tile_url:
         from urllib.parse import urlsplit
+
         parts = urlsplit(tile_url.replace("{s}", "a"))
         # a {s} subdomain template (t{s}.tianditu.gov.cn, {s}.tile.openstreetmap.org) → *.parent-domain
         host = ("*." + parts.netloc.split(".", 1)[1]) if "{s}" in urlsplit(tile_url).netloc else parts.netloc
         img += f" {parts.scheme}://{host}"
-    return ("default-src 'self'; script-src 'self'; style-src 'self'; "
-            f"img-src {img}; connect-src 'self'; font-src 'self'; object-src 'none'; "
-            "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src {img}; connect-src 'self'; font-src 'self'; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
 
 
 ERROR_TEXT = {
-    400: "请求有误", 401: "请先登录", 403: "无权访问此页面", 404: "页面不存在",
-    405: "不支持的请求方式", 409: "数据已被他人修改", 413: "上传文件过大", 429: "操作过于频繁，请稍后再试",
+    400: "请求有误",
+    401: "请先登录",
+    403: "无权访问此页面",
+    404: "页面不存在",
+    405: "不支持的请求方式",
+    409: "数据已被他人修改",
+    413: "上传文件过大",
+    429: "操作过于频繁，请稍后再试",
     500: "系统内部错误，已记录，请稍后再试",
 }
 
@@ -62,8 +73,8 @@ def register_web(app):
     app.url_map.converters["int"] = BoundedInt
     app.add_template_filter(beijing, "beijing")
     app.add_template_global(beijing, "beijing")
-    from roadchief.web import api, audit, auth, funding, inspections, public, registry, map as map_view
-    from roadchief.web import errors, operations
+    from roadchief.web import api, audit, auth, errors, funding, inspections, operations, public, registry
+    from roadchief.web import map as map_view
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
@@ -71,18 +82,29 @@ def register_web(app):
     login_manager.user_loader(auth.load_user)
     login_manager.request_loader(auth.load_user_from_request)
 
-    for blueprint in (auth.bp, registry.bp, funding.bp, public.bp, map_view.bp, audit.bp, inspections.bp, operations.bp):
+    for blueprint in (
+        auth.bp,
+        registry.bp,
+        funding.bp,
+        public.bp,
+        map_view.bp,
+        audit.bp,
+        inspections.bp,
+        operations.bp,
+    ):
         app.register_blueprint(blueprint)
     app.register_blueprint(api.bp)
     app.spec_processor(api.document_errors)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions; bearer tokens need none
     from roadchief.web import ogc, open311
+
     app.register_blueprint(ogc.bp)  # OGC API – Features, public and read-only
     app.register_blueprint(open311.bp)
     csrf.exempt(open311.bp)  # an anonymous machine API (no session, no cookie): rate-limited like the report form
 
     access.wrap_public(app, "openapi.spec")
     access.wrap_public(app, "static")
+
     @app.before_request
     def anonymous_until_signed_in():
         # worker threads are reused: never let one request's actor leak into the next one's audit entries
@@ -106,8 +128,12 @@ def register_web(app):
     @app.errorhandler(HTTPException)
     def http_error(error):
         if access.is_api_request():
-            return jsonify({"error": ERROR_TEXT.get(error.code, error.name), "detail": error.description, "status": error.code}), error.code
-        return render_template("error.html", code=error.code, message=ERROR_TEXT.get(error.code, error.name)), error.code
+            return jsonify(
+                {"error": ERROR_TEXT.get(error.code, error.name), "detail": error.description, "status": error.code}
+            ), error.code
+        return render_template(
+            "error.html", code=error.code, message=ERROR_TEXT.get(error.code, error.name)
+        ), error.code
 
     errors.register(app)
 
@@ -123,4 +149,5 @@ def register_web(app):
     @app.context_processor
     def globals_for_templates():
         from roadchief.models.accounts import ROLES
+
         return {"ROLES": ROLES, "role_in": access.role_in, "can": access.can}

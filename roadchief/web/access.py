@@ -1,5 +1,6 @@
 """Access rules. Every endpoint must declare one; an endpoint without a rule is
 refused (deny by default), and a test enumerates the routes to prove it."""
+
 from __future__ import annotations
 
 from functools import wraps
@@ -19,9 +20,11 @@ READERS = rules.roles_for(rules.READ)
 
 def allow(*roles: str):
     """Mark a view as open to these roles (or PUBLIC / ANY_USER)."""
+
     def mark(view):
         view.access = frozenset(roles)
         return view
+
     return mark
 
 
@@ -94,8 +97,10 @@ def require(condition: bool):
 def wrap_public(app, endpoint: str):
     view = app.view_functions.get(endpoint)
     if view is not None:
+
         @wraps(view)
         def wrapped(*args, **kwargs):
             return view(*args, **kwargs)
+
         wrapped.access = frozenset({PUBLIC})
         app.view_functions[endpoint] = wrapped

@@ -1,4 +1,5 @@
 """Audit log admin page: filters and XLSX export. The log itself is append-only."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -21,8 +22,14 @@ def _date(name: str) -> date | None:
 
 def _query():
     args = request.args
-    return audit_query(entity=args.get("entity", ""), actor=args.get("actor", "").strip(), action=args.get("action", ""),
-                       entity_id=args.get("entity_id", "").strip(), since=_date("since"), until=_date("until"))
+    return audit_query(
+        entity=args.get("entity", ""),
+        actor=args.get("actor", "").strip(),
+        action=args.get("action", ""),
+        entity_id=args.get("entity_id", "").strip(),
+        since=_date("since"),
+        until=_date("until"),
+    )
 
 
 @bp.route("/")
@@ -30,13 +37,26 @@ def _query():
 def index():
     number = max(1, request.args.get("page", 1, type=int))
     rows, total = page(_query(), number)
-    return render_template("audit/index.html", rows=rows, total=total, page=number, pages=max(1, -(-total // 50)),
-                           entities=entities(), actions=ACTIONS, args=request.args)
+    return render_template(
+        "audit/index.html",
+        rows=rows,
+        total=total,
+        page=number,
+        pages=max(1, -(-total // 50)),
+        entities=entities(),
+        actions=ACTIONS,
+        args=request.args,
+    )
 
 
 @bp.route("/export.xlsx")
 @allow(*roles_for(READ_AUDIT))
 def export():
     body = export_xlsx(_query())
-    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": "attachment; filename=audit-log.xlsx; filename*=UTF-8''%E5%AE%A1%E8%AE%A1%E6%97%A5%E5%BF%97.xlsx"})
+    return Response(
+        body,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": "attachment; filename=audit-log.xlsx; filename*=UTF-8''%E5%AE%A1%E8%AE%A1%E6%97%A5%E5%BF%97.xlsx"
+        },
+    )

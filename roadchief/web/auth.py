@@ -1,4 +1,5 @@
 """Sign-in, sign-out, own password, and user administration for the city office."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -100,8 +101,14 @@ def create_user():
     form = request.form
     try:
         chief_id = int(form["chief_id"]) if form.get("chief_id") else None
-        accounts.create_user(form.get("username", ""), form.get("role", ""), form.get("password", ""),
-                             town=form.get("town") or None, chief_id=chief_id, display_name=form.get("display_name", ""))
+        accounts.create_user(
+            form.get("username", ""),
+            form.get("role", ""),
+            form.get("password", ""),
+            town=form.get("town") or None,
+            chief_id=chief_id,
+            display_name=form.get("display_name", ""),
+        )
         flash("用户已创建", "info")
     except (ServiceError, ValueError) as error:
         flash(str(error), "error")

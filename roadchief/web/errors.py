@@ -1,4 +1,5 @@
 """The one place a refused use case (services.ServiceError and its subclasses) becomes an HTTP answer."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ def service_error(error: ServiceError):
     the message flashed and back to the form after a POST, an error page after a GET. A
     NotFound answers like ``abort(404, message)``: the standard 404 with the message as detail."""
     from roadchief.web import ERROR_TEXT
+
     status = error.status
     if isinstance(error, NotFound):
         if access.is_api_request():

@@ -6,12 +6,12 @@ and render. Tables are drawn from the same printable models as the PDF and XLSX
 (roadchief.reports.funding_pdf), so the page, the PDF and the spreadsheet always
 show the same rows, 小计 and 合计. Money stays a string or a Decimal — never a float.
 """
+
 from __future__ import annotations
 
 import io
 import json
 import zipfile
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import quote
@@ -26,10 +26,18 @@ from roadchief.domain.permissions import EDIT_PARAMS, MANAGE_FUNDING, VIEW_FUNDI
 from roadchief.extensions import db
 from roadchief.models import MileageVersion
 from roadchief.reports import funding_pdf, funding_xlsx
-from roadchief.services import ServiceError, funding_ledger, funding_params, funding_plan, funding_quarter, permissions, scores
+from roadchief.services import (
+    ServiceError,
+    funding_ledger,
+    funding_params,
+    funding_plan,
+    funding_quarter,
+    permissions,
+    scores,
+)
 from roadchief.services import settlement as year_end
-from roadchief.web.access import allow
 from roadchief.web import beijing
+from roadchief.web.access import allow
 
 bp = Blueprint("funding", __name__, url_prefix="/funding")
 
@@ -40,13 +48,19 @@ MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 RATE_FIELDS = (("镇道", "rate_zd"), ("村道", "rate_cd"), ("市道", "rate_sd"), ("专用公路", "rate_zy"))
 REASON_FIELDS = (("市道", "reason_sd"), ("专用公路", "reason_zy"))  # classes 第十五条 does not fund
 MAX_TIERS = 6
-KIND_LABELS = {"payment": "季度拨付", "deduction": "扣减入池", "adjustment": "调整", "reward": "以奖代补",
-               "carry_in": "上年结转", "carry_out": "结转下年"}
-MIME = {"pdf": "application/pdf",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+KIND_LABELS = {
+    "payment": "季度拨付",
+    "deduction": "扣减入池",
+    "adjustment": "调整",
+    "reward": "以奖代补",
+    "carry_in": "上年结转",
+    "carry_out": "结转下年",
+}
+MIME = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 # ---------------------------------------------------------------- template helpers
+
 
 @bp.app_template_filter("fcell")
 def format_cell(value, kind: str = "text") -> str:
@@ -80,16 +94,25 @@ def _money_sum(items, key: str) -> str:
 
 # ---------------------------------------------------------------- town-office views of the city tables
 
+
 def _plan_for_town(plan: dict, code: str) -> dict:
     """Only the town's rows; the totals become the town's subtotal (the city totals are not shown)."""
     towns = [t for t in plan["towns"] if t["code"] == code]
     if towns:
         town = towns[0]
-        totals = {"listed_km": town["listed_km"], "standard_total": town["standard"],
-                  "local_total": town["local"], "remainder_total": town["remainder"]}
+        totals = {
+            "listed_km": town["listed_km"],
+            "standard_total": town["standard"],
+            "local_total": town["local"],
+            "remainder_total": town["remainder"],
+        }
     else:
-        totals = {"listed_km": {"镇道": "0.000", "村道": "0.000", "total": "0.000"},
-                  "standard_total": "0.00", "local_total": "0.00", "remainder_total": "0.00"}
+        totals = {
+            "listed_km": {"镇道": "0.000", "村道": "0.000", "total": "0.000"},
+            "standard_total": "0.00",
+            "local_total": "0.00",
+            "remainder_total": "0.00",
+        }
     return {**plan, **totals, "towns": towns}
 
 
@@ -98,11 +121,18 @@ def _quarter_for_town(report: dict, code: str) -> dict:
     keys = {u["unit_key"] for u in units}
     deduction = _money_sum(units, "deduction")
     adjustments = [a for a in report.get("adjustments", []) if a["unit_key"] in keys]
-    return {**report, "units": units, "budget": _money_sum(units, "quarter_base"),
-            "payable_total": _money_sum(units, "payable"), "deduction_total": deduction,
-            "withheld_total": _money_sum(units, "withheld"), "pool": deduction,
-            "provisional": any(u["provisional"] for u in units),
-            "adjustments": adjustments, "adjustments_total": _money_sum(adjustments, "amount")}
+    return {
+        **report,
+        "units": units,
+        "budget": _money_sum(units, "quarter_base"),
+        "payable_total": _money_sum(units, "payable"),
+        "deduction_total": deduction,
+        "withheld_total": _money_sum(units, "withheld"),
+        "pool": deduction,
+        "provisional": any(u["provisional"] for u in units),
+        "adjustments": adjustments,
+        "adjustments_total": _money_sum(adjustments, "amount"),
+    }
 
 
 def _plan(year: int) -> dict:
@@ -149,8 +179,10 @@ def _chart(report: dict, per_unit: bool) -> list[dict]:
     largest = max((b["pay"] + b["ded"] + b["wait"] for b in bars), default=Decimal(0))
     tenth = Decimal("0.1")
     for bar in bars:
+
         def share(amount: Decimal) -> Decimal:
             return (amount * 100 / largest).quantize(tenth) if largest else Decimal(0)
+
         pay, ded, wait = share(bar["pay"]), share(bar["ded"]), share(bar["wait"])
         bar.update(w_pay=pay, x_ded=pay, w_ded=ded, x_wait=pay + ded, w_wait=wait)
         parts = [f"实拨 {bar['pay']:.2f}", f"扣减 {bar['ded']:.2f}"]
@@ -158,17 +190,21 @@ def _chart(report: dict, per_unit: bool) -> list[dict]:
             parts.append(f"待考核 {bar['wait']:.2f}")
         bar["title"] = f"{bar['label']}：" + "，".join(parts)
         assessed = bar["pay"] or bar["ded"]
-        bar["value_text"] = f"实拨 {bar['pay']:.2f} / 扣减 {bar['ded']:.2f}" if assessed else f"待考核 {bar['wait']:.2f}"
+        bar["value_text"] = (
+            f"实拨 {bar['pay']:.2f} / 扣减 {bar['ded']:.2f}" if assessed else f"待考核 {bar['wait']:.2f}"
+        )
     return bars
 
 
 # ---------------------------------------------------------------- downloads
 
+
 def _download(data: bytes, fmt: str, name: str, ascii_name: str) -> Response:
     """An attachment with a Chinese file name (RFC 5987 filename*) and an ASCII fallback."""
     response = Response(data, mimetype=MIME[fmt])
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="{ascii_name}.{fmt}"; filename*=UTF-8\'\'{quote(f"{name}.{fmt}")}')
+        f"attachment; filename=\"{ascii_name}.{fmt}\"; filename*=UTF-8''{quote(f'{name}.{fmt}')}"
+    )
     response.headers["Content-Length"] = str(len(data))
     return response
 
@@ -179,13 +215,19 @@ def _scoped_name(name: str) -> str:
 
 
 def _render_file(kind: str, data: dict, fmt: str) -> bytes:
-    makers = {("plan", "pdf"): funding_pdf.plan_pdf, ("plan", "xlsx"): funding_xlsx.plan_xlsx,
-              ("quarter", "pdf"): funding_pdf.quarter_pdf, ("quarter", "xlsx"): funding_xlsx.quarter_xlsx,
-              ("settlement", "pdf"): funding_pdf.settlement_pdf, ("settlement", "xlsx"): funding_xlsx.settlement_xlsx}
+    makers = {
+        ("plan", "pdf"): funding_pdf.plan_pdf,
+        ("plan", "xlsx"): funding_xlsx.plan_xlsx,
+        ("quarter", "pdf"): funding_pdf.quarter_pdf,
+        ("quarter", "xlsx"): funding_xlsx.quarter_xlsx,
+        ("settlement", "pdf"): funding_pdf.settlement_pdf,
+        ("settlement", "xlsx"): funding_xlsx.settlement_xlsx,
+    }
     return makers[(kind, fmt)](data)
 
 
 # ---------------------------------------------------------------- overview
+
 
 def _years() -> tuple[list[int], int]:
     first = db.session.scalar(select(func.min(MileageVersion.effective_from)))
@@ -212,15 +254,24 @@ def index():
         for quarter in range(1, 5):
             report = _quarter(year, quarter)
             label, badge = _quarter_status(report)
-            quarters.append({"quarter": quarter, "report": report, "status": label, "badge": badge,
-                             "pending": sum(1 for u in report["units"] if u["provisional"])})
+            quarters.append(
+                {
+                    "quarter": quarter,
+                    "report": report,
+                    "status": label,
+                    "badge": badge,
+                    "pending": sum(1 for u in report["units"] if u["provisional"]),
+                }
+            )
     except ServiceError as error:
         problem = str(error)
-    return render_template("funding/index.html", years=years, year=year, plan=plan, quarters=quarters,
-                           problem=problem, scope=_town_scope())
+    return render_template(
+        "funding/index.html", years=years, year=year, plan=plan, quarters=quarters, problem=problem, scope=_town_scope()
+    )
 
 
 # ---------------------------------------------------------------- annual plan
+
 
 @bp.route("/<int:year>/plan")
 @allow(*VIEWERS)
@@ -229,8 +280,9 @@ def plan(year: int):
         data = _plan(year)
     except ServiceError as error:
         return _unavailable(error, year)
-    return render_template("funding/plan.html", year=year, plan=data, grid=funding_pdf.plan_document(data).blocks[0],
-                           scope=_town_scope())
+    return render_template(
+        "funding/plan.html", year=year, plan=data, grid=funding_pdf.plan_document(data).blocks[0], scope=_town_scope()
+    )
 
 
 @bp.route("/<int:year>/plan.<any(pdf, xlsx):fmt>")
@@ -245,6 +297,7 @@ def plan_download(year: int, fmt: str):
 
 # ---------------------------------------------------------------- quarters
 
+
 @bp.route("/<int:year>/q/<int:quarter>")
 @allow(*VIEWERS)
 def quarter(year: int, quarter: int):
@@ -256,10 +309,19 @@ def quarter(year: int, quarter: int):
     label, badge = _quarter_status(report)
     names = {u["unit_key"]: _unit_label(u) for u in report["units"]}
     return render_template(
-        "funding/quarter.html", year=year, quarter=quarter, report=report, scope=scope,
-        grid=funding_pdf.quarter_document(report).blocks[0], status=label, badge=badge,
-        pending=[u for u in report["units"] if u["provisional"]], chart=_chart(report, per_unit=bool(scope)),
-        names=names, units=[(u["unit_key"], names[u["unit_key"]]) for u in report["units"]])
+        "funding/quarter.html",
+        year=year,
+        quarter=quarter,
+        report=report,
+        scope=scope,
+        grid=funding_pdf.quarter_document(report).blocks[0],
+        status=label,
+        badge=badge,
+        pending=[u for u in report["units"] if u["provisional"]],
+        chart=_chart(report, per_unit=bool(scope)),
+        names=names,
+        units=[(u["unit_key"], names[u["unit_key"]]) for u in report["units"]],
+    )
 
 
 @bp.route("/<int:year>/q/<int:quarter>.<any(pdf, xlsx):fmt>")
@@ -269,8 +331,12 @@ def quarter_download(year: int, quarter: int, fmt: str):
         report = _quarter(year, quarter)
     except ServiceError as error:
         return _unavailable(error, year)
-    return _download(_render_file("quarter", report, fmt), fmt,
-                     _scoped_name(f"{year}年第{quarter}季度拨付表"), f"quarter-{year}-q{quarter}")
+    return _download(
+        _render_file("quarter", report, fmt),
+        fmt,
+        _scoped_name(f"{year}年第{quarter}季度拨付表"),
+        f"quarter-{year}-q{quarter}",
+    )
 
 
 @bp.route("/<int:year>/q/<int:quarter>/close", methods=["POST"])
@@ -310,6 +376,7 @@ def adjust(year: int, quarter: int):
 
 # ---------------------------------------------------------------- settlement
 
+
 @bp.route("/<int:year>/settlement")
 @allow(*MANAGERS)
 def settlement(year: int):
@@ -339,13 +406,17 @@ def approve(year: int):
     else:
         try:
             result = year_end.approve_settlement(year)
-            flash(f"{year} 年年终结算已完成：以奖代补 {result['rewards_total']} 元，结转下年 {result['carried_out']} 元", "success")
+            flash(
+                f"{year} 年年终结算已完成：以奖代补 {result['rewards_total']} 元，结转下年 {result['carried_out']} 元",
+                "success",
+            )
         except ServiceError as error:
             flash(str(error), "error")
     return redirect(url_for(".settlement", year=year))
 
 
 # ---------------------------------------------------------------- ledger
+
 
 @bp.route("/<int:year>/ledger")
 @allow(*MANAGERS)
@@ -357,8 +428,10 @@ def ledger(year: int):
         return _unavailable(error, year)
     carried_in = data["carried_in"]
     try:
-        names = {u.place.key: u.place.town_name + (u.place.name if u.place.kind == "village" else "")
-                 for u in funding_plan.payee_units(year)}
+        names = {
+            u.place.key: u.place.town_name + (u.place.name if u.place.kind == "village" else "")
+            for u in funding_plan.payee_units(year)
+        }
     except ServiceError:
         names = {}
     names["pool"] = "以奖代补资金池"
@@ -368,25 +441,40 @@ def ledger(year: int):
     adjusted = totals.get("adjustment", "0.00")
     settled = data["settled"]
     check = {
-        "closed_budget": data["closed_budget"], "paid": paid, "deducted": deducted,
-        "paid_plus_deducted": f"{Decimal(paid) + Decimal(deducted):.2f}", "reconciles": data["reconciles"],
-        "carried_in": carried_in, "adjusted": adjusted, "pool": data["pool"], "rewards": rewards, "carried_out": carried_out,
-        "rewards_plus_carried": f"{Decimal(rewards) + Decimal(carried_out):.2f}", "settled": settled,
-        "pool_balances": data["pool_balances"], "money_in": data["money_in"], "money_out": data["money_out"],
+        "closed_budget": data["closed_budget"],
+        "paid": paid,
+        "deducted": deducted,
+        "paid_plus_deducted": f"{Decimal(paid) + Decimal(deducted):.2f}",
+        "reconciles": data["reconciles"],
+        "carried_in": carried_in,
+        "adjusted": adjusted,
+        "pool": data["pool"],
+        "rewards": rewards,
+        "carried_out": carried_out,
+        "rewards_plus_carried": f"{Decimal(rewards) + Decimal(carried_out):.2f}",
+        "settled": settled,
+        "pool_balances": data["pool_balances"],
+        "money_in": data["money_in"],
+        "money_out": data["money_out"],
     }
     kinds = [(kind, KIND_LABELS.get(kind, kind), amount) for kind, amount in totals.items()]
-    return render_template("funding/ledger.html", year=year, data=data, names=names, check=check, kinds=kinds,
-                           kind_labels=KIND_LABELS)
+    return render_template(
+        "funding/ledger.html", year=year, data=data, names=names, check=check, kinds=kinds, kind_labels=KIND_LABELS
+    )
 
 
 # ---------------------------------------------------------------- policy parameters
 
+
 def _params_changes(form) -> dict:
     """The form as set_params changes. A blank rate means that class is not funded;
     a blank share/coefficient keeps the value in force; blank tier rows are dropped."""
-    changes: dict = {"rates": {cls: form.get(field, "").strip() for cls, field in RATE_FIELDS if form.get(field, "").strip()},
-                     "rate_reasons": {cls: form.get(field, "").strip() for cls, field in REASON_FIELDS
-                                      if form.get(field, "").strip()}}
+    changes: dict = {
+        "rates": {cls: form.get(field, "").strip() for cls, field in RATE_FIELDS if form.get(field, "").strip()},
+        "rate_reasons": {
+            cls: form.get(field, "").strip() for cls, field in REASON_FIELDS if form.get(field, "").strip()
+        },
+    }
     for name in ("local_share", "deduction_k"):
         if form.get(name, "").strip():
             changes[name] = form[name].strip()
@@ -411,8 +499,15 @@ def _form_values(params: dict) -> dict:
     return values
 
 
-PARAM_LABELS = {"rates": "经费标准", "rate_reasons": "标准理由", "local_share": "地方配套比例", "deduction_k": "扣减系数",
-                "reward_tiers": "奖励档次", "quarter_weights": "季度权重", "bands": "等级分界"}
+PARAM_LABELS = {
+    "rates": "经费标准",
+    "rate_reasons": "标准理由",
+    "local_share": "地方配套比例",
+    "deduction_k": "扣减系数",
+    "reward_tiers": "奖励档次",
+    "quarter_weights": "季度权重",
+    "bands": "等级分界",
+}
 
 
 def _history(year: int) -> list[dict]:
@@ -423,8 +518,15 @@ def _history(year: int) -> list[dict]:
     for row in rows:
         params = json.loads(row.params_json)
         changed = [label for key, label in PARAM_LABELS.items() if params.get(key) != previous.get(key)]
-        history.append({"revision": row.revision, "at": row.created_at.isoformat() if row.created_at else "",
-                        "by": row.created_by, "params": params, "changed": changed})
+        history.append(
+            {
+                "revision": row.revision,
+                "at": row.created_at.isoformat() if row.created_at else "",
+                "by": row.created_by,
+                "params": params,
+                "changed": changed,
+            }
+        )
         previous = params
     return list(reversed(history))
 
@@ -433,10 +535,18 @@ def _params_page(year: int, values: dict | None = None, status: int = 200):
     current = funding_params.params_for(year).to_dict()
     values = values or _form_values(current)
     tier_rows = max(len(current["reward_tiers"]) + 1, sum(1 for k in values if k.startswith("tier_upto_")), 3)
-    return render_template("funding/params.html", year=year, current=current, values=values,
-                           tier_rows=min(tier_rows, MAX_TIERS), rate_fields=RATE_FIELDS, reason_fields=REASON_FIELDS,
-                           legacy_pass_score=funding_params.legacy_pass_score(year), history=_history(year),
-                           closed=funding_params.closed_quarters(year)), status
+    return render_template(
+        "funding/params.html",
+        year=year,
+        current=current,
+        values=values,
+        tier_rows=min(tier_rows, MAX_TIERS),
+        rate_fields=RATE_FIELDS,
+        reason_fields=REASON_FIELDS,
+        legacy_pass_score=funding_params.legacy_pass_score(year),
+        history=_history(year),
+        closed=funding_params.closed_quarters(year),
+    ), status
 
 
 @bp.route("/<int:year>/params")
@@ -465,6 +575,7 @@ def params_save(year: int):
 
 
 # ---------------------------------------------------------------- score upload
+
 
 def _check_upload(filename: str, data: bytes) -> str:
     """The file's suffix, once its name and its content agree on CSV or XLSX."""
@@ -507,10 +618,19 @@ def import_scores():
                 raise ServiceError("请选择要上传的 CSV 或 XLSX 文件")
             data = upload.stream.read(MAX_UPLOAD_BYTES + 1)
             suffix = _check_upload(upload.filename, data)
-            result = scores.import_scores(Path(f"upload{suffix}"), replace=request.form.get("replace") == "yes", content=data)
-            flash(f"得分已导入：{result['rows']} 行，新增 {result['created']} 条，覆盖 {result['replaced']} 条", "success")
+            result = scores.import_scores(
+                Path(f"upload{suffix}"), replace=request.form.get("replace") == "yes", content=data
+            )
+            flash(
+                f"得分已导入：{result['rows']} 行，新增 {result['created']} 条，覆盖 {result['replaced']} 条", "success"
+            )
         except ServiceError as error:
             flash(str(error), "error")
             errors, status = error.errors, 422
-    return render_template("funding/import.html", result=result, errors=errors,
-                           replace=request.form.get("replace") == "yes", year=beijing_today().year), status
+    return render_template(
+        "funding/import.html",
+        result=result,
+        errors=errors,
+        replace=request.form.get("replace") == "yes",
+        year=beijing_today().year,
+    ), status

@@ -1,4 +1,5 @@
 """The map is the front page."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
@@ -16,11 +17,14 @@ bp = Blueprint("map", __name__)
 @allow(*roles_for(READ))
 def index():
     config = current_app.config
-    return render_template("map/index.html", tile_url=config.get("TILE_URL", ""),
-                           tile_label_url=config.get("TILE_LABEL_URL", ""),
-                           tile_subdomains=config.get("TILE_SUBDOMAINS", "abc"),
-                           tile_attribution=config.get("TILE_ATTRIBUTION", ""),
-                           my_chief_id=permissions.own_chief_id(current_user))
+    return render_template(
+        "map/index.html",
+        tile_url=config.get("TILE_URL", ""),
+        tile_label_url=config.get("TILE_LABEL_URL", ""),
+        tile_subdomains=config.get("TILE_SUBDOMAINS", "abc"),
+        tile_attribution=config.get("TILE_ATTRIBUTION", ""),
+        my_chief_id=permissions.own_chief_id(current_user),
+    )
 
 
 def has_endpoint(name: str) -> bool:
@@ -40,11 +44,19 @@ def can_visit(name: str) -> bool:
 
 def position_name(code: str) -> str:
     from roadchief.services.chiefs import POSITION_NAMES
+
     return POSITION_NAMES.get(code, code)
 
 
 @bp.app_context_processor
 def template_helpers():
-    return {"has_endpoint": has_endpoint, "can_visit": can_visit, "position_name": position_name, "today": beijing_today(),
-            "map_tiles": {"url": current_app.config.get("TILE_URL", ""),
-                          "attribution": current_app.config.get("TILE_ATTRIBUTION", "")}}
+    return {
+        "has_endpoint": has_endpoint,
+        "can_visit": can_visit,
+        "position_name": position_name,
+        "today": beijing_today(),
+        "map_tiles": {
+            "url": current_app.config.get("TILE_URL", ""),
+            "attribution": current_app.config.get("TILE_ATTRIBUTION", ""),
+        },
+    }

@@ -2,6 +2,7 @@
 seasonal duty windows and gaps, emergency stock (第十三条), road assets (路产) and the
 annual maintenance plan. Views parse the request, call the services, render.
 """
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -12,23 +13,43 @@ from sqlalchemy import select
 
 from roadchief.domain import clock
 from roadchief.domain import events as event_rules
-from roadchief.domain.permissions import (ACT_ON_EVENT, ADD_WORKS_PLAN, ASSET_CONDITION, EDIT_ASSETS, EDIT_DUTY_WINDOWS,
-                                          EDIT_STOCK, IMPORT_ASSETS, READ, RECORD_EVENT, VIEW_DUTY, VIEW_WORKS_PLAN,
-                                          WORKS_PROGRESS, roles_for)
+from roadchief.domain.permissions import (
+    ACT_ON_EVENT,
+    ADD_WORKS_PLAN,
+    ASSET_CONDITION,
+    EDIT_ASSETS,
+    EDIT_DUTY_WINDOWS,
+    EDIT_STOCK,
+    IMPORT_ASSETS,
+    READ,
+    RECORD_EVENT,
+    VIEW_DUTY,
+    VIEW_WORKS_PLAN,
+    WORKS_PROGRESS,
+    roles_for,
+)
 from roadchief.extensions import db
 from roadchief.models import Road, Segment, Town
-from roadchief.models.operations import (ASSET_CONDITIONS, ASSET_KINDS, WINDOW_KINDS, WORK_CATEGORIES, RoadAsset,
-                                         RoadAssetPhoto, RoadEvent, RoadEventPhoto, SeasonWindow, WorksPlanItem)
+from roadchief.models.operations import (
+    ASSET_CONDITIONS,
+    ASSET_KINDS,
+    WINDOW_KINDS,
+    WORK_CATEGORIES,
+    RoadAsset,
+    RoadAssetPhoto,
+    RoadEvent,
+    RoadEventPhoto,
+    SeasonWindow,
+    WorksPlanItem,
+)
 from roadchief.reports.road_file_pdf import road_file_pdf
-from roadchief.services import ServiceError
+from roadchief.services import ServiceError, permissions, seasonal, works_plan
 from roadchief.services import assets as asset_service
 from roadchief.services import events as service
-from roadchief.services import seasonal, works_plan
-from roadchief.services.road_file import road_file
-from roadchief.services import permissions
 from roadchief.services.permissions import can_see_segment, segment_condition
-from roadchief.web.photos import send_stored_photo
+from roadchief.services.road_file import road_file
 from roadchief.web.access import allow
+from roadchief.web.photos import send_stored_photo
 
 bp = Blueprint("operations", __name__, url_prefix="/ops")
 
@@ -41,6 +62,7 @@ FILE_READERS = roles_for(READ)
 def operations_for_templates():
     """For other areas' templates: ``road_events(road_id)`` (the public sign page's current
     events) and ``chief_events()`` (open events on the signed-in chief's segments)."""
+
     def road_events(road_id):
         try:
             return service.public_events(int(road_id))
@@ -52,6 +74,7 @@ def operations_for_templates():
         if not permissions.is_chief(current_user):
             return []
         return service.list_events(current_user, state="open", limit=20)
+
     return {"road_events": road_events, "chief_events": chief_events}
 
 
@@ -79,24 +102,33 @@ def _files(name: str) -> list:
 
 # ================================================================== home
 
+
 @bp.route("/")
 @allow(*roles_for(READ))
 def index():
     year = _year()
-    return render_template("operations/index.html", year=year,
-                           open_events=service.list_events(current_user, state="open", limit=50),
-                           times=service.town_times(current_user, year),
-                           can_record=service.can_record(current_user))
+    return render_template(
+        "operations/index.html",
+        year=year,
+        open_events=service.list_events(current_user, state="open", limit=50),
+        times=service.town_times(current_user, year),
+        can_record=service.can_record(current_user),
+    )
 
 
 # ================================================================== events
+
 
 @bp.route("/events")
 @allow(*roles_for(READ))
 def events():
     state = request.args.get("state", "open")
-    return render_template("operations/events.html", state=state, states=event_rules.STATES,
-                           events=service.list_events(current_user, state=state if state != "all" else None))
+    return render_template(
+        "operations/events.html",
+        state=state,
+        states=event_rules.STATES,
+        events=service.list_events(current_user, state=state if state != "all" else None),
+    )
 
 
 def _event_form() -> service.EventInput:
@@ -105,12 +137,21 @@ def _event_form() -> service.EventInput:
     if not segment_id:
         segment_id = service.segment_at(form.get("road_code", ""), form.get("stake", "")).id
     return service.EventInput(
-        segment_id=segment_id, kind=form.get("kind", ""), severity=form.get("severity", ""),
-        occurred_at=form.get("occurred_at", ""), closed=form.get("closed", ""), stake=form.get("stake", ""),
-        lon=form.get("lon", ""), lat=form.get("lat", ""), description=form.get("description", ""),
-        warning_sign=form.get("warning_sign", ""), detour=form.get("detour", ""),
-        detour_geometry=form.get("detour_geometry", ""), detour_road=form.get("detour_road", ""),
-        photos=_files("photos"))
+        segment_id=segment_id,
+        kind=form.get("kind", ""),
+        severity=form.get("severity", ""),
+        occurred_at=form.get("occurred_at", ""),
+        closed=form.get("closed", ""),
+        stake=form.get("stake", ""),
+        lon=form.get("lon", ""),
+        lat=form.get("lat", ""),
+        description=form.get("description", ""),
+        warning_sign=form.get("warning_sign", ""),
+        detour=form.get("detour", ""),
+        detour_geometry=form.get("detour_geometry", ""),
+        detour_road=form.get("detour_road", ""),
+        photos=_files("photos"),
+    )
 
 
 def _query_segment() -> Segment | None:
@@ -129,9 +170,15 @@ def _posted_segment() -> Segment | None:
 
 
 def _event_new_page(form, segment, status: int = 200):
-    return render_template("operations/event_new.html", kinds=event_rules.KINDS, severities=event_rules.SEVERITIES,
-                           segment=segment, form=form, choices=service.segment_choices(current_user),
-                           segment_feature=service.segment_feature(segment) if segment else None), status
+    return render_template(
+        "operations/event_new.html",
+        kinds=event_rules.KINDS,
+        severities=event_rules.SEVERITIES,
+        segment=segment,
+        form=form,
+        choices=service.segment_choices(current_user),
+        segment_feature=service.segment_feature(segment) if segment else None,
+    ), status
 
 
 @bp.route("/events/new", methods=["GET", "POST"])
@@ -172,13 +219,18 @@ def _event_or_404(event_id: int) -> RoadEvent:
 @allow(*roles_for(READ))
 def event(event_id: int):
     event = _event_or_404(event_id)
-    return render_template("operations/event.html", event=event, place=service.event_place(event),
-                           can_act=service.can_act(current_user, event), local=service.local_text,
-                           hours=event_rules.hours_between(service.aware(event.occurred_at), service.aware(event.restored_at)),
-                           repair_hours=event_rules.hours_between(service.aware(event.occurred_at),
-                                                                  service.aware(event.repaired_at)),
-                           stages=event_rules.STAGES, segment_feature=service.segment_feature(event.segment),
-                           now=clock.beijing_now().strftime(clock.FORM_INPUT))
+    return render_template(
+        "operations/event.html",
+        event=event,
+        place=service.event_place(event),
+        can_act=service.can_act(current_user, event),
+        local=service.local_text,
+        hours=event_rules.hours_between(service.aware(event.occurred_at), service.aware(event.restored_at)),
+        repair_hours=event_rules.hours_between(service.aware(event.occurred_at), service.aware(event.repaired_at)),
+        stages=event_rules.STAGES,
+        segment_feature=service.segment_feature(event.segment),
+        now=clock.beijing_now().strftime(clock.FORM_INPUT),
+    )
 
 
 @bp.route("/events/<int:event_id>/restore", methods=["POST"])
@@ -196,8 +248,15 @@ def event_repair(event_id: int):
 def _step(event_id: int, action: str):
     event = _event_or_404(event_id)
     try:
-        service.act(current_user, event, action, at=request.form.get("at", ""), note=request.form.get("note", ""),
-                    photos=_files("photos"), upload_dir=current_app.config["UPLOAD_DIR"])
+        service.act(
+            current_user,
+            event,
+            action,
+            at=request.form.get("at", ""),
+            note=request.form.get("note", ""),
+            photos=_files("photos"),
+            upload_dir=current_app.config["UPLOAD_DIR"],
+        )
         flash("已登记抢通，恢复通行" if action == "restore" else "已登记修复", "success")
     except ServiceError as error:
         flash(str(error), "error")
@@ -209,9 +268,15 @@ def _step(event_id: int, action: str):
 def event_safety(event_id: int):
     event = _event_or_404(event_id)
     try:
-        service.update_safety(current_user, event, request.form.get("warning_sign", ""), request.form.get("detour", ""),
-                              request.form.get("detour_geometry", ""), request.form.get("detour_road", ""),
-                              closed=bool(request.form.get("closed")))
+        service.update_safety(
+            current_user,
+            event,
+            request.form.get("warning_sign", ""),
+            request.form.get("detour", ""),
+            request.form.get("detour_geometry", ""),
+            request.form.get("detour_road", ""),
+            closed=bool(request.form.get("closed")),
+        )
         flash("警示与绕行信息已更新", "success")
     except ServiceError as error:
         flash(str(error), "error")
@@ -229,11 +294,14 @@ def event_photo(photo_id: int):
 
 # ================================================================== 一路一档
 
+
 def _road_or_404(code: str) -> Road:
     road = db.session.scalar(select(Road).where(Road.code == code.strip().upper()))
     if road is None:
         abort(404)
-    if not db.session.scalar(select(Segment.id).where(Segment.road_id == road.id, segment_condition(current_user)).limit(1)):
+    if not db.session.scalar(
+        select(Segment.id).where(Segment.road_id == road.id, segment_condition(current_user)).limit(1)
+    ):
         abort(403)
     return road
 
@@ -255,6 +323,7 @@ def road_file_download(code: str):
 
 # ================================================================== seasonal duty and stock
 
+
 @bp.route("/duty")
 @allow(*roles_for(VIEW_DUTY))
 def duty():
@@ -264,9 +333,16 @@ def duty():
     if request.args.get("window", "").isdigit():
         chosen = next((w for w in windows if w.id == int(request.args["window"])), None)
     gaps = seasonal.duty_gaps(current_user, chosen, _today()) if chosen else []
-    return render_template("operations/duty.html", year=year, windows=windows, chosen=chosen, gaps=gaps,
-                           by_chief=seasonal.gaps_by_chief(gaps), kinds=WINDOW_KINDS,
-                           towns=db.session.scalars(select(Town).order_by(Town.code)).all())
+    return render_template(
+        "operations/duty.html",
+        year=year,
+        windows=windows,
+        chosen=chosen,
+        gaps=gaps,
+        by_chief=seasonal.gaps_by_chief(gaps),
+        kinds=WINDOW_KINDS,
+        towns=db.session.scalars(select(Town).order_by(Town.code)).all(),
+    )
 
 
 @bp.route("/duty/windows", methods=["POST"])
@@ -275,8 +351,15 @@ def duty_window_add():
     form = request.form
     try:
         year = int(form.get("year", ""))
-        window = seasonal.add_window(year, form.get("kind", ""), form.get("start_date", ""), form.get("end_date", ""),
-                                     form.get("period_days", ""), form.get("town", ""), form.get("note", ""))
+        window = seasonal.add_window(
+            year,
+            form.get("kind", ""),
+            form.get("start_date", ""),
+            form.get("end_date", ""),
+            form.get("period_days", ""),
+            form.get("town", ""),
+            form.get("note", ""),
+        )
         flash(f"已设置{window.kind_label}时段", "success")
         return redirect(url_for("operations.duty", year=year, window=window.id))
     except (ServiceError, ValueError) as error:
@@ -310,8 +393,14 @@ def stock_save():
         elif town not in (own.code, own.name):
             abort(403)
     try:
-        seasonal.set_stock(town, request.form.get("item", ""), request.form.get("unit", ""),
-                           request.form.get("quantity", ""), request.form.get("location", ""), request.form.get("note", ""))
+        seasonal.set_stock(
+            town,
+            request.form.get("item", ""),
+            request.form.get("unit", ""),
+            request.form.get("quantity", ""),
+            request.form.get("location", ""),
+            request.form.get("note", ""),
+        )
         flash("应急物资已更新", "success")
     except ServiceError as error:
         flash(str(error), "error")
@@ -324,19 +413,29 @@ def stock():
     towns = db.session.scalars(select(Town).order_by(Town.code)).all()
     if permissions.is_town_office(current_user):
         towns = [t for t in towns if t.id == current_user.town_id]
-    return render_template("operations/stock.html", rows=seasonal.stock(current_user), towns=towns,
-                           units=seasonal.STOCK_UNITS, can_edit=permissions.can(current_user, EDIT_STOCK))
+    return render_template(
+        "operations/stock.html",
+        rows=seasonal.stock(current_user),
+        towns=towns,
+        units=seasonal.STOCK_UNITS,
+        can_edit=permissions.can(current_user, EDIT_STOCK),
+    )
 
 
 # ================================================================== assets
+
 
 @bp.route("/assets")
 @allow(*roles_for(READ))
 def assets():
     kind = request.args.get("kind") or None
-    return render_template("operations/assets.html", kinds=ASSET_KINDS, kind=kind,
-                           road_code=request.args.get("road", ""),
-                           rows=asset_service.list_assets(current_user, kind, request.args.get("road") or None))
+    return render_template(
+        "operations/assets.html",
+        kinds=ASSET_KINDS,
+        kind=kind,
+        road_code=request.args.get("road", ""),
+        rows=asset_service.list_assets(current_user, kind, request.args.get("road") or None),
+    )
 
 
 @bp.route("/assets/import", methods=["POST"])
@@ -344,6 +443,7 @@ def assets():
 def assets_import():
     import tempfile
     from pathlib import Path
+
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash("请选择文件", "error")
@@ -364,15 +464,30 @@ def assets_import():
 def _asset_form() -> asset_service.AssetInput:
     form = request.form
     return asset_service.AssetInput(
-        kind=form.get("kind", ""), code=form.get("code", ""), segment_id=form.get("segment_id", ""),
-        name=form.get("name", ""), stake=form.get("stake", ""), condition=form.get("condition", ""),
-        quantity=form.get("quantity", "1"), position=form.get("position", "stake"), lon=form.get("lon", ""),
-        lat=form.get("lat", ""), note=form.get("note", ""), photos=_files("photos"))
+        kind=form.get("kind", ""),
+        code=form.get("code", ""),
+        segment_id=form.get("segment_id", ""),
+        name=form.get("name", ""),
+        stake=form.get("stake", ""),
+        condition=form.get("condition", ""),
+        quantity=form.get("quantity", "1"),
+        position=form.get("position", "stake"),
+        lon=form.get("lon", ""),
+        lat=form.get("lat", ""),
+        note=form.get("note", ""),
+        photos=_files("photos"),
+    )
 
 
 def _asset_page(form, item=None, status: int = 200):
-    return render_template("operations/asset_form.html", asset=item, form=form, kinds=ASSET_KINDS,
-                           conditions=ASSET_CONDITIONS, choices=service.segment_choices(current_user)), status
+    return render_template(
+        "operations/asset_form.html",
+        asset=item,
+        form=form,
+        kinds=ASSET_KINDS,
+        conditions=ASSET_CONDITIONS,
+        choices=service.segment_choices(current_user),
+    ), status
 
 
 @bp.route("/assets/new", methods=["GET", "POST"])
@@ -387,8 +502,9 @@ def asset_new():
         flash(f"路产 {item.code} 已登记", "success")
         return redirect(url_for("operations.asset", asset_id=item.id))
     segment = _query_segment()
-    return _asset_page({"segment_id": str(segment.id) if segment else "", "condition": "good", "quantity": "1",
-                        "position": "stake"})
+    return _asset_page(
+        {"segment_id": str(segment.id) if segment else "", "condition": "good", "quantity": "1", "position": "stake"}
+    )
 
 
 @bp.route("/assets/<int:asset_id>/edit", methods=["GET", "POST"])
@@ -406,10 +522,23 @@ def asset_edit(asset_id: int):
         flash("路产信息已保存", "success")
         return redirect(url_for("operations.asset", asset_id=item.id))
     from roadchief.domain.stakes import format_stake
-    return _asset_page({"kind": item.kind, "code": item.code, "name": item.name, "segment_id": str(item.segment_id),
-                        "stake": format_stake(item.stake_m) if item.stake_m is not None else "",
-                        "condition": item.condition, "quantity": str(item.quantity), "position": "keep",
-                        "lon": item.lon, "lat": item.lat, "note": item.note}, item)
+
+    return _asset_page(
+        {
+            "kind": item.kind,
+            "code": item.code,
+            "name": item.name,
+            "segment_id": str(item.segment_id),
+            "stake": format_stake(item.stake_m) if item.stake_m is not None else "",
+            "condition": item.condition,
+            "quantity": str(item.quantity),
+            "position": "keep",
+            "lon": item.lon,
+            "lat": item.lat,
+            "note": item.note,
+        },
+        item,
+    )
 
 
 @bp.route("/assets/<int:asset_id>", methods=["GET", "POST"])
@@ -420,16 +549,26 @@ def asset(asset_id: int):
         abort(403)
     if request.method == "POST":
         try:
-            asset_service.set_condition(current_user, item, request.form.get("condition", ""), request.form.get("note", ""),
-                                        request.files.get("photo"), current_app.config["UPLOAD_DIR"])
+            asset_service.set_condition(
+                current_user,
+                item,
+                request.form.get("condition", ""),
+                request.form.get("note", ""),
+                request.files.get("photo"),
+                current_app.config["UPLOAD_DIR"],
+            )
             flash("路产状况已更新", "success")
         except ServiceError as error:
             flash(str(error), "error")
         return redirect(url_for("operations.asset", asset_id=asset_id))
-    return render_template("operations/asset.html", asset=item, conditions=ASSET_CONDITIONS,
-                           inspections=asset_service.inspections_of_asset(item),
-                           can_manage=asset_service.can_manage(current_user, item.segment),
-                           can_edit=permissions.can(current_user, ASSET_CONDITION))
+    return render_template(
+        "operations/asset.html",
+        asset=item,
+        conditions=ASSET_CONDITIONS,
+        inspections=asset_service.inspections_of_asset(item),
+        can_manage=asset_service.can_manage(current_user, item.segment),
+        can_edit=permissions.can(current_user, ASSET_CONDITION),
+    )
 
 
 @bp.route("/assets/<int:asset_id>/inspections", methods=["POST"])
@@ -438,6 +577,7 @@ def asset_link(asset_id: int):
     """Record that an inspection (one the user can see, on the asset's segment) looked at this asset."""
     from roadchief.models.inspections import Inspection
     from roadchief.services.inspection_scope import can_see_inspection
+
     item = db.get_or_404(RoadAsset, asset_id)
     if not asset_service.can_see_asset(current_user, item):
         abort(403)
@@ -465,16 +605,26 @@ def asset_photo(photo_id: int):
 
 # ================================================================== works plan
 
+
 @bp.route("/plan/items", methods=["POST"])
 @allow(*roles_for(ADD_WORKS_PLAN))
 def plan_add():
     form = request.form
     year = form.get("year", "")
     try:
-        segment_id = form.get("segment_id", "").strip() or service.segment_at(form.get("road_code", ""),
-                                                                              form.get("stake", "")).id
-        works_plan.add_item(int(year), segment_id, form.get("category", ""), form.get("title", ""),
-                            form.get("unit", ""), form.get("quantity", ""), form.get("budget", ""))
+        segment_id = (
+            form.get("segment_id", "").strip()
+            or service.segment_at(form.get("road_code", ""), form.get("stake", "")).id
+        )
+        works_plan.add_item(
+            int(year),
+            segment_id,
+            form.get("category", ""),
+            form.get("title", ""),
+            form.get("unit", ""),
+            form.get("quantity", ""),
+            form.get("budget", ""),
+        )
         flash("已加入年度养护计划", "success")
     except ValueError:
         flash("年度不正确", "error")
@@ -488,8 +638,15 @@ def plan_add():
 def plan():
     year = _year()
     towns, total = works_plan.plan_vs_done(current_user, year)
-    return render_template("operations/plan.html", year=year, items=works_plan.items(current_user, year),
-                           towns=towns, total=total, categories=WORK_CATEGORIES, fen=_fen)
+    return render_template(
+        "operations/plan.html",
+        year=year,
+        items=works_plan.items(current_user, year),
+        towns=towns,
+        total=total,
+        categories=WORK_CATEGORIES,
+        fen=_fen,
+    )
 
 
 @bp.route("/plan/progress", methods=["POST"])
@@ -502,8 +659,13 @@ def plan_progress():
     if not can_see_segment(current_user, item.segment):
         abort(403)
     try:
-        works_plan.record_progress(item, request.form.get("day", ""), request.form.get("quantity", "0"),
-                                   request.form.get("spent", "0"), request.form.get("note", ""))
+        works_plan.record_progress(
+            item,
+            request.form.get("day", ""),
+            request.form.get("quantity", "0"),
+            request.form.get("spent", "0"),
+            request.form.get("note", ""),
+        )
         flash("进度已登记", "success")
     except ServiceError as error:
         flash(str(error), "error")
@@ -512,12 +674,16 @@ def plan_progress():
 
 def _plan_report(fmt: str):
     from roadchief.reports.works_plan_report import plan_pdf, plan_xlsx
+
     year = _year()
     report = works_plan.plan_report(current_user, year)
     generated = clock.beijing_now().strftime(clock.MINUTE)
     if fmt == "xlsx":
-        return _download(plan_xlsx(report, generated),
-                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"养护计划完成情况-{year}.xlsx")
+        return _download(
+            plan_xlsx(report, generated),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            f"养护计划完成情况-{year}.xlsx",
+        )
     return _download(plan_pdf(report, generated), "application/pdf", f"养护计划完成情况-{year}.pdf")
 
 
@@ -535,5 +701,5 @@ def plan_pdf_download():
 
 def _fen(value: int) -> str:
     from roadchief.domain.money import format_fen
-    return format_fen(value)
 
+    return format_fen(value)

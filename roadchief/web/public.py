@@ -6,6 +6,7 @@ reference number and a status page without personal data. Offices (and the chief
 a report is forwarded to) handle reports under /p/reports; the town batch pages
 for printing signs are for the offices.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,15 +23,25 @@ from roadchief.extensions import db, limiter
 from roadchief.models import AuditEntry, Town
 from roadchief.models.public import REPORT_CATEGORIES, REPORT_STATUSES, REPORT_TEXT_MAX, PublicReport
 from roadchief.reports.sign_pdf import SIZES, sign_pdf, signs_pdf
-from roadchief.services import ServiceError
-from roadchief.services import permissions
+from roadchief.services import ServiceError, permissions
 from roadchief.services import public_reports as reports
 from roadchief.services.audit import Actor, acting_as
 from roadchief.services.chiefs import POSITION_NAMES
-from roadchief.services.signs import (DUTIES, SignContext, find_road, find_segment, public_url, qr_png, qr_svg,
-                                      road_path, search_roads, segment_path, town_roads)
-from roadchief.web.photos import send_stored_photo
+from roadchief.services.signs import (
+    DUTIES,
+    SignContext,
+    find_road,
+    find_segment,
+    public_url,
+    qr_png,
+    qr_svg,
+    road_path,
+    search_roads,
+    segment_path,
+    town_roads,
+)
 from roadchief.web.access import allow, public, require
+from roadchief.web.photos import send_stored_photo
 
 bp = Blueprint("public", __name__, url_prefix="/p")
 
@@ -83,6 +94,7 @@ def _file(data: bytes, mimetype: str, filename: str | None = None, cache: int = 
 
 # ---------- landing page ----------
 
+
 @bp.route("/")
 @public
 def index():
@@ -93,11 +105,13 @@ def index():
         towns = db.session.scalars(select(Town).order_by(Town.code)).all()
     elif permissions.is_town_office(current_user) and current_user.town_id:
         towns = [db.session.get(Town, current_user.town_id)]
-    return render_template("public/index.html", q=text, roads=roads, towns=towns,
-                           supervision_phone=current_app.config["SUPERVISION_PHONE"])
+    return render_template(
+        "public/index.html", q=text, roads=roads, towns=towns, supervision_phone=current_app.config["SUPERVISION_PHONE"]
+    )
 
 
 # ---------- sign pages ----------
+
 
 @bp.route("/r/<code>")
 @public
@@ -106,11 +120,15 @@ def road(code: str):
     if road.code != code:
         return redirect(url_for("public.road", code=road.code), 301)
     sign = SignContext().road_sign(road)
-    return render_template("public/sign.html", sign=sign, duties=DUTIES,
-                           qr_svg=url_for("public.road_qr_svg", code=road.code),
-                           qr_png=url_for("public.road_qr_png", code=road.code),
-                           pdf=lambda size: url_for("public.road_pdf", code=road.code, size=size),
-                           report_url=url_for("public.road_report", code=road.code))
+    return render_template(
+        "public/sign.html",
+        sign=sign,
+        duties=DUTIES,
+        qr_svg=url_for("public.road_qr_svg", code=road.code),
+        qr_png=url_for("public.road_qr_png", code=road.code),
+        pdf=lambda size: url_for("public.road_pdf", code=road.code, size=size),
+        report_url=url_for("public.road_report", code=road.code),
+    )
 
 
 @bp.route("/s/<int:segment_id>")
@@ -118,11 +136,15 @@ def road(code: str):
 def segment(segment_id: int):
     segment = _segment_or_404(segment_id)
     sign = SignContext().segment_sign(segment)
-    return render_template("public/sign.html", sign=sign, duties=DUTIES,
-                           qr_svg=url_for("public.segment_qr_svg", segment_id=segment.id),
-                           qr_png=url_for("public.segment_qr_png", segment_id=segment.id),
-                           pdf=lambda size: url_for("public.segment_pdf", segment_id=segment.id, size=size),
-                           report_url=url_for("public.segment_report", segment_id=segment.id))
+    return render_template(
+        "public/sign.html",
+        sign=sign,
+        duties=DUTIES,
+        qr_svg=url_for("public.segment_qr_svg", segment_id=segment.id),
+        qr_png=url_for("public.segment_qr_png", segment_id=segment.id),
+        pdf=lambda size: url_for("public.segment_pdf", segment_id=segment.id, size=size),
+        report_url=url_for("public.segment_report", segment_id=segment.id),
+    )
 
 
 @bp.route("/r/<code>/qr.png")
@@ -173,6 +195,7 @@ def segment_pdf(segment_id: int):
 
 # ---------- batch printing for a town (offices) ----------
 
+
 def _town_or_404(town_code: str) -> Town:
     town = db.session.scalar(select(Town).where(Town.code == town_code))
     if town is None:
@@ -196,27 +219,40 @@ def town_pdf(town_code: str):
     town = _town_or_404(town_code)
     size = _size()
     context = SignContext()
-    data = signs_pdf([context.road_sign(r) for r in town_roads(town)], size,
-                     title=f"{town.name} 农村公路路长公示牌")
+    data = signs_pdf([context.road_sign(r) for r in town_roads(town)], size, title=f"{town.name} 农村公路路长公示牌")
     return _file(data, "application/pdf", f"signs-{town.code}-{size}.pdf")
 
 
 # ---------- public reports ----------
 
+
 def _report_form(road, segment, status: int = 200, values: dict | None = None):
     segments = [segment] if segment else sorted(road.segments, key=lambda s: s.start_m)
-    return render_template("public/report_form.html", road=road, segment=segment, segments=segments,
-                           categories=REPORT_CATEGORIES, text_max=REPORT_TEXT_MAX, values=values or {},
-                           back_url=(url_for("public.segment", segment_id=segment.id) if segment
-                                     else url_for("public.road", code=road.code))), status
+    return render_template(
+        "public/report_form.html",
+        road=road,
+        segment=segment,
+        segments=segments,
+        categories=REPORT_CATEGORIES,
+        text_max=REPORT_TEXT_MAX,
+        values=values or {},
+        back_url=(
+            url_for("public.segment", segment_id=segment.id) if segment else url_for("public.road", code=road.code)
+        ),
+    ), status
 
 
 def _submit(road, segment):
     form = request.form
     segment_id = segment.id if segment else form.get("segment_id", type=int)
-    data = reports.ReportInput(category=form.get("category", ""), text=form.get("text", ""),
-                               phone=form.get("phone"), lon=form.get("lon"), lat=form.get("lat"),
-                               segment_id=segment_id)
+    data = reports.ReportInput(
+        category=form.get("category", ""),
+        text=form.get("text", ""),
+        phone=form.get("phone"),
+        lon=form.get("lon"),
+        lat=form.get("lat"),
+        segment_id=segment_id,
+    )
     ip = request.remote_addr
     try:
         with acting_as(Actor(name=f"public:{reports.ip_digest(ip)[:12]}")):
@@ -270,6 +306,7 @@ def track(ref: str):
 
 # ---------- office side ----------
 
+
 def _visible_report_or_404(ref: str) -> PublicReport:
     report = reports.find_report(ref)
     if report is None:
@@ -283,27 +320,43 @@ def _visible_report_or_404(ref: str) -> PublicReport:
 def report_list():
     status = request.args.get("status", "open")
     rows = reports.list_reports(current_user, status)
-    return render_template("public/reports.html", rows=rows, status=status, statuses=REPORT_STATUSES,
-                           counts=reports.stats_by_status(current_user))
+    return render_template(
+        "public/reports.html",
+        rows=rows,
+        status=status,
+        statuses=REPORT_STATUSES,
+        counts=reports.stats_by_status(current_user),
+    )
 
 
 def _history(report: PublicReport) -> list[dict]:
     # the create entry may lack entity_id (the audit hook runs before the row has its
     # identity), so it is also found by the reference in its snapshot
     created = json.dumps({"ref": report.ref}, ensure_ascii=False)[1:-1]
-    entries = db.session.scalars(select(AuditEntry).where(
-        AuditEntry.entity == "public_report",
-        or_(AuditEntry.entity_id == str(report.id),
-            (AuditEntry.action == "create") & AuditEntry.after.contains(created, autoescape=True)))
-        .order_by(AuditEntry.at, AuditEntry.id)).all()
+    entries = db.session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.entity == "public_report",
+            or_(
+                AuditEntry.entity_id == str(report.id),
+                (AuditEntry.action == "create") & AuditEntry.after.contains(created, autoescape=True),
+            ),
+        )
+        .order_by(AuditEntry.at, AuditEntry.id)
+    ).all()
     out = []
     for entry in entries:
         after = json.loads(entry.after) if entry.after else {}
         status = after.get("status")
-        out.append({"at": entry.at, "actor": entry.actor if not entry.actor.startswith("public:") else "群众",
-                    "action": "提交反馈" if entry.action == "create" else "更新",
-                    "status": REPORT_STATUSES.get(status) if status else None,
-                    "fields": [k for k in after if k not in ("status", "updated_at", "closed_at")]})
+        out.append(
+            {
+                "at": entry.at,
+                "actor": entry.actor if not entry.actor.startswith("public:") else "群众",
+                "action": "提交反馈" if entry.action == "create" else "更新",
+                "status": REPORT_STATUSES.get(status) if status else None,
+                "fields": [k for k in after if k not in ("status", "updated_at", "closed_at")],
+            }
+        )
     return out
 
 
@@ -320,9 +373,14 @@ def report_detail(ref: str):
         else:
             abort(400)
         try:
-            reports.act(report, current_user, action, note=request.form.get("note"),
-                        rectification_ref=request.form.get("rectification_ref"),
-                        chief_id=request.form.get("chief_id", type=int))
+            reports.act(
+                report,
+                current_user,
+                action,
+                note=request.form.get("note"),
+                rectification_ref=request.form.get("rectification_ref"),
+                chief_id=request.form.get("chief_id", type=int),
+            )
         except ServiceError as error:
             flash(str(error), "error")
             return redirect(url_for("public.report_detail", ref=report.ref), 303)
@@ -331,10 +389,18 @@ def report_detail(ref: str):
     handle = reports.can_handle(current_user, report)
     reply = reports.can_reply(current_user, report)
     allowed = reports.allowed_actions(report.status)
-    return render_template("public/report_detail.html", report=report, statuses=REPORT_STATUSES,
-                           can_handle=handle, can_reply=reply, allowed=allowed, actions=reports.ACTIONS,
-                           chief_choices=reports.chief_choices(report) if handle and "assign" in allowed else [],
-                           history=_history(report), position_names=POSITION_NAMES)
+    return render_template(
+        "public/report_detail.html",
+        report=report,
+        statuses=REPORT_STATUSES,
+        can_handle=handle,
+        can_reply=reply,
+        allowed=allowed,
+        actions=reports.ACTIONS,
+        chief_choices=reports.chief_choices(report) if handle and "assign" in allowed else [],
+        history=_history(report),
+        position_names=POSITION_NAMES,
+    )
 
 
 def _photo(ref: str, thumb: bool):

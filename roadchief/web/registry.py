@@ -1,5 +1,6 @@
 """Registry pages: roads and segments by town/village/class, a segment's chiefs,
 the organisation tree (组织体系图) and the coverage report."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -15,9 +16,9 @@ from roadchief.domain.roads import CHIEF_POSITIONS, ROAD_CLASSES
 from roadchief.domain.stakes import format_stake
 from roadchief.extensions import db
 from roadchief.models import Chief, ChiefAssignment, Road, Segment, Town, Village
+from roadchief.services import permissions
 from roadchief.services.chiefs import AssignmentIndex, coverage_gaps
 from roadchief.services.network import network_summary
-from roadchief.services import permissions
 from roadchief.services.permissions import can_see_segment, segment_condition
 from roadchief.web.access import allow
 
@@ -45,10 +46,14 @@ def segments():
     road_class = request.args.get("class", "")
     text = request.args.get("q", "").strip()
     page = max(1, request.args.get("page", 1, type=int))
-    query = (select(Segment).join(Road).join(Town, Segment.town_id == Town.id)
-             .outerjoin(Village, Segment.village_id == Village.id)
-             .where(segment_condition(current_user))
-             .options(selectinload(Segment.road), selectinload(Segment.town), selectinload(Segment.village)))
+    query = (
+        select(Segment)
+        .join(Road)
+        .join(Town, Segment.town_id == Town.id)
+        .outerjoin(Village, Segment.village_id == Village.id)
+        .where(segment_condition(current_user))
+        .options(selectinload(Segment.road), selectinload(Segment.town), selectinload(Segment.village))
+    )
     if town_code:
         query = query.where(Town.code == town_code)
     if village_code:
@@ -59,14 +64,29 @@ def segments():
         like = f"%{text}%"
         query = query.where(Road.code.ilike(like) | Road.name.ilike(like) | Village.name.ilike(like))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Road.code, Segment.start_m).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    rows = db.session.scalars(
+        query.order_by(Road.code, Segment.start_m).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
     listed = query.where(Segment.is_listed.is_(True)).with_only_columns(Segment.listed_m).subquery()
     listed_m = db.session.scalar(select(func.coalesce(func.sum(listed.c.listed_m), 0)))
     towns = db.session.scalars(select(Town).order_by(Town.code)).all()
-    villages = db.session.scalars(select(Village).join(Town).where(Town.code == town_code).order_by(Village.code)).all() if town_code else []
-    return render_template("registry/segments.html", rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
-                           towns=towns, villages=villages, classes=ROAD_CLASSES, listed_km=f"{listed_m / 1000:.3f}",
-                           args=request.args)
+    villages = (
+        db.session.scalars(select(Village).join(Town).where(Town.code == town_code).order_by(Village.code)).all()
+        if town_code
+        else []
+    )
+    return render_template(
+        "registry/segments.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        towns=towns,
+        villages=villages,
+        classes=ROAD_CLASSES,
+        listed_km=f"{listed_m / 1000:.3f}",
+        args=request.args,
+    )
 
 
 @bp.route("/segments/<int:segment_id>")
@@ -77,22 +97,35 @@ def segment(segment_id: int):
         abort(403)
     day = _day()
     index = AssignmentIndex(day)
-    history = db.session.scalars(select(ChiefAssignment).options(selectinload(ChiefAssignment.chief)).where(
-        (ChiefAssignment.segment_id == segment.id) | (ChiefAssignment.road_id == segment.road_id)
-        | (ChiefAssignment.town_id == segment.town_id)
-        | ((ChiefAssignment.village_id == segment.village_id) if segment.village_id else False)
-        | ((ChiefAssignment.station_id == segment.station_id) if segment.station_id else False)
-    ).order_by(ChiefAssignment.start_date)).all()
-    return render_template("registry/segment.html", segment=segment, chiefs=index.chiefs_for(segment),
-                           missing=index.missing_levels(segment), history=history, day=day)
+    history = db.session.scalars(
+        select(ChiefAssignment)
+        .options(selectinload(ChiefAssignment.chief))
+        .where(
+            (ChiefAssignment.segment_id == segment.id)
+            | (ChiefAssignment.road_id == segment.road_id)
+            | (ChiefAssignment.town_id == segment.town_id)
+            | ((ChiefAssignment.village_id == segment.village_id) if segment.village_id else False)
+            | ((ChiefAssignment.station_id == segment.station_id) if segment.station_id else False)
+        )
+        .order_by(ChiefAssignment.start_date)
+    ).all()
+    return render_template(
+        "registry/segment.html",
+        segment=segment,
+        chiefs=index.chiefs_for(segment),
+        missing=index.missing_levels(segment),
+        history=history,
+        day=day,
+    )
 
 
 @bp.route("/roads/<code>")
 @allow(*roles_for(READ))
 def road(code: str):
     road = db.session.scalar(select(Road).where(Road.code == code)) or abort(404)
-    visible = db.session.scalars(select(Segment).where(Segment.road_id == road.id, segment_condition(current_user))
-                                 .order_by(Segment.start_m)).all()
+    visible = db.session.scalars(
+        select(Segment).where(Segment.road_id == road.id, segment_condition(current_user)).order_by(Segment.start_m)
+    ).all()
     if not visible:
         abort(403)
     return render_template("registry/road.html", road=road, segments=visible)
@@ -103,23 +136,41 @@ def road(code: str):
 def org_tree():
     """组织体系图: positions from 总路长 down to the village chiefs and maintainers."""
     day = _day()
-    rows = db.session.scalars(select(ChiefAssignment).options(
-        selectinload(ChiefAssignment.chief), selectinload(ChiefAssignment.town), selectinload(ChiefAssignment.village),
-        selectinload(ChiefAssignment.station), selectinload(ChiefAssignment.segment))).all()
+    rows = db.session.scalars(
+        select(ChiefAssignment).options(
+            selectinload(ChiefAssignment.chief),
+            selectinload(ChiefAssignment.town),
+            selectinload(ChiefAssignment.village),
+            selectinload(ChiefAssignment.station),
+            selectinload(ChiefAssignment.segment),
+        )
+    ).all()
     active = [a for a in rows if a.active_on(day)]
     if permissions.is_town_office(current_user):
-        active = [a for a in active if a.scope_kind == "city" or a.town_id == current_user.town_id
-                  or (a.village and a.village.town_id == current_user.town_id)
-                  or (a.segment and a.segment.town_id == current_user.town_id)]
+        active = [
+            a
+            for a in active
+            if a.scope_kind == "city"
+            or a.town_id == current_user.town_id
+            or (a.village and a.village.town_id == current_user.town_id)
+            or (a.segment and a.segment.town_id == current_user.town_id)
+        ]
     by_position = {p.code: [] for p in CHIEF_POSITIONS}
     for a in active:
         by_position[a.chief.position].append(a)
     towns = db.session.scalars(select(Town).options(selectinload(Town.villages)).order_by(Town.code)).all()
     village_chiefs = {a.village_id: a.chief for a in by_position["village"]}
     town_chiefs = {a.town_id: a.chief for a in by_position["town"]}
-    return render_template("registry/org_tree.html", positions=CHIEF_POSITIONS, by_position=by_position, towns=towns,
-                           town_chiefs=town_chiefs, village_chiefs=village_chiefs, day=day,
-                           own_town=permissions.office_town_id(current_user))
+    return render_template(
+        "registry/org_tree.html",
+        positions=CHIEF_POSITIONS,
+        by_position=by_position,
+        towns=towns,
+        town_chiefs=town_chiefs,
+        village_chiefs=village_chiefs,
+        day=day,
+        own_town=permissions.office_town_id(current_user),
+    )
 
 
 @bp.route("/chiefs/<int:chief_id>")

@@ -14,6 +14,7 @@
 The fixture names differ from the ones test_map_browser.py defines for itself
 (server / browser / page / phone), so both can live side by side.
 """
+
 from __future__ import annotations
 
 import threading
@@ -24,8 +25,15 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SHOTS = Path(__file__).resolve().parents[2] / "reports" / "e2e"
 E2E_PASSWORD = "Journey-pass-123"
 PHONE = {"width": 360, "height": 740}
@@ -53,6 +61,7 @@ class LiveServer:
     def context(self):
         """An app context on the served database, for setting up and checking data beside the browser."""
         from roadchief.extensions import db
+
         with self.app.app_context():
             try:
                 yield db.session
@@ -68,8 +77,9 @@ def live_server(databases):
     from roadchief import create_app
     from roadchief.extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": databases.fresh_url(demo=True), "RATELIMIT_ENABLED": False,
-                      "TILE_URL": ""})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": databases.fresh_url(demo=True), "RATELIMIT_ENABLED": False, "TILE_URL": ""}
+    )
     srv = create_server(app, host="127.0.0.1", port=0, threads=6)
     thread = threading.Thread(target=srv.run, name="e2e-waitress", daemon=True)
     thread.start()
@@ -107,8 +117,13 @@ def new_page(chromium_browser, request):
 
     def factory(phone: bool = False):
         context = chromium_browser.new_context(
-            viewport=PHONE if phone else DESKTOP, is_mobile=phone, has_touch=phone, locale="zh-CN",
-            timezone_id="Asia/Shanghai", accept_downloads=True)
+            viewport=PHONE if phone else DESKTOP,
+            is_mobile=phone,
+            has_touch=phone,
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            accept_downloads=True,
+        )
         page = context.new_page()
         page.errors, page.dialogs = [], []
 
@@ -118,8 +133,14 @@ def new_page(chromium_browser, request):
 
         page.on("dialog", on_dialog)
         page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.on("console", lambda message: page.errors.append(message.text)
-                if message.type == "error" and "Content Security Policy" in message.text else None)
+        page.on(
+            "console",
+            lambda message: (
+                page.errors.append(message.text)
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
+        )
         page.set_default_timeout(15000)
         contexts.append((context, page))
         return page
@@ -145,6 +166,7 @@ def e2e_password():
 @pytest.fixture
 def sign_in(live_server):
     """``sign_in(page, username)``: the login form, then the map (the front page)."""
+
     def do(page, username: str, password: str = E2E_PASSWORD):
         page.goto(live_server.url + "/login")
         page.fill("#username", username)
@@ -152,4 +174,5 @@ def sign_in(live_server):
         page.click("form button[type=submit]")
         page.wait_for_url(live_server.url + "/")
         return page
+
     return do

@@ -3,12 +3,17 @@ client and anonymously: no 5xx, and every response conforms to the documented sp
 
 The operations are driven through hypothesis directly (bounded examples per
 operation) rather than through schemathesis' pytest plugin."""
+
 from __future__ import annotations
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from roadchief.services.accounts import create_token
 from tests.conftest import make_user
@@ -26,17 +31,23 @@ def _operations(app):
 
 def test_api_fuzz_authenticated(demo_app):
     # identity: the WSGI test client does not undo gzip as a real HTTP client does
-    headers = {"Authorization": f"Bearer {create_token(make_user('city_office').username)}", "Accept-Encoding": "identity"}
+    headers = {
+        "Authorization": f"Bearer {create_token(make_user('city_office').username)}",
+        "Accept-Encoding": "identity",
+    }
     for operation in _operations(demo_app):
+
         @FUZZ
         @given(case=operation.as_strategy())
         def check(case):
             case.call_and_validate(headers=headers, checks=CHECKS)
+
         check()
 
 
 def test_api_fuzz_anonymous_is_refused(demo_app):
     for operation in _operations(demo_app):
+
         @settings(FUZZ, max_examples=3)
         @given(case=operation.as_strategy())
         def check(case):
@@ -44,4 +55,5 @@ def test_api_fuzz_anonymous_is_refused(demo_app):
             # 404 only where the URL matches no route at all (an id past the integer range)
             assert response.status_code in (401, 404), (case.method, case.formatted_path, response.status_code)
             assert "features" not in response.text and "units" not in response.text
+
         check()

@@ -10,6 +10,7 @@ by waitress on 127.0.0.1 with the demo database (fixtures in tests/e2e/conftest.
 Skipped cleanly when Playwright or /usr/bin/chromium is missing. No timing assertions.
 A failing journey leaves screenshots under reports/e2e/.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,7 +25,7 @@ import pytest
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select
 
 if not Path("/usr/bin/chromium").exists():  # pragma: no cover - depends on the machine
     pytest.skip("/usr/bin/chromium is missing", allow_module_level=True)
@@ -37,9 +38,11 @@ REF = re.compile(r"GK\d{8}[A-Z0-9]{4,8}")
 
 # --------------------------------------------------------------------------- data
 
+
 def _image(path, fmt: str, colour: tuple[int, int, int]):
     """A real photo-sized image (decodable, with some structure) written by Pillow."""
     from PIL import Image, ImageDraw
+
     image = Image.new("RGB", (640, 480), colour)
     draw = ImageDraw.Draw(image)
     for i in range(0, 640, 40):
@@ -65,35 +68,52 @@ def cast(live_server, e2e_password):
             found = sorted((c.chief for c in index.chiefs_for(segment) if c.position == position), key=lambda c: c.id)
             return found[0] if found else None
 
-        village_roads = session.scalars(select(Segment).join(Road).where(Road.road_class == "村道", Segment.village_id.is_not(None))
-                                        .order_by(Segment.id)).all()
+        village_roads = session.scalars(
+            select(Segment)
+            .join(Road)
+            .where(Road.road_class == "村道", Segment.village_id.is_not(None))
+            .order_by(Segment.id)
+        ).all()
         # (b): a village-road segment with a 村级路长 — the town office's 督查 assesses him (第二十条)
         rect_segment = next(s for s in village_roads if chief_of(s, "village"))
         village_chief = chief_of(rect_segment, "village")
         # (a): a single-segment 镇道 elsewhere — the city office's 督查 assesses the 镇级路长
-        town_road_segment = next(s for s in session.scalars(select(Segment).join(Road).where(Road.road_class == "镇道")
-                                                            .order_by(Segment.id))
-                                 if len(s.road.segments) == 1 and chief_of(s, "town") and not s.station_id)
+        town_road_segment = next(
+            s
+            for s in session.scalars(select(Segment).join(Road).where(Road.road_class == "镇道").order_by(Segment.id))
+            if len(s.road.segments) == 1 and chief_of(s, "town") and not s.station_id
+        )
         # (d): a village road of several segments, in another village than (b)'s
-        public_segment = next(s for s in village_roads if len(s.road.segments) > 1 and s.village_id != rect_segment.village_id and chief_of(s, "village"))
+        public_segment = next(
+            s
+            for s in village_roads
+            if len(s.road.segments) > 1 and s.village_id != rect_segment.village_id and chief_of(s, "village")
+        )
         # the expected 村级路长 of (d), read straight from the assignments table
         expected_public_chief = session.scalars(
-            select(ChiefAssignment).where(ChiefAssignment.scope_kind == "village",
-                                          ChiefAssignment.village_id == public_segment.village_id,
-                                          ChiefAssignment.start_date <= date.today(),
-                                          (ChiefAssignment.end_date.is_(None)) | (ChiefAssignment.end_date >= date.today()))
+            select(ChiefAssignment).where(
+                ChiefAssignment.scope_kind == "village",
+                ChiefAssignment.village_id == public_segment.village_id,
+                ChiefAssignment.start_date <= date.today(),
+                (ChiefAssignment.end_date.is_(None)) | (ChiefAssignment.end_date >= date.today()),
+            )
         ).all()
         expected_public_chief = [a.chief_id for a in expected_public_chief if a.chief.position == "village"]
 
         items = [i for i in catalog_for(date.today().year).items if i.code != OVERDUE_CODE and i.unit in ("处", "次")]
         town_code = rect_segment.town.code
         create_user("j-office", "city_office", e2e_password, display_name="市路长办督查员")
-        create_user("j-town", "town_office", e2e_password, town=town_code, display_name=f"{rect_segment.town.name}路长办")
+        create_user(
+            "j-town", "town_office", e2e_password, town=town_code, display_name=f"{rect_segment.town.name}路长办"
+        )
         create_user("j-chief", "chief", e2e_password, chief_id=village_chief.id)
         create_user("j-finance", "finance", e2e_password, display_name="财政局")
         return {
-            "town_road": {"id": town_road_segment.id, "code": town_road_segment.road.code,
-                          "town_chief": chief_of(town_road_segment, "town").id},
+            "town_road": {
+                "id": town_road_segment.id,
+                "code": town_road_segment.road.code,
+                "town_chief": chief_of(town_road_segment, "town").id,
+            },
             "rect_segment": {"id": rect_segment.id, "code": rect_segment.road.code, "town": town_code},
             "village_chief": village_chief.id,
             "public": {"id": public_segment.id, "code": public_segment.road.code, "chiefs": expected_public_chief},
@@ -108,7 +128,10 @@ def no_script_errors(page):
 
 # --------------------------------------------------------------------------- (a)
 
-def test_office_logs_an_inspection_with_two_findings_and_a_photo_on_a_phone(live_server, cast, new_page, sign_in, tmp_path):
+
+def test_office_logs_an_inspection_with_two_findings_and_a_photo_on_a_phone(
+    live_server, cast, new_page, sign_in, tmp_path
+):
     from roadchief.models.inspections import Inspection
 
     photo = _image(tmp_path / "pothole.png", "PNG", (90, 90, 100))
@@ -170,7 +193,10 @@ def test_office_logs_an_inspection_with_two_findings_and_a_photo_on_a_phone(live
 
 # --------------------------------------------------------------------------- (b)
 
-def test_village_chief_closes_a_rectification_and_the_town_office_verifies_it(live_server, cast, new_page, sign_in, tmp_path):
+
+def test_village_chief_closes_a_rectification_and_the_town_office_verifies_it(
+    live_server, cast, new_page, sign_in, tmp_path
+):
     from roadchief.models import User
     from roadchief.models.inspections import Rectification
     from roadchief.services.inspections import FindingInput, InspectionInput, create_inspection
@@ -179,9 +205,16 @@ def test_village_chief_closes_a_rectification_and_the_town_office_verifies_it(li
     item_code, item_text = cast["items"][2]
     with live_server.context() as session:
         town_office = session.scalar(select(User).where(User.username == "j-town"))
-        recorded = create_inspection(town_office, InspectionInput(
-            kind="supervision", segment_ids=[segment["id"]], note="镇路长办月度督查",
-            findings=[FindingInput(item_code=item_code, quantity=1, note="村道边沟堵塞")]), live_server.app.config["UPLOAD_DIR"])
+        recorded = create_inspection(
+            town_office,
+            InspectionInput(
+                kind="supervision",
+                segment_ids=[segment["id"]],
+                note="镇路长办月度督查",
+                findings=[FindingInput(item_code=item_code, quantity=1, note="村道边沟堵塞")],
+            ),
+            live_server.app.config["UPLOAD_DIR"],
+        )
         inspection_id = recorded.inspection.id
         rect = recorded.inspection.findings[0].rectification
         rect_id = rect.id
@@ -234,9 +267,11 @@ def test_village_chief_closes_a_rectification_and_the_town_office_verifies_it(li
 
 # --------------------------------------------------------------------------- (c)
 
+
 def _scores_csv(live_server) -> tuple[bytes, list[dict]]:
     """A score for every paid unit of the quarter: towns and villages by name, stations by their chief."""
     from roadchief.services.funding_quarter import compute_quarter
+
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["year", "quarter", "town", "village", "chief_id", "score"])
@@ -284,8 +319,11 @@ def test_finance_approves_a_quarter_and_downloads_its_pdf(live_server, new_page,
     no_script_errors(page)
 
     with live_server.context() as session:
-        assert session.scalar(select(func.count()).select_from(LedgerEntry).where(
-            LedgerEntry.year == YEAR, LedgerEntry.quarter == QUARTER, LedgerEntry.kind == "payment")) == len(units)
+        assert session.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.year == YEAR, LedgerEntry.quarter == QUARTER, LedgerEntry.kind == "payment")
+        ) == len(units)
 
     if shutil.which("pdftotext") is None:  # pragma: no cover - poppler-utils missing
         pytest.skip("pdftotext (poppler-utils) is missing: the PDF's text was not checked")
@@ -297,6 +335,7 @@ def test_finance_approves_a_quarter_and_downloads_its_pdf(live_server, new_page,
 
 
 # --------------------------------------------------------------------------- (d)
+
 
 def test_the_public_reports_a_problem_from_a_sign(live_server, cast, new_page, tmp_path):
     from roadchief.models.public import PublicReport

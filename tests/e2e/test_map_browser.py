@@ -5,10 +5,12 @@ Skipped cleanly when Playwright or /usr/bin/chromium is missing
 (`pip install playwright`, `apt-get install chromium`). A failing test leaves a
 screenshot under reports/e2e/.
 """
+
 from __future__ import annotations
 
 import re
 import threading
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -31,8 +33,15 @@ from roadchief.models import Road, Segment  # noqa: E402
 from roadchief.services.accounts import create_user  # noqa: E402
 from roadchief.services.chiefs import AssignmentIndex  # noqa: E402
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "E2e-pass-123"
 XSS = "<img src=x onerror=alert(1)>"
 SHOTS = Path(__file__).resolve().parents[2] / "reports" / "e2e"
@@ -48,10 +57,15 @@ def server(databases):
     with app.app_context():
         create_user("office", "city_office", PASSWORD, display_name="市路长办")
         # a road with a hostile name, on a village road whose chief also signs in
-        segment = db.session.scalars(select(Segment).join(Road).where(Road.road_class == "村道").order_by(Segment.id)).first()
+        segment = db.session.scalars(
+            select(Segment).join(Road).where(Road.road_class == "村道").order_by(Segment.id)
+        ).first()
         segment.road.name = XSS
-        village_chief = next(c.chief for c in AssignmentIndex(__import__("datetime").date.today()).chiefs_for(segment)
-                             if c.position == "village")
+        village_chief = next(
+            c.chief
+            for c in AssignmentIndex(__import__("datetime").date.today()).chiefs_for(segment)
+            if c.position == "village"
+        )
         create_user("villagechief", "chief", PASSWORD, chief_id=village_chief.id)
         db.session.commit()
         info = {"xss_code": segment.road.code, "xss_segment": segment.id, "xss_chief": village_chief.id}
@@ -75,8 +89,9 @@ def browser():
 
 
 def _page(browser, request, server, width=1280, height=800, mobile=False):
-    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=mobile, has_touch=mobile,
-                                  locale="zh-CN")
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, is_mobile=mobile, has_touch=mobile, locale="zh-CN"
+    )
     page = context.new_page()
     page.dialogs = []
     page.errors = []
@@ -87,8 +102,14 @@ def _page(browser, request, server, width=1280, height=800, mobile=False):
 
     page.on("dialog", on_dialog)
     page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.on("console", lambda message: page.errors.append(message.text)
-            if message.type == "error" and "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            page.errors.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
     page.set_default_timeout(15000)
     return context, page
 
@@ -126,7 +147,9 @@ def sign_in(page, server, username="office"):
 
 def wait_for_map(page, loads=1):
     # functions, not expressions: Playwright evaluates a bare expression with eval(), which our CSP refuses
-    page.wait_for_function("(n) => Number(document.getElementById('map').getAttribute('data-loads') || 0) >= n", arg=loads)
+    page.wait_for_function(
+        "(n) => Number(document.getElementById('map').getAttribute('data-loads') || 0) >= n", arg=loads
+    )
 
 
 def clean(page):
@@ -136,20 +159,26 @@ def clean(page):
 
 def point_on_a_segment(page, index=None):
     """Page coordinates of a point half-way along one drawn segment (its clickable line)."""
-    return page.evaluate("""(index) => {
+    return page.evaluate(
+        """(index) => {
         const paths = [...document.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive')];
         const path = paths[index === null ? Math.floor(paths.length / 2) : index];
         const p = path.getPointAtLength(path.getTotalLength() / 2);
         const m = path.getScreenCTM();
         return {x: p.x * m.a + p.y * m.c + m.e, y: p.x * m.b + p.y * m.d + m.f};
-    }""", index)
+    }""",
+        index,
+    )
 
 
 def centre(page):
-    return page.evaluate("() => { const c = window.roadchiefMap.map.getCenter(); return [c.lat, c.lng, window.roadchiefMap.map.getZoom()]; }")
+    return page.evaluate(
+        "() => { const c = window.roadchiefMap.map.getCenter(); return [c.lat, c.lng, window.roadchiefMap.map.getZoom()]; }"
+    )
 
 
 # ---------------------------------------------------------------------------
+
 
 def test_the_map_draws_the_demo_network(page, server):
     sign_in(page, server)
@@ -259,14 +288,23 @@ def test_the_map_works_on_a_phone(phone, server):
 
 # --------------------------------------------------------------------------- map layers: towns, markers, coverage gaps
 
+
 def _other_village_segment(server):
     """A listed 村道 segment whose village chief is not the one the chief test signs in as."""
     from roadchief.models import ChiefAssignment
-    segments = db.session.scalars(select(Segment).join(Road).where(Road.road_class == "村道", Segment.is_listed.is_(True),
-                                                                     Segment.village_id.is_not(None)).order_by(Segment.id.desc()))
+
+    segments = db.session.scalars(
+        select(Segment)
+        .join(Road)
+        .where(Road.road_class == "村道", Segment.is_listed.is_(True), Segment.village_id.is_not(None))
+        .order_by(Segment.id.desc())
+    )
     for segment in segments:
-        chiefs = db.session.scalars(select(ChiefAssignment.chief_id).where(
-            ChiefAssignment.scope_kind == "village", ChiefAssignment.village_id == segment.village_id)).all()
+        chiefs = db.session.scalars(
+            select(ChiefAssignment.chief_id).where(
+                ChiefAssignment.scope_kind == "village", ChiefAssignment.village_id == segment.village_id
+            )
+        ).all()
         if chiefs and server["xss_chief"] not in chiefs:
             return segment
     raise AssertionError("no suitable village segment in the demo")
@@ -282,8 +320,10 @@ def test_the_town_outlines_draw_without_tiles(page, server):
     assert labels.count() == 9
     assert "小坝镇" in [labels.nth(i).inner_text() for i in range(9)]
     # under the roads: the towns pane sits below the overlay pane
-    z = page.evaluate("() => [getComputedStyle(document.querySelector('.leaflet-towns-pane')).zIndex,"
-                      " getComputedStyle(document.querySelector('.leaflet-overlay-pane')).zIndex]")
+    z = page.evaluate(
+        "() => [getComputedStyle(document.querySelector('.leaflet-towns-pane')).zIndex,"
+        " getComputedStyle(document.querySelector('.leaflet-overlay-pane')).zIndex]"
+    )
     assert int(z[0]) < int(z[1])
     # the layer switcher lists it, and it can be switched off
     page.hover(".leaflet-control-layers")
@@ -312,9 +352,15 @@ def test_inspections_appear_as_clusters_and_an_overdue_rectification_stands_out(
             lon, lat = lon
         for n in range(3):
             when = datetime.now(LOCAL_TZ).replace(microsecond=0) - timedelta(days=3 - n, minutes=5)
-            data = service.InspectionInput(kind="supervision", segment_ids=[segment.id], inspected_at=when, lon=lon, lat=lat,
-                                           deadline=date.today() - timedelta(days=2) if n == 0 else None,
-                                           findings=[service.FindingInput("LM03", 1)])
+            data = service.InspectionInput(
+                kind="supervision",
+                segment_ids=[segment.id],
+                inspected_at=when,
+                lon=lon,
+                lat=lat,
+                deadline=date.today() - timedelta(days=2) if n == 0 else None,
+                findings=[service.FindingInput("LM03", 1)],
+            )
             service.create_inspection(office, data, current_app.config["UPLOAD_DIR"])
         place = {"lon": lon, "lat": lat, "road": segment.road.name}
         db.session.remove()
@@ -345,8 +391,11 @@ def test_a_segment_without_its_village_chief_is_drawn_distinctly(page, server):
 
     with server["app"].app_context():
         segment = _other_village_segment(server)
-        for a in db.session.scalars(select(ChiefAssignment).where(ChiefAssignment.scope_kind == "village",
-                                                                  ChiefAssignment.village_id == segment.village_id)):
+        for a in db.session.scalars(
+            select(ChiefAssignment).where(
+                ChiefAssignment.scope_kind == "village", ChiefAssignment.village_id == segment.village_id
+            )
+        ):
             a.end_date = date.today() - timedelta(days=1)
         db.session.commit()
         segment_id = segment.id
@@ -367,7 +416,7 @@ def test_a_segment_without_its_village_chief_is_drawn_distinctly(page, server):
 
 
 def test_an_interrupted_road_event_and_its_detour_show_on_the_map(page, server):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from roadchief.models.accounts import User
     from roadchief.services import events as service
@@ -375,15 +424,27 @@ def test_an_interrupted_road_event_and_its_detour_show_on_the_map(page, server):
     with server["app"].app_context():
         office = db.session.scalar(select(User).where(User.username == "office"))
         segment = _other_village_segment(server)
-        service.create_event(office, service.EventInput(
-            segment_id=segment.id, kind="水毁", severity="major", occurred_at=datetime.now(timezone.utc) - timedelta(hours=2),
-            closed=True, warning_sign="K0+100 处设置警示牌", detour_road=segment.road.code, detour="<b>经邻村道路绕行</b>"))
+        service.create_event(
+            office,
+            service.EventInput(
+                segment_id=segment.id,
+                kind="水毁",
+                severity="major",
+                occurred_at=datetime.now(UTC) - timedelta(hours=2),
+                closed=True,
+                warning_sign="K0+100 处设置警示牌",
+                detour_road=segment.road.code,
+                detour="<b>经邻村道路绕行</b>",
+            ),
+        )
         db.session.remove()
     sign_in(page, server)
     page.wait_for_function("() => Number(document.getElementById('map').getAttribute('data-events') || 0) >= 1")
     page.locator("path.event-closed").first.wait_for()
-    page.evaluate("() => { const l = window.roadchiefMap.operationsLayers.events.getLayers()"
-                  ".find((x) => x.feature.properties.layer === 'event'); l.openPopup(); }")
+    page.evaluate(
+        "() => { const l = window.roadchiefMap.operationsLayers.events.getLayers()"
+        ".find((x) => x.feature.properties.layer === 'event'); l.openPopup(); }"
+    )
     popup = page.locator(".leaflet-popup-content .seg-popup")
     popup.wait_for()
     text = popup.inner_text()

@@ -2,6 +2,7 @@
 town office records a 交通中断 with a warning sign and draws the detour by tapping the
 small Leaflet map (static detour.js, no inline script); the event page shows the segment
 and the drawn detour. No script or CSP errors."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ import pytest
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import select
 
 if not Path("/usr/bin/chromium").exists():  # pragma: no cover - depends on the machine
     pytest.skip("/usr/bin/chromium is missing", allow_module_level=True)
@@ -27,6 +28,7 @@ def office(live_server, e2e_password):
     """A town office user and a segment of its town (from the demo data)."""
     from roadchief.models import Segment, Town
     from roadchief.services.accounts import create_user
+
     with live_server.context() as session:
         town = session.scalar(select(Town).where(Town.code == TOWN))
         segment = session.scalar(select(Segment).where(Segment.town_id == town.id).order_by(Segment.id))
@@ -36,6 +38,7 @@ def office(live_server, e2e_password):
 
 def test_phone_records_a_closure_and_draws_the_detour(live_server, office, new_page, sign_in):
     from roadchief.models.operations import RoadEvent
+
     page = sign_in(new_page(phone=True), "ops-town")
     page.goto(live_server.url + "/ops/")
     page.click("text=登记突发事件")
@@ -43,7 +46,9 @@ def test_phone_records_a_closure_and_draws_the_detour(live_server, office, new_p
 
     # picking the segment draws it on the detour map
     page.select_option("#segment_id", str(office["segment_id"]))
-    page.wait_for_function("() => document.querySelectorAll('#detour-map svg path').length >= 2")  # segment (+ empty detour)
+    page.wait_for_function(
+        "() => document.querySelectorAll('#detour-map svg path').length >= 2"
+    )  # segment (+ empty detour)
     page.check("input[name=closed]")
     page.fill("#warning_sign", "K0+100、K0+600 两端设置“前方断路”警示牌")
 

@@ -1,14 +1,14 @@
 """Roles and scopes on every route, CSRF, login throttling and lockout, tokens, audit."""
+
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import pytest
 from sqlalchemy import select, text
 
 from roadchief.extensions import db, limiter
-from roadchief.models import AuditEntry, ChiefAssignment, QuarterScore, Segment, Town, Village
+from roadchief.models import AuditEntry, ChiefAssignment, Segment, Town, Village
 from roadchief.services.accounts import create_token
 from roadchief.web.access import ANY_USER, PUBLIC
 from tests.conftest import PASSWORD, login, make_user
@@ -19,10 +19,17 @@ ROLES = ("city_office", "town_office", "inspector", "chief", "finance")
 def _samples():
     """URL parameter values inside 小坝镇, so the town office and the village chief are in scope."""
     town = db.session.scalar(select(Town).where(Town.code == "640381100"))
-    segment = db.session.scalar(select(Segment).join(Village, Segment.village_id == Village.id)
-                                .where(Segment.town_id == town.id).order_by(Segment.id))
-    chief = db.session.scalar(select(ChiefAssignment).where(
-        ChiefAssignment.village_id == segment.village_id, ChiefAssignment.end_date.is_(None))).chief
+    segment = db.session.scalar(
+        select(Segment)
+        .join(Village, Segment.village_id == Village.id)
+        .where(Segment.town_id == town.id)
+        .order_by(Segment.id)
+    )
+    chief = db.session.scalar(
+        select(ChiefAssignment).where(
+            ChiefAssignment.village_id == segment.village_id, ChiefAssignment.end_date.is_(None)
+        )
+    ).chief
     return town, segment, chief
 
 
@@ -43,24 +50,47 @@ def _url(rule, values) -> str | None:
             pytest.fail(f"no sample value for URL parameter {name!r} of {rule.rule}: add one to the access matrix test")
         args[name] = values[name]
     from flask import url_for
+
     return url_for(rule.endpoint, **args)
 
 
 def test_every_route_declares_an_access_rule(demo_app):
-    missing = [rule.endpoint for rule in demo_app.url_map.iter_rules()
-               if getattr(demo_app.view_functions[rule.endpoint], "access", None) is None]
+    missing = [
+        rule.endpoint
+        for rule in demo_app.url_map.iter_rules()
+        if getattr(demo_app.view_functions[rule.endpoint], "access", None) is None
+    ]
     assert missing == []
 
 
 def test_access_matrix(demo_app):
     town, segment, chief = _samples()
     users = _users(town, chief)
-    values = {"segment_id": segment.id, "code": segment.road.code, "road_code": segment.road.code,
-              "town_code": town.code, "year": 2022, "quarter": 1, "chief_id": chief.id,
-              "user_id": users["city_office"].id, "ref": "GK00000000XXXX", "filename": "static.css", "kind": "png",
-              "report_id": 1, "inspection_id": 1, "rectification_id": 1, "unit_key": "town:640381100",
-              "fmt": "pdf", "size": "A4", "photo_id": 1, "version_id": 1, "event_id": 1, "asset_id": 1,
-              "collection_id": "segments", "fid": "1"}
+    values = {
+        "segment_id": segment.id,
+        "code": segment.road.code,
+        "road_code": segment.road.code,
+        "town_code": town.code,
+        "year": 2022,
+        "quarter": 1,
+        "chief_id": chief.id,
+        "user_id": users["city_office"].id,
+        "ref": "GK00000000XXXX",
+        "filename": "static.css",
+        "kind": "png",
+        "report_id": 1,
+        "inspection_id": 1,
+        "rectification_id": 1,
+        "unit_key": "town:640381100",
+        "fmt": "pdf",
+        "size": "A4",
+        "photo_id": 1,
+        "version_id": 1,
+        "event_id": 1,
+        "asset_id": 1,
+        "collection_id": "segments",
+        "fid": "1",
+    }
     clients = {}
     for role, user in users.items():
         clients[role] = demo_app.test_client()
@@ -79,7 +109,10 @@ def test_access_matrix(demo_app):
             if url.startswith("/api/"):
                 assert anonymous.status_code == 401, (rule.endpoint, method, anonymous.status_code)
             else:
-                assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"], (rule.endpoint, method)
+                assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"], (
+                    rule.endpoint,
+                    method,
+                )
             for role, user in users.items():
                 client = clients[role]
                 response = client.open(url, method=method)
@@ -145,7 +178,9 @@ def test_login_throttling_and_lockout(demo_app_with):
     limiter.reset()
     user = make_user("city_office")
     client = app.test_client()
-    codes = [client.post("/login", data={"username": user.username, "password": "wrong"}).status_code for _ in range(11)]
+    codes = [
+        client.post("/login", data={"username": user.username, "password": "wrong"}).status_code for _ in range(11)
+    ]
     assert codes[:5] == [200] * 5 and codes[-1] == 429
     limiter.reset()
     # five failures locked the account: even the right password is refused for now
@@ -168,12 +203,15 @@ def test_errors_are_friendly_and_leak_nothing(demo_client):
 
 def test_score_change_is_audited_with_before_and_after(demo_app, tmp_path):
     from roadchief.services.scores import import_scores
+
     path = tmp_path / "s.csv"
     path.write_text("year,quarter,town,score\n2022,1,小坝镇,88\n", encoding="utf-8")
     import_scores(path)
     path.write_text("year,quarter,town,score\n2022,1,小坝镇,72.5\n", encoding="utf-8")
     import_scores(path, replace=True)
-    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.entity == "quarter_score", AuditEntry.action == "update"))
+    entry = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.entity == "quarter_score", AuditEntry.action == "update")
+    )
     assert json.loads(entry.before)["score_centi"] == 8800
     assert json.loads(entry.after)["score_centi"] == 7250
     assert entry.actor
@@ -181,7 +219,10 @@ def test_score_change_is_audited_with_before_and_after(demo_app, tmp_path):
 
 def test_audit_log_refuses_update_and_delete(demo_app):
     entry = db.session.scalar(select(AuditEntry).limit(1))
-    for statement in (f"UPDATE audit_entry SET actor = 'x' WHERE id = {entry.id}", f"DELETE FROM audit_entry WHERE id = {entry.id}"):
+    for statement in (
+        f"UPDATE audit_entry SET actor = 'x' WHERE id = {entry.id}",
+        f"DELETE FROM audit_entry WHERE id = {entry.id}",
+    ):
         with pytest.raises(Exception, match="append-only"):
             db.session.execute(text(statement))
         db.session.rollback()
@@ -189,6 +230,11 @@ def test_audit_log_refuses_update_and_delete(demo_app):
 
 def test_csp_allows_only_the_configured_tile_host():
     from roadchief.web import _csp
-    assert "img-src 'self' data: blob: https://*.tianditu.gov.cn;" in _csp("https://t{s}.tianditu.gov.cn/vec_w/wmts?tk=k")
-    assert "img-src 'self' data: blob: https://tile.openstreetmap.org;" in _csp("https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+
+    assert "img-src 'self' data: blob: https://*.tianditu.gov.cn;" in _csp(
+        "https://t{s}.tianditu.gov.cn/vec_w/wmts?tk=k"
+    )
+    assert "img-src 'self' data: blob: https://tile.openstreetmap.org;" in _csp(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    )
     assert "img-src 'self' data: blob:;" in _csp("")

@@ -1,4 +1,5 @@
 """The audit admin page: filters and XLSX export."""
+
 from __future__ import annotations
 
 import io

@@ -2,6 +2,7 @@
 photos survive `roadchief backup` → `roadchief restore` into an empty database with the
 same row counts, money totals and reports; a non-empty target, a damaged archive or a
 failure half-way writes nothing."""
+
 from __future__ import annotations
 
 import csv
@@ -17,18 +18,24 @@ from pathlib import Path
 
 import pytest
 from flask import current_app
-from sqlalchemy import create_engine, inspect as sa_inspect, select, text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy import inspect as sa_inspect
 
 from roadchief import create_app
 from roadchief.cli import main
 from roadchief.extensions import db
 from roadchief.models import LedgerEntry, MileageVersion, Segment, Town, User
 from roadchief.models.base import utcnow
-from roadchief.services import ServiceError
-from roadchief.services import backup_restore
+from roadchief.services import ServiceError, backup_restore
 from roadchief.services.backup import create_backup
-from roadchief.services.backup_dump import (application_tables, decode_value, encode_value, money_checksums,
-                                            table_counts, table_digests)
+from roadchief.services.backup_dump import (
+    application_tables,
+    decode_value,
+    encode_value,
+    money_checksums,
+    table_counts,
+    table_digests,
+)
 from roadchief.services.backup_restore import read_manifest, restore_backup
 from roadchief.services.database import migrate_to_head
 from roadchief.services.funding_ledger import ledger
@@ -50,6 +57,7 @@ def with_search_path(url: str, schema: str) -> str:
 
 
 # ---------------------------------------------------------------- fixtures and helpers
+
 
 @pytest.fixture
 def source(demo_app_with, tmp_path):
@@ -74,7 +82,9 @@ def empty_target(databases, tmp_path):
             url = with_search_path(BASE_URL, schema)
         else:
             url = databases.fresh_url() if migrated else f"sqlite:///{tmp_path / f'{name}-{uuid.uuid4().hex[:6]}.db'}"
-        app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": str(tmp_path / f"{name}-uploads")})
+        app = create_app(
+            {**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": str(tmp_path / f"{name}-uploads")}
+        )
         apps.append(app)
         if ON_POSTGRES and migrated:
             with app.app_context():
@@ -112,7 +122,15 @@ def score_quarter(tmp_path: Path, year: int, quarter: int, default: str = "88.5"
         if unit["kind"] == "station":
             rows.append({"year": year, "quarter": quarter, "chief_id": unit["chief_id"], "score": score})
         else:
-            rows.append({"year": year, "quarter": quarter, "town": unit["town"], "village": unit["village"] or "", "score": score})
+            rows.append(
+                {
+                    "year": year,
+                    "quarter": quarter,
+                    "town": unit["town"],
+                    "village": unit["village"] or "",
+                    "score": score,
+                }
+            )
     import_scores(write_scores(tmp_path / f"scores-{year}-{quarter}.csv", rows))
 
 
@@ -165,7 +183,11 @@ def state() -> dict:
 
 def photos_in(app) -> dict[str, bytes]:
     root = Path(app.config["UPLOAD_DIR"])
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()} if root.exists() else {}
+    return (
+        {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+        if root.exists()
+        else {}
+    )
 
 
 def target_rows(app) -> int:
@@ -178,6 +200,7 @@ def target_rows(app) -> int:
 
 
 # ---------------------------------------------------------------- round trip
+
 
 def test_round_trip_of_demo_with_closed_quarter_ledger_and_photos(source, empty_target, tmp_path):
     build_history(tmp_path)
@@ -209,7 +232,9 @@ def test_round_trip_of_demo_with_closed_quarter_ledger_and_photos(source, empty_
         assert after == before  # counts, digests, Σ ledger, frozen and live quarter reports, plans
         # the restored database keeps working: ids continue after the restored ones
         highest = db.session.scalar(select(LedgerEntry.id).order_by(LedgerEntry.id.desc()).limit(1))
-        entry = add_adjustment(2022, 1, before["closed_q1"]["units"][0]["unit_key"], Decimal("-1.00"), "恢复后调整")  # within the bounds: a full-paid unit can only be taken back
+        entry = add_adjustment(
+            2022, 1, before["closed_q1"]["units"][0]["unit_key"], Decimal("-1.00"), "恢复后调整"
+        )  # within the bounds: a full-paid unit can only be taken back
         assert entry.id == highest + 1
         assert make_user("finance", username="after-restore").id > 0
         with pytest.raises(ServiceError, match="已审定"):
@@ -236,16 +261,39 @@ def test_values_round_trip_exactly(source, empty_target, tmp_path):
         assert (user.is_active_flag, user.locked_until, user.created_at) == expected_user
         assert user.is_active_flag is False
         restored = db.session.get(Segment, segment.id)
-        assert (restored.min_lon, restored.max_lat, restored.is_listed, restored.geometry, restored.version) == expected_segment
+        assert (
+            restored.min_lon,
+            restored.max_lat,
+            restored.is_listed,
+            restored.geometry,
+            restored.version,
+        ) == expected_segment
         assert db.session.scalar(select(MileageVersion.effective_from).limit(1)) == version_from
         entry = db.session.get(LedgerEntry, first_entry.id)
         assert (entry.amount_fen, entry.created_at, entry.note) == expected_entry
 
 
-@pytest.mark.parametrize("value", [
-    None, True, False, 0, -(2 ** 62), 2 ** 70, 0.1, 1e-300, -2.5e300, "", "路长制 ✓\n\"quoted\"",
-    date(2024, 2, 29), datetime(2024, 5, 1, 8, 30, 15, 123456), Decimal("-12.340"), Decimal("1E+3"), b"\x00\xffphoto",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        False,
+        0,
+        -(2**62),
+        2**70,
+        0.1,
+        1e-300,
+        -2.5e300,
+        "",
+        '路长制 ✓\n"quoted"',
+        date(2024, 2, 29),
+        datetime(2024, 5, 1, 8, 30, 15, 123456),
+        Decimal("-12.340"),
+        Decimal("1E+3"),
+        b"\x00\xffphoto",
+    ],
+)
 def test_value_encoding_is_exact(value):
     encoded = json.loads(json.dumps(encode_value(value)))
     decoded = decode_value(encoded)
@@ -264,10 +312,13 @@ def test_aware_datetimes_are_written_as_utc():
 def test_sqlite_backup_restores_into_postgresql(databases, empty_target, tmp_path):
     """Moving from the embedded SQLite to PostgreSQL is a backup and a restore."""
     sqlite_url = f"sqlite:///{tmp_path / 'embedded.db'}"
-    embedded = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": sqlite_url, "UPLOAD_DIR": str(tmp_path / "embedded-uploads")})
+    embedded = create_app(
+        {**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": sqlite_url, "UPLOAD_DIR": str(tmp_path / "embedded-uploads")}
+    )
     with embedded.app_context():
         from roadchief.services.database import migrate_to_head
         from roadchief.services.demo import load_demo_network
+
         migrate_to_head()
         load_demo_network()
         build_history(tmp_path)
@@ -293,8 +344,14 @@ def test_backup_of_an_older_schema_restores_and_is_upgraded(empty_target, tmp_pa
     from flask_migrate import upgrade
 
     from roadchief import MIGRATIONS_DIR
-    old = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
-                      "UPLOAD_DIR": str(tmp_path / "old-uploads")})
+
+    old = create_app(
+        {
+            **TEST_CONFIG,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
+            "UPLOAD_DIR": str(tmp_path / "old-uploads"),
+        }
+    )
     with old.app_context():
         upgrade(directory=str(MIGRATIONS_DIR), revision="0002")
         db.session.add(Town(code="640381100", name="小坝镇", kind="镇"))
@@ -315,6 +372,7 @@ def test_backup_of_an_older_schema_restores_and_is_upgraded(empty_target, tmp_pa
 
 
 # ---------------------------------------------------------------- refusals
+
 
 def test_restore_refuses_a_non_empty_database(source, tmp_path):
     build_history(tmp_path)
@@ -347,7 +405,7 @@ def test_damaged_archive_is_refused_and_writes_nothing(source, empty_target, tmp
     data = archive.read_bytes()
     broken = {
         "truncated": data[: len(data) // 2],
-        "flipped byte": data[: len(data) // 2] + bytes([data[len(data) // 2] ^ 0x55]) + data[len(data) // 2 + 1:],
+        "flipped byte": data[: len(data) // 2] + bytes([data[len(data) // 2] ^ 0x55]) + data[len(data) // 2 + 1 :],
         "not an archive": b"PK\x03\x04 this is not a roadchief backup",
         "empty file": b"",
     }[damage]
@@ -387,6 +445,7 @@ def test_tampered_member_or_other_schema_revision_is_refused(source, empty_targe
 
     def edit_ledger(name, data):
         return data.replace(b"\n", b"\n ", 1) if name == "data/town.jsonl" else data
+
     _rewrite(archive, edit_ledger)
     target = empty_target(migrated=False)
     with target.app_context(), pytest.raises(ServiceError, match="校验和不符"):
@@ -401,6 +460,7 @@ def test_tampered_member_or_other_schema_revision_is_refused(source, empty_targe
         manifest = json.loads(data)
         manifest["schema_revision"] = "9999"
         return json.dumps(manifest).encode()
+
     _rewrite(archive, other_revision)
     with target.app_context(), pytest.raises(ServiceError, match="结构版本.*9999"):
         restore_backup(archive)
@@ -420,6 +480,7 @@ def test_tampered_member_or_other_schema_revision_is_refused(source, empty_targe
         manifest = json.loads(data)
         del manifest["files"]
         return json.dumps(manifest).encode()
+
     _rewrite(archive, no_file_list)
     with target.app_context(), pytest.raises(ServiceError, match="manifest.json 内容不完整"):
         restore_backup(archive)
@@ -443,12 +504,16 @@ def test_restore_never_overwrites_a_different_photo(source, empty_target, tmp_pa
     clash.write_bytes(PHOTOS["2024/05/3f2a9c4e.jpg"])  # the same bytes are simply kept
     with target.app_context():
         report = restore_backup(archive)
-    assert report["photos"] == {"restored": len(PHOTOS) - 1, "already_present": 1,
-                                "bytes": sum(len(d) for n, d in PHOTOS.items() if n != "2024/05/3f2a9c4e.jpg")}
+    assert report["photos"] == {
+        "restored": len(PHOTOS) - 1,
+        "already_present": 1,
+        "bytes": sum(len(d) for n, d in PHOTOS.items() if n != "2024/05/3f2a9c4e.jpg"),
+    }
     assert photos_in(target) == PHOTOS
 
 
 # ---------------------------------------------------------------- failure half-way
+
 
 @pytest.mark.parametrize("where", ["loading segment", "copying photos", "verifying"])
 def test_failure_half_way_through_restore_leaves_target_empty(source, empty_target, tmp_path, monkeypatch, where):
@@ -464,6 +529,7 @@ def test_failure_half_way_through_restore_leaves_target_empty(source, empty_targ
             if table.name == "segment":
                 raise RuntimeError("disk full")
             return original(conn, table, data_file)
+
         monkeypatch.setattr(backup_restore, "_load_table", load)
     elif where == "copying photos":
         original_copy = backup_restore.shutil.copyfileobj
@@ -474,6 +540,7 @@ def test_failure_half_way_through_restore_leaves_target_empty(source, empty_targ
             if len(calls) == 2:
                 raise OSError(28, "No space left on device")
             return original_copy(source_file, out, length)
+
         monkeypatch.setattr(backup_restore.shutil, "copyfileobj", copy)
     else:
         original_sums = backup_restore.money_checksums
@@ -482,6 +549,7 @@ def test_failure_half_way_through_restore_leaves_target_empty(source, empty_targ
             sums = original_sums(conn, metadata)
             sums["ledger_entry.amount_fen"] += 1
             return sums
+
         monkeypatch.setattr(backup_restore, "money_checksums", wrong)
 
     with target.app_context(), pytest.raises((RuntimeError, OSError, ServiceError)) as failure:
@@ -511,9 +579,12 @@ def test_dry_run_checks_everything_and_keeps_nothing(source, empty_target, tmp_p
 
 def test_round_trip_includes_inspections(source, empty_target, tmp_path):
     if not inspections_available():
-        pytest.skip("inspections module not available (roadchief/services/inspections.py): "
-                    "the round trip then covers its tables automatically once they hold rows")
+        pytest.skip(
+            "inspections module not available (roadchief/services/inspections.py): "
+            "the round trip then covers its tables automatically once they hold rows"
+        )
     from test_faults import make_inspection  # the one place that knows its API (tests/integration is on sys.path)
+
     build_history(tmp_path)
     make_inspection()
     before = state()

@@ -1,4 +1,5 @@
 """One handler maps a refused use case (ServiceError and its subclasses) to its answer."""
+
 from __future__ import annotations
 
 from roadchief.services import Conflict, Invalid, NotFound, ServiceError
@@ -8,6 +9,7 @@ from roadchief.web.access import PUBLIC
 def _raising(error):
     def view():
         raise error
+
     view.access = frozenset({PUBLIC})
     return view
 
@@ -50,6 +52,7 @@ def test_api_text_with_a_nul_character_is_refused_naming_the_field(demo_app):
     # PostgreSQL text cannot hold NUL: before, /api/v1/segments?town=%00 reached it and answered 500
     from roadchief.services.accounts import create_token
     from tests.conftest import make_user
+
     user = make_user("city_office")
     headers = {"Authorization": f"Bearer {create_token(user.username)}"}
     client = demo_app.test_client()

@@ -6,6 +6,7 @@ and a clear message for the other.
 Row counts are read on a connection of their own, so they show what is committed,
 not what a failed session still holds.
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,11 +17,12 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from flask import current_app
+from importer_fixtures import network_rows, seed_register, write_layer  # tests/integration is on sys.path
 from sqlalchemy import event, func, select
 
 from roadchief.extensions import db
@@ -36,8 +38,6 @@ from roadchief.services.road_import import import_roads
 from roadchief.services.scores import import_scores
 from tests.conftest import make_user
 
-from importer_fixtures import network_rows, seed_register, write_layer  # tests/integration is on sys.path
-
 EFFECTIVE = date(2024, 1, 1)
 
 
@@ -52,7 +52,11 @@ def committed_counts() -> dict[str, int]:
 
 def files_under(folder) -> dict[str, bytes]:
     root = Path(folder)
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()} if root.exists() else {}
+    return (
+        {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+        if root.exists()
+        else {}
+    )
 
 
 def end_of_request() -> None:
@@ -69,6 +73,7 @@ def fail_on_insert(table: str, after: int = 0):
             seen.append(statement)
             if len(seen) > after:
                 raise InjectedFault(f"disk failure while writing {table}")
+
     return hook
 
 
@@ -80,6 +85,7 @@ def db_fault():
     def install(hook):
         event.listen(db.engine, "before_cursor_execute", hook)
         installed.append((db.engine, hook))
+
     yield install
     for engine, hook in installed:
         if event.contains(engine, "before_cursor_execute", hook):  # the test may have removed it already
@@ -116,14 +122,19 @@ def run_and_kill(table: str, count_table: str, job: str) -> int:
     """Run a service in another process and SIGKILL it as it is about to INSERT into ``table``;
     return how many ``count_table`` rows its open transaction held at that moment."""
     url = db.engine.url.render_as_string(hide_password=False)
-    done = subprocess.run([sys.executable, "-c", KILL_SCRIPT, url, current_app.config["UPLOAD_DIR"], table, count_table, job],
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-c", KILL_SCRIPT, url, current_app.config["UPLOAD_DIR"], table, count_table, job],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == -signal.SIGKILL, (done.returncode, done.stdout, done.stderr[-3000:])
     assert "survived" not in done.stdout
     return int(done.stdout.split("partial", 1)[1].split()[0])
 
 
 # ---------------------------------------------------------------- road import
+
 
 @pytest.fixture
 def register(app):
@@ -199,6 +210,7 @@ def test_import_killed_half_way_leaves_nothing(register, layer):
 
 # ---------------------------------------------------------------- quarter close
 
+
 def write_scores(path: Path, year: int, quarter: int, score: str = "88") -> Path:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=["year", "quarter", "town", "village", "chief_id", "score"])
@@ -207,8 +219,15 @@ def write_scores(path: Path, year: int, quarter: int, score: str = "88") -> Path
             if unit["kind"] == "station":
                 writer.writerow({"year": year, "quarter": quarter, "chief_id": unit["chief_id"], "score": score})
             else:
-                writer.writerow({"year": year, "quarter": quarter, "town": unit["town"],
-                                 "village": unit["village"] or "", "score": score})
+                writer.writerow(
+                    {
+                        "year": year,
+                        "quarter": quarter,
+                        "town": unit["town"],
+                        "village": unit["village"] or "",
+                        "score": score,
+                    }
+                )
     return path
 
 
@@ -305,15 +324,18 @@ def test_failed_close_leaves_no_pending_work_for_the_next_commit(scored, monkeyp
 
 # ---------------------------------------------------------------- inspection save
 
+
 def inspections_module():
     if importlib.util.find_spec("roadchief.services.inspections") is None:
         pytest.skip("inspections module not available")  # activates by itself once the module exists
     from roadchief.services import inspections
+
     return inspections
 
 
 def png(color=(180, 40, 40)) -> bytes:
     from PIL import Image
+
     out = io.BytesIO()
     Image.new("RGB", (64, 48), color).save(out, "PNG")
     return out.getvalue()
@@ -323,16 +345,27 @@ def make_inspection(photos: int = 2):
     """A city-office 督查 of the first demo segment with one finding and its photos (the
     round-trip test in test_backup uses it too)."""
     from werkzeug.datastructures import FileStorage
+
     inspections = inspections_module()
-    user = db.session.scalar(select(User).where(User.username == "fault-office")) or \
-        make_user("city_office", username="fault-office")
+    user = db.session.scalar(select(User).where(User.username == "fault-office")) or make_user(
+        "city_office", username="fault-office"
+    )
     segment = db.session.scalar(select(Segment).order_by(Segment.id).limit(1))
-    files = [FileStorage(io.BytesIO(png((40 * i % 256, 90, 120))), filename=f"现场{i}.png", content_type="image/png")
-             for i in range(photos)]
+    files = [
+        FileStorage(io.BytesIO(png((40 * i % 256, 90, 120))), filename=f"现场{i}.png", content_type="image/png")
+        for i in range(photos)
+    ]
     data = inspections.InspectionInput(
-        kind="supervision", segment_ids=[segment.id], inspected_at=datetime(2022, 5, 10, 2, 30, tzinfo=timezone.utc),
-        note="故障注入测试", findings=[inspections.FindingInput(item_code="LM03", quantity=2, segment_id=segment.id,
-                                                           note="裂缝未灌缝", photos=files)])
+        kind="supervision",
+        segment_ids=[segment.id],
+        inspected_at=datetime(2022, 5, 10, 2, 30, tzinfo=UTC),
+        note="故障注入测试",
+        findings=[
+            inspections.FindingInput(
+                item_code="LM03", quantity=2, segment_id=segment.id, note="裂缝未灌缝", photos=files
+            )
+        ],
+    )
     return inspections.create_inspection(user, data, current_app.config["UPLOAD_DIR"])
 
 
@@ -357,6 +390,7 @@ def assert_inspection_then_works(before):
 def test_inspection_save_failing_at_the_second_photo_leaves_nothing(inspecting, monkeypatch):
     inspections_module()
     from roadchief.services import uploads
+
     before = committed_counts()
     original = uploads.save_photo
     saved = []
@@ -391,6 +425,7 @@ def test_inspection_save_failing_in_the_database_leaves_nothing(inspecting, db_f
 
 # ---------------------------------------------------------------- two users at once
 
+
 def at_once(app, *jobs):
     """Run each job in its own thread with its own app context (own session and connection),
     as two web requests would; return ("ok", value) or ("refused", message) or ("error", exc)."""
@@ -402,7 +437,7 @@ def at_once(app, *jobs):
                 results[index] = ("ok", job())
             except ServiceError as error:
                 results[index] = ("refused", str(error))
-            except Exception as error:  # noqa: BLE001 - reported to the test
+            except Exception as error:
                 results[index] = ("error", error)
             finally:
                 db.session.remove()
@@ -420,11 +455,13 @@ def hold_year_lock(monkeypatch, seconds: float = 0.6):
     """Keep whoever takes the year lock inside its transaction for a while, so the other
     thread surely arrives while the lock is held: the lock, not luck, must order them."""
     from roadchief.services import transactions
+
     original = transactions.lock_year
 
     def slow(year):
         original(year)
         time.sleep(seconds)
+
     for module in (funding_params, funding_quarter, settlement, scores):
         monkeypatch.setattr(module, "lock_year", slow)
 
@@ -437,6 +474,7 @@ def test_two_users_closing_the_same_quarter_one_wins(scored, monkeypatch):
         def job():
             with acting_as(Actor(name=name)):
                 return close_quarter(2022, 1)["closed_by"]
+
         return job
 
     results = at_once(scored, close_as("财政甲"), close_as("财政乙"))
@@ -490,6 +528,9 @@ def test_two_score_imports_of_the_same_quarter_one_wins(demo_app, tmp_path, monk
 def test_two_parameter_edits_of_the_same_year_one_wins(demo_app, monkeypatch):
     hold_year_lock(monkeypatch)
     # both edited the page showing revision 0 (the defaults)
-    results = at_once(demo_app, lambda: set_params(2023, {"local_share": "0.65"}, based_on_revision=0),
-                      lambda: set_params(2023, {"local_share": "0.7"}, based_on_revision=0))
+    results = at_once(
+        demo_app,
+        lambda: set_params(2023, {"local_share": "0.65"}, based_on_revision=0),
+        lambda: set_params(2023, {"local_share": "0.7"}, based_on_revision=0),
+    )
     assert sorted(r[0] for r in results) == ["ok", "refused"], results

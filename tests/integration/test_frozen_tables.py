@@ -1,6 +1,7 @@
 """Frozen means frozen (issue #11 point 9): quarter closes and the scores of approved quarters
 are append-only in the database, TRUNCATE is refused on every append-only table (PostgreSQL),
 and the application's own database role cannot get around the triggers."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -12,13 +13,13 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import ON_POSTGRES
 from roadchief import MIGRATIONS_DIR
 from roadchief.cli import main
 from roadchief.extensions import db
 from roadchief.models import LedgerEntry, QuarterClose, QuarterScore
 from roadchief.services import ServiceError
 from roadchief.services.scores import import_scores
+from tests.conftest import ON_POSTGRES
 
 APPEND_ONLY = ("ledger_entry", "audit_entry", "quarter_close", "quarter_score")
 postgres_only = pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL only (roles, TRUNCATE)")
@@ -27,12 +28,16 @@ postgres_only = pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL only (rol
 @pytest.fixture
 def closed_q1(app):
     """2022 Q1 approved (a quarter_close row), Q2 still open; one unit scored in both."""
-    db.session.add_all([
-        QuarterClose(year=2022, quarter=1, closed_by="审定人", snapshot_json="{}"),
-        QuarterScore(year=2022, quarter=1, unit_key="town:640381100", score_centi=8800),
-        QuarterScore(year=2022, quarter=2, unit_key="town:640381100", score_centi=8800),
-        LedgerEntry(year=2022, quarter=1, unit_key="town:640381100", kind="payment", amount_fen=123456, created_by="t"),
-    ])
+    db.session.add_all(
+        [
+            QuarterClose(year=2022, quarter=1, closed_by="审定人", snapshot_json="{}"),
+            QuarterScore(year=2022, quarter=1, unit_key="town:640381100", score_centi=8800),
+            QuarterScore(year=2022, quarter=2, unit_key="town:640381100", score_centi=8800),
+            LedgerEntry(
+                year=2022, quarter=1, unit_key="town:640381100", kind="payment", amount_fen=123456, created_by="t"
+            ),
+        ]
+    )
     db.session.commit()
     return app
 
@@ -45,7 +50,9 @@ def refused(statement: str, match: str = "append-only") -> None:
 
 
 def score_of(quarter: int) -> int | None:
-    return db.session.scalar(select(QuarterScore.score_centi).where(QuarterScore.year == 2022, QuarterScore.quarter == quarter))
+    return db.session.scalar(
+        select(QuarterScore.score_centi).where(QuarterScore.year == 2022, QuarterScore.quarter == quarter)
+    )
 
 
 def test_quarter_close_refuses_update_and_delete(closed_q1):
@@ -117,6 +124,7 @@ def _migration():
 def test_migration_downgrade_drops_the_triggers_and_upgrade_restores_them(closed_q1):
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
+
     migration = _migration()
     db.session.remove()
     with db.engine.connect() as conn:
@@ -128,7 +136,10 @@ def test_migration_downgrade_drops_the_triggers_and_upgrade_restores_them(closed
             conn.execute(text("UPDATE quarter_score SET score_centi = 1 WHERE quarter = 1"))
             savepoint.rollback()
             migration.upgrade()
-            for statement in ("UPDATE quarter_close SET closed_by = 'x'", "DELETE FROM quarter_score WHERE quarter = 1"):
+            for statement in (
+                "UPDATE quarter_close SET closed_by = 'x'",
+                "DELETE FROM quarter_score WHERE quarter = 1",
+            ):
                 savepoint = conn.begin_nested()
                 with pytest.raises(Exception, match="append-only"):
                     conn.execute(text(statement))
@@ -137,6 +148,7 @@ def test_migration_downgrade_drops_the_triggers_and_upgrade_restores_them(closed
 
 
 # --- the least-privilege application role (PostgreSQL) ---
+
 
 @pytest.fixture
 def app_role(demo_app):
@@ -151,6 +163,7 @@ def app_role(demo_app):
         engine = create_engine(url.render_as_string(hide_password=False))
         engines.append(engine)
         return engine
+
     try:
         result = runner.invoke(main, ["app-role", name, "--password", password, "--json"])
         assert result.exit_code == 0, result.output
@@ -180,6 +193,7 @@ def test_app_role_does_the_apps_normal_writes(app_role, demo_app, tmp_path):
     insert, then replace = UPDATE of an open quarter), its audit rows, a ledger entry."""
     from roadchief import create_app
     from tests.conftest import TEST_CONFIG
+
     name, _report, connect = app_role
     role_url = connect().url.render_as_string(hide_password=False)
     role_app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": role_url})
@@ -188,13 +202,23 @@ def test_app_role_does_the_apps_normal_writes(app_role, demo_app, tmp_path):
         try:
             assert db.session.scalar(text("SELECT current_user")) == name
             from roadchief.services.database import migrate_to_head
+
             migrate_to_head()  # what `serve` does first: at the latest version already, nothing to change
             path.write_text("year,quarter,town,score\n2022,2,小坝镇,88\n", encoding="utf-8")
             import_scores(path)
             path.write_text("year,quarter,town,score\n2022,2,小坝镇,72.5\n", encoding="utf-8")
             assert import_scores(path, replace=True)["replaced"] == 1
-            db.session.add(LedgerEntry(year=2022, quarter=2, unit_key="town:x", kind="adjustment", amount_fen=-100,
-                                       note="测试", created_by=name))
+            db.session.add(
+                LedgerEntry(
+                    year=2022,
+                    quarter=2,
+                    unit_key="town:x",
+                    kind="adjustment",
+                    amount_fen=-100,
+                    note="测试",
+                    created_by=name,
+                )
+            )
             db.session.commit()
             audit_rows = db.session.scalar(text("SELECT count(*) FROM audit_entry WHERE entity = 'quarter_score'"))
             assert audit_rows == 2
@@ -205,29 +229,39 @@ def test_app_role_does_the_apps_normal_writes(app_role, demo_app, tmp_path):
 
 
 @postgres_only
-@pytest.mark.parametrize("statement, match", [
-    ("UPDATE ledger_entry SET amount_fen = 0", "append-only"),
-    ("DELETE FROM ledger_entry", "append-only"),
-    ("UPDATE audit_entry SET actor = 'x'", "append-only"),
-    ("DELETE FROM audit_entry", "append-only"),
-    ("UPDATE quarter_close SET closed_by = 'x'", "append-only"),
-    ("DELETE FROM quarter_close", "append-only"),
-    ("DELETE FROM quarter_score WHERE quarter = 1", "append-only"),
-    ("TRUNCATE ledger_entry", "permission denied"),
-    ("TRUNCATE quarter_close", "permission denied"),
-    ("TRUNCATE quarter_score", "permission denied"),
-    ("ALTER TABLE ledger_entry DISABLE TRIGGER ALL", "must be owner"),
-    ("ALTER TABLE quarter_close DISABLE TRIGGER quarter_close_append_only", "must be owner"),
-    ("DROP TABLE ledger_entry", "must be owner"),
-    ("SET session_replication_role = replica", "permission denied"),
-    ("CREATE TABLE sneaky (id int)", "permission denied"),
-    ("CREATE FUNCTION refuse_change() RETURNS trigger AS $$ BEGIN RETURN NEW; END $$ LANGUAGE plpgsql", "permission denied"),
-])
+@pytest.mark.parametrize(
+    "statement, match",
+    [
+        ("UPDATE ledger_entry SET amount_fen = 0", "append-only"),
+        ("DELETE FROM ledger_entry", "append-only"),
+        ("UPDATE audit_entry SET actor = 'x'", "append-only"),
+        ("DELETE FROM audit_entry", "append-only"),
+        ("UPDATE quarter_close SET closed_by = 'x'", "append-only"),
+        ("DELETE FROM quarter_close", "append-only"),
+        ("DELETE FROM quarter_score WHERE quarter = 1", "append-only"),
+        ("TRUNCATE ledger_entry", "permission denied"),
+        ("TRUNCATE quarter_close", "permission denied"),
+        ("TRUNCATE quarter_score", "permission denied"),
+        ("ALTER TABLE ledger_entry DISABLE TRIGGER ALL", "must be owner"),
+        ("ALTER TABLE quarter_close DISABLE TRIGGER quarter_close_append_only", "must be owner"),
+        ("DROP TABLE ledger_entry", "must be owner"),
+        ("SET session_replication_role = replica", "permission denied"),
+        ("CREATE TABLE sneaky (id int)", "permission denied"),
+        (
+            "CREATE FUNCTION refuse_change() RETURNS trigger AS $$ BEGIN RETURN NEW; END $$ LANGUAGE plpgsql",
+            "permission denied",
+        ),
+    ],
+)
 def test_app_role_cannot_get_past_the_triggers(app_role, statement, match):
     name, _report, connect = app_role
-    db.session.add_all([QuarterClose(year=2022, quarter=1, closed_by="审定人", snapshot_json="{}"),
-                        QuarterScore(year=2022, quarter=1, unit_key="town:640381100", score_centi=8800),
-                        LedgerEntry(year=2022, quarter=1, unit_key="town:640381100", kind="payment", amount_fen=1, created_by="t")])
+    db.session.add_all(
+        [
+            QuarterClose(year=2022, quarter=1, closed_by="审定人", snapshot_json="{}"),
+            QuarterScore(year=2022, quarter=1, unit_key="town:640381100", score_centi=8800),
+            LedgerEntry(year=2022, quarter=1, unit_key="town:640381100", kind="payment", amount_fen=1, created_by="t"),
+        ]
+    )
     db.session.commit()
     with connect().connect() as conn:
         assert conn.execute(text("SELECT current_user")).scalar() == name
@@ -247,7 +281,7 @@ def test_app_role_verb_is_idempotent_and_prints_sql(app_role, demo_app):
     assert "已重新核定" in again.output and "不能：" in again.output
     printed = runner.invoke(main, ["app-role", "rc_someone_else", "--sql"])
     assert printed.exit_code == 0
-    assert "CREATE ROLE \"rc_someone_else\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE" in printed.output
+    assert 'CREATE ROLE "rc_someone_else" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE' in printed.output
     assert "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA" in printed.output
     assert "ALTER DEFAULT PRIVILEGES" in printed.output and "TRUNCATE" not in printed.output
     assert db.session.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = 'rc_someone_else'")) == 0

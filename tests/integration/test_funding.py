@@ -1,9 +1,9 @@
 """Funding on the demo network: exact plan, quarterly payable by score, pool,
 quarter close, ledger, settlement — numbers checked to the fen."""
+
 from __future__ import annotations
 
 import csv
-import io
 import json
 import shutil
 import subprocess
@@ -20,8 +20,8 @@ from roadchief.services.funding_ledger import ledger
 from roadchief.services.funding_params import set_params
 from roadchief.services.funding_plan import annual_plan
 from roadchief.services.funding_quarter import add_adjustment, close_quarter, compute_quarter, quarter_report
-from roadchief.services.settlement import approve_settlement, settlement
 from roadchief.services.scores import import_scores
+from roadchief.services.settlement import approve_settlement, settlement
 
 FEN_PER_M = {"镇道": 300, "村道": 180}  # 5000 and 3000 元/km × 60 % = 3.00 and 1.80 元/m
 
@@ -45,13 +45,21 @@ def score_all(tmp_path, year, quarter, default="90", special=None):
     rows = []
     for unit in compute_quarter(year, quarter)["units"]:
         if unit["kind"] == "station":
-            rows.append({"year": year, "quarter": quarter, "chief_id": unit["chief_id"],
-                         "score": special.get(unit["unit_key"], default)})
+            rows.append(
+                {
+                    "year": year,
+                    "quarter": quarter,
+                    "chief_id": unit["chief_id"],
+                    "score": special.get(unit["unit_key"], default),
+                }
+            )
             continue
         score = special.get(unit["unit_key"], default)
         if score is None:
             continue
-        rows.append({"year": year, "quarter": quarter, "town": unit["town"], "village": unit["village"] or "", "score": score})
+        rows.append(
+            {"year": year, "quarter": quarter, "town": unit["town"], "village": unit["village"] or "", "score": score}
+        )
     return import_scores(write_scores(tmp_path, rows, f"s{year}{quarter}.csv"))
 
 
@@ -68,7 +76,17 @@ def test_demo_plan_is_exact(demo_app):
         for village in town["villages"]:
             metres = int(Decimal(village["listed_km"]["村道"]) * 1000)
             assert fen(village["local"]) == metres * FEN_PER_M["村道"]
-    assert {t["name"] for t in plan["towns"]} == {"小坝镇", "大坝镇", "青铜峡镇", "叶盛镇", "瞿靖镇", "峡口镇", "邵岗镇", "陈袁滩镇", "树新林场"}
+    assert {t["name"] for t in plan["towns"]} == {
+        "小坝镇",
+        "大坝镇",
+        "青铜峡镇",
+        "叶盛镇",
+        "瞿靖镇",
+        "峡口镇",
+        "邵岗镇",
+        "陈袁滩镇",
+        "树新林场",
+    }
 
 
 def test_quarter_without_scores_is_provisional_and_pays_nothing(demo_app):
@@ -89,7 +107,9 @@ def _expected(quarter_base: int, score: str) -> tuple[int, int]:
     return payable, quarter_base - payable
 
 
-@pytest.mark.parametrize("score, grade", [("70", "良"), ("69.99", "一般"), ("85", "优"), ("84.995", "优"), ("0", "一般")])
+@pytest.mark.parametrize(
+    "score, grade", [("70", "良"), ("69.99", "一般"), ("85", "优"), ("84.995", "优"), ("0", "一般")]
+)
 def test_quarter_payable_follows_score(demo_app, tmp_path, score, grade):
     units = compute_quarter(2022, 1)["units"]
     target = next(u for u in units if u["kind"] == "village")
@@ -115,7 +135,10 @@ def test_close_freezes_quarter_and_posts_ledger(demo_app, tmp_path):
         close_quarter(2022, 1)
     score_all(tmp_path, 2022, 1, special={})
     first = compute_quarter(2022, 1)["units"][0]
-    import_scores(write_scores(tmp_path, [{"year": 2022, "quarter": 1, "town": first["town"], "score": "60"}], "low.csv"), replace=True)
+    import_scores(
+        write_scores(tmp_path, [{"year": 2022, "quarter": 1, "town": first["town"], "score": "60"}], "low.csv"),
+        replace=True,
+    )
     report = close_quarter(2022, 1)
     assert report["status"] == "closed" and report["provisional"] is False
     assert fen(report["pool"]) > 0
@@ -123,7 +146,10 @@ def test_close_freezes_quarter_and_posts_ledger(demo_app, tmp_path):
         close_quarter(2022, 1)
     # a closed quarter cannot be edited: score import and parameter change are refused
     with pytest.raises(ServiceError) as refused:
-        import_scores(write_scores(tmp_path, [{"year": 2022, "quarter": 1, "town": first["town"], "score": "99"}], "late.csv"), replace=True)
+        import_scores(
+            write_scores(tmp_path, [{"year": 2022, "quarter": 1, "town": first["town"], "score": "99"}], "late.csv"),
+            replace=True,
+        )
     assert "已审定" in "\n".join(refused.value.errors)
     with pytest.raises(ServiceError, match="不可再修改"):
         set_params(2022, {"deduction_k": "2"})
@@ -138,8 +164,10 @@ def test_close_freezes_quarter_and_posts_ledger(demo_app, tmp_path):
     assert fen(book["totals"]["deduction"]) == fen(report["pool"])
     # the ledger and the audit log are append-only, in the database itself
     entry = db.session.scalar(select(LedgerEntry).limit(1))
-    for statement in (f"UPDATE ledger_entry SET amount_fen = 1 WHERE id = {entry.id}",
-                      f"DELETE FROM ledger_entry WHERE id = {entry.id}"):
+    for statement in (
+        f"UPDATE ledger_entry SET amount_fen = 1 WHERE id = {entry.id}",
+        f"DELETE FROM ledger_entry WHERE id = {entry.id}",
+    ):
         with pytest.raises(Exception):
             db.session.execute(text(statement))
             db.session.flush()
@@ -185,7 +213,9 @@ def test_params_refuse_low_local_share_and_are_audited(demo_app):
     plan = annual_plan(2023)
     assert plan["local_share"] == "0.65"
     assert plan["local_total"] == "2779508.55"  # 4276167.00 × 0.65
-    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.entity == "funding_params").order_by(AuditEntry.id.desc()))
+    entry = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.entity == "funding_params").order_by(AuditEntry.id.desc())
+    )
     assert entry.action == "create" and entry.actor
     assert json.loads(json.loads(entry.after)["params_json"])["local_share"] == "0.65"
 
@@ -202,13 +232,20 @@ def test_score_import_errors_name_rows_and_write_nothing(demo_app, tmp_path):
     with pytest.raises(ServiceError) as failure:
         import_scores(write_scores(tmp_path, rows))
     errors = "\n".join(failure.value.errors)
-    for expected in ("第 3 行 [year/quarter]", "第 4 行 [town]", "第 5 行 [score]", "第 6 行 [village]", "第 7 行：与第 2 行重复"):
+    for expected in (
+        "第 3 行 [year/quarter]",
+        "第 4 行 [town]",
+        "第 5 行 [score]",
+        "第 6 行 [village]",
+        "第 7 行：与第 2 行重复",
+    ):
         assert expected in errors
     assert db.session.scalar(select(QuarterScore.id)) is None
 
 
 def test_score_import_xlsx_by_chief(demo_app, tmp_path):
     from openpyxl import Workbook
+
     unit = next(u for u in compute_quarter(2022, 2)["units"] if u["kind"] == "village" and u["chief_id"])
     book = Workbook()
     book.active.append(["year", "quarter", "chief_id", "score"])
@@ -226,7 +263,9 @@ def test_cli_quarter_json_pdf_and_xlsx(demo_runner, tmp_path):
     plan = json.loads(result.output)
     assert plan["local_total"] == "2565700.20" and isinstance(plan["towns"][0]["villages"], list)
     pdf, xlsx = tmp_path / "q.pdf", tmp_path / "q.xlsx"
-    result = demo_runner.invoke(main, ["funding", "quarter", "2022", "1", "--json", "--pdf", str(pdf), "--xlsx", str(xlsx)])
+    result = demo_runner.invoke(
+        main, ["funding", "quarter", "2022", "1", "--json", "--pdf", str(pdf), "--xlsx", str(xlsx)]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     for key in ("year", "quarter", "provisional", "budget", "payable_total", "pool", "units"):

@@ -1,5 +1,6 @@
 """Finance pages: plan, quarters (provisional / approved), downloads, score upload,
 quarter approval, adjustments, settlement, ledger, parameters, and who may see what."""
+
 from __future__ import annotations
 
 import csv
@@ -50,6 +51,7 @@ def other_town_village() -> tuple[str, str]:
 
 # --------------------------------------------------------------------------- plan and quarters
 
+
 def test_index_links_the_year(demo_app, demo_client, make_logged_in):
     make_logged_in(demo_client, "finance")
     page = text(demo_client.get("/funding/?year=2022"))
@@ -57,8 +59,13 @@ def test_index_links_the_year(demo_app, demo_client, make_logged_in):
     for quarter in range(1, 5):
         assert f"/funding/2022/q/{quarter}" in page
     assert "含待考核" in page
-    for link in ("/funding/2022/plan", "/funding/2022/settlement", "/funding/2022/ledger", "/funding/2022/params",
-                 "/funding/scores/import"):
+    for link in (
+        "/funding/2022/plan",
+        "/funding/2022/settlement",
+        "/funding/2022/ledger",
+        "/funding/2022/params",
+        "/funding/scores/import",
+    ):
         assert link in page
 
 
@@ -79,8 +86,20 @@ def test_quarter_page_is_provisional_without_scores(demo_app, demo_client, make_
     assert "待考核" in page
     assert f"含待考核单位 {len(units['units'])} 个" in page
     assert units["withheld_total"] in page
-    for label in ("序号", "乡镇 / 村", "路长（姓名·职务）", "镇道里程(km)", "村道里程(km)", "年度经费", "本季度基数",
-                  "考核得分", "等级", "扣减金额", "实拨金额", "备注"):
+    for label in (
+        "序号",
+        "乡镇 / 村",
+        "路长（姓名·职务）",
+        "镇道里程(km)",
+        "村道里程(km)",
+        "年度经费",
+        "本季度基数",
+        "考核得分",
+        "等级",
+        "扣减金额",
+        "实拨金额",
+        "备注",
+    ):
         assert label in page
     assert "<svg" in page and 'class="fc-wait"' in page
     assert "审定本季度" in page and 'name="confirm"' in page
@@ -94,11 +113,17 @@ def test_unknown_year_or_quarter(demo_app, demo_client, make_logged_in):
     assert demo_client.get("/funding/2022/q/5").status_code == 404
 
 
-@pytest.mark.parametrize("path, kind", [
-    ("/funding/2022/plan.pdf", "pdf"), ("/funding/2022/plan.xlsx", "xlsx"),
-    ("/funding/2022/q/1.pdf", "pdf"), ("/funding/2022/q/1.xlsx", "xlsx"),
-    ("/funding/2022/settlement.pdf", "pdf"), ("/funding/2022/settlement.xlsx", "xlsx"),
-])
+@pytest.mark.parametrize(
+    "path, kind",
+    [
+        ("/funding/2022/plan.pdf", "pdf"),
+        ("/funding/2022/plan.xlsx", "xlsx"),
+        ("/funding/2022/q/1.pdf", "pdf"),
+        ("/funding/2022/q/1.xlsx", "xlsx"),
+        ("/funding/2022/settlement.pdf", "pdf"),
+        ("/funding/2022/settlement.xlsx", "xlsx"),
+    ],
+)
 def test_downloads(demo_app, demo_client, make_logged_in, path, kind):
     make_logged_in(demo_client, "finance")
     response = demo_client.get(path)
@@ -125,6 +150,7 @@ def test_plan_download_for_finance_shows_the_city_total(demo_app, demo_client, m
 
 
 # --------------------------------------------------------------------------- upload, approve, adjust, ledger
+
 
 def test_import_then_close_the_quarter(demo_app, demo_client, make_logged_in):
     make_logged_in(demo_client, "finance")
@@ -179,12 +205,17 @@ def test_adjustment_on_a_closed_quarter(demo_app, demo_client, make_logged_in):
     assert upload(demo_client, scores_csv(2022, 1, score="65"), "s.csv").status_code == 200
     demo_client.post("/funding/2022/q/1/close", data={"confirm": "yes"})
     unit = compute_quarter(2022, 1)["units"][1]
-    bad = demo_client.post("/funding/2022/q/1/adjust", data={"unit_key": unit["unit_key"], "amount": "abc", "note": "x"},
-                           follow_redirects=True)
+    bad = demo_client.post(
+        "/funding/2022/q/1/adjust",
+        data={"unit_key": unit["unit_key"], "amount": "abc", "note": "x"},
+        follow_redirects=True,
+    )
     assert "金额格式不正确" in text(bad)
-    response = demo_client.post("/funding/2022/q/1/adjust",
-                                data={"unit_key": unit["unit_key"], "amount": "-12.50", "note": "里程复核扣回"},
-                                follow_redirects=True)
+    response = demo_client.post(
+        "/funding/2022/q/1/adjust",
+        data={"unit_key": unit["unit_key"], "amount": "-12.50", "note": "里程复核扣回"},
+        follow_redirects=True,
+    )
     page = text(response)
     assert "已登记调整分录" in page and "-12.50" in page and "里程复核扣回" in page
     assert f"{unit['town']}{unit['village']}" in page
@@ -218,6 +249,7 @@ def test_full_year_settlement(demo_app, demo_client, make_logged_in):
 
 # --------------------------------------------------------------------------- upload checks
 
+
 def test_upload_checks_name_and_content(demo_app, demo_client, make_logged_in):
     make_logged_in(demo_client, "city_office")
     assert "应为 .csv 或 .xlsx" in text(upload(demo_client, b"year,quarter\n", "scores.txt"))
@@ -238,7 +270,9 @@ def test_upload_checks_name_and_content(demo_app, demo_client, make_logged_in):
 
 def test_upload_shows_row_errors(demo_app, demo_client, make_logged_in):
     make_logged_in(demo_client, "finance")
-    content = "year,quarter,town,village,score\n2022,1,小坝镇,,91\n2022,1,无此镇,,90\n2022,9,小坝镇,,90\n2022,1,小坝镇,,101\n"
+    content = (
+        "year,quarter,town,village,score\n2022,1,小坝镇,,91\n2022,1,无此镇,,90\n2022,9,小坝镇,,90\n2022,1,小坝镇,,101\n"
+    )
     response = upload(demo_client, content.encode("gbk"), "得分.csv")
     page = text(response)
     assert response.status_code == 422
@@ -265,13 +299,24 @@ def test_upload_xlsx_and_replace(demo_app, demo_client, make_logged_in):
 
 # --------------------------------------------------------------------------- parameters
 
+
 def test_params_refuses_a_local_share_below_60_percent(demo_app, demo_client, make_logged_in):
     make_logged_in(demo_client, "city_office")
     page = text(demo_client.get("/funding/2022/params"))
     assert "实施办法默认值" in page and 'name="local_share"' in page
-    form = {"rate_zd": "5000", "rate_cd": "3000", "local_share": "0.59", "deduction_k": "1", "pass_score": "70",
-            "tier_upto_1": "1/3", "tier_weight_1": "1.5", "tier_upto_2": "2/3", "tier_weight_2": "1.0",
-            "tier_upto_3": "1", "tier_weight_3": "0.5"}
+    form = {
+        "rate_zd": "5000",
+        "rate_cd": "3000",
+        "local_share": "0.59",
+        "deduction_k": "1",
+        "pass_score": "70",
+        "tier_upto_1": "1/3",
+        "tier_weight_1": "1.5",
+        "tier_upto_2": "2/3",
+        "tier_weight_2": "1.0",
+        "tier_upto_3": "1",
+        "tier_weight_3": "0.5",
+    }
     response = demo_client.post("/funding/2022/params", data=form)
     assert response.status_code == 422
     assert "第十五条" in text(response) and 'value="0.59"' in text(response)
@@ -303,11 +348,13 @@ def test_finance_views_params_but_cannot_change_them(demo_app, demo_client, make
 
 # --------------------------------------------------------------------------- who may see what
 
+
 def test_town_office_sees_only_its_town(demo_app, demo_client, make_logged_in):
     make_logged_in(demo_client, "town_office", town=XIAOBA)
     other_town, other_village = other_town_village()
-    own_village = next(u["village"] for u in compute_quarter(2022, 1)["units"]
-                       if u["kind"] == "village" and u["town_code"] == XIAOBA)
+    own_village = next(
+        u["village"] for u in compute_quarter(2022, 1)["units"] if u["kind"] == "village" and u["town_code"] == XIAOBA
+    )
     for path in ("/funding/2022/q/1", "/funding/2022/plan"):
         page = text(demo_client.get(path))
         assert own_village in page and "小坝镇小计" in page

@@ -1,5 +1,6 @@
 """Issue #11 points 3–8: one year-end score, settlement order and carry-over, adjustments
 through the 以奖代补 pool, chiefs over time, quarters closed in order."""
+
 from __future__ import annotations
 
 import json
@@ -13,12 +14,12 @@ from sqlalchemy import func, select
 
 from roadchief.cli import main
 from roadchief.extensions import db
-from roadchief.models import AuditEntry, Chief, ChiefAssignment, LedgerEntry, QuarterScore, Village
+from roadchief.models import AuditEntry, ChiefAssignment, LedgerEntry, QuarterScore, Village
 from roadchief.services import ServiceError, funding_ledger, funding_params, funding_quarter
 from roadchief.services.funding_ledger import ledger
 from roadchief.services.funding_quarter import add_adjustment, close_quarter, compute_quarter, quarter_report
-from roadchief.services.settlement import approve_settlement, settlement
 from roadchief.services.scores import import_scores, set_unit_score
+from roadchief.services.settlement import approve_settlement, settlement
 from tests.integration.test_funding import fen, score_all, write_scores
 
 
@@ -36,7 +37,9 @@ def test_settling_a_year_before_the_previous_one_is_refused_and_no_fen_is_lost(d
     close_year(tmp_path, 2023, default="65", special={villages[0]: "95", villages[1]: "90"})
     with pytest.raises(ServiceError, match="2022 年已有季度审定拨付但尚未年终结算"):
         approve_settlement(2023)
-    assert db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind.in_(("reward", "carry_out")))) == 0
+    assert (
+        db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind.in_(("reward", "carry_out")))) == 0
+    )
     first = approve_settlement(2022)
     assert first["rewards_total"] == "0.00" and fen(first["carried_out"]) == fen(first["pool_total"]) > 0
     second = approve_settlement(2023)
@@ -44,7 +47,9 @@ def test_settling_a_year_before_the_previous_one_is_refused_and_no_fen_is_lost(d
     assert fen(second["pool_total"]) == fen(first["carried_out"]) + fen(second["pool_deductions"])
     assert fen(second["rewards_total"]) == fen(second["pool_total"]) and second["carried_out"] == "0.00"
     # the carry-in is posted in 2023's ledger; each year balances to the fen
-    carry_in = db.session.scalars(select(LedgerEntry).where(LedgerEntry.year == 2023, LedgerEntry.kind == "carry_in")).all()
+    carry_in = db.session.scalars(
+        select(LedgerEntry).where(LedgerEntry.year == 2023, LedgerEntry.kind == "carry_in")
+    ).all()
     assert [e.amount_fen for e in carry_in] == [fen(first["carried_out"])]
     for year in (2022, 2023):
         book = ledger(year)
@@ -55,7 +60,10 @@ def test_settling_a_year_before_the_previous_one_is_refused_and_no_fen_is_lost(d
     for e in db.session.scalars(select(LedgerEntry)):
         totals[e.kind] += e.amount_fen
     budgets = sum(fen(quarter_report(y, q)["budget"]) for y in (2022, 2023) for q in range(1, 5))
-    assert totals["payment"] + totals["adjustment"] + totals["reward"] + totals["carry_out"] - totals["carry_in"] == budgets
+    assert (
+        totals["payment"] + totals["adjustment"] + totals["reward"] + totals["carry_out"] - totals["carry_in"]
+        == budgets
+    )
     events = db.session.scalars(select(AuditEntry).where(AuditEntry.entity == "settlement")).all()
     assert {json.loads(e.after)["carried_in"] for e in events} == {"0.00", first["carried_out"]}
 
@@ -139,7 +147,9 @@ def test_cli_adjust_takes_a_negative_amount_and_refuses_bad_ones(demo_runner, de
         assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit), amount
         assert result.output.startswith("错误："), (amount, result.output)
     with demo_app.app_context():
-        assert [e.amount_fen for e in db.session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "adjustment"))] == [-5025]
+        assert [
+            e.amount_fen for e in db.session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "adjustment"))
+        ] == [-5025]
 
 
 def test_web_adjustment_bounds_are_messages_not_errors(demo_app, demo_client, make_logged_in, tmp_path):
@@ -148,8 +158,9 @@ def test_web_adjustment_bounds_are_messages_not_errors(demo_app, demo_client, ma
     close_quarter(2022, 1)
     unit = compute_quarter(2022, 1)["units"][0]["unit_key"]
     for amount, message in (("1e999999999", "过大"), ("500", "不能超过基数"), ("-99999999", "扣回不能超过已拨金额")):
-        response = demo_client.post("/funding/2022/q/1/adjust", data={"unit_key": unit, "amount": amount, "note": "x"},
-                                    follow_redirects=True)
+        response = demo_client.post(
+            "/funding/2022/q/1/adjust", data={"unit_key": unit, "amount": amount, "note": "x"}, follow_redirects=True
+        )
         assert response.status_code == 200 and message in response.get_data(as_text=True), amount
     assert db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == "adjustment")) == 0
 
@@ -159,6 +170,7 @@ def test_quarter_pdf_lists_adjustments_after_approval(demo_app, tmp_path):
         pytest.skip("pdftotext not installed")
     from roadchief.reports.funding_pdf import quarter_pdf
     from roadchief.reports.funding_xlsx import quarter_xlsx
+
     score_all(tmp_path, 2022, 1, default="90")
     close_quarter(2022, 1)
     unit = compute_quarter(2022, 1)["units"][0]["unit_key"]
@@ -168,8 +180,10 @@ def test_quarter_pdf_lists_adjustments_after_approval(demo_app, tmp_path):
     out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True).stdout
     assert "审定后调整分录" in out and "复核后扣回路面保洁" in out and "-50.25" in out
     assert out.index("审定后调整分录") > out.index("合计实拨金额")
-    from openpyxl import load_workbook
     import io
+
+    from openpyxl import load_workbook
+
     sheet = load_workbook(io.BytesIO(quarter_xlsx(quarter_report(2022, 1)))).active
     cells = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
     assert any("复核后扣回路面保洁" in c for c in cells)
@@ -177,16 +191,19 @@ def test_quarter_pdf_lists_adjustments_after_approval(demo_app, tmp_path):
 
 # ------------------------------------------------------------------ chiefs over time (第二十条)
 
+
 def _jiangxi():
     village = db.session.scalar(select(Village).where(Village.name == "蒋西村"))
-    assignments = db.session.scalars(select(ChiefAssignment).where(
-        ChiefAssignment.scope_kind == "village", ChiefAssignment.village_id == village.id)
-        .order_by(ChiefAssignment.start_date)).all()
+    assignments = db.session.scalars(
+        select(ChiefAssignment)
+        .where(ChiefAssignment.scope_kind == "village", ChiefAssignment.village_id == village.id)
+        .order_by(ChiefAssignment.start_date)
+    ).all()
     return village, assignments
 
 
 def test_score_for_a_chief_outside_his_assignment_is_refused_naming_the_dates(demo_app, tmp_path):
-    village, (old, new) = _jiangxi()[0], _jiangxi()[1][:2]
+    village, (old, _new) = _jiangxi()[0], _jiangxi()[1][:2]
     assert old.end_date == date(2022, 5, 15)
     rows = [{"year": 2022, "quarter": 3, "chief_id": old.chief_id, "score": "90"}]
     with pytest.raises(ServiceError) as refused:
@@ -197,8 +214,12 @@ def test_score_for_a_chief_outside_his_assignment_is_refused_naming_the_dates(de
         set_unit_score(2022, 3, f"village:{village.code}", 9000, old.chief_id, source="inspection")
     assert db.session.scalar(select(QuarterScore.id)) is None
     # in Q2 he served until 15 May: accepted
-    assert import_scores(write_scores(tmp_path, [{"year": 2022, "quarter": 2, "chief_id": old.chief_id, "score": "90"}],
-                                      "q2.csv"))["created"] == 1
+    assert (
+        import_scores(
+            write_scores(tmp_path, [{"year": 2022, "quarter": 2, "chief_id": old.chief_id, "score": "90"}], "q2.csv")
+        )["created"]
+        == 1
+    )
 
 
 def test_replaced_chief_is_printed_with_his_months(demo_app, tmp_path):
@@ -214,8 +235,11 @@ def test_replaced_chief_is_printed_with_his_months(demo_app, tmp_path):
     assert year["chief"] == f"{old.name}（1–5月）、{new.name}（5–12月）"
     if shutil.which("pdftotext"):
         from roadchief.reports.funding_pdf import quarter_pdf, settlement_pdf
-        for name, data, months in (("q.pdf", quarter_pdf(compute_quarter(2022, 2)), "（5–6月）"),
-                                   ("s.pdf", settlement_pdf(settlement(2022)), "（5–12月）")):
+
+        for name, data, months in (
+            ("q.pdf", quarter_pdf(compute_quarter(2022, 2)), "（5–6月）"),
+            ("s.pdf", settlement_pdf(settlement(2022)), "（5–12月）"),
+        ):
             path = tmp_path / name
             path.write_bytes(data)
             out = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout.replace("\n", "")
@@ -224,17 +248,35 @@ def test_replaced_chief_is_printed_with_his_months(demo_app, tmp_path):
 
 # ------------------------------------------------------------------ one year-end score (第二十一条、第二十三条)
 
+
 def test_one_annual_score_on_the_pages_ranking_settlement_and_pdf(demo_app, demo_client, make_logged_in, tmp_path):
     from roadchief.services import assessment
-    from tests.integration.test_inspections import QUJING, at, chief_of, record, village_segment
     from tests.conftest import make_user
+    from tests.integration.test_inspections import QUJING, at, chief_of, record, village_segment
+
     office = make_user("town_office", town=QUJING)
     segment = village_segment(QUJING, "蒋东村")
     chief = chief_of("village", segment.village_id, date(2022, 1, 10))
     for month in (1, 2, 3):
         record(office, [segment], [], when=at(2022, month, 10))  # Q1: 100, 100, 100
-    heavy = [(code, 5000 if code == "LM01" else 9, segment.id)
-             for code in ("LM04", "LM01", "LM03", "LJ04", "LJ03", "QH04", "QH01", "YX02", "YX04", "LR05", "LR06", "LZ04", "LZ01")]
+    heavy = [
+        (code, 5000 if code == "LM01" else 9, segment.id)
+        for code in (
+            "LM04",
+            "LM01",
+            "LM03",
+            "LJ04",
+            "LJ03",
+            "QH04",
+            "QH01",
+            "YX02",
+            "YX04",
+            "LR05",
+            "LR06",
+            "LZ04",
+            "LZ01",
+        )
+    ]
     record(office, [segment], heavy, when=at(2022, 4, 10))  # Q2: one month at 31.00
     today = date(2023, 1, 15)
     scope = f"town:{QUJING}"
@@ -246,7 +288,11 @@ def test_one_annual_score_on_the_pages_ranking_settlement_and_pdf(demo_app, demo
     assert half["score"] == "65.50"
     ranked = assessment.ranking(scope, 2022, "Y", today=today)
     ranked_row = next(r for lv in ranked["levels"] for r in lv["rows"] if r["chief_id"] == chief.id)
-    assert (ranked_row["score"], ranked_row["grade"], ranked_row["quarters"][:2]) == ("65.50", "一般", ["100.00", "31.00"])
+    assert (ranked_row["score"], ranked_row["grade"], ranked_row["quarters"][:2]) == (
+        "65.50",
+        "一般",
+        ["100.00", "31.00"],
+    )
     for quarter in (1, 2):
         assessment.finalise_quarter([scope], 2022, quarter, today=today)
     unit = f"village:{segment.village.code}"
@@ -258,6 +304,7 @@ def test_one_annual_score_on_the_pages_ranking_settlement_and_pdf(demo_app, demo
     assert "65.50" in page and "82.75" not in page
     if shutil.which("pdftotext"):
         from roadchief.reports.funding_pdf import settlement_pdf
+
         path = tmp_path / "s.pdf"
         path.write_bytes(settlement_pdf(settlement(2022)))
         out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True).stdout

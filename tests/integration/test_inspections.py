@@ -1,6 +1,7 @@
 """Inspections on the demo network: the field form, rectifications (complete / return /
 verify / overdue), GPS distance, photos, scores per scope, the 通报 PDF, finalising
 into the funding module, the API and the CLI."""
+
 from __future__ import annotations
 
 import io
@@ -21,9 +22,14 @@ from roadchief.domain.scoring import LOCAL_TZ
 from roadchief.extensions import db
 from roadchief.models import AuditEntry, Chief, ChiefAssignment, QuarterScore, Segment, Town, Village
 from roadchief.models.inspections import Inspection, InspectionPhoto
-from roadchief.services import ServiceError
-from roadchief.services import assessment
-from roadchief.services import deduction_catalog, inspection_scope, inspection_segments, rectifications
+from roadchief.services import (
+    ServiceError,
+    assessment,
+    deduction_catalog,
+    inspection_scope,
+    inspection_segments,
+    rectifications,
+)
 from roadchief.services import inspections as service
 from roadchief.services.funding_quarter import compute_quarter
 from tests.conftest import login, make_user
@@ -32,6 +38,7 @@ XIAOBA, DABA, QUJING = "640381100", "640381101", "640381104"
 
 
 # ------------------------------------------------------------------ helpers
+
 
 def image_bytes(fmt="JPEG", size=(64, 48), taken: str | None = None) -> bytes:
     image = Image.new("RGB", size, (120, 160, 90))
@@ -55,8 +62,12 @@ def town_id(code: str) -> int:
 
 
 def village_segment(town_code: str, village_name: str | None = None, index: int = 0) -> Segment:
-    query = (select(Segment).join(Village, Segment.village_id == Village.id)
-             .where(Segment.town_id == town_id(town_code)).order_by(Segment.id))
+    query = (
+        select(Segment)
+        .join(Village, Segment.village_id == Village.id)
+        .where(Segment.town_id == town_id(town_code))
+        .order_by(Segment.id)
+    )
     if village_name:
         query = query.where(Village.name == village_name)
     return db.session.scalars(query).all()[index]
@@ -72,9 +83,18 @@ def first_point(segment: Segment) -> tuple[float, float]:
 
 def chief_of(kind: str, target_id: int, day: date) -> Chief:
     column = {"town": ChiefAssignment.town_id, "village": ChiefAssignment.village_id}[kind]
-    return db.session.scalars(select(ChiefAssignment).where(
-        ChiefAssignment.scope_kind == kind, column == target_id, ChiefAssignment.start_date <= day,
-        (ChiefAssignment.end_date.is_(None)) | (ChiefAssignment.end_date >= day))).first().chief
+    return (
+        db.session.scalars(
+            select(ChiefAssignment).where(
+                ChiefAssignment.scope_kind == kind,
+                column == target_id,
+                ChiefAssignment.start_date <= day,
+                (ChiefAssignment.end_date.is_(None)) | (ChiefAssignment.end_date >= day),
+            )
+        )
+        .first()
+        .chief
+    )
 
 
 def at(y, m, d, hour=10) -> datetime:
@@ -85,10 +105,15 @@ def record(user, segments, findings=(), when=None, kind="supervision", **extra):
     """An inspection through the service; the deadline defaults to the year's end so that no
     整改逾期 mixes into a test that is not about it."""
     extra.setdefault("deadline", date(2022, 12, 31))
-    data = service.InspectionInput(kind=kind, segment_ids=[s.id for s in segments], inspected_at=when,
-                                   findings=[service.FindingInput(*f) if isinstance(f, tuple) else f for f in findings],
-                                   **extra)
+    data = service.InspectionInput(
+        kind=kind,
+        segment_ids=[s.id for s in segments],
+        inspected_at=when,
+        findings=[service.FindingInput(*f) if isinstance(f, tuple) else f for f in findings],
+        **extra,
+    )
     from flask import current_app
+
     return service.create_inspection(user, data, current_app.config["UPLOAD_DIR"])
 
 
@@ -97,6 +122,7 @@ def rows_by_chief(scope, year, period, today=date(2023, 1, 15)):
 
 
 # ------------------------------------------------------------------ the whole path on the web (the issue's "done when")
+
 
 def test_office_inspects_chief_rectifies_office_verifies_bulletin_and_funding(demo_app, tmp_path):
     office, chief_client = demo_app.test_client(), demo_app.test_client()
@@ -120,12 +146,23 @@ def test_office_inspects_chief_rectifies_office_verifies_bulletin_and_funding(de
     year, quarter, deadline = now.year, (now.month - 1) // 3 + 1, now.date() + timedelta(days=10)
     client_uuid = str(uuid.uuid4())
     form = {
-        "client_uuid": client_uuid, "kind": "supervision", "inspected_at": now.strftime("%Y-%m-%dT%H:%M"),
-        "segment_ids": [str(segment.id), str(other.id)], "lon": str(lon), "lat": str(lat), "deadline": deadline.isoformat(),
-        "f-0-item": "LM04", "f-0-quantity": "2", "f-0-segment": str(segment.id), "f-0-note": "K0+300 坑槽",
+        "client_uuid": client_uuid,
+        "kind": "supervision",
+        "inspected_at": now.strftime("%Y-%m-%dT%H:%M"),
+        "segment_ids": [str(segment.id), str(other.id)],
+        "lon": str(lon),
+        "lat": str(lat),
+        "deadline": deadline.isoformat(),
+        "f-0-item": "LM04",
+        "f-0-quantity": "2",
+        "f-0-segment": str(segment.id),
+        "f-0-note": "K0+300 坑槽",
         "f-0-photos": (io.BytesIO(image_bytes(taken=now.strftime("%Y:%m:%d %H:%M:%S"))), "IMG_0001.jpg"),
-        "f-1-item": "LR05", "f-1-quantity": "1", "f-1-segment": str(other.id),
-        "f-2-item": "", "f-2-quantity": "1",  # an untouched blank row
+        "f-1-item": "LR05",
+        "f-1-quantity": "1",
+        "f-1-segment": str(other.id),
+        "f-2-item": "",
+        "f-2-quantity": "1",  # an untouched blank row
     }
     response = office.post("/inspections/new", data=form, content_type="multipart/form-data")
     assert response.status_code == 302, response.get_data(as_text=True)[:800]
@@ -143,8 +180,9 @@ def test_office_inspects_chief_rectifies_office_verifies_bulletin_and_funding(de
 
     # a re-submit after a dropped connection returns the same record
     form["f-0-photos"] = (io.BytesIO(image_bytes()), "IMG_0001.jpg")
-    again = office.post("/inspections/new", data=form, content_type="multipart/form-data",
-                        headers={"X-Requested-With": "fetch"})
+    again = office.post(
+        "/inspections/new", data=form, content_type="multipart/form-data", headers={"X-Requested-With": "fetch"}
+    )
     assert again.get_json()["id"] == inspection.id and again.get_json()["created"] is False
     assert db.session.scalar(select(func.count(Inspection.id))) == 1
 
@@ -192,6 +230,7 @@ def test_office_inspects_chief_rectifies_office_verifies_bulletin_and_funding(de
         assert "二、考核排名" in text and town_chief.name in text and "97.00" in text and "四、下步工作要求" in text
     xlsx = office.get(f"/inspections/scores/{year}/{quarter}/bulletin.xlsx")
     from openpyxl import load_workbook
+
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
     values = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
     assert any(r[3] == town_chief.name and r[5] == Decimal("97.00") for r in values[2:])
@@ -212,7 +251,9 @@ def test_office_inspects_chief_rectifies_office_verifies_bulletin_and_funding(de
     with pytest.raises(ServiceError, match="已定稿"):
         record(city, [segment], when=now - timedelta(minutes=1))
     finding = inspection.findings[1]
-    office.post(f"/inspections/{inspection.id}/correct", data={"finding_id": finding.id, "quantity": "0", "reason": "误判"})
+    office.post(
+        f"/inspections/{inspection.id}/correct", data={"finding_id": finding.id, "quantity": "0", "reason": "误判"}
+    )
     db.session.refresh(finding)
     assert finding.quantity == 0
     assessment.finalise_quarter(["city"], year, quarter)
@@ -221,6 +262,7 @@ def test_office_inspects_chief_rectifies_office_verifies_bulletin_and_funding(de
 
 
 # ------------------------------------------------------------------ scoring from hand-made inspections
+
 
 def test_scores_caps_floor_multiple_segments_replacement_and_gaps(demo_app):
     office = make_user("town_office", town=QUJING)
@@ -233,8 +275,12 @@ def test_scores_caps_floor_multiple_segments_replacement_and_gaps(demo_app):
 
     # before the handover: one inspection over two villages, each chief capped apart
     # LM04 pits: 9 × 1 = 9 → item cap 6; LM01 dirt: 1250 m → 13 × 0.5 = 6.5 → cap 5; category cap 15 → 11
-    record(office, [old_seg, other], [("LM04", 9, old_seg.id), ("LM01", 1250, old_seg.id), ("YX02", 2, other.id)],
-           when=at(2022, 5, 10))
+    record(
+        office,
+        [old_seg, other],
+        [("LM04", 9, old_seg.id), ("LM01", 1250, old_seg.id), ("YX02", 2, other.id)],
+        when=at(2022, 5, 10),
+    )
     # after the handover, on the same segment: the new chief
     record(office, [old_seg], [("QH04", 1)], when=at(2022, 5, 20))
     # April: a clean 督查 of the old chief
@@ -250,8 +296,24 @@ def test_scores_caps_floor_multiple_segments_replacement_and_gaps(demo_app):
 
     # floor: two heavy 督查 in one month take the chief to 0, not below
     # (each category capped: 15 + 10 + 10 + 8 + 10 + 16 = 69 points per inspection, twice = 138)
-    heavy = [(code, 5000 if code == "LM01" else 9, other.id)
-             for code in ("LM04", "LM01", "LM03", "LJ04", "LJ03", "QH04", "QH01", "YX02", "YX04", "LR05", "LR06", "LZ04", "LZ01")]
+    heavy = [
+        (code, 5000 if code == "LM01" else 9, other.id)
+        for code in (
+            "LM04",
+            "LM01",
+            "LM03",
+            "LJ04",
+            "LJ03",
+            "QH04",
+            "QH01",
+            "YX02",
+            "YX04",
+            "LR05",
+            "LR06",
+            "LZ04",
+            "LZ01",
+        )
+    ]
     record(office, [other], heavy, when=at(2022, 7, 3))
     record(office, [other], heavy, when=at(2022, 7, 20))
     july = rows_by_chief(f"town:{QUJING}", 2022, "Q3")[other_chief.id]
@@ -276,11 +338,16 @@ def test_overdue_rectification_counts_next_month(demo_app):
     assert [r.id for r in overdue] == [rect.id]
     # open at the ends of January and February: 整改逾期 (2 points) in February and March
     chief_user = make_user("chief", chief_id=chief.id)
-    rectifications.act(chief_user, rect, "complete", "已清理", upload(image_bytes()), demo_app.config["UPLOAD_DIR"], now=at(2022, 3, 5))
+    rectifications.act(
+        chief_user, rect, "complete", "已清理", upload(image_bytes()), demo_app.config["UPLOAD_DIR"], now=at(2022, 3, 5)
+    )
     assert rect.late
     row = rows_by_chief("city", 2022, "Q1", today=date(2022, 4, 2))[chief.id]
     assert [(m["month"], m["score"], m["overdue"]) for m in row["months"]] == [
-        ("2022-01", "99.00", 0), ("2022-02", "98.00", 1), ("2022-03", "98.00", 1)]
+        ("2022-01", "99.00", 0),
+        ("2022-02", "98.00", 1),
+        ("2022-03", "98.00", 1),
+    ]
     assert row["gaps"] == ["2022-02", "2022-03"]  # scored for the overdue, still months without a 督查
     bulletin = assessment.bulletin("city", 2022, 1, today=date(2022, 4, 2))
     assert bulletin["overdue"] == []  # done (awaiting review) by the end of March
@@ -313,6 +380,7 @@ def test_rectification_only_by_its_chief_and_the_inspecting_office(demo_app):
 
 def test_village_chief_assesses_maintainers_and_patrols_are_not_scored(demo_app):
     from roadchief.models import Chief as ChiefRow
+
     maintainer = db.session.scalar(select(ChiefRow).where(ChiefRow.position == "cleaner").order_by(ChiefRow.id))
     segment = maintainer.assignments[0].segment
     village_chief = chief_of("village", segment.village_id, date(2022, 3, 1))
@@ -335,6 +403,7 @@ def test_village_chief_assesses_maintainers_and_patrols_are_not_scored(demo_app)
 
 # ------------------------------------------------------------------ GPS and photos
 
+
 def test_gps_distance_warning(demo_app):
     # an east–west line at 38°N: 0.001° of latitude is about 111 m
     line = {"type": "LineString", "coordinates": [[106.0, 38.0], [106.01, 38.0]]}
@@ -342,8 +411,12 @@ def test_gps_distance_warning(demo_app):
     assert 395 <= inspection_segments.point_distance_m(106.005, 38.0036, line) <= 405
     assert inspection_segments.distance_warning(106.005, 38.0036, line) is None  # 400 m: fine
     assert 595 <= inspection_segments.distance_warning(106.005, 38.0054, line) <= 605  # 600 m: warned
-    assert inspection_segments.distance_warning(106.005, 38.0045, line, limit=500) == 500 or \
-        inspection_segments.distance_warning(106.005, 38.0045, line) in (None, 501)  # the limit itself is not "more than"
+    assert inspection_segments.distance_warning(
+        106.005, 38.0045, line, limit=500
+    ) == 500 or inspection_segments.distance_warning(106.005, 38.0045, line) in (
+        None,
+        501,
+    )  # the limit itself is not "more than"
     assert inspection_segments.distance_warning(None, None, line) is None
 
     city = make_user("city_office")
@@ -368,9 +441,19 @@ def test_photo_validation_rejects_fakes_and_oversized(demo_app):
     before = set(upload_dir.rglob("*")) if upload_dir.exists() else set()
 
     def post(data: bytes, name: str):
-        return client.post("/inspections/new", content_type="multipart/form-data", headers={"X-Requested-With": "fetch"},
-                           data={"kind": "supervision", "inspected_at": "2022-03-01T10:00", "segment_ids": [str(segment.id)],
-                                 "f-0-item": "LM04", "f-0-quantity": "1", "f-0-photos": (io.BytesIO(data), name)})
+        return client.post(
+            "/inspections/new",
+            content_type="multipart/form-data",
+            headers={"X-Requested-With": "fetch"},
+            data={
+                "kind": "supervision",
+                "inspected_at": "2022-03-01T10:00",
+                "segment_ids": [str(segment.id)],
+                "f-0-item": "LM04",
+                "f-0-quantity": "1",
+                "f-0-photos": (io.BytesIO(data), name),
+            },
+        )
 
     fake = post(b"<?php echo 'not an image'; ?>" * 20, "road.jpg")
     assert fake.status_code == 400 and "不是有效的图片" in fake.get_json()["error"]
@@ -383,13 +466,21 @@ def test_photo_validation_rejects_fakes_and_oversized(demo_app):
     assert {p for p in after - before if p.is_file()} == set()
     # the rejected form comes back without JS as a page naming the problem
     del demo_app.config["PHOTO_MAX_BYTES"]
-    page = client.post("/inspections/new", content_type="multipart/form-data",
-                       data={"kind": "supervision", "segment_ids": [str(segment.id)], "f-0-item": "LM04",
-                             "f-0-photos": (io.BytesIO(b"GIF89a-not-really"), "x.png")})
+    page = client.post(
+        "/inspections/new",
+        content_type="multipart/form-data",
+        data={
+            "kind": "supervision",
+            "segment_ids": [str(segment.id)],
+            "f-0-item": "LM04",
+            "f-0-photos": (io.BytesIO(b"GIF89a-not-really"), "x.png"),
+        },
+    )
     assert page.status_code == 400 and "第 1 条问题第 1 张照片" in page.get_data(as_text=True)
 
 
 # ------------------------------------------------------------------ scope (第二十条)
+
 
 def test_town_office_cannot_score_another_towns_chiefs(demo_app):
     client = demo_app.test_client()
@@ -398,12 +489,19 @@ def test_town_office_cannot_score_another_towns_chiefs(demo_app):
     theirs = village_segment(DABA)
     with pytest.raises(ServiceError, match="不在本单位管辖范围内"):
         record(own, [theirs], [("LM04", 1)], when=at(2022, 3, 1))
-    response = client.post("/inspections/new", data={"kind": "supervision", "segment_ids": [str(theirs.id)],
-                                                     "inspected_at": "2022-03-01T10:00"})
+    response = client.post(
+        "/inspections/new",
+        data={"kind": "supervision", "segment_ids": [str(theirs.id)], "inspected_at": "2022-03-01T10:00"},
+    )
     assert response.status_code == 400 and db.session.scalar(select(func.count(Inspection.id))) == 0
-    assert client.get(f"/inspections/nearest?lon={first_point(theirs)[0]}&lat={first_point(theirs)[1]}").get_json()["segments"] == [] or \
-        all(s["town"] == "小坝镇" for s in client.get(
-            f"/inspections/nearest?lon={first_point(theirs)[0]}&lat={first_point(theirs)[1]}").get_json()["segments"])
+    assert client.get(f"/inspections/nearest?lon={first_point(theirs)[0]}&lat={first_point(theirs)[1]}").get_json()[
+        "segments"
+    ] == [] or all(
+        s["town"] == "小坝镇"
+        for s in client.get(
+            f"/inspections/nearest?lon={first_point(theirs)[0]}&lat={first_point(theirs)[1]}"
+        ).get_json()["segments"]
+    )
     # its results are its own villages only; another town's or the city's are refused
     assert client.get(f"/inspections/scores/2022/1?scope=town:{DABA}").status_code == 403
     assert client.get("/inspections/scores/2022/1?scope=city").status_code == 403
@@ -418,12 +516,15 @@ def test_town_office_cannot_score_another_towns_chiefs(demo_app):
     assert mine.inspection.findings[0].chief.position == "village"
     # finalising its own scope writes village units only
     report = assessment.finalise_quarter([f"town:{XIAOBA}"], 2022, 1, today=date(2022, 4, 2))
-    assert report[f"town:{XIAOBA}"]["written"] and all(k.startswith("village:") for k in report[f"town:{XIAOBA}"]["written"])
+    assert report[f"town:{XIAOBA}"]["written"] and all(
+        k.startswith("village:") for k in report[f"town:{XIAOBA}"]["written"]
+    )
     assert client.post("/inspections/scores/2022/1/finalise", data={"scope": f"town:{XIAOBA}"}).status_code == 302
 
 
 def test_finalise_refused_when_funding_quarter_closed(demo_app):
     from roadchief.models import QuarterClose
+
     db.session.add(QuarterClose(year=2022, quarter=2, closed_by="test", snapshot_json="{}"))
     db.session.commit()
     with pytest.raises(ServiceError, match="已审定"):
@@ -431,6 +532,7 @@ def test_finalise_refused_when_funding_quarter_closed(demo_app):
 
 
 # ------------------------------------------------------------------ catalog, API, CLI, exports
+
 
 def test_catalog_versions_keep_the_scored_version(demo_app):
     client = demo_app.test_client()
@@ -441,10 +543,18 @@ def test_catalog_versions_keep_the_scored_version(demo_app):
     assert catalog.is_example and not catalog.confirmed
     form = {"rows": str(len(catalog.items)), "note": "坑槽改为每处 2 分"}
     for n, item in enumerate(catalog.items):
-        form.update({f"code-{n}": item.code, f"category-{n}": item.category, f"text-{n}": item.text,
-                     f"points-{n}": "2" if item.code == "LM04" else deduction_catalog.points_text(item.points_centi),
-                     f"unit-{n}": item.unit, f"cap-{n}": deduction_catalog.points_text(item.cap_centi),
-                     f"category_cap-{n}": deduction_catalog.points_text(item.category_cap_centi), f"basis-{n}": item.basis})
+        form.update(
+            {
+                f"code-{n}": item.code,
+                f"category-{n}": item.category,
+                f"text-{n}": item.text,
+                f"points-{n}": "2" if item.code == "LM04" else deduction_catalog.points_text(item.points_centi),
+                f"unit-{n}": item.unit,
+                f"cap-{n}": deduction_catalog.points_text(item.cap_centi),
+                f"category_cap-{n}": deduction_catalog.points_text(item.category_cap_centi),
+                f"basis-{n}": item.basis,
+            }
+        )
     response = client.post(f"/inspections/catalog/{catalog.id}/edit", data=form)
     assert response.status_code == 302
     latest = deduction_catalog.latest_catalog(2022)
@@ -463,25 +573,37 @@ def test_catalog_versions_keep_the_scored_version(demo_app):
 
 def test_api_create_list_and_answer(demo_app):
     from roadchief.services.accounts import create_token
+
     client = demo_app.test_client()
     office = make_user("town_office", town=XIAOBA)
     token = {"Authorization": f"Bearer {create_token(office.username)}"}
     segment = village_segment(XIAOBA)
-    body = {"client_uuid": str(uuid.uuid4()), "kind": "supervision", "inspected_at": "2022-03-03T08:00:00+08:00",
-            "segment_ids": [segment.id], "findings": [{"item": "LR04", "quantity": 150}]}
+    body = {
+        "client_uuid": str(uuid.uuid4()),
+        "kind": "supervision",
+        "inspected_at": "2022-03-03T08:00:00+08:00",
+        "segment_ids": [segment.id],
+        "findings": [{"item": "LR04", "quantity": 150}],
+    }
     created = client.post("/api/v1/inspections", json=body, headers=token)
     assert created.status_code == 201, created.get_json()
     data = created.get_json()
     assert data["findings"][0]["points"] == "1" and data["findings"][0]["rectification"]["state"] == "open"
     assert client.post("/api/v1/inspections", json=body, headers=token).status_code == 200  # idempotent
-    photo = client.post(f"/api/v1/inspections/{data['id']}/photos", headers=token,
-                        data={"photo": (io.BytesIO(image_bytes()), "a.jpg"), "finding_id": str(data["findings"][0]["id"])})
+    photo = client.post(
+        f"/api/v1/inspections/{data['id']}/photos",
+        headers=token,
+        data={"photo": (io.BytesIO(image_bytes()), "a.jpg"), "finding_id": str(data["findings"][0]["id"])},
+    )
     assert photo.status_code == 201
     assert client.get("/api/v1/inspections?month=2022-13", headers=token).status_code == 400
     listed = client.get("/api/v1/inspections?month=2022-03", headers=token).get_json()["inspections"]
     assert [i["id"] for i in listed] == [data["id"]]
-    bad = client.post("/api/v1/inspections", json={**body, "client_uuid": None, "findings": [{"item": "NOPE", "quantity": 1}]},
-                      headers=token)
+    bad = client.post(
+        "/api/v1/inspections",
+        json={**body, "client_uuid": None, "findings": [{"item": "NOPE", "quantity": 1}]},
+        headers=token,
+    )
     assert bad.status_code == 400 and "扣分项" in bad.get_json()["error"]
 
     chief = chief_of("village", segment.village_id, date(2022, 3, 3))
@@ -490,13 +612,20 @@ def test_api_create_list_and_answer(demo_app):
     assert [r["id"] for r in rects] == [data["findings"][0]["rectification"]["id"]]
     rid = rects[0]["id"]
     assert client.post(f"/api/v1/rectifications/{rid}/verify", json={}, headers=chief_token).status_code == 403
-    done = client.post(f"/api/v1/rectifications/{rid}/complete", headers=chief_token,
-                       data={"note": "已补植", "photo": (io.BytesIO(image_bytes("PNG")), "after.png")})
+    done = client.post(
+        f"/api/v1/rectifications/{rid}/complete",
+        headers=chief_token,
+        data={"note": "已补植", "photo": (io.BytesIO(image_bytes("PNG")), "after.png")},
+    )
     assert done.status_code == 200 and done.get_json()["state"] == "done"
     returned = client.post(f"/api/v1/rectifications/{rid}/return", json={"note": "死株仍在"}, headers=token)
     assert returned.get_json()["state"] == "open"
     spec = client.get("/api/v1/openapi.json").get_json()
-    assert {"/api/v1/inspections", "/api/v1/rectifications", "/api/v1/rectifications/{rectification_id}/complete"} <= set(spec["paths"])
+    assert {
+        "/api/v1/inspections",
+        "/api/v1/rectifications",
+        "/api/v1/rectifications/{rectification_id}/complete",
+    } <= set(spec["paths"])
     catalog = client.get("/api/v1/deduction-catalog?year=2022", headers=token).get_json()
     assert any(i["code"] == "LZ05" for i in catalog["items"])
 
@@ -506,14 +635,21 @@ def test_pages_render_for_each_role(demo_app):
     segment = village_segment(XIAOBA)
     inspection = record(city, [segment], [("LM04", 1)], when=at(2022, 2, 1)).inspection
     chief = chief_of("town", town_id(XIAOBA), date(2022, 2, 1))
-    users = {"city_office": city, "finance": make_user("finance"), "town_office": make_user("town_office", town=XIAOBA),
-             "inspector": make_user("inspector"), "chief": make_user("chief", chief_id=chief.id)}
+    users = {
+        "city_office": city,
+        "finance": make_user("finance"),
+        "town_office": make_user("town_office", town=XIAOBA),
+        "inspector": make_user("inspector"),
+        "chief": make_user("chief", chief_id=chief.id),
+    }
     for role, user in users.items():
         client = demo_app.test_client()
         login(client, user)
         assert client.get("/inspections/").status_code == 200, role
         assert client.get("/inspections/rectifications?view=overdue").status_code == 200, role
-        assert client.get(f"/inspections/chiefs/{chief.id}").status_code == 200, role  # its own 镇长 for the town office
+        assert client.get(f"/inspections/chiefs/{chief.id}").status_code == 200, (
+            role
+        )  # its own 镇长 for the town office
         assert client.get("/inspections/catalog").status_code == 302
         if role in ("city_office", "finance", "inspector"):
             assert client.get(f"/inspections/{inspection.id}").status_code == 200, role
@@ -533,6 +669,7 @@ def test_pages_render_for_each_role(demo_app):
 
 def test_cli_finalise_and_bulletin(demo_app, tmp_path):
     from roadchief.cli import main
+
     city = make_user("city_office")
     record(city, [village_segment(DABA)], [("LM04", 3)], when=at(2022, 1, 12))
     runner = demo_app.test_cli_runner()

@@ -1,5 +1,6 @@
 """The map's extra layers on the demo network: inspection and rectification markers
 (shape, scope, overdue flag, fallback position), town outlines and coverage gaps."""
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,13 @@ def _town_id(code: str) -> int:
 
 
 def _village_road_segment(town_code: str) -> Segment:
-    return db.session.scalars(select(Segment).join(Road).join(Village, Segment.village_id == Village.id)
-                              .where(Segment.town_id == _town_id(town_code), Road.road_class == "村道",
-                                     Segment.is_listed.is_(True)).order_by(Segment.id)).first()
+    return db.session.scalars(
+        select(Segment)
+        .join(Road)
+        .join(Village, Segment.village_id == Village.id)
+        .where(Segment.town_id == _town_id(town_code), Road.road_class == "村道", Segment.is_listed.is_(True))
+        .order_by(Segment.id)
+    ).first()
 
 
 def _first_point(segment: Segment) -> tuple[float, float]:
@@ -39,9 +44,17 @@ def _first_point(segment: Segment) -> tuple[float, float]:
 def _record(user, segment, *, gps=True, days_ago=0, deadline=None, findings=(("LM03", 2),)):
     when = datetime.now(LOCAL_TZ).replace(microsecond=0) - timedelta(days=days_ago, minutes=5)
     lon, lat = _first_point(segment) if gps else (None, None)
-    data = service.InspectionInput(kind="supervision", segment_ids=[segment.id], inspected_at=when, lon=lon, lat=lat,
-                                   deadline=deadline, findings=[service.FindingInput(code, qty) for code, qty in findings])
+    data = service.InspectionInput(
+        kind="supervision",
+        segment_ids=[segment.id],
+        inspected_at=when,
+        lon=lon,
+        lat=lat,
+        deadline=deadline,
+        findings=[service.FindingInput(code, qty) for code, qty in findings],
+    )
     from flask import current_app
+
     return service.create_inspection(user, data, current_app.config["UPLOAD_DIR"]).inspection
 
 
@@ -65,6 +78,7 @@ def _by_layer(collection, layer):
 
 # ------------------------------------------------------------------ markers
 
+
 def test_markers_show_an_inspection_and_its_rectification_in_scope(demo_app):
     city = make_user("city_office")
     segment = _village_road_segment(XIAOBA)
@@ -78,7 +92,10 @@ def test_markers_show_an_inspection_and_its_rectification_in_scope(demo_app):
     p = point["properties"]
     assert p["kind"] == "supervision" and p["kind_label"] and p["findings"] == 1 and p["segments"] == 1
     assert p["office"] == "市级路长办公室" and p["url"] == f"/inspections/{inspection.id}" and p["located"] == "gps"
-    assert p["date"] == datetime.now(LOCAL_TZ).date().isoformat() or p["date"] == (datetime.now(LOCAL_TZ) - timedelta(minutes=5)).date().isoformat()
+    assert (
+        p["date"] == datetime.now(LOCAL_TZ).date().isoformat()
+        or p["date"] == (datetime.now(LOCAL_TZ) - timedelta(minutes=5)).date().isoformat()
+    )
     [rect] = _by_layer(city_view, "rectification")
     r = rect["properties"]
     assert rect["geometry"]["coordinates"] == [lon, lat]
@@ -128,8 +145,11 @@ def test_a_chief_sees_the_rectifications_assigned_to_him(demo_app):
     assert rect.chief_id
     chief_view = _markers(_client(demo_app, make_user("chief", chief_id=rect.chief_id)))
     assert [f["properties"]["id"] for f in _by_layer(chief_view, "rectification")] == [rect.id]
-    other = db.session.scalar(select(ChiefAssignment.chief_id).where(ChiefAssignment.chief_id != rect.chief_id,
-                                                                     ChiefAssignment.scope_kind == "village"))
+    other = db.session.scalar(
+        select(ChiefAssignment.chief_id).where(
+            ChiefAssignment.chief_id != rect.chief_id, ChiefAssignment.scope_kind == "village"
+        )
+    )
     assert _markers(_client(demo_app, make_user("chief", chief_id=other)))["features"] == []
 
 
@@ -142,6 +162,7 @@ def test_markers_need_a_sign_in_and_a_valid_query(demo_app):
 
 
 # ------------------------------------------------------------------ town outlines
+
 
 def test_towns_are_nine_polygons_holding_their_segments(demo_app):
     client = _client(demo_app, make_user("inspector"))
@@ -169,6 +190,7 @@ def test_towns_are_nine_polygons_holding_their_segments(demo_app):
 
 def test_town_outlines_follow_a_register_change(demo_app):
     from roadchief.services.map_layers import towns_geojson_text
+
     before = json.loads(towns_geojson_text())
     segment = _village_road_segment(XIAOBA)
     segment.listed_m += 1000
@@ -181,15 +203,20 @@ def test_town_outlines_follow_a_register_change(demo_app):
 
 # ------------------------------------------------------------------ coverage gaps
 
+
 def test_a_segment_shows_as_a_gap_once_its_village_chief_leaves(demo_app):
     segment = _village_road_segment(XIAOBA)
     city = _client(demo_app, make_user("city_office"))
     before = city.get("/api/v1/coverage-gaps").get_json()
     assert before["date"] == beijing_today().isoformat()
     assert segment.id not in [s["id"] for s in before["segments"]]
-    assignments = db.session.scalars(select(ChiefAssignment).where(
-        ChiefAssignment.scope_kind == "village", ChiefAssignment.village_id == segment.village_id,
-        ChiefAssignment.end_date.is_(None))).all()
+    assignments = db.session.scalars(
+        select(ChiefAssignment).where(
+            ChiefAssignment.scope_kind == "village",
+            ChiefAssignment.village_id == segment.village_id,
+            ChiefAssignment.end_date.is_(None),
+        )
+    ).all()
     assert assignments
     for a in assignments:
         a.end_date = beijing_today() - timedelta(days=1)

@@ -5,6 +5,7 @@ difference and writes only with --yes, --complete removes what the file lacks, a
 with an approved quarter keeps its version, and a past year's plan uses the paying
 units in force that year.
 """
+
 from __future__ import annotations
 
 import copy
@@ -13,6 +14,7 @@ import uuid
 from datetime import date
 
 import pytest
+from importer_fixtures import network_rows, seed_register, write_layer
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -27,8 +29,6 @@ from roadchief.services.network import snapshot_mileage
 from roadchief.services.road_import import ImportFailed, import_roads
 from tests.conftest import BASE_URL, ON_POSTGRES, TEST_CONFIG, _with_search_path
 
-from importer_fixtures import network_rows, seed_register, write_layer
-
 V2024 = date(2024, 1, 1)
 
 
@@ -38,7 +38,9 @@ def demo_features() -> list[dict]:
 
 def write_features(tmp_path, features, name="partial.geojson"):
     path = tmp_path / name
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), encoding="utf-8")
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), encoding="utf-8"
+    )
     return path
 
 
@@ -60,12 +62,18 @@ def segment_of(feature) -> Segment:
     props = feature["properties"]
     start = props["起点桩号"].lstrip("K").split("+")
     start_m = int(start[0]) * 1000 + int(start[1])
-    return db.session.scalar(select(Segment).join(Road).where(Road.code == props["路线编码"], Segment.start_m == start_m))
+    return db.session.scalar(
+        select(Segment).join(Road).where(Road.code == props["路线编码"], Segment.start_m == start_m)
+    )
 
 
 def version_rows(effective: date) -> int:
-    return db.session.scalar(select(func.count()).select_from(SegmentMileage).join(MileageVersion)
-                             .where(MileageVersion.effective_from == effective))
+    return db.session.scalar(
+        select(func.count())
+        .select_from(SegmentMileage)
+        .join(MileageVersion)
+        .where(MileageVersion.effective_from == effective)
+    )
 
 
 def close(year: int, quarter: int) -> None:
@@ -74,6 +82,7 @@ def close(year: int, quarter: int) -> None:
 
 
 # ---------------------------------------------------------------- a version is complete
+
 
 def test_partial_file_with_effective_keeps_the_rest_of_the_network(demo_app, tmp_path):
     path, feature = one_km_file(tmp_path)
@@ -92,7 +101,9 @@ def test_partial_file_with_effective_keeps_the_rest_of_the_network(demo_app, tmp
 
 
 def test_snapshot_mileage_builds_on_the_previous_version(demo_app):
-    segment = db.session.scalar(select(Segment).join(Road).where(Road.road_class == "村道").order_by(Segment.id).limit(1))
+    segment = db.session.scalar(
+        select(Segment).join(Road).where(Road.road_class == "村道").order_by(Segment.id).limit(1)
+    )
     segment.listed_m += 1000
     db.session.commit()
     result = snapshot_mileage(V2024)
@@ -170,6 +181,7 @@ def test_cli_complete_shows_removed_segments(demo_runner, tmp_path):
 
 # ---------------------------------------------------------------- approved quarters
 
+
 def test_new_version_for_a_year_with_a_closed_quarter_is_refused(demo_app, tmp_path):
     path, feature = one_km_file(tmp_path)
     close(2024, 1)
@@ -216,7 +228,9 @@ def test_import_without_effective_merges_into_the_latest_version(demo_app, tmp_p
 
 
 def test_snapshot_cli_shows_the_difference_and_needs_yes(demo_runner):
-    segment = db.session.scalar(select(Segment).join(Road).where(Road.road_class == "村道").order_by(Segment.id).limit(1))
+    segment = db.session.scalar(
+        select(Segment).join(Road).where(Road.road_class == "村道").order_by(Segment.id).limit(1)
+    )
     segment.listed_m += 1000
     db.session.commit()
     preview = demo_runner.invoke(main, ["network", "snapshot-mileage", "2024-01-01"])
@@ -230,12 +244,17 @@ def test_snapshot_cli_shows_the_difference_and_needs_yes(demo_runner):
 
 # ---------------------------------------------------------------- attributes in force that year
 
+
 def test_village_move_changes_2024_and_leaves_2022_to_the_fen(demo_app, tmp_path):
     feature = village_feature()
     segment = segment_of(feature)
     old_village = segment.village
-    other = db.session.scalar(select(Village).where(Village.town_id == segment.town_id, Village.id != old_village.id)
-                              .order_by(Village.code).limit(1))
+    other = db.session.scalar(
+        select(Village)
+        .where(Village.town_id == segment.town_id, Village.id != old_village.id)
+        .order_by(Village.code)
+        .limit(1)
+    )
     plan_2022 = annual_plan(2022)
 
     # the register changes today; the 2021 version still holds the old village
@@ -251,14 +270,24 @@ def test_village_move_changes_2024_and_leaves_2022_to_the_fen(demo_app, tmp_path
 
     plan_2024 = annual_plan(2024)
     km = int(feature["properties"]["列养里程"].replace(".", ""))
-    assert int(village_km(plan_2024, other.code).replace(".", "")) == int(village_km(plan_2022, other.code).replace(".", "")) + km
+    assert (
+        int(village_km(plan_2024, other.code).replace(".", ""))
+        == int(village_km(plan_2022, other.code).replace(".", "")) + km
+    )
     assert plan_2024["local_total"] == plan_2022["local_total"]  # same km, another payee
 
 
 def test_segment_edited_in_the_register_does_not_change_a_past_plan(demo_app):
-    segment = db.session.scalar(select(Segment).join(Road).where(Road.road_class == "村道", Segment.village_id.is_not(None))
-                                .order_by(Segment.id).limit(1))
-    other = db.session.scalar(select(Village).where(Village.town_id == segment.town_id, Village.id != segment.village_id).limit(1))
+    segment = db.session.scalar(
+        select(Segment)
+        .join(Road)
+        .where(Road.road_class == "村道", Segment.village_id.is_not(None))
+        .order_by(Segment.id)
+        .limit(1)
+    )
+    other = db.session.scalar(
+        select(Village).where(Village.town_id == segment.town_id, Village.id != segment.village_id).limit(1)
+    )
     plan_2022 = annual_plan(2022)
     segment.village_id = other.id
     db.session.commit()
@@ -269,7 +298,11 @@ def test_version_rows_are_complete_and_checked(demo_app):
     row = db.session.scalar(select(SegmentMileage).limit(1))
     segment = db.session.get(Segment, row.segment_id)
     assert (row.road_class, row.town_id, row.village_id, row.station_id) == (
-        segment.road.road_class, segment.town_id, segment.village_id, segment.station_id)
+        segment.road.road_class,
+        segment.town_id,
+        segment.village_id,
+        segment.station_id,
+    )
     with pytest.raises(IntegrityError):
         db.session.execute(text("UPDATE segment_mileage SET road_class = '高速' WHERE id = :id"), {"id": row.id})
         db.session.flush()
@@ -278,10 +311,12 @@ def test_version_rows_are_complete_and_checked(demo_app):
 
 # ---------------------------------------------------------------- migration
 
+
 def test_migration_0009_backfills_units_and_class(tmp_path):
     from flask_migrate import upgrade
 
     from roadchief import MIGRATIONS_DIR
+
     schema = None
     if ON_POSTGRES:
         schema = f"rc_mig_{uuid.uuid4().hex[:10]}"
@@ -298,21 +333,40 @@ def test_migration_0009_backfills_units_and_class(tmp_path):
             upgrade(directory=str(MIGRATIONS_DIR), revision="0008")
             with db.engine.begin() as conn:
                 conn.execute(text("INSERT INTO town (id, code, name, kind) VALUES (1, '640381100', '小坝镇', '镇')"))
-                conn.execute(text("INSERT INTO village (id, town_id, code, name) VALUES (1, 1, '640381100201', '沙湖村')"))
+                conn.execute(
+                    text("INSERT INTO village (id, town_id, code, name) VALUES (1, 1, '640381100201', '沙湖村')")
+                )
                 conn.execute(text("INSERT INTO station (id, code, name) VALUES (1, 'GLZ01', '小坝公路站')"))
-                conn.execute(text("INSERT INTO road (id, code, name, road_class, created_at, updated_at) "
-                                  "VALUES (1, 'C003640381', '沙湖村道', '村道', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
-                conn.execute(text(
-                    "INSERT INTO segment (id, road_id, start_m, end_m, listed_m, is_listed, town_id, village_id, station_id, "
-                    "geometry, geometry_mid, geometry_low, min_lon, min_lat, max_lon, max_lat, measured_m, version, "
-                    "created_at, updated_at) VALUES (1, 1, 0, 1200, 1200, TRUE, 1, 1, 1, '{}', '{}', '{}', 106, 38, 106.01, 38, "
-                    "1200, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
-                conn.execute(text("INSERT INTO mileage_version (id, name, effective_from) VALUES (1, '2021年列养里程', '2021-01-01')"))
-                conn.execute(text("INSERT INTO segment_mileage (id, version_id, segment_id, listed_m, is_listed) "
-                                  "VALUES (1, 1, 1, 1150, TRUE)"))
+                conn.execute(
+                    text(
+                        "INSERT INTO road (id, code, name, road_class, created_at, updated_at) "
+                        "VALUES (1, 'C003640381', '沙湖村道', '村道', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO segment (id, road_id, start_m, end_m, listed_m, is_listed, town_id, village_id, station_id, "
+                        "geometry, geometry_mid, geometry_low, min_lon, min_lat, max_lon, max_lat, measured_m, version, "
+                        "created_at, updated_at) VALUES (1, 1, 0, 1200, 1200, TRUE, 1, 1, 1, '{}', '{}', '{}', 106, 38, 106.01, 38, "
+                        "1200, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO mileage_version (id, name, effective_from) VALUES (1, '2021年列养里程', '2021-01-01')"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO segment_mileage (id, version_id, segment_id, listed_m, is_listed) "
+                        "VALUES (1, 1, 1, 1150, TRUE)"
+                    )
+                )
             upgrade(directory=str(MIGRATIONS_DIR))
             with db.engine.connect() as conn:
-                row = conn.execute(text("SELECT road_class, town_id, village_id, station_id, listed_m FROM segment_mileage")).one()
+                row = conn.execute(
+                    text("SELECT road_class, town_id, village_id, station_id, listed_m FROM segment_mileage")
+                ).one()
             assert tuple(row) == ("村道", 1, 1, 1, 1150)
             db.session.remove()
             db.engine.dispose()

@@ -1,11 +1,12 @@
 """Operations, second part: the events API for a mobile app (第十四条 through JSON), manual
 road-asset entry (第十一条) and the plan-vs-done export (第七条) as XLSX, PDF and CLI."""
+
 from __future__ import annotations
 
 import io
 import json
 import subprocess
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -24,8 +25,12 @@ OTHER_TOWN = "640381101"
 
 def _segment(town_code: str = TOWN) -> Segment:
     town = db.session.scalar(select(Town).where(Town.code == town_code))
-    return db.session.scalar(select(Segment).join(Village, Segment.village_id == Village.id)
-                             .where(Segment.town_id == town.id).order_by(Segment.id))
+    return db.session.scalar(
+        select(Segment)
+        .join(Village, Segment.village_id == Village.id)
+        .where(Segment.town_id == town.id)
+        .order_by(Segment.id)
+    )
 
 
 def _bearer(user) -> dict:
@@ -38,6 +43,7 @@ def _stake(metres: int) -> str:
 
 def _png() -> io.BytesIO:
     from PIL import Image
+
     out = io.BytesIO()
     Image.new("RGB", (40, 30), (40, 120, 200)).save(out, "PNG")
     out.seek(0)
@@ -46,14 +52,22 @@ def _png() -> io.BytesIO:
 
 # ------------------------------------------------------------------ events API
 
+
 def test_events_api_story(demo_app):
     segment = _segment()
     office = make_user("town_office", town=TOWN)
     headers = _bearer(office)
     client = demo_app.test_client()
-    occurred = (datetime.now(timezone.utc) - timedelta(hours=10)).replace(microsecond=0)
-    body = {"segment_id": segment.id, "kind": "landslide", "severity": "major", "occurred_at": occurred.isoformat(),
-            "closed": True, "stake": _stake(segment.start_m), "description": "山体塌方堵路"}
+    occurred = (datetime.now(UTC) - timedelta(hours=10)).replace(microsecond=0)
+    body = {
+        "segment_id": segment.id,
+        "kind": "landslide",
+        "severity": "major",
+        "occurred_at": occurred.isoformat(),
+        "closed": True,
+        "stake": _stake(segment.start_m),
+        "description": "山体塌方堵路",
+    }
 
     # anonymous: 401, nothing saved
     assert client.post("/api/v1/events", json=body).status_code == 401
@@ -67,14 +81,24 @@ def test_events_api_story(demo_app):
     assert db.session.scalar(select(RoadEvent.id)) is None
 
     # a malformed detour line is refused too
-    response = client.post("/api/v1/events", json={**body, "warning_sign": "两端设警示牌",
-                                                   "detour_geometry": {"type": "Point", "coordinates": [106, 38]}},
-                           headers=headers)
+    response = client.post(
+        "/api/v1/events",
+        json={**body, "warning_sign": "两端设警示牌", "detour_geometry": {"type": "Point", "coordinates": [106, 38]}},
+        headers=headers,
+    )
     assert response.status_code == 422 and "LineString" in response.get_json()["error"]
 
     detour = {"type": "LineString", "coordinates": [[106.0, 38.0], [106.01, 38.005], [106.02, 38.01]]}
-    response = client.post("/api/v1/events", json={**body, "warning_sign": "两端设“前方塌方”警示牌", "detour_geometry": detour,
-                                                   "detour_road": segment.road.code.lower()}, headers=headers)
+    response = client.post(
+        "/api/v1/events",
+        json={
+            **body,
+            "warning_sign": "两端设“前方塌方”警示牌",
+            "detour_geometry": detour,
+            "detour_road": segment.road.code.lower(),
+        },
+        headers=headers,
+    )
     assert response.status_code == 201, response.get_json()
     created = response.get_json()
     assert created["state"] == "reported" and created["interrupted"] is True
@@ -90,20 +114,29 @@ def test_events_api_story(demo_app):
     # another town's office: 403 on every step, and cannot record on this segment
     stranger = _bearer(make_user("town_office", town=OTHER_TOWN))
     assert client.post(f"/api/v1/events/{event_id}/restore", json={}, headers=stranger).status_code == 403
-    assert client.post("/api/v1/events", json={**body, "warning_sign": "x", "detour": "y"}, headers=stranger).status_code == 403
+    assert (
+        client.post("/api/v1/events", json={**body, "warning_sign": "x", "detour": "y"}, headers=stranger).status_code
+        == 403
+    )
     # finance may not record at all; an inspector records but does not restore
     assert client.post("/api/v1/events", json=body, headers=_bearer(make_user("finance"))).status_code == 403
-    assert client.post(f"/api/v1/events/{event_id}/restore", json={},
-                       headers=_bearer(make_user("inspector"))).status_code == 403
+    assert (
+        client.post(f"/api/v1/events/{event_id}/restore", json={}, headers=_bearer(make_user("inspector"))).status_code
+        == 403
+    )
     # anonymous steps: 401
     assert client.post(f"/api/v1/events/{event_id}/restore", json={}).status_code == 401
 
     # a time before the event is refused; then 抢通 and 修复
-    response = client.post(f"/api/v1/events/{event_id}/restore",
-                           json={"at": (occurred - timedelta(hours=1)).isoformat()}, headers=headers)
+    response = client.post(
+        f"/api/v1/events/{event_id}/restore", json={"at": (occurred - timedelta(hours=1)).isoformat()}, headers=headers
+    )
     assert response.status_code == 409 and "早于发生时间" in response.get_json()["error"]
-    response = client.post(f"/api/v1/events/{event_id}/restore",
-                           json={"at": (occurred + timedelta(hours=4)).isoformat(), "note": "单车道放行"}, headers=headers)
+    response = client.post(
+        f"/api/v1/events/{event_id}/restore",
+        json={"at": (occurred + timedelta(hours=4)).isoformat(), "note": "单车道放行"},
+        headers=headers,
+    )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["state"] == "restored" and response.get_json()["hours_to_restore"] == 4.0
     response = client.post(f"/api/v1/events/{event_id}/restore", json={}, headers=headers)
@@ -130,15 +163,23 @@ def test_events_api_cookie_session_needs_csrf(demo_app_with):
     user = make_user("town_office", town=TOWN)
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    assert client.post("/login", data={"username": user.username, "password": PASSWORD, "csrf_token": token}).status_code == 302
+    assert (
+        client.post("/login", data={"username": user.username, "password": PASSWORD, "csrf_token": token}).status_code
+        == 302
+    )
     # the test's app context is shared by the client's requests, and Flask-WTF caches the token of
     # the login page (a session since cleared) in ``g``: drop it so the next page issues a fresh one
     from flask import g
+
     g.pop("csrf_token", None)
     page = client.get("/ops/events/new").get_data(as_text=True)
     token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    body = {"segment_id": segment.id, "kind": "other", "severity": "minor",
-            "occurred_at": datetime.now(timezone.utc).isoformat()}
+    body = {
+        "segment_id": segment.id,
+        "kind": "other",
+        "severity": "minor",
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
     assert client.post("/api/v1/events", json=body).status_code == 400
     response = client.post("/api/v1/events", json=body, headers={"X-CSRFToken": token})
     assert response.status_code == 201, response.get_data(as_text=True)
@@ -154,6 +195,7 @@ def test_openapi_documents_the_event_operations(demo_client):
 
 # ------------------------------------------------------------------ the web form with a drawn detour
 
+
 def test_event_form_with_segment_picker_and_drawn_detour(demo_app):
     segment = _segment()
     client = demo_app.test_client()
@@ -162,14 +204,25 @@ def test_event_form_with_segment_picker_and_drawn_detour(demo_app):
     assert f'<option value="{segment.id}"' in page and 'data-detour-map="edit"' in page and "js/detour.js" in page
     other = _segment(OTHER_TOWN)
     assert f'<option value="{other.id}"' not in page
-    assert client.get(f"/ops/segments/{segment.id}.json").get_json()["geometry"]["type"] in ("LineString", "MultiLineString")
+    assert client.get(f"/ops/segments/{segment.id}.json").get_json()["geometry"]["type"] in (
+        "LineString",
+        "MultiLineString",
+    )
     assert client.get(f"/ops/segments/{other.id}.json").status_code == 403
 
     line = {"type": "LineString", "coordinates": [[106.0, 38.0], [106.01, 38.01]]}
-    response = client.post("/ops/events/new", data={
-        "segment_id": segment.id, "kind": "flood_damage", "severity": "severe", "closed": "1",
-        "occurred_at": datetime.now(timezone(timedelta(hours=8))).strftime("%Y-%m-%dT%H:%M"),
-        "warning_sign": "设置警示牌", "detour_geometry": json.dumps(line)})
+    response = client.post(
+        "/ops/events/new",
+        data={
+            "segment_id": segment.id,
+            "kind": "flood_damage",
+            "severity": "severe",
+            "closed": "1",
+            "occurred_at": datetime.now(timezone(timedelta(hours=8))).strftime("%Y-%m-%dT%H:%M"),
+            "warning_sign": "设置警示牌",
+            "detour_geometry": json.dumps(line),
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
     event = db.session.scalar(select(RoadEvent))
     detail = client.get(f"/ops/events/{event.id}").get_data(as_text=True)
@@ -180,6 +233,7 @@ def test_event_form_with_segment_picker_and_drawn_detour(demo_app):
 
 # ------------------------------------------------------------------ assets
 
+
 def test_asset_manual_entry_and_editing(demo_app):
     segment = _segment()
     other = _segment(OTHER_TOWN)
@@ -188,8 +242,16 @@ def test_asset_manual_entry_and_editing(demo_app):
     login(client, office)
     assert client.get("/ops/assets/new").status_code == 200
     middle = (segment.start_m + segment.end_m) // 2
-    form = {"kind": "sign", "code": "BZ-0001", "name": "限速标志", "segment_id": segment.id, "stake": _stake(middle),
-            "condition": "good", "quantity": "2", "position": "stake"}
+    form = {
+        "kind": "sign",
+        "code": "BZ-0001",
+        "name": "限速标志",
+        "segment_id": segment.id,
+        "stake": _stake(middle),
+        "condition": "good",
+        "quantity": "2",
+        "position": "stake",
+    }
 
     # stake outside the segment, missing stake at-the-stake, bad lon/lat, out-of-scope segment: refused, nothing saved
     response = client.post("/ops/assets/new", data={**form, "stake": _stake(segment.end_m + 1000)})
@@ -209,10 +271,13 @@ def test_asset_manual_entry_and_editing(demo_app):
     assert db.session.scalar(select(RoadAsset.id)) is None
 
     # at the stake: the point is interpolated along the segment geometry
-    response = client.post("/ops/assets/new", data={**form, "photos": (_png(), "sign.png")}, content_type="multipart/form-data")
+    response = client.post(
+        "/ops/assets/new", data={**form, "photos": (_png(), "sign.png")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
     asset = db.session.scalar(select(RoadAsset).where(RoadAsset.code == "BZ-0001"))
     from roadchief.services.events import point_at_stake
+
     assert (asset.lon, asset.lat) == point_at_stake(segment, middle)
     assert json.loads(asset.geometry) == {"type": "Point", "coordinates": [asset.lon, asset.lat]}
     assert asset.stake_m == middle and asset.quantity == 2 and len(asset.photos) == 1
@@ -226,13 +291,17 @@ def test_asset_manual_entry_and_editing(demo_app):
     # editing: page prefilled; a lon/lat point; audited with before and after
     page = client.get(f"/ops/assets/{asset.id}/edit").get_data(as_text=True)
     assert 'value="BZ-0001"' in page and 'value="keep" checked' in page
-    response = client.post(f"/ops/assets/{asset.id}/edit", data={**form, "condition": "poor", "position": "point",
-                                                                   "lon": "106.05", "lat": "38.02", "note": "被撞弯"})
+    response = client.post(
+        f"/ops/assets/{asset.id}/edit",
+        data={**form, "condition": "poor", "position": "point", "lon": "106.05", "lat": "38.02", "note": "被撞弯"},
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
     db.session.expire_all()
     asset = db.session.get(RoadAsset, asset.id)
     assert (asset.condition, asset.lon, asset.lat, asset.note) == ("poor", 106.05, 38.02, "被撞弯")
-    update = db.session.scalars(select(AuditEntry).where(AuditEntry.entity == "road_asset", AuditEntry.action == "update")).all()
+    update = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.entity == "road_asset", AuditEntry.action == "update")
+    ).all()
     assert update and '"poor"' in update[-1].after and '"good"' in update[-1].before
     # "keep" leaves the position alone
     client.post(f"/ops/assets/{asset.id}/edit", data={**form, "position": "keep", "name": "限速 40"})
@@ -252,8 +321,10 @@ def test_asset_manual_entry_and_editing(demo_app):
 
 # ------------------------------------------------------------------ plan vs done export
 
+
 def _plan(year: int):
     from roadchief.services import works_plan
+
     first, second = _segment(), _segment(OTHER_TOWN)
     a = works_plan.add_item(year, first.id, "repair", "坑槽修补", "平方米", 200, "12345.67")
     works_plan.add_item(year, first.id, "preventive", "灌缝", "米", 500, "0.10")
@@ -270,6 +341,7 @@ def _yuan(value) -> Decimal:
 
 def test_plan_export_xlsx_pdf_and_cli(demo_app, tmp_path):
     from openpyxl import load_workbook
+
     year = beijing_today().year
     first_town, second_town = _plan(year)
     client = demo_app.test_client()
@@ -293,7 +365,9 @@ def test_plan_export_xlsx_pdf_and_cli(demo_app, tmp_path):
 
     response = client.get(f"/ops/plan.pdf?year={year}")
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
-    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=response.data, capture_output=True, check=True).stdout.decode()
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=response.data, capture_output=True, check=True
+    ).stdout.decode()
     assert f"{year} 年度农村公路养护计划完成情况" in text
     assert first_town in text and second_town in text and "合计" in text
     assert "20345.82" in text and "14500.35" in text
@@ -309,14 +383,18 @@ def test_plan_export_xlsx_pdf_and_cli(demo_app, tmp_path):
     assert [r[0].value for r in sheet.iter_rows(min_row=4)] == [first_town, "合计"]
     chief_client = demo_app.test_client()
     from roadchief.models import ChiefAssignment
+
     chief = db.session.scalar(select(ChiefAssignment).where(ChiefAssignment.end_date.is_(None))).chief
     login(chief_client, make_user("chief", chief_id=chief.id))
     assert chief_client.get(f"/ops/plan.pdf?year={year}").status_code == 403
 
     # the command line
     from roadchief.cli import main
+
     pdf, xlsx = tmp_path / "plan.pdf", tmp_path / "plan.xlsx"
-    result = demo_app.test_cli_runner().invoke(main, ["ops", "plan-report", str(year), "--pdf", str(pdf), "--xlsx", str(xlsx)])
+    result = demo_app.test_cli_runner().invoke(
+        main, ["ops", "plan-report", str(year), "--pdf", str(pdf), "--xlsx", str(xlsx)]
+    )
     assert result.exit_code == 0, result.output
     assert pdf.read_bytes().startswith(b"%PDF")
     cli_total = next(r for r in load_workbook(xlsx)["按乡镇"].iter_rows(min_row=4, values_only=True) if r[0] == "合计")

@@ -1,5 +1,6 @@
 """The web pages: sign-in, layout and nav by role, registry pages on the demo data,
 error pages, escaping of user data, and the CSP rules (no inline script or style)."""
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,9 @@ def text(response) -> str:
 
 
 def village_segment() -> Segment:
-    return db.session.scalars(select(Segment).join(Road).where(Road.road_class == "村道", Segment.is_listed.is_(True))
-                              .order_by(Segment.id)).first()
+    return db.session.scalars(
+        select(Segment).join(Road).where(Road.road_class == "村道", Segment.is_listed.is_(True)).order_by(Segment.id)
+    ).first()
 
 
 def chief_of_village(segment: Segment) -> Chief:
@@ -43,6 +45,7 @@ def assert_no_inline_code(html: str, where: str) -> None:
 
 
 # --------------------------------------------------------------------------- sign-in
+
 
 def test_login_page_renders(client):
     response = client.get("/login")
@@ -79,8 +82,19 @@ def test_sign_in_goes_to_the_map_and_sign_out_is_a_post_form(demo_client):
     assert "已退出登录" in text(demo_client.get("/login"))
 
 
-@pytest.mark.parametrize("path", ["/", "/registry/", "/registry/chiefs", "/registry/coverage", "/registry/summary",
-                                  "/registry/segments/1", "/admin/users", "/account/password"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/registry/",
+        "/registry/chiefs",
+        "/registry/coverage",
+        "/registry/summary",
+        "/registry/segments/1",
+        "/admin/users",
+        "/account/password",
+    ],
+)
 def test_anonymous_visitors_are_sent_to_sign_in(demo_client, path):
     response = demo_client.get(path)
     assert response.status_code == 302
@@ -89,22 +103,31 @@ def test_anonymous_visitors_are_sent_to_sign_in(demo_client, path):
 
 # --------------------------------------------------------------------------- layout and nav
 
-NAV = {"地图": "/", "路网登记": "/registry/", "路长体系": "/registry/chiefs", "覆盖检查": "/registry/coverage",
-       "里程汇总": "/registry/summary", "用户管理": "/admin/users"}
+NAV = {
+    "地图": "/",
+    "路网登记": "/registry/",
+    "路长体系": "/registry/chiefs",
+    "覆盖检查": "/registry/coverage",
+    "里程汇总": "/registry/summary",
+    "用户管理": "/admin/users",
+}
 
 
 def nav_labels(page: str) -> set[str]:
     # the main links plus the user menu (修改密码, 用户管理, 审计日志)
-    nav = page[page.index('<ul class="nav-links">'):page.index("</details>", page.index('<ul class="nav-links">'))]
+    nav = page[page.index('<ul class="nav-links">') : page.index("</details>", page.index('<ul class="nav-links">'))]
     return set(re.findall(r">([^<>]+)</a>", nav))
 
 
-@pytest.mark.parametrize("role, kwargs, shown, hidden", [
-    ("city_office", {}, {"地图", "路网登记", "路长体系", "覆盖检查", "里程汇总", "用户管理"}, set()),
-    ("town_office", {"town": XIAOBA}, {"地图", "路网登记", "覆盖检查", "里程汇总"}, {"用户管理"}),
-    ("finance", {}, {"地图", "覆盖检查", "里程汇总"}, {"用户管理"}),
-    ("inspector", {}, {"地图", "路网登记"}, {"覆盖检查", "用户管理"}),
-])
+@pytest.mark.parametrize(
+    "role, kwargs, shown, hidden",
+    [
+        ("city_office", {}, {"地图", "路网登记", "路长体系", "覆盖检查", "里程汇总", "用户管理"}, set()),
+        ("town_office", {"town": XIAOBA}, {"地图", "路网登记", "覆盖检查", "里程汇总"}, {"用户管理"}),
+        ("finance", {}, {"地图", "覆盖检查", "里程汇总"}, {"用户管理"}),
+        ("inspector", {}, {"地图", "路网登记"}, {"覆盖检查", "用户管理"}),
+    ],
+)
 def test_nav_links_follow_the_role(demo_client, make_logged_in, role, kwargs, shown, hidden):
     make_logged_in(demo_client, role, **kwargs)
     labels = nav_labels(text(demo_client.get("/registry/")))
@@ -135,9 +158,19 @@ def test_map_page_loads_vendored_leaflet_and_our_script(demo_client, make_logged
     assert 'data-my-chief-id=""' in page and "我的路段" not in page
     assert "/static/vendor/leaflet/leaflet.js" in page and "/static/js/map.js" in page
     assert "/static/vendor/leaflet/leaflet.css" in page and "/static/css/map.css" in page
-    for asset in ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "vendor/leaflet/LICENSE",
-                  "vendor/leaflet/images/layers.png", "vendor/leaflet.markercluster/leaflet.markercluster.js",
-                  "js/map.js", "js/app.js", "js/segment-map.js", "css/app.css", "css/map.css", "img/logo.svg"):
+    for asset in (
+        "vendor/leaflet/leaflet.js",
+        "vendor/leaflet/leaflet.css",
+        "vendor/leaflet/LICENSE",
+        "vendor/leaflet/images/layers.png",
+        "vendor/leaflet.markercluster/leaflet.markercluster.js",
+        "js/map.js",
+        "js/app.js",
+        "js/segment-map.js",
+        "css/app.css",
+        "css/map.css",
+        "img/logo.svg",
+    ):
         assert (PACKAGE_DIR / "static" / asset).is_file(), asset
     assert demo_client.get("/static/js/map.js").status_code == 200
 
@@ -150,7 +183,6 @@ def test_no_page_loads_anything_from_another_host():
     for name in ("map.js", "segment-map.js", "app.js"):
         source = (PACKAGE_DIR / "static" / "js" / name).read_text(encoding="utf-8")
         assert not re.search(r"\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write", source), name
-
 
 
 def test_map_page_loads_the_map_parts_in_order_and_none_writes_html(demo_client, make_logged_in):
@@ -167,6 +199,7 @@ def test_map_page_loads_the_map_parts_in_order_and_none_writes_html(demo_client,
 
 # --------------------------------------------------------------------------- registry pages
 
+
 def test_segments_list_filters_and_totals(demo_app, demo_client, make_logged_in):
     make_logged_in(demo_client, "city_office")
     page = text(demo_client.get("/registry/"))
@@ -182,7 +215,9 @@ def test_segments_list_filters_and_totals(demo_app, demo_client, make_logged_in)
     assert f'<option value="{village.code}">{village.name}</option>' in page  # villages appear once a town is chosen
     page = text(demo_client.get(f"/registry/?town={XIAOBA}&village={village.code}&class=村道"))
     rows = re.findall(r'<td class="card-title" data-label="路线编码">', page)
-    expected = db.session.scalars(select(Segment).join(Road).where(Segment.village_id == village.id, Road.road_class == "村道")).all()
+    expected = db.session.scalars(
+        select(Segment).join(Road).where(Segment.village_id == village.id, Road.road_class == "村道")
+    ).all()
     assert len(rows) == len(expected) > 0
 
     segment = village_segment()
@@ -193,8 +228,8 @@ def test_segments_list_filters_and_totals(demo_app, demo_client, make_logged_in)
 
 def test_segments_list_total_is_the_listed_km_of_the_filter(demo_client, make_logged_in):
     make_logged_in(demo_client, "city_office")
-    assert "列养里程合计 <strong class=\"num\">1263.392</strong> km" in text(demo_client.get("/registry/"))
-    assert "<strong class=\"num\">777.554</strong>" in text(demo_client.get("/registry/?class=村道"))
+    assert '列养里程合计 <strong class="num">1263.392</strong> km' in text(demo_client.get("/registry/"))
+    assert '<strong class="num">777.554</strong>' in text(demo_client.get("/registry/?class=村道"))
 
 
 def test_segment_page_shows_every_level_of_chief_with_phone(demo_app, demo_client, make_logged_in):
@@ -242,7 +277,17 @@ def test_org_tree_shows_the_levels_and_every_town(demo_app, demo_client, make_lo
     make_logged_in(demo_client, "city_office")
     page = text(demo_client.get("/registry/chiefs"))
     assert "路长组织体系图" in page
-    for label in ("总路长", "副总路长", "市级路长", "市镇道路长", "片区路长", "公路站路长", "镇级路长", "村级路长", "养护人员"):
+    for label in (
+        "总路长",
+        "副总路长",
+        "市级路长",
+        "市镇道路长",
+        "片区路长",
+        "公路站路长",
+        "镇级路长",
+        "村级路长",
+        "养护人员",
+    ):
         assert label in page, label
     towns = db.session.scalars(select(Town)).all()
     for town in towns:
@@ -298,12 +343,22 @@ def test_user_admin_page(demo_app, demo_client, make_logged_in):
         assert f'name="{field}"' in page, field
     assert f'action="/admin/users/{admin.id}/password"' in page
     assert page.count('name="csrf_token"') >= 3  # logout, reset, create
-    response = demo_client.post("/admin/users", data={"username": "zhen", "display_name": "镇办", "role": "town_office",
-                                                      "town": XIAOBA, "password": "Town-pass-1"}, follow_redirects=True)
+    response = demo_client.post(
+        "/admin/users",
+        data={
+            "username": "zhen",
+            "display_name": "镇办",
+            "role": "town_office",
+            "town": XIAOBA,
+            "password": "Town-pass-1",
+        },
+        follow_redirects=True,
+    )
     page = text(response)
     assert "用户已创建" in page and "zhen" in page and "小坝镇" in page
-    response = demo_client.post("/admin/users", data={"username": "bad", "role": "finance", "password": "short"},
-                                follow_redirects=True)
+    response = demo_client.post(
+        "/admin/users", data={"username": "bad", "role": "finance", "password": "short"}, follow_redirects=True
+    )
     assert "flash-error" in text(response)
 
 
@@ -312,11 +367,14 @@ def test_password_page(demo_client, make_logged_in):
     page = text(demo_client.get("/account/password"))
     for field in ("current", "new", "confirm"):
         assert f'name="{field}"' in page
-    response = demo_client.post("/account/password", data={"current": "Test-pass-123", "new": "New-pass-456", "confirm": "Other-789"})
+    response = demo_client.post(
+        "/account/password", data={"current": "Test-pass-123", "new": "New-pass-456", "confirm": "Other-789"}
+    )
     assert "两次输入的新密码不一致" in text(response)
 
 
 # --------------------------------------------------------------------------- errors
+
 
 def test_error_pages_are_friendly(demo_client, make_logged_in):
     response = demo_client.get("/no/such/page")
@@ -333,14 +391,19 @@ def test_error_pages_are_friendly(demo_client, make_logged_in):
 
 # --------------------------------------------------------------------------- escaping and CSP
 
+
 def test_a_hostile_road_name_is_shown_escaped(demo_app, demo_client, make_logged_in):
     segment = village_segment()
     segment.road.name = XSS
     db.session.commit()
     code = segment.road.code
     make_logged_in(demo_client, "city_office")
-    for path in (f"/registry/?q={code}", f"/registry/segments/{segment.id}", f"/registry/roads/{code}",
-                 f"/registry/coverage?date={BEFORE_ROSTER}"):
+    for path in (
+        f"/registry/?q={code}",
+        f"/registry/segments/{segment.id}",
+        f"/registry/roads/{code}",
+        f"/registry/coverage?date={BEFORE_ROSTER}",
+    ):
         page = text(demo_client.get(path))
         assert XSS_ESCAPED in page, path
         assert XSS not in page, path
@@ -353,10 +416,20 @@ def test_pages_carry_no_inline_script_or_style(demo_app, demo_client, make_logge
     segment = village_segment()
     assert_no_inline_code(text(demo_client.get("/login")), "/login")
     make_logged_in(demo_client, "city_office")
-    for path in ("/", "/registry/", f"/registry/?town={XIAOBA}", f"/registry/segments/{segment.id}",
-                 f"/registry/roads/{segment.road.code}", "/registry/chiefs", f"/registry/chiefs/{chief_of_village(segment).id}",
-                 f"/registry/coverage?date={BEFORE_ROSTER}", "/registry/summary", "/admin/users", "/account/password",
-                 "/no/such/page"):
+    for path in (
+        "/",
+        "/registry/",
+        f"/registry/?town={XIAOBA}",
+        f"/registry/segments/{segment.id}",
+        f"/registry/roads/{segment.road.code}",
+        "/registry/chiefs",
+        f"/registry/chiefs/{chief_of_village(segment).id}",
+        f"/registry/coverage?date={BEFORE_ROSTER}",
+        "/registry/summary",
+        "/admin/users",
+        "/account/password",
+        "/no/such/page",
+    ):
         response = demo_client.get(path)
         assert "script-src 'self'" in response.headers["Content-Security-Policy"]
         assert_no_inline_code(text(response), path)

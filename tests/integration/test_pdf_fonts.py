@@ -1,5 +1,6 @@
 """Every PDF the offices print embeds every font it references (pdffonts: emb yes), so it
 prints the same on any machine and pdftotext returns the Chinese."""
+
 from __future__ import annotations
 
 import shutil

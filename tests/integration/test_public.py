@@ -1,4 +1,5 @@
 """公示牌 pages, QR codes, printable signs and public reports (第七条 社会监督)."""
+
 from __future__ import annotations
 
 import io
@@ -12,8 +13,8 @@ import segno
 from PIL import Image
 from sqlalchemy import select
 
-from roadchief.domain.clock import beijing_today
 from roadchief import create_app
+from roadchief.domain.clock import beijing_today
 from roadchief.extensions import db, limiter
 from roadchief.models import Chief, QuarterScore, Road, Segment, Town
 from roadchief.models.public import PublicReport
@@ -26,6 +27,7 @@ PHONE = "13812345678"
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def village_road() -> Road:
     """The first demo 村道 with a 村级路长 on its only segment."""
@@ -94,8 +96,9 @@ def assert_qr_encodes(png: bytes, url: str) -> None:
     image = Image.open(io.BytesIO(png)).convert("L")
     size = len(expected)
     assert image.size == ((size + 8) * 10,) * 2
-    seen = tuple(tuple(int(image.getpixel(((c + 4) * 10 + 5, (r + 4) * 10 + 5)) < 128) for c in range(size))
-                 for r in range(size))
+    seen = tuple(
+        tuple(int(image.getpixel(((c + 4) * 10 + 5, (r + 4) * 10 + 5)) < 128) for c in range(size)) for r in range(size)
+    )
     assert seen == tuple(tuple(row) for row in expected)
 
 
@@ -122,6 +125,7 @@ def poppler(tool: str, pdf: bytes, tmp_path: Path, *args: str) -> str:
 
 # ---------------------------------------------------------------- sign pages
 
+
 def test_sign_page_shows_road_chiefs_phones_and_supervision_phone(demo_app, demo_client):
     road = village_road()
     segment = road.segments[0]
@@ -129,8 +133,18 @@ def test_sign_page_shows_road_chiefs_phones_and_supervision_phone(demo_app, demo
     response = demo_client.get(f"/p/r/{road.code}")
     assert response.status_code == 200
     page = response.data.decode()
-    for text in (road.code, road.name, "农村公路路长公示牌", "K0+000", f"{segment.listed_km} 公里", "畅、安、舒、美",
-                 demo_app.config["SUPERVISION_PHONE"], "我要反馈问题", "路长职责", "暂无评分"):
+    for text in (
+        road.code,
+        road.name,
+        "农村公路路长公示牌",
+        "K0+000",
+        f"{segment.listed_km} 公里",
+        "畅、安、舒、美",
+        demo_app.config["SUPERVISION_PHONE"],
+        "我要反馈问题",
+        "路长职责",
+        "暂无评分",
+    ):
         assert text in page, text
     for position in ("village", "town", "city"):
         chief = chiefs[position]
@@ -145,8 +159,12 @@ def test_sign_page_shows_road_chiefs_phones_and_supervision_phone(demo_app, demo
 def test_sign_page_shows_latest_grade(demo_client):
     road = village_road()
     village = road.segments[0].village
-    db.session.add_all([QuarterScore(year=2022, quarter=1, unit_key=f"village:{village.code}", score_centi=7250),
-                        QuarterScore(year=2022, quarter=2, unit_key=f"village:{village.code}", score_centi=8650)])
+    db.session.add_all(
+        [
+            QuarterScore(year=2022, quarter=1, unit_key=f"village:{village.code}", score_centi=7250),
+            QuarterScore(year=2022, quarter=2, unit_key=f"village:{village.code}", score_centi=8650),
+        ]
+    )
     db.session.commit()
     page = demo_client.get(f"/p/r/{road.code}").data.decode()
     assert "暂无评分" not in page
@@ -189,6 +207,7 @@ def test_sign_view_model_groups_identical_chiefs(demo_app):
 
 # ---------------------------------------------------------------- QR codes and printable signs
 
+
 def test_qr_png_decodes_to_the_sign_url(demo_app, demo_client):
     road = village_road()
     response = demo_client.get(f"/p/r/{road.code}/qr.png")
@@ -197,8 +216,10 @@ def test_qr_png_decodes_to_the_sign_url(demo_app, demo_client):
     expected = demo_app.config["PUBLIC_BASE_URL"].rstrip("/") + f"/p/r/{road.code}"
     assert_qr_encodes(response.data, expected)
     segment = road.segments[0]
-    assert_qr_encodes(demo_client.get(f"/p/s/{segment.id}/qr.png").data,
-                      demo_app.config["PUBLIC_BASE_URL"].rstrip("/") + f"/p/s/{segment.id}")
+    assert_qr_encodes(
+        demo_client.get(f"/p/s/{segment.id}/qr.png").data,
+        demo_app.config["PUBLIC_BASE_URL"].rstrip("/") + f"/p/s/{segment.id}",
+    )
 
 
 def test_qr_svg_encodes_the_sign_url(demo_app, demo_client):
@@ -209,8 +230,9 @@ def test_qr_svg_encodes_the_sign_url(demo_app, demo_client):
     assert "<svg" in svg and "<script" not in svg
     expected = demo_app.config["PUBLIC_BASE_URL"].rstrip("/") + f"/p/r/{road.code}"
     out = io.BytesIO()
-    segno.make(expected, error="m", micro=False).save(out, kind="svg", scale=10, border=4, xmldecl=True, svgns=True,
-                                                        title=expected)
+    segno.make(expected, error="m", micro=False).save(
+        out, kind="svg", scale=10, border=4, xmldecl=True, svgns=True, title=expected
+    )
     assert response.data == out.getvalue()
     assert demo_client.get(f"/p/s/{road.segments[0].id}/qr.svg").status_code == 200
 
@@ -242,14 +264,27 @@ def test_sign_pdf_is_landscape_with_embedded_cjk_font(demo_client, tmp_path, siz
     assert any("WenQuanYi" in row for row in font_rows)
     assert "STSong" not in fonts
     text = poppler("pdftotext", pdf, tmp_path, "-layout")
-    for expected in ("农村公路路长公示牌", road.code, road.name, chiefs["village"].name, chiefs["village"].phone,
-                     "监督电话", "0953-3012345", "扫码查看", "问题反馈", "畅、安、舒、美", "路长职责"):
+    for expected in (
+        "农村公路路长公示牌",
+        road.code,
+        road.name,
+        chiefs["village"].name,
+        chiefs["village"].phone,
+        "监督电话",
+        "0953-3012345",
+        "扫码查看",
+        "问题反馈",
+        "畅、安、舒、美",
+        "路长职责",
+    ):
         assert expected in text, expected
     # the printed QR code scans to the sign page (needs a decoder and poppler)
     if shutil.which("pdftoppm") and decode_qr(_probe_png()) is not None:
         (tmp_path / "sign.pdf").write_bytes(pdf)
-        subprocess.run(["pdftoppm", "-r", "100", "-png", "-singlefile", str(tmp_path / "sign.pdf"), str(tmp_path / "page")],
-                       check=True)
+        subprocess.run(
+            ["pdftoppm", "-r", "100", "-png", "-singlefile", str(tmp_path / "sign.pdf"), str(tmp_path / "page")],
+            check=True,
+        )
         assert decode_qr((tmp_path / "page.png").read_bytes()).endswith(f"/p/r/{road.code}")
 
 
@@ -291,12 +326,22 @@ def test_town_batch_page_and_pdf_for_offices_only(demo_app, demo_client, make_lo
 
 # ---------------------------------------------------------------- public reports
 
+
 def test_public_report_end_to_end(demo_app, demo_client, make_logged_in):
     road = village_road()
     segment = road.segments[0]
     form = demo_client.get(f"/p/r/{road.code}/report").data.decode()
-    for text in ('name="category"', 'name="text"', 'accept="image/*"', 'capture="environment"', 'name="lat"',
-                 'name="lon"', 'name="phone"', 'name="csrf_token"', "js/public.js"):
+    for text in (
+        'name="category"',
+        'name="text"',
+        'accept="image/*"',
+        'capture="environment"',
+        'name="lat"',
+        'name="lon"',
+        'name="phone"',
+        'name="csrf_token"',
+        "js/public.js",
+    ):
         assert text in form, text
 
     data = report_data(lon="106.05", lat="38.02")
@@ -331,8 +376,10 @@ def test_public_report_end_to_end(demo_app, demo_client, make_logged_in):
     assert photo.status_code == 200 and photo.mimetype == "image/jpeg" and photo.data == jpeg()
     assert demo_client.get(f"/p/reports/{ref}/photo").status_code == 302  # anonymous: login first
 
-    response = office.post(f"/p/reports/{ref}", data={"action": "confirm", "rectification_ref": "ZG-2024-0007",
-                                                      "note": "已核实，转入整改。"})
+    response = office.post(
+        f"/p/reports/{ref}",
+        data={"action": "confirm", "rectification_ref": "ZG-2024-0007", "note": "已核实，转入整改。"},
+    )
     assert response.status_code == 303
     db.session.refresh(report)
     assert report.status == "confirmed" and report.rectification_ref == "ZG-2024-0007"
@@ -353,6 +400,7 @@ def test_public_report_end_to_end(demo_app, demo_client, make_logged_in):
     assert report.status == "closed"
     # the history is in the audit log, without the phone
     from roadchief.models import AuditEntry
+
     entries = db.session.scalars(select(AuditEntry).where(AuditEntry.entity == "public_report")).all()
     assert len(entries) >= 3 and all(PHONE not in (e.after or "") + (e.before or "") for e in entries)
 
@@ -375,7 +423,9 @@ def test_report_goes_to_the_village_chief_and_the_chief_can_reply(demo_app, demo
     assert report.chief_reply == "已安排养护员明日修补。" and report.status == "received"
     assert chief.post(f"/p/reports/{ref}", data={"action": "close"}).status_code == 403  # only offices close
 
-    other_chief_id = db.session.scalar(select(Chief.id).where(Chief.position == "village", Chief.id != village_chief.id))
+    other_chief_id = db.session.scalar(
+        select(Chief.id).where(Chief.position == "village", Chief.id != village_chief.id)
+    )
     other = demo_app.test_client()
     make_logged_in(other, "chief", chief_id=other_chief_id)
     assert other.get(f"/p/reports/{ref}").status_code == 403
@@ -478,12 +528,15 @@ def test_html_in_text_is_escaped_on_status_and_office_pages(demo_app, demo_clien
         assert "<script>alert" not in html and "&lt;script&gt;" in html
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("phone", "12345", "联系电话格式不正确"),
-    ("lon", "116.4", "不在青铜峡市范围内"),
-    ("category", "外星人", "请选择问题类别"),
-    ("text", "   ", "请填写问题描述"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("phone", "12345", "联系电话格式不正确"),
+        ("lon", "116.4", "不在青铜峡市范围内"),
+        ("category", "外星人", "请选择问题类别"),
+        ("text", "   ", "请填写问题描述"),
+    ],
+)
 def test_invalid_report_fields_are_refused(demo_client, field, value, message):
     road = village_road()
     overrides = {field: value}
@@ -513,10 +566,16 @@ def test_unknown_reference_and_lookup(demo_client):
 
 # ---------------------------------------------------------------- throttling
 
+
 def _demo_app(databases, **overrides):
     """Like conftest's demo_app, with config overrides (e.g. rate limits switched on)."""
-    config = {"TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-              "SQLALCHEMY_DATABASE_URI": databases.fresh_url(demo=True), **overrides}
+    config = {
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SQLALCHEMY_DATABASE_URI": databases.fresh_url(demo=True),
+        **overrides,
+    }
     app = create_app(config)
     ctx = app.app_context()
     ctx.push()
@@ -554,6 +613,7 @@ def test_reports_are_throttled_per_ip(throttled_app):
 
 
 # ---------------------------------------------------------------- the status machine
+
 
 def test_next_status_table():
     assert next_status("received", "assign") == "assigned"
@@ -600,12 +660,14 @@ def test_report_form_works_with_csrf_protection_on(databases):
 def test_assign_only_to_a_chief_of_the_segment(demo_app, demo_client, make_logged_in):
     road = village_road()
     ref = ref_from(submit(demo_client, road))
-    stranger = db.session.scalar(select(Chief).where(Chief.position == "village",
-                                                     Chief.id != chiefs_of(road.segments[0])["village"].id))
+    stranger = db.session.scalar(
+        select(Chief).where(Chief.position == "village", Chief.id != chiefs_of(road.segments[0])["village"].id)
+    )
     city = demo_app.test_client()
     make_logged_in(city, "city_office")
-    response = city.post(f"/p/reports/{ref}", data={"action": "assign", "chief_id": str(stranger.id)},
-                         follow_redirects=True)
+    response = city.post(
+        f"/p/reports/{ref}", data={"action": "assign", "chief_id": str(stranger.id)}, follow_redirects=True
+    )
     assert "只能转办给负责该路段的路长" in response.data.decode()
     report = db.session.scalar(select(PublicReport).where(PublicReport.ref == ref))
     assert report.status == "received" and report.assigned_chief_id != stranger.id
@@ -616,8 +678,17 @@ def test_public_pages_carry_no_inline_script_or_style(demo_app, demo_client, mak
     ref = ref_from(submit(demo_client, road))
     office = demo_app.test_client()
     make_logged_in(office, "city_office")
-    pages = [(demo_client, p) for p in ("/p/", f"/p/?q={road.code}", f"/p/r/{road.code}", f"/p/s/{road.segments[0].id}",
-                                        f"/p/r/{road.code}/report", f"/p/t/{ref}")]
+    pages = [
+        (demo_client, p)
+        for p in (
+            "/p/",
+            f"/p/?q={road.code}",
+            f"/p/r/{road.code}",
+            f"/p/s/{road.segments[0].id}",
+            f"/p/r/{road.code}/report",
+            f"/p/t/{ref}",
+        )
+    ]
     pages += [(office, p) for p in ("/p/", "/p/reports", f"/p/reports/{ref}", "/p/town/640381100")]
     for client, path in pages:
         response = client.get(path)

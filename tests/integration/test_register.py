@@ -1,5 +1,6 @@
 """The road register on the demo network: totals, chiefs over time, coverage,
 database constraints, mileage versions and the segments API."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from roadchief.cli import main
 from roadchief.extensions import db
-from roadchief.models import ChiefAssignment, Road, Segment, Town, Village
+from roadchief.models import ChiefAssignment, Road, Segment, Village
 from roadchief.services.chiefs import AssignmentIndex, coverage_gaps
 from roadchief.services.funding_plan import annual_plan
 from roadchief.services.network import network_summary, snapshot_mileage
@@ -38,6 +39,7 @@ def test_init_db_is_idempotent(runner):
 
 def test_load_demo_twice_changes_nothing(demo_app):
     from roadchief.services.demo import load_demo_network
+
     before = network_summary()
     report = load_demo_network()
     assert "新增 0，更新 0" in report
@@ -60,8 +62,11 @@ def test_chief_replaced_mid_year_stays_attributable(demo_app):
 def test_coverage_report_finds_segments_without_a_required_chief(demo_app):
     assert coverage_gaps(date(2022, 6, 1)) == []
     village = db.session.scalar(select(Village).where(Village.name == "蒋西村"))
-    db.session.execute(update(ChiefAssignment).where(ChiefAssignment.village_id == village.id,
-                                                     ChiefAssignment.end_date.is_(None)).values(end_date=date(2022, 12, 31)))
+    db.session.execute(
+        update(ChiefAssignment)
+        .where(ChiefAssignment.village_id == village.id, ChiefAssignment.end_date.is_(None))
+        .values(end_date=date(2022, 12, 31))
+    )
     db.session.commit()
     gaps = coverage_gaps(date(2023, 1, 1))
     assert gaps and all(g.segment.village_id == village.id and g.missing_names == ["村级路长"] for g in gaps)
@@ -73,11 +78,14 @@ def _copy(segment: Segment, **changes) -> Segment:
     return Segment(**values)
 
 
-@pytest.mark.parametrize("changes", [
-    {"start_m": 0, "end_m": 0},            # end must be after start
-    {"listed_m": 0},                       # length must be positive
-    {"overlap": True},                     # stake ranges of one road may not overlap
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"start_m": 0, "end_m": 0},  # end must be after start
+        {"listed_m": 0},  # length must be positive
+        {"overlap": True},  # stake ranges of one road may not overlap
+    ],
+)
 def test_database_refuses_bad_segments(demo_app, changes):
     segment = db.session.scalar(select(Segment).order_by(Segment.id).limit(1))
     if changes.pop("overlap", False):
@@ -93,7 +101,9 @@ def test_database_refuses_bad_segments(demo_app, changes):
 
 
 def test_funding_uses_the_mileage_version_in_force(demo_app):
-    segment = db.session.scalar(select(Segment).join(Road).where(Road.road_class == "村道").order_by(Segment.id).limit(1))
+    segment = db.session.scalar(
+        select(Segment).join(Road).where(Road.road_class == "村道").order_by(Segment.id).limit(1)
+    )
     snapshot_before = annual_plan(2024)["local_total"]
     segment.listed_m += 1000  # re-measured: one more km of 村道
     db.session.commit()
@@ -145,17 +155,29 @@ def test_segment_detail_api_lists_chiefs(demo_client):
     assert all(c["phone"] for c in detail["chiefs"])
 
 
-@pytest.mark.parametrize("box", [(106.05, 38.0, 106.1, 38.05), (105.9, 37.8, 106.3, 38.2), (100.0, 30.0, 110.0, 40.0), (106.07, 38.02, 106.0701, 38.0201)])
+@pytest.mark.parametrize(
+    "box",
+    [
+        (106.05, 38.0, 106.1, 38.05),
+        (105.9, 37.8, 106.3, 38.2),
+        (100.0, 30.0, 110.0, 40.0),
+        (106.07, 38.02, 106.0701, 38.0201),
+    ],
+)
 def test_bbox_filter_through_grid_index_matches_brute_force(demo_client, box):
     login(demo_client, make_user("city_office"))
-    expected = {s.id for s in db.session.scalars(select(Segment))
-                if s.max_lon >= box[0] and s.min_lon <= box[2] and s.max_lat >= box[1] and s.min_lat <= box[3]}
+    expected = {
+        s.id
+        for s in db.session.scalars(select(Segment))
+        if s.max_lon >= box[0] and s.min_lon <= box[2] and s.max_lat >= box[1] and s.min_lat <= box[3]
+    }
     got = {f["id"] for f in demo_client.get("/api/v1/segments?bbox=" + ",".join(map(str, box))).get_json()["features"]}
     assert got == expected
 
 
 def test_grid_index_follows_moved_segments(demo_app):
     from roadchief.models.spatial import SegmentCell, cells_for_bbox
+
     segment = db.session.scalar(select(Segment).limit(1))
     segment.min_lon, segment.max_lon = segment.min_lon + 1, segment.max_lon + 1
     db.session.commit()

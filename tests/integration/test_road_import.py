@@ -1,4 +1,5 @@
 """Importing 普查 road layers: formats, encodings, CRS, upsert, mileage versions, and all-or-nothing errors."""
+
 from __future__ import annotations
 
 import json
@@ -7,6 +8,19 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from importer_fixtures import (  # tests/integration is on sys.path (pytest rootdir-less "prepend" import mode)
+    CHINESE,
+    ENGLISH,
+    ORIGIN_X,
+    ORIGIN_Y,
+    PINYIN,
+    clear_ldid,
+    line_east,
+    network_rows,
+    seed_register,
+    write_layer,
+    zip_shapefile,
+)
 from shapely.geometry import LineString, MultiLineString, Point, Polygon
 from sqlalchemy import func, select
 
@@ -15,11 +29,6 @@ from roadchief.models import AuditEntry, MileageVersion, Road, Segment, SegmentM
 from roadchief.services import ServiceError
 from roadchief.services.importing import validation, writing
 from roadchief.services.road_import import ImportFailed, RowError, import_roads, load_mapping
-
-from importer_fixtures import (  # tests/integration is on sys.path (pytest rootdir-less "prepend" import mode)
-    CHINESE, ENGLISH, ORIGIN_X, ORIGIN_Y, PINYIN, clear_ldid, line_east, network_rows, seed_register, write_layer,
-    zip_shapefile,
-)
 
 EFFECTIVE = date(2024, 1, 1)
 
@@ -66,13 +75,19 @@ def test_geojson_with_chinese_columns_creates_exact_segments(register, tmp_path)
     assert report.mileage_version == "2024年列养里程"
     roads = {r.code: r for r in db.session.scalars(select(Road))}
     assert {code: (r.name, r.road_class) for code, r in roads.items()} == {
-        "X101640381": ("青铜峡—小坝公路", "市道"), "Y012640381": ("大坝—韦桥公路", "镇道"),
-        "C003640381": ("沙湖村道", "村道")}
+        "X101640381": ("青铜峡—小坝公路", "市道"),
+        "Y012640381": ("大坝—韦桥公路", "镇道"),
+        "C003640381": ("沙湖村道", "村道"),
+    }
     stored = db.session.scalars(select(Segment).order_by(Segment.road_id, Segment.start_m)).all()
     assert [(s.road.code, s.start_m, s.end_m, s.listed_m) for s in stored] == [
-        ("X101640381", 0, 2000, 2000), ("X101640381", 2000, 4500, 2500),
-        ("Y012640381", 0, 1500, 1500), ("Y012640381", 1500, 3200, 1700),
-        ("C003640381", 0, 1200, 1200), ("C003640381", 1200, 2000, 800)]
+        ("X101640381", 0, 2000, 2000),
+        ("X101640381", 2000, 4500, 2500),
+        ("Y012640381", 0, 1500, 1500),
+        ("Y012640381", 1500, 3200, 1700),
+        ("C003640381", 0, 1200, 1200),
+        ("C003640381", 1200, 2000, 800),
+    ]
     first, last = stored[0], stored[-1]
     assert first.station.name == "小坝公路站" and first.village is None and first.town.name == "小坝镇"
     assert (first.tech_grade, first.surface, first.width_dm, first.is_listed) == ("四级", "沥青", 45, True)
@@ -134,8 +149,9 @@ def test_changed_row_updates_only_that_segment(register, tmp_path):
 
 
 def test_zipped_shapefile_pinyin_gbk_with_cpg_in_projected_crs(register, tmp_path):
-    shp = write_layer(network_rows(), tmp_path / "shp" / "路网.shp", PINYIN, crs="EPSG:4544", numeric=True,
-                      encoding="GBK")
+    shp = write_layer(
+        network_rows(), tmp_path / "shp" / "路网.shp", PINYIN, crs="EPSG:4544", numeric=True, encoding="GBK"
+    )
     assert shp.with_suffix(".cpg").exists()
     archive = zip_shapefile(shp, tmp_path / "路网.zip", folder="普查/")
 
@@ -143,15 +159,19 @@ def test_zipped_shapefile_pinyin_gbk_with_cpg_in_projected_crs(register, tmp_pat
 
     assert (report.created, report.roads_created, report.length_warnings) == (6, 3, [])
     assert db.session.scalar(select(Road.name).where(Road.code == "C003640381")) == "沙湖村道"
-    assert [(s.start_m, s.end_m, s.listed_m) for s in db.session.scalars(
-        select(Segment).join(Road).where(Road.code == "X101640381").order_by(Segment.start_m))] == [
-        (0, 2000, 2000), (2000, 4500, 2500)]
+    assert [
+        (s.start_m, s.end_m, s.listed_m)
+        for s in db.session.scalars(
+            select(Segment).join(Road).where(Road.code == "X101640381").order_by(Segment.start_m)
+        )
+    ] == [(0, 2000, 2000), (2000, 4500, 2500)]
     assert abs(segment("X101640381", 0).measured_m - 2000) <= 1
 
 
 def test_shapefile_without_cpg_falls_back_to_gbk(register, tmp_path):
-    shp = write_layer(network_rows(), tmp_path / "shp" / "roads.shp", PINYIN, crs="EPSG:4544", numeric=True,
-                      encoding="GBK")
+    shp = write_layer(
+        network_rows(), tmp_path / "shp" / "roads.shp", PINYIN, crs="EPSG:4544", numeric=True, encoding="GBK"
+    )
     shp.with_suffix(".cpg").unlink()
     clear_ldid(shp.with_suffix(".dbf"))  # nothing left to say GBK but the bytes themselves
 
@@ -179,14 +199,25 @@ def test_geopackage_with_english_names_in_any_crs(register, tmp_path, crs):
 
 
 def test_mapping_file_names_unusual_columns(register, tmp_path):
-    odd = {**CHINESE, "road_code": "编号", "start_stake": "起 点", "end_stake": "终点", "listed_km": "养护长度",
-           "town": "镇名"}
+    odd = {
+        **CHINESE,
+        "road_code": "编号",
+        "start_stake": "起 点",
+        "end_stake": "终点",
+        "listed_km": "养护长度",
+        "town": "镇名",
+    }
     path = geojson(tmp_path, columns=odd)
     assert has_error(failure(path), 0, "路线编码")
 
     mapping_file = tmp_path / "mapping.json"
-    mapping_file.write_text(json.dumps({"road_code": "编号", "start_stake": "起点", "end_stake": "终点",
-                                        "listed_km": "养护长度", "town": "镇名"}, ensure_ascii=False), "utf-8")
+    mapping_file.write_text(
+        json.dumps(
+            {"road_code": "编号", "start_stake": "起点", "end_stake": "终点", "listed_km": "养护长度", "town": "镇名"},
+            ensure_ascii=False,
+        ),
+        "utf-8",
+    )
     report = import_roads(path, mapping=load_mapping(mapping_file), effective=EFFECTIVE)
 
     assert report.created == 6
@@ -205,12 +236,15 @@ def test_mapping_to_absent_column_is_refused(register, tmp_path):
     assert has_error(exc, 0, "路线编码") and "NOPE" in exc.errors[0].reason
 
 
-@pytest.mark.parametrize("content, message", [
-    ("{not json", "不是有效的 JSON"),
-    ("[1, 2]", "JSON 对象"),
-    ('{"road_kode": "X"}', "未知字段"),
-    ('{"road_code": ""}', "非空"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{not json", "不是有效的 JSON"),
+        ("[1, 2]", "JSON 对象"),
+        ('{"road_kode": "X"}', "未知字段"),
+        ('{"road_code": ""}', "非空"),
+    ],
+)
 def test_bad_mapping_file(tmp_path, content, message):
     path = tmp_path / "mapping.json"
     path.write_text(content, "utf-8")
@@ -306,14 +340,18 @@ def test_mileage_versions(register, tmp_path):
     third = import_roads(geojson(tmp_path, rows, "next.geojson"))  # None → latest version
     assert third.mileage_version == second.mileage_version and third.mileage_written == 0
 
-    by_version = dict(db.session.execute(
-        select(MileageVersion.effective_from, SegmentMileage.listed_m)
-        .join(MileageVersion, SegmentMileage.version_id == MileageVersion.id)
-        .where(SegmentMileage.segment_id == segment("X101640381", 0).id)).all())
+    by_version = dict(
+        db.session.execute(
+            select(MileageVersion.effective_from, SegmentMileage.listed_m)
+            .join(MileageVersion, SegmentMileage.version_id == MileageVersion.id)
+            .where(SegmentMileage.segment_id == segment("X101640381", 0).id)
+        ).all()
+    )
     assert by_version == {this_year: 2000, later: 2010}
     assert db.session.scalar(select(func.count()).select_from(SegmentMileage)) == 12
-    listed = db.session.scalar(select(SegmentMileage.is_listed).where(
-        SegmentMileage.segment_id == segment("C003640381", 1200).id).limit(1))
+    listed = db.session.scalar(
+        select(SegmentMileage.is_listed).where(SegmentMileage.segment_id == segment("C003640381", 1200).id).limit(1)
+    )
     assert listed is False
 
 
@@ -337,12 +375,14 @@ X, Y = ORIGIN_X, ORIGIN_Y
 def _set(index, **values):
     def mutate(rows):
         rows[index].update(values)
+
     return mutate
 
 
 def _append(**values):
     def mutate(rows):
         rows.append({**rows[0], **values})
+
     return mutate
 
 
@@ -380,8 +420,11 @@ BAD_ROWS = {
     "bad surface": (_set(2, surface="玻璃"), 3, "路面类型"),
     "bad width": (_set(2, width="宽"), 3, "路面宽度"),
     "duplicate row": (_append(), 8, "桩号"),
-    "overlap in file": (_append(start_stake="K1+000", end_stake="K3+000", listed_km="2.000",
-                                geometry=line_east(1000, 2000)), 8, "桩号"),
+    "overlap in file": (
+        _append(start_stake="K1+000", end_stake="K3+000", listed_km="2.000", geometry=line_east(1000, 2000)),
+        8,
+        "桩号",
+    ),
     "class differs within road": (_set(1, road_class="镇道"), 2, "行政等级"),
     "name differs within road": (_set(1, road_name="别的名字"), 2, "路线名称"),
 }
@@ -394,8 +437,15 @@ def test_bad_row_is_reported_and_nothing_written(register, tmp_path, case):
     mutate, row, field = BAD_ROWS[case]
     rows = network_rows()
     rows[0]["listed_km"] = "2.001"  # a valid change in the same file must not be written either
-    rows.append({**rows[0], "start_stake": "K9+000", "end_stake": "K9+500", "listed_km": "0.500",
-                 "geometry": line_east(9000, 500)})  # nor a valid new segment
+    rows.append(
+        {
+            **rows[0],
+            "start_stake": "K9+000",
+            "end_stake": "K9+500",
+            "listed_km": "0.500",
+            "geometry": line_east(9000, 500),
+        }
+    )  # nor a valid new segment
     mutate(rows)
     numeric = isinstance(rows[2]["listed_km"], float)
 
@@ -411,8 +461,13 @@ def test_bad_row_is_reported_and_nothing_written(register, tmp_path, case):
 def test_overlap_with_registered_segments(register, tmp_path):
     import_roads(geojson(tmp_path, name="base.geojson"), effective=EFFECTIVE)
     before = counts()
-    row = {**network_rows()[0], "start_stake": "K1+500", "end_stake": "K2+500", "listed_km": "1.000",
-           "geometry": line_east(1500, 1000)}
+    row = {
+        **network_rows()[0],
+        "start_stake": "K1+500",
+        "end_stake": "K2+500",
+        "listed_km": "1.000",
+        "geometry": line_east(1500, 1000),
+    }
 
     exc = failure(geojson(tmp_path, [row]))
 
@@ -451,6 +506,7 @@ def test_unknown_format(register, tmp_path, name):
 
 def test_zip_without_shapefile_and_with_two(register, tmp_path):
     import zipfile
+
     empty = tmp_path / "empty.zip"
     with zipfile.ZipFile(empty, "w") as archive:
         archive.writestr("readme.txt", "nothing")
@@ -484,9 +540,17 @@ def test_missing_crs_with_lonlat_coordinates_is_accepted(register, tmp_path):
 
 def test_geojson_with_projected_coordinates_but_no_crs_is_refused(register, tmp_path):
     path = tmp_path / "projected.geojson"
-    feature = {"type": "Feature", "properties": {"路线编码": "X101640381", "起点桩号": "K0+000", "止点桩号": "K2+000",
-                                                 "列养里程": "2.000", "所属乡镇": "小坝镇"},
-               "geometry": {"type": "LineString", "coordinates": [[X, Y], [X + 2000, Y]]}}
+    feature = {
+        "type": "Feature",
+        "properties": {
+            "路线编码": "X101640381",
+            "起点桩号": "K0+000",
+            "止点桩号": "K2+000",
+            "列养里程": "2.000",
+            "所属乡镇": "小坝镇",
+        },
+        "geometry": {"type": "LineString", "coordinates": [[X, Y], [X + 2000, Y]]},
+    }
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}, ensure_ascii=False), "utf-8")
     exc = failure(path)
     assert has_error(exc, 0, "文件") and "缺少坐标系" in exc.errors[0].reason
@@ -512,12 +576,21 @@ def test_three_thousand_rows_with_progress(register, tmp_path):
     rows = []
     for road in range(100):
         for part in range(30):
-            rows.append({
-                "road_code": f"C{road:03d}640381", "road_name": f"第{road}号村道", "road_class": None,
-                "start_stake": f"K{part}+000", "end_stake": f"K{part}+900", "listed_km": "0.900",
-                "town": "小坝镇", "village": "沙湖村", "is_listed": None, "station": None,
-                "geometry": line_east(part * 1000, 900, y_offset=road * 50, vertices=4),
-            })
+            rows.append(
+                {
+                    "road_code": f"C{road:03d}640381",
+                    "road_name": f"第{road}号村道",
+                    "road_class": None,
+                    "start_stake": f"K{part}+000",
+                    "end_stake": f"K{part}+900",
+                    "listed_km": "0.900",
+                    "town": "小坝镇",
+                    "village": "沙湖村",
+                    "is_listed": None,
+                    "station": None,
+                    "geometry": line_east(part * 1000, 900, y_offset=road * 50, vertices=4),
+                }
+            )
     path = geojson(tmp_path, rows, "big.geojson")
     calls = []
 
@@ -543,8 +616,13 @@ def test_database_overlap_rule_backs_up_the_check(register, tmp_path, monkeypatc
     import_roads(geojson(tmp_path, name="base.geojson"), effective=EFFECTIVE)
     before = counts()
     monkeypatch.setattr(validation, "check_stakes", lambda rows, register, errors: None)
-    row = {**network_rows()[0], "start_stake": "K1+500", "end_stake": "K2+500", "listed_km": "1.000",
-           "geometry": line_east(1500, 1000)}
+    row = {
+        **network_rows()[0],
+        "start_stake": "K1+500",
+        "end_stake": "K2+500",
+        "listed_km": "1.000",
+        "geometry": line_east(1500, 1000),
+    }
 
     exc = failure(geojson(tmp_path, [row]))
 
@@ -557,9 +635,18 @@ def test_queries_do_not_grow_with_rows(register, tmp_path):
     from sqlalchemy import event
 
     def rows(parts):
-        return [{**network_rows()[4], "road_code": f"C{road:03d}640381", "start_stake": f"K{part}+000",
-                 "end_stake": f"K{part}+500", "listed_km": "0.500", "geometry": line_east(part * 1000, 500, road * 50)}
-                for road in range(40) for part in range(parts)]
+        return [
+            {
+                **network_rows()[4],
+                "road_code": f"C{road:03d}640381",
+                "start_stake": f"K{part}+000",
+                "end_stake": f"K{part}+500",
+                "listed_km": "0.500",
+                "geometry": line_east(part * 1000, 500, road * 50),
+            }
+            for road in range(40)
+            for part in range(parts)
+        ]
 
     import_roads(geojson(tmp_path, rows(5), "first.geojson"))  # the roads exist; more segments follow
     selects = []
@@ -612,11 +699,15 @@ def test_numbers_from_the_reader_are_exact(register, tmp_path):
 def test_numeric_stakes_are_kilometres(register, tmp_path):
     shp = write_layer(network_rows(), tmp_path / "s" / "n.shp", PINYIN, crs="EPSG:4326", numeric=True)
     import geopandas
+
     assert geopandas.read_file(shp)["QDZH"].dtype.kind == "f"
     import_roads(shp)
-    assert [(s.start_m, s.end_m) for s in db.session.scalars(
-        select(Segment).join(Road).where(Road.code == "Y012640381").order_by(Segment.start_m))] == [
-        (0, 1500), (1500, 3200)]
+    assert [
+        (s.start_m, s.end_m)
+        for s in db.session.scalars(
+            select(Segment).join(Road).where(Road.code == "Y012640381").order_by(Segment.start_m)
+        )
+    ] == [(0, 1500), (1500, 3200)]
 
 
 def test_length_text_with_unit(register, tmp_path):

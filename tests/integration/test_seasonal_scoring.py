@@ -2,6 +2,7 @@
 patrol records, gaps charged as LZ02 / LZ03 to the assessed chief in the month the
 window period ended, shown on the chief's page and in the 通报, carried into funding by
 finalising the quarter; and inspections referencing a 路产 on their segments."""
+
 from __future__ import annotations
 
 import json
@@ -30,30 +31,63 @@ def at(y, m, d, hour=10) -> datetime:
 
 def record(user, segments, kind, when, phase=None, **extra):
     from flask import current_app
-    data = service.InspectionInput(kind=kind, segment_ids=[s.id for s in segments], inspected_at=when,
-                                   duty_phase=phase, deadline=max(date(2022, 12, 31), when.date()), **extra)
+
+    data = service.InspectionInput(
+        kind=kind,
+        segment_ids=[s.id for s in segments],
+        inspected_at=when,
+        duty_phase=phase,
+        deadline=max(date(2022, 12, 31), when.date()),
+        **extra,
+    )
     return service.create_inspection(user, data, current_app.config["UPLOAD_DIR"])
 
 
 def village_and_chief(day: date = date(2022, 7, 1)):
     """A village of 小坝镇 with listed 村道 segments and its 村级路长 on ``day`` (and through Q3 2022)."""
     town = db.session.scalar(select(Town).where(Town.code == XIAOBA))
-    segment = db.session.scalars(select(Segment).join(Road).where(
-        Segment.town_id == town.id, Segment.village_id.is_not(None), Segment.is_listed.is_(True),
-        Road.road_class == "村道").order_by(Segment.id)).first()
-    segments = list(db.session.scalars(select(Segment).join(Road).where(
-        Segment.village_id == segment.village_id, Segment.is_listed.is_(True), Road.road_class == "村道",
-        Segment.town_id == town.id).order_by(Segment.id)))
-    chief = db.session.scalars(select(ChiefAssignment).where(
-        ChiefAssignment.scope_kind == "village", ChiefAssignment.village_id == segment.village_id,
-        ChiefAssignment.start_date <= min(day, date(2022, 7, 1)),
-        (ChiefAssignment.end_date.is_(None)) | (ChiefAssignment.end_date >= max(day, date(2022, 9, 30))))).first().chief
+    segment = db.session.scalars(
+        select(Segment)
+        .join(Road)
+        .where(
+            Segment.town_id == town.id,
+            Segment.village_id.is_not(None),
+            Segment.is_listed.is_(True),
+            Road.road_class == "村道",
+        )
+        .order_by(Segment.id)
+    ).first()
+    segments = list(
+        db.session.scalars(
+            select(Segment)
+            .join(Road)
+            .where(
+                Segment.village_id == segment.village_id,
+                Segment.is_listed.is_(True),
+                Road.road_class == "村道",
+                Segment.town_id == town.id,
+            )
+            .order_by(Segment.id)
+        )
+    )
+    chief = (
+        db.session.scalars(
+            select(ChiefAssignment).where(
+                ChiefAssignment.scope_kind == "village",
+                ChiefAssignment.village_id == segment.village_id,
+                ChiefAssignment.start_date <= min(day, date(2022, 7, 1)),
+                (ChiefAssignment.end_date.is_(None)) | (ChiefAssignment.end_date >= max(day, date(2022, 9, 30))),
+            )
+        )
+        .first()
+        .chief
+    )
     return town, segment.village, segments, chief
 
 
 def patrol_all(user, segments, kind, when, phase):
     for i in range(0, len(segments), service.MAX_SEGMENTS):
-        record(user, segments[i:i + service.MAX_SEGMENTS], kind, when, phase)
+        record(user, segments[i : i + service.MAX_SEGMENTS], kind, when, phase)
 
 
 def month_row(scope, chief_id, month, period="Q3"):
@@ -91,15 +125,20 @@ def test_flood_gap_costs_lz02_in_the_month_the_period_ended(demo_app):
     client = demo_app.test_client()
     login(client, office)
     bulletin = assessment.bulletin(scope, 2022, 3, today=TODAY)
-    assert any(d["chief"] == chief.name and "缺雨中巡查" in d["reason"] and d["code"] == "LZ02" for d in bulletin["duty"])
+    assert any(
+        d["chief"] == chief.name and "缺雨中巡查" in d["reason"] and d["code"] == "LZ02" for d in bulletin["duty"]
+    )
     html = client.get(f"/inspections/scores/2022/3?scope={scope}").get_data(as_text=True)
     assert "汛期、冬季巡查未落实" in html
-    from roadchief.reports.bulletin_pdf import bulletin_pdf
     import shutil
     import subprocess
+
+    from roadchief.reports.bulletin_pdf import bulletin_pdf
+
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=bulletin_pdf(bulletin), capture_output=True,
-                              check=True).stdout.decode()
+        text = subprocess.run(
+            ["pdftotext", "-layout", "-", "-"], input=bulletin_pdf(bulletin), capture_output=True, check=True
+        ).stdout.decode()
         assert "汛期、冬季巡查未落实" in text and "LZ02" in text and chief.name in text
 
     # a month whose only deduction is a duty gap is scored and still a coverage gap (no 督查)
@@ -176,8 +215,13 @@ def test_duty_phase_required_for_seasonal_kinds_only(demo_app):
     login(client, city)
     html = client.get("/inspections/new").get_data(as_text=True)
     assert 'name="duty_phase_flood"' in html and 'name="duty_phase_winter"' in html and "<script>" not in html
-    form = {"kind": "flood", "inspected_at": "2022-07-05T10:00", "segment_ids": [str(segments[0].id)],
-            "duty_phase_winter": "除雪", "deadline": "2022-12-31"}
+    form = {
+        "kind": "flood",
+        "inspected_at": "2022-07-05T10:00",
+        "segment_ids": [str(segments[0].id)],
+        "duty_phase_winter": "除雪",
+        "deadline": "2022-12-31",
+    }
     response = client.post("/inspections/new", data=form)
     assert response.status_code == 400 and "雨前、雨中、雨后" in response.get_data(as_text=True)
     response = client.post("/inspections/new", data={**form, "duty_phase_flood": "雨中"})
@@ -192,8 +236,16 @@ def _asset(segment: Segment, code: str) -> RoadAsset:
     while isinstance(coords[0][0], list):
         coords = coords[0]
     lon, lat = coords[0]
-    asset = RoadAsset(code=code, segment_id=segment.id, kind="bridge", name=f"{code}桥", stake_m=segment.start_m,
-                      geometry=json.dumps({"type": "Point", "coordinates": [lon, lat]}), lon=lon, lat=lat)
+    asset = RoadAsset(
+        code=code,
+        segment_id=segment.id,
+        kind="bridge",
+        name=f"{code}桥",
+        stake_m=segment.start_m,
+        geometry=json.dumps({"type": "Point", "coordinates": [lon, lat]}),
+        lon=lon,
+        lat=lat,
+    )
     db.session.add(asset)
     db.session.commit()
     return asset
@@ -201,8 +253,9 @@ def _asset(segment: Segment, code: str) -> RoadAsset:
 
 def test_inspection_references_an_asset_on_its_segments(demo_app):
     _town, _village, segments, _chief = village_and_chief()
-    other = db.session.scalars(select(Segment).where(Segment.id.not_in([s.id for s in segments]))
-                               .order_by(Segment.id)).first()
+    other = db.session.scalars(
+        select(Segment).where(Segment.id.not_in([s.id for s in segments])).order_by(Segment.id)
+    ).first()
     here, there = _asset(segments[0], "QL-T01"), _asset(other, "QL-T02")
     city = make_user("city_office")
     with pytest.raises(ServiceError, match="不在本次检查的路段上"):
@@ -212,6 +265,7 @@ def test_inspection_references_an_asset_on_its_segments(demo_app):
     recorded = record(city, segments[:1], "special", at(2022, 7, 5), asset_ids=[here.id])
     assert [a.asset_id for a in recorded.inspection.assets] == [here.id]
     from roadchief.services.assets import inspections_of_asset
+
     assert [i.id for i in inspections_of_asset(here)] == [recorded.inspection.id]
 
     # the field form: the select lists the chosen segment's assets; the JSON feeds inspect.js
@@ -221,8 +275,13 @@ def test_inspection_references_an_asset_on_its_segments(demo_app):
     assert "QL-T01" in html and "QL-T02" not in html
     data = client.get(f"/inspections/assets?segment_id={segments[0].id}").get_json()
     assert [a["code"] for a in data["assets"]] == ["QL-T01"]
-    form = {"kind": "special", "inspected_at": "2022-07-06T10:00", "segment_ids": [str(segments[0].id)],
-            "asset_ids": str(there.id), "deadline": "2022-12-31"}
+    form = {
+        "kind": "special",
+        "inspected_at": "2022-07-06T10:00",
+        "segment_ids": [str(segments[0].id)],
+        "asset_ids": str(there.id),
+        "deadline": "2022-12-31",
+    }
     response = client.post("/inspections/new", data=form)
     assert response.status_code == 400 and "不在本次检查的路段上" in response.get_data(as_text=True)
     response = client.post("/inspections/new", data={**form, "asset_ids": str(here.id)})
@@ -233,6 +292,7 @@ def test_inspection_references_an_asset_on_its_segments(demo_app):
 
 def test_patrol_records_through_the_api_carry_their_duty_phase(demo_client):
     from roadchief.services.accounts import create_token
+
     town, village, segments, chief = village_and_chief()
     token = create_token(make_user("town_office", town=XIAOBA).username)
     headers = {"Authorization": f"Bearer {token}"}

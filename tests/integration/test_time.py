@@ -1,6 +1,7 @@
 """Time (issue #11): moments stored as UTC on SQLite and PostgreSQL alike, form input read as
 Beijing time, months and quarters by the Beijing calendar, everything printed in Beijing time,
 whatever the process time zone (each test runs with TZ=UTC and TZ=Asia/Shanghai)."""
+
 from __future__ import annotations
 
 import io
@@ -9,7 +10,7 @@ import shutil
 import subprocess
 import time
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -35,7 +36,7 @@ from tests.integration.test_funding import score_all
 from tests.integration.test_inspections import XIAOBA, village_segment
 from tests.integration.test_public import ref_from, submit, village_road
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture(params=["UTC", "Asia/Shanghai"])
@@ -57,8 +58,10 @@ def process_tz(request):
 @pytest.fixture
 def freeze(monkeypatch):
     """Set the application clock to an aware moment."""
+
     def at(moment: datetime):
         monkeypatch.setattr(clock, "_now", lambda: moment.astimezone(UTC))
+
     return at
 
 
@@ -72,17 +75,33 @@ def stored_utc(inspection_id: int) -> datetime:
 
 def form_inspection(client, segment, when_text: str) -> Inspection:
     client_uuid = str(uuid.uuid4())
-    response = client.post("/inspections/new", data={
-        "client_uuid": client_uuid, "kind": "supervision", "inspected_at": when_text,
-        "segment_ids": [str(segment.id)], "deadline": "2026-12-31"}, content_type="multipart/form-data")
+    response = client.post(
+        "/inspections/new",
+        data={
+            "client_uuid": client_uuid,
+            "kind": "supervision",
+            "inspected_at": when_text,
+            "segment_ids": [str(segment.id)],
+            "deadline": "2026-12-31",
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:800]
     return db.session.scalar(select(Inspection).where(Inspection.client_uuid == client_uuid))
 
 
 def api_inspection(client, token, segment, when_text: str) -> dict:
-    response = client.post("/api/v1/inspections", headers=token, json={
-        "client_uuid": str(uuid.uuid4()), "kind": "supervision", "inspected_at": when_text,
-        "segment_ids": [segment.id], "findings": []})
+    response = client.post(
+        "/api/v1/inspections",
+        headers=token,
+        json={
+            "client_uuid": str(uuid.uuid4()),
+            "kind": "supervision",
+            "inspected_at": when_text,
+            "segment_ids": [segment.id],
+            "findings": [],
+        },
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
@@ -121,7 +140,9 @@ def test_evening_inspection_on_the_last_day_of_a_month_counts_for_that_month(dem
     assert share_days(november) == {date(2026, 11, 30)} and not share_days(december)
     listed = client.get("/api/v1/inspections?month=2026-11", headers=token).get_json()["inspections"]
     assert ids <= {i["id"] for i in listed}
-    assert not ids & {i["id"] for i in client.get("/api/v1/inspections?month=2026-12", headers=token).get_json()["inspections"]}
+    assert not ids & {
+        i["id"] for i in client.get("/api/v1/inspections?month=2026-12", headers=token).get_json()["inspections"]
+    }
     # JSON: ISO 8601 in Beijing time with its offset
     assert {i["inspected_at"] for i in listed if i["id"] in ids} == {"2026-11-30T20:00:00+08:00"}
     # pages show Beijing time
@@ -136,9 +157,11 @@ def test_evening_inspection_on_the_last_day_of_a_quarter_counts_for_that_quarter
     login(client, office)
     token = {"Authorization": f"Bearer {create_token(office.username)}"}
     segment = village_segment(XIAOBA)
-    ids = {form_inspection(client, segment, "2026-09-30T22:30").id,
-           api_inspection(client, token, segment, "2026-09-30T22:30:00+08:00")["id"],
-           api_inspection(client, token, segment, "2026-09-30T22:30")["id"]}
+    ids = {
+        form_inspection(client, segment, "2026-09-30T22:30").id,
+        api_inspection(client, token, segment, "2026-09-30T22:30:00+08:00")["id"],
+        api_inspection(client, token, segment, "2026-09-30T22:30")["id"],
+    }
     db.session.expire_all()
     for inspection_id in ids:
         assert stored_utc(inspection_id) == datetime(2026, 9, 30, 14, 30, tzinfo=UTC)
@@ -154,8 +177,16 @@ def test_road_event_times_from_form_and_api_are_beijing_time(demo_app, process_t
     login(client, office)
     token = {"Authorization": f"Bearer {create_token(office.username)}"}
     segment = village_segment(XIAOBA)
-    response = client.post("/ops/events/new", data={"segment_id": segment.id, "kind": "flood_damage", "severity": "minor",
-                                                    "occurred_at": "2026-11-30T20:00", "description": "路肩冲刷"})
+    response = client.post(
+        "/ops/events/new",
+        data={
+            "segment_id": segment.id,
+            "kind": "flood_damage",
+            "severity": "minor",
+            "occurred_at": "2026-11-30T20:00",
+            "description": "路肩冲刷",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:400]
     body = {"segment_id": segment.id, "kind": "landslide", "severity": "minor", "description": "落石"}
     naive = client.post("/api/v1/events", json={**body, "occurred_at": "2026-11-30T20:00:00"}, headers=token)
@@ -165,7 +196,9 @@ def test_road_event_times_from_form_and_api_are_beijing_time(demo_app, process_t
     db.session.expire_all()
     events = db.session.scalars(select(RoadEvent)).all()
     assert len(events) == 3 and {e.occurred_at for e in events} == {datetime(2026, 11, 30, 12, 0, tzinfo=UTC)}
-    restored = client.post(f"/api/v1/events/{naive.get_json()['id']}/restore", json={"at": "2026-11-30T23:15"}, headers=token)
+    restored = client.post(
+        f"/api/v1/events/{naive.get_json()['id']}/restore", json={"at": "2026-11-30T23:15"}, headers=token
+    )
     assert restored.status_code == 200, restored.get_json()
     assert restored.get_json()["restored_at"] == "2026-11-30T23:15:00+08:00"
     page = client.get(f"/ops/events/{events[0].id}").get_data(as_text=True)
@@ -176,9 +209,16 @@ def test_form_time_that_does_not_parse_is_refused_in_chinese(demo_app, process_t
     freeze(datetime(2026, 12, 1, 9, 0, tzinfo=clock.BEIJING))
     client = demo_app.test_client()
     login(client, make_user("city_office"))
-    response = client.post("/inspections/new", data={
-        "client_uuid": str(uuid.uuid4()), "kind": "supervision", "inspected_at": "30/11/2026 20:00",
-        "segment_ids": [str(village_segment(XIAOBA).id)]}, content_type="multipart/form-data")
+    response = client.post(
+        "/inspections/new",
+        data={
+            "client_uuid": str(uuid.uuid4()),
+            "kind": "supervision",
+            "inspected_at": "30/11/2026 20:00",
+            "segment_ids": [str(village_segment(XIAOBA).id)],
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400 and "检查时间格式不正确" in response.get_data(as_text=True)
     assert db.session.scalar(select(Inspection.id)) is None
 
@@ -210,10 +250,13 @@ def test_signed_quarter_pdf_and_xlsx_print_the_approval_time_in_beijing_time(dem
     assert "2022-04-07 00:30" in page
 
 
-@pytest.mark.parametrize("moment, prefix", [
-    (datetime(2026, 12, 31, 23, 30, tzinfo=clock.BEIJING), "GK20261231"),
-    (datetime(2027, 1, 1, 7, 30, tzinfo=clock.BEIJING), "GK20270101"),  # still 31 Dec in UTC
-])
+@pytest.mark.parametrize(
+    "moment, prefix",
+    [
+        (datetime(2026, 12, 31, 23, 30, tzinfo=clock.BEIJING), "GK20261231"),
+        (datetime(2027, 1, 1, 7, 30, tzinfo=clock.BEIJING), "GK20270101"),  # still 31 Dec in UTC
+    ],
+)
 def test_public_report_reference_uses_the_beijing_date(demo_app, demo_client, process_tz, freeze, moment, prefix):
     freeze(moment)
     ref = ref_from(submit(demo_client, village_road()))

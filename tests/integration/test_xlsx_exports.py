@@ -4,6 +4,7 @@ Names such as ``=HYPERLINK("http://x","y")``, ``+1``, ``-2+3``, ``@SUM(A1)`` are
 villages, towns, chiefs, works-plan items and audit notes, then every XLSX export is read
 back: each such cell is a text cell holding the name as typed, and no sheet holds a formula.
 Money cells carry the exact two-decimal amount in the file and the rows add up to the total."""
+
 from __future__ import annotations
 
 import io
@@ -16,10 +17,10 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from tests.conftest import make_user
 from roadchief.extensions import db
 from roadchief.models import AuditEntry, Chief, Segment, Town, Village
 from roadchief.reports.xlsx_cells import money_cell, money_text, put_money, put_number, put_text, row_cells
+from tests.conftest import make_user
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "=1+1", "\t=cmd", "＝1+1", "#N/A"]
 
@@ -64,6 +65,7 @@ def raw_value(data: bytes, sheet_index: int, coordinate: str) -> str:
 
 # ------------------------------------------------------------------ the helper itself
 
+
 def test_text_cells_round_trip_as_literal_text():
     wb = Workbook()
     ws = wb.active
@@ -86,10 +88,17 @@ def test_plain_openpyxl_would_have_written_a_formula():
     assert wb.active["A1"].data_type == "f"
 
 
-@pytest.mark.parametrize("amount, text", [
-    (256570020, "2565700.20"), (Decimal("2565700.20"), "2565700.20"), ("4276167", "4276167.00"),
-    (-5, "-0.05"), (0, "0.00"), (123456789012345678, "1234567890123456.78"),
-])
+@pytest.mark.parametrize(
+    "amount, text",
+    [
+        (256570020, "2565700.20"),
+        (Decimal("2565700.20"), "2565700.20"),
+        ("4276167", "4276167.00"),
+        (-5, "-0.05"),
+        (0, "0.00"),
+        (123456789012345678, "1234567890123456.78"),
+    ],
+)
 def test_money_cells_hold_the_exact_amount(amount, text):
     wb = Workbook()
     ws = wb.active
@@ -118,6 +127,7 @@ def test_money_refuses_floats_and_amounts_finer_than_a_fen():
 
 # ------------------------------------------------------------------ every export
 
+
 @pytest.fixture
 def hostile_names(demo_app):
     """Two villages, a town and two chiefs renamed to formula-looking names."""
@@ -134,6 +144,7 @@ def hostile_names(demo_app):
 def test_funding_plan_xlsx_literal_names_and_exact_money(hostile_names):
     from roadchief.reports.funding_xlsx import plan_xlsx
     from roadchief.services.funding_plan import annual_plan
+
     plan = annual_plan(2022)
     data = plan_xlsx(plan)
     assert_literal(data, [*hostile_names["villages"], hostile_names["town"]])
@@ -142,12 +153,19 @@ def test_funding_plan_xlsx_literal_names_and_exact_money(hostile_names):
     cols = {ws.cell(head, c).value: c for c in range(1, ws.max_column + 1)}
     name, local = cols["乡镇 / 村"], cols["地方配套"]
     total_row = next(r for r in range(head + 1, ws.max_row + 1) if ws.cell(r, name).value == "合计")
-    items = [r for r in range(head + 1, total_row)
-             if ws.cell(r, local).value is not None and not str(ws.cell(r, name).value).endswith("小计")]
+    items = [
+        r
+        for r in range(head + 1, total_row)
+        if ws.cell(r, local).value is not None and not str(ws.cell(r, name).value).endswith("小计")
+    ]
     coordinate = lambda r: f"{ws.cell(r, local).column_letter}{r}"  # noqa: E731
     exact = [Decimal(raw_value(data, 1, coordinate(r))) for r in items]
-    assert all(e == e.quantize(Decimal("0.01")) and raw_value(data, 1, coordinate(r)).count(".") == 1
-               and len(raw_value(data, 1, coordinate(r)).split(".")[1]) == 2 for e, r in zip(exact, items))
+    assert all(
+        e == e.quantize(Decimal("0.01"))
+        and raw_value(data, 1, coordinate(r)).count(".") == 1
+        and len(raw_value(data, 1, coordinate(r)).split(".")[1]) == 2
+        for e, r in zip(exact, items)
+    )
     assert raw_value(data, 1, coordinate(total_row)) == "2565700.20" == plan["local_total"]
     assert sum(exact) == Decimal("2565700.20")  # the rows add up to the printed total, to the fen
     assert ws.cell(total_row, local).number_format == "#,##0.00"
@@ -156,6 +174,7 @@ def test_funding_plan_xlsx_literal_names_and_exact_money(hostile_names):
 def test_funding_quarter_xlsx_literal_names(hostile_names):
     from roadchief.reports.funding_xlsx import quarter_xlsx
     from roadchief.services.funding_quarter import quarter_report
+
     report = quarter_report(2022, 1)
     data = quarter_xlsx(report)
     assert_literal(data, [*hostile_names["villages"], hostile_names["town"]])
@@ -170,8 +189,11 @@ def test_funding_quarter_xlsx_literal_names(hostile_names):
 def test_bulletin_and_ranking_xlsx_literal_names(hostile_names):
     from roadchief.reports.bulletin_pdf import bulletin_xlsx, ranking_xlsx
     from roadchief.services import assessment
+
     bulletin = assessment.bulletin("city", 2022, 1, today=date(2022, 4, 2))
-    names = {r["chief"] for lv in bulletin["levels"] for r in lv["rows"]} | {r["unit_name"] for lv in bulletin["levels"] for r in lv["rows"]}
+    names = {r["chief"] for lv in bulletin["levels"] for r in lv["rows"]} | {
+        r["unit_name"] for lv in bulletin["levels"] for r in lv["rows"]
+    }
     wanted = [n for n in (*hostile_names["chiefs"], hostile_names["town"]) if n in names]
     assert wanted, "the renamed chiefs or town should be in the 通报"
     assert_literal(bulletin_xlsx(bulletin), wanted)
@@ -182,6 +204,7 @@ def test_bulletin_and_ranking_xlsx_literal_names(hostile_names):
 def test_works_plan_xlsx_literal_names_and_exact_money(demo_app):
     from roadchief.reports.works_plan_report import plan_xlsx
     from roadchief.services import works_plan
+
     segment = db.session.scalar(select(Segment).order_by(Segment.id))
     works_plan.add_item(2022, segment.id, "repair", HOSTILE[0], "平方米", 200, "12345.67")
     works_plan.add_item(2022, segment.id, "repair", HOSTILE[3], "米", 5, "0.10")
@@ -197,8 +220,18 @@ def test_works_plan_xlsx_literal_names_and_exact_money(demo_app):
 
 def test_audit_export_literal_user_text(demo_app):
     from roadchief.services.audit_query import export_xlsx
-    db.session.add(AuditEntry(actor=HOSTILE[2], action="event", entity="test", entity_id=HOSTILE[3],
-                              note=HOSTILE[0], ip="-1", after='{"name": "=1+1"}'))
+
+    db.session.add(
+        AuditEntry(
+            actor=HOSTILE[2],
+            action="event",
+            entity="test",
+            entity_id=HOSTILE[3],
+            note=HOSTILE[0],
+            ip="-1",
+            after='{"name": "=1+1"}',
+        )
+    )
     db.session.commit()
     data = export_xlsx(select(AuditEntry).where(AuditEntry.entity == "test"))
     assert_literal(data, [HOSTILE[0], HOSTILE[2], HOSTILE[3], "-1"])

@@ -1,7 +1,8 @@
 """The clock module and the UTC column type: conversions, Beijing calendar, naive refused."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy.dialects import postgresql, sqlite
@@ -9,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from roadchief.domain import clock
 from roadchief.models.base import UTCDateTime
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_to_utc_and_to_beijing_refuse_naive_moments():
@@ -23,15 +24,20 @@ def test_to_utc_and_to_beijing_refuse_naive_moments():
             convert(datetime(2026, 11, 30, 20, 0))
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("2026-11-30T20:00", datetime(2026, 11, 30, 12, 0, tzinfo=UTC)),           # datetime-local field
-    ("2026-11-30 20:00:30", datetime(2026, 11, 30, 12, 0, 30, tzinfo=UTC)),
-    ("2026-11-30T20:00:00+08:00", datetime(2026, 11, 30, 12, 0, tzinfo=UTC)),
-    ("2026-11-30T12:00:00Z", datetime(2026, 11, 30, 12, 0, tzinfo=UTC)),
-    ("2026-11-30T07:00:00-05:00", datetime(2026, 11, 30, 12, 0, tzinfo=UTC)),
-    (datetime(2026, 11, 30, 20, 0), datetime(2026, 11, 30, 12, 0, tzinfo=UTC)),  # naive datetime: Beijing
-    ("", None), (None, None), ("  ", None),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("2026-11-30T20:00", datetime(2026, 11, 30, 12, 0, tzinfo=UTC)),  # datetime-local field
+        ("2026-11-30 20:00:30", datetime(2026, 11, 30, 12, 0, 30, tzinfo=UTC)),
+        ("2026-11-30T20:00:00+08:00", datetime(2026, 11, 30, 12, 0, tzinfo=UTC)),
+        ("2026-11-30T12:00:00Z", datetime(2026, 11, 30, 12, 0, tzinfo=UTC)),
+        ("2026-11-30T07:00:00-05:00", datetime(2026, 11, 30, 12, 0, tzinfo=UTC)),
+        (datetime(2026, 11, 30, 20, 0), datetime(2026, 11, 30, 12, 0, tzinfo=UTC)),  # naive datetime: Beijing
+        ("", None),
+        (None, None),
+        ("  ", None),
+    ],
+)
 def test_parse_local_reads_naive_input_as_beijing_time(value, expected):
     parsed = clock.parse_local(value)
     assert parsed == expected
@@ -72,9 +78,11 @@ def test_utc_column_type_writes_utc_and_reads_aware_utc(dialect):
 def test_every_moment_column_is_utc():
     """All datetime columns of the models use UTCDateTime, except the photos' EXIF times,
     which are the camera's wall clock (no zone known) and are kept and shown as the camera wrote them."""
-    import roadchief.models  # noqa: F401
     from sqlalchemy import DateTime
+
+    import roadchief.models  # noqa: F401
     from roadchief.extensions import db
+
     camera = {("inspection_photo", "taken_at"), ("public_report", "photo_taken_at")}
     found = []
     for table in db.metadata.tables.values():

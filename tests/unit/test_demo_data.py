@@ -3,6 +3,7 @@
 Lengths are compared with Decimal (never float): the totals are the project's
 contract and must be exact to the metre.
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,13 +28,32 @@ GENERATOR = ROADS_DIR / "generate_demo.py"
 
 LON_MIN, LAT_MIN, LON_MAX, LAT_MAX = 105.61, 37.61, 106.23, 38.26
 TOWN_CODES = {
-    "小坝镇": "640381100", "大坝镇": "640381101", "青铜峡镇": "640381102",
-    "叶盛镇": "640381103", "瞿靖镇": "640381104", "峡口镇": "640381105",
-    "邵岗镇": "640381106", "陈袁滩镇": "640381107", "树新林场": "640381401",
+    "小坝镇": "640381100",
+    "大坝镇": "640381101",
+    "青铜峡镇": "640381102",
+    "叶盛镇": "640381103",
+    "瞿靖镇": "640381104",
+    "峡口镇": "640381105",
+    "邵岗镇": "640381106",
+    "陈袁滩镇": "640381107",
+    "树新林场": "640381401",
 }
 LEVEL_PREFIX = {"市道": "X", "镇道": "Y", "村道": "C", "专用公路": "Z"}
-PROPERTY_NAMES = ["路线编码", "路线名称", "行政等级", "起点桩号", "止点桩号", "列养里程", "技术等级",
-                  "路面类型", "路面宽度", "所属乡镇", "所属村", "是否列养", "公路站"]
+PROPERTY_NAMES = [
+    "路线编码",
+    "路线名称",
+    "行政等级",
+    "起点桩号",
+    "止点桩号",
+    "列养里程",
+    "技术等级",
+    "路面类型",
+    "路面宽度",
+    "所属乡镇",
+    "所属村",
+    "是否列养",
+    "公路站",
+]
 STAKE_RE = re.compile(r"^K(\d+)\+(\d{3})$")
 CODE_RE = re.compile(r"^[XYCZ]\d{3}640381$")
 KM_RE = re.compile(r"^\d+\.\d{3}$")
@@ -71,8 +91,9 @@ def chiefs() -> list[dict[str, str]]:
 
 
 def listed_total(props: list[dict], level: str) -> Decimal:
-    return sum((Decimal(p["列养里程"]) for p in props
-                if p["行政等级"] == level and p["是否列养"] == "是"), Decimal("0"))
+    return sum(
+        (Decimal(p["列养里程"]) for p in props if p["行政等级"] == level and p["是否列养"] == "是"), Decimal("0")
+    )
 
 
 def lines_of(geometry: dict) -> list[list[list[float]]]:
@@ -216,8 +237,9 @@ def test_village_roads_belong_to_a_village_of_the_same_town(props, villages):
 
 
 def test_every_village_has_a_listed_village_road(props, villages):
-    with_roads = {(TOWN_CODES[p["所属乡镇"]], p["所属村"]) for p in props
-                  if p["行政等级"] == "村道" and p["是否列养"] == "是"}
+    with_roads = {
+        (TOWN_CODES[p["所属乡镇"]], p["所属村"]) for p in props if p["行政等级"] == "村道" and p["是否列养"] == "是"
+    }
     assert {(v["town_code"], v["village_name"]) for v in villages} <= with_roads
 
 
@@ -250,16 +272,21 @@ def test_every_town_has_villages_and_a_town_chief(villages, chiefs):
 def test_every_village_has_a_village_chief_on_2022_01_01(villages, chiefs):
     day = date(2022, 1, 1)
     for v in villages:
-        active = [r for r in chiefs if r["position"] == "村级路长" and r["scope_kind"] == "village"
-                  and r["scope_code"] == v["village_code"] and active_on(r, day)]
+        active = [
+            r
+            for r in chiefs
+            if r["position"] == "村级路长"
+            and r["scope_kind"] == "village"
+            and r["scope_code"] == v["village_code"]
+            and active_on(r, day)
+        ]
         assert len(active) == 1, v
 
 
 def test_one_mid_year_handover(chiefs):
     ended = [r for r in chiefs if r["end_date"]]
     assert len(ended) == 1 and ended[0]["end_date"] == "2022-05-15"
-    successor = [r for r in chiefs if r["scope_code"] == ended[0]["scope_code"]
-                 and r["start_date"] == "2022-05-16"]
+    successor = [r for r in chiefs if r["scope_code"] == ended[0]["scope_code"] and r["start_date"] == "2022-05-16"]
     assert len(successor) == 1 and successor[0]["position"] == "村级路长"
     assert active_on(successor[0], date(2022, 6, 1)) and not active_on(ended[0], date(2022, 6, 1))
 

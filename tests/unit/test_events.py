@@ -1,13 +1,14 @@
 """The event state machine (第十四条 先抢通，后修复) and the duty-period arithmetic."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from roadchief.domain.events import EventError, EventState, check_record, hours_between, step
 
-T0 = datetime(2026, 7, 20, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 20, 8, 0, tzinfo=UTC)
 
 
 def test_cannot_be_interrupted_without_warning_sign_and_detour():
@@ -69,13 +70,18 @@ def test_after_restore_the_detour_is_no_longer_required():
 
 def test_duty_periods_split_the_window():
     from roadchief.services.seasonal import periods
+
     assert periods(date(2026, 6, 1), date(2026, 6, 20), 7) == [
-        (date(2026, 6, 1), date(2026, 6, 7)), (date(2026, 6, 8), date(2026, 6, 14)), (date(2026, 6, 15), date(2026, 6, 20))]
+        (date(2026, 6, 1), date(2026, 6, 7)),
+        (date(2026, 6, 8), date(2026, 6, 14)),
+        (date(2026, 6, 15), date(2026, 6, 20)),
+    ]
     assert periods(date(2026, 6, 1), date(2026, 6, 20), None) == [(date(2026, 6, 1), date(2026, 6, 20))]
 
 
 def test_duty_tags_read_from_the_note():
     from roadchief.services.seasonal import duty_tags
+
     assert duty_tags("flood", "雨前巡查，边沟通畅") == {"雨前"}
     assert duty_tags("flood", "【雨中】【雨后】") == {"雨中", "雨后"}
     assert duty_tags("winter", "清除积雪，撒铺防滑砂") == {"除雪", "撒砂"}

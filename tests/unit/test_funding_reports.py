@@ -18,17 +18,40 @@ import pytest
 from openpyxl import load_workbook
 
 from roadchief.domain.capitals import chinese_capital
-from roadchief.reports.fonts import FONT_NAME, register_cjk_font
 from roadchief.reports.document_model import DASH
+from roadchief.reports.fonts import FONT_NAME, register_cjk_font
 from roadchief.reports.funding_pdf import plan_document, plan_pdf, quarter_document, quarter_pdf, settlement_pdf
 from roadchief.reports.funding_xlsx import plan_xlsx, quarter_xlsx, settlement_xlsx
 
 CAPITAL_2565700_20 = "贰佰伍拾陆万伍仟柒佰元贰角"
-TOWNS = [("640381100", "小坝镇"), ("640381101", "大坝镇"), ("640381102", "青铜峡镇"),
-         ("640381103", "叶盛镇"), ("640381104", "瞿靖镇"), ("640381105", "峡口镇"),
-         ("640381106", "陈袁滩镇"), ("640381107", "邵刚镇")]
-STEMS = ["蒋西", "蒋东", "龙门", "正闸", "新华", "中庄", "光明", "同富", "立新", "团结",
-         "玉西", "东方", "连湖", "富强", "红星", "金沙"]
+TOWNS = [
+    ("640381100", "小坝镇"),
+    ("640381101", "大坝镇"),
+    ("640381102", "青铜峡镇"),
+    ("640381103", "叶盛镇"),
+    ("640381104", "瞿靖镇"),
+    ("640381105", "峡口镇"),
+    ("640381106", "陈袁滩镇"),
+    ("640381107", "邵刚镇"),
+]
+STEMS = [
+    "蒋西",
+    "蒋东",
+    "龙门",
+    "正闸",
+    "新华",
+    "中庄",
+    "光明",
+    "同富",
+    "立新",
+    "团结",
+    "玉西",
+    "东方",
+    "连湖",
+    "富强",
+    "红星",
+    "金沙",
+]
 D = Decimal
 
 
@@ -38,19 +61,45 @@ def fmt(amount: Decimal) -> str:
 
 # --------------------------------------------------------------------------- fixtures
 
-def _unit(kind, town, code, village=None, vcode=None, zd="0.000", cd="0.000",
-          quarter_base="1000.00", score="90.00", grade="优", deduction="0.00", payable=None,
-          chief="张三", title="镇长"):
+
+def _unit(
+    kind,
+    town,
+    code,
+    village=None,
+    vcode=None,
+    zd="0.000",
+    cd="0.000",
+    quarter_base="1000.00",
+    score="90.00",
+    grade="优",
+    deduction="0.00",
+    payable=None,
+    chief="张三",
+    title="镇长",
+):
     provisional = score is None
     qb = D(quarter_base)
     payable = D("0.00") if provisional else (qb - D(deduction) if payable is None else D(payable))
     return {
-        "unit_key": f"{kind}:{vcode or code}", "kind": kind, "town": town, "town_code": code,
-        "village": village, "village_code": vcode, "chief": chief, "chief_id": 1 if chief else None,
-        "chief_title": title if chief else None, "listed_km": {"镇道": zd, "村道": cd},
-        "base": f"{qb * 4:.2f}", "quarter_base": f"{qb:.2f}", "score": score,
-        "grade": None if provisional else grade, "factor": None if provisional else "1.0000",
-        "deduction": deduction, "payable": f"{payable:.2f}", "provisional": provisional,
+        "unit_key": f"{kind}:{vcode or code}",
+        "kind": kind,
+        "town": town,
+        "town_code": code,
+        "village": village,
+        "village_code": vcode,
+        "chief": chief,
+        "chief_id": 1 if chief else None,
+        "chief_title": title if chief else None,
+        "listed_km": {"镇道": zd, "村道": cd},
+        "base": f"{qb * 4:.2f}",
+        "quarter_base": f"{qb:.2f}",
+        "score": score,
+        "grade": None if provisional else grade,
+        "factor": None if provisional else "1.0000",
+        "deduction": deduction,
+        "payable": f"{payable:.2f}",
+        "provisional": provisional,
         "note": "待考核" if provisional else "",
     }
 
@@ -60,15 +109,27 @@ def _totals(report: dict) -> dict:
     payable = sum((D(u["payable"]) for u in units), D(0))
     deduction = sum((D(u["deduction"]) for u in units), D(0))
     withheld = sum((D(u["quarter_base"]) for u in units if u["score"] is None), D(0))
-    report.update(payable_total=f"{payable:.2f}", deduction_total=f"{deduction:.2f}",
-                  withheld_total=f"{withheld:.2f}", pool=f"{deduction:.2f}",
-                  budget=f"{payable + deduction + withheld:.2f}")
+    report.update(
+        payable_total=f"{payable:.2f}",
+        deduction_total=f"{deduction:.2f}",
+        withheld_total=f"{withheld:.2f}",
+        pool=f"{deduction:.2f}",
+        budget=f"{payable + deduction + withheld:.2f}",
+    )
     return report
 
 
 def _report(units, status="open", **extra) -> dict:
-    report = {"year": 2022, "quarter": 1, "status": status, "provisional": any(u["score"] is None for u in units),
-              "generated_on": "2022-04-05", "closed_by": None, "closed_at": None, "units": units}
+    report = {
+        "year": 2022,
+        "quarter": 1,
+        "status": status,
+        "provisional": any(u["score"] is None for u in units),
+        "generated_on": "2022-04-05",
+        "closed_by": None,
+        "closed_at": None,
+        "units": units,
+    }
     report.update(extra)
     return _totals(report)
 
@@ -77,16 +138,64 @@ def small_report(status="open") -> dict:
     """Two towns, villages, a provisional village and a 公路站; pays 2,565,700.20."""
     units = [
         _unit("town", "小坝镇", "640381100", zd="45.200", quarter_base="1000000.00", chief="张三", title="小坝镇镇长"),
-        _unit("village", "小坝镇", "640381100", "蒋西村", "640381100201", cd="12.500", quarter_base="565800.20",
-              score="65.00", grade="一般", deduction="100.00", chief="李四", title="蒋西村村委会主任"),
-        _unit("village", "小坝镇", "640381100", "龙门村", "640381100202", cd="8.125", quarter_base="7500.00",
-              score=None, chief=None),
-        _unit("town", "大坝镇", "640381101", zd="30.000", quarter_base="900000.00", score="88.50",
-              chief="王五", title="大坝镇镇长"),
-        _unit("village", "大坝镇", "640381101", "正闸村", "640381101201", cd="10.000", quarter_base="50000.00",
-              score="72.00", grade="良", chief="赵六", title="正闸村村委会主任"),
-        _unit("station", "青铜峡公路站", "640381000", zd="20.000", quarter_base="50000.00", score="91.00",
-              chief="钱七", title="公路站站长"),
+        _unit(
+            "village",
+            "小坝镇",
+            "640381100",
+            "蒋西村",
+            "640381100201",
+            cd="12.500",
+            quarter_base="565800.20",
+            score="65.00",
+            grade="一般",
+            deduction="100.00",
+            chief="李四",
+            title="蒋西村村委会主任",
+        ),
+        _unit(
+            "village",
+            "小坝镇",
+            "640381100",
+            "龙门村",
+            "640381100202",
+            cd="8.125",
+            quarter_base="7500.00",
+            score=None,
+            chief=None,
+        ),
+        _unit(
+            "town",
+            "大坝镇",
+            "640381101",
+            zd="30.000",
+            quarter_base="900000.00",
+            score="88.50",
+            chief="王五",
+            title="大坝镇镇长",
+        ),
+        _unit(
+            "village",
+            "大坝镇",
+            "640381101",
+            "正闸村",
+            "640381101201",
+            cd="10.000",
+            quarter_base="50000.00",
+            score="72.00",
+            grade="良",
+            chief="赵六",
+            title="正闸村村委会主任",
+        ),
+        _unit(
+            "station",
+            "青铜峡公路站",
+            "640381000",
+            zd="20.000",
+            quarter_base="50000.00",
+            score="91.00",
+            chief="钱七",
+            title="公路站站长",
+        ),
     ]
     return _report(units, status=status)
 
@@ -95,17 +204,37 @@ def big_report() -> dict:
     """8 towns x 13 villages + a station: 113 units, 122 printed rows."""
     units = []
     for t, (code, town) in enumerate(TOWNS):
-        units.append(_unit("town", town, code, zd=f"{40 + t}.125", quarter_base=f"{20000 + 137 * t}.35",
-                           score="86.00", chief=f"镇长{t}", title=f"{town}镇长"))
+        units.append(
+            _unit(
+                "town",
+                town,
+                code,
+                zd=f"{40 + t}.125",
+                quarter_base=f"{20000 + 137 * t}.35",
+                score="86.00",
+                chief=f"镇长{t}",
+                title=f"{town}镇长",
+            )
+        )
         for v in range(13):
             provisional = (t, v) == (3, 5)
             weak = v % 5 == 4
-            units.append(_unit(
-                "village", town, code, f"{STEMS[v]}村", f"{code}{200 + v}", cd=f"{3 + v}.{v:03d}",
-                quarter_base=f"{4000 + 11 * v + t}.{(7 * v + t) % 100:02d}",
-                score=None if provisional else ("66.00" if weak else "80.50"),
-                grade="一般" if weak else "良", deduction=f"{100 + v}.{t:02d}" if weak else "0.00",
-                chief=f"主任{t}-{v}", title=f"{STEMS[v]}村村委会主任"))
+            units.append(
+                _unit(
+                    "village",
+                    town,
+                    code,
+                    f"{STEMS[v]}村",
+                    f"{code}{200 + v}",
+                    cd=f"{3 + v}.{v:03d}",
+                    quarter_base=f"{4000 + 11 * v + t}.{(7 * v + t) % 100:02d}",
+                    score=None if provisional else ("66.00" if weak else "80.50"),
+                    grade="一般" if weak else "良",
+                    deduction=f"{100 + v}.{t:02d}" if weak else "0.00",
+                    chief=f"主任{t}-{v}",
+                    title=f"{STEMS[v]}村村委会主任",
+                )
+            )
     units.append(_unit("station", "青铜峡公路站", "640381000", zd="55.000", quarter_base="30000.00", score="92.00"))
     return _report(units)
 
@@ -133,45 +262,92 @@ def make_plan() -> dict:
             cd = cd_left if last and v == 3 else D("22.305") + v
             cd_left -= cd
             cd_sum += cd
-            village = {"code": f"{code}{200 + v}", "name": f"{STEMS[v + t]}村",
-                       "listed_km": {"村道": f"{cd:.3f}"}, **part(D(0), cd)}
+            village = {
+                "code": f"{code}{200 + v}",
+                "name": f"{STEMS[v + t]}村",
+                "listed_km": {"村道": f"{cd:.3f}"},
+                **part(D(0), cd),
+            }
             villages.append(village)
             town_sum = add(town_sum, village)
-        towns.append({"code": code, "name": name, "own": own, "villages": villages, **town_sum,
-                      "listed_km": {"镇道": f"{zd:.3f}", "村道": f"{cd_sum:.3f}", "total": f"{zd + cd_sum:.3f}"}})
+        towns.append(
+            {
+                "code": code,
+                "name": name,
+                "own": own,
+                "villages": villages,
+                **town_sum,
+                "listed_km": {"镇道": f"{zd:.3f}", "村道": f"{cd_sum:.3f}", "total": f"{zd + cd_sum:.3f}"},
+            }
+        )
     assert zd_left == 0 and cd_left == 0 and zd > 0 and cd > 0
-    return {"year": 2022, "rates": {k: f"{v:.2f}" for k, v in rates.items()}, "local_share": "0.60",
-            "listed_km": {"镇道": "388.701", "村道": "777.554", "total": "1166.255"},
-            "standard_total": "4276167.00", "local_total": "2565700.20", "remainder_total": "1710466.80",
-            "generated_on": "2022-01-10", "towns": towns}
+    return {
+        "year": 2022,
+        "rates": {k: f"{v:.2f}" for k, v in rates.items()},
+        "local_share": "0.60",
+        "listed_km": {"镇道": "388.701", "村道": "777.554", "total": "1166.255"},
+        "standard_total": "4276167.00",
+        "local_total": "2565700.20",
+        "remainder_total": "1710466.80",
+        "generated_on": "2022-01-10",
+        "towns": towns,
+    }
 
 
 def make_settlement() -> dict:
     def unit(kind, town, village, rank, scores, annual, grade, reward="0.00", deduction="0.00", tier=None):
-        return {"unit_key": f"{kind}:{town}{village or ''}", "kind": kind, "town": town, "village": village,
-                "chief": "张三", "chief_title": "镇长" if kind != "village" else "村委会主任", "level_rank": rank,
-                "quarter_scores": scores, "annual_score": annual, "grade": grade, "tier": tier,
-                "weight": "1.5" if tier else None, "reward": reward, "deduction": deduction}
+        return {
+            "unit_key": f"{kind}:{town}{village or ''}",
+            "kind": kind,
+            "town": town,
+            "village": village,
+            "chief": "张三",
+            "chief_title": "镇长" if kind != "village" else "村委会主任",
+            "level_rank": rank,
+            "quarter_scores": scores,
+            "annual_score": annual,
+            "grade": grade,
+            "tier": tier,
+            "weight": "1.5" if tier else None,
+            "reward": reward,
+            "deduction": deduction,
+        }
+
     units = [
         unit("town", "小坝镇", None, 1, ["90.00", "92.00", "88.00", "91.00"], "90.25", "优", "3000.00", tier=1),
         unit("station", "青铜峡公路站", None, 2, ["86.00", None, "88.00", "91.00"], "88.33", "优", "2000.00", tier=2),
         unit("town", "大坝镇", None, 3, ["66.00", "70.00", "68.00", "65.00"], "67.25", "一般", deduction="1200.50"),
         unit("village", "小坝镇", "蒋西村", 1, ["95.00", "93.00", "90.00", "92.00"], "92.50", "优", "1500.00", tier=1),
-        unit("village", "小坝镇", "龙门村", 2, ["60.00", "62.00", "65.00", "66.00"], "63.25", "一般", deduction="800.25"),
+        unit(
+            "village", "小坝镇", "龙门村", 2, ["60.00", "62.00", "65.00", "66.00"], "63.25", "一般", deduction="800.25"
+        ),
     ]
-    return {"year": 2022, "pool_carried_in": "5000.00", "pool_deductions": "2000.75", "pool_total": "7000.75",
-            "rewards_total": "6500.00", "carried_out": "500.75", "generated_on": "2023-01-15", "units": units}
+    return {
+        "year": 2022,
+        "pool_carried_in": "5000.00",
+        "pool_deductions": "2000.75",
+        "pool_total": "7000.75",
+        "rewards_total": "6500.00",
+        "carried_out": "500.75",
+        "generated_on": "2023-01-15",
+        "units": units,
+    }
 
 
 # --------------------------------------------------------------------------- poppler helpers
+
 
 def _poppler(tool: str, pdf: bytes, tmp_path, *args: str) -> str:
     if shutil.which(tool) is None:
         pytest.skip(f"{tool} (poppler-utils) not installed")
     path = tmp_path / "doc.pdf"
     path.write_bytes(pdf)
-    return subprocess.run([tool, *args, str(path), "-"] if tool == "pdftotext" else [tool, str(path)],
-                          check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        [tool, *args, str(path), "-"] if tool == "pdftotext" else [tool, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 def pdf_text(pdf: bytes, tmp_path) -> str:
@@ -193,6 +369,7 @@ def assert_fonts_embedded(pdf: bytes, tmp_path) -> None:
 
 
 # --------------------------------------------------------------------------- quarter PDF
+
 
 def test_register_cjk_font_is_idempotent():
     assert register_cjk_font() == register_cjk_font() == FONT_NAME
@@ -301,6 +478,7 @@ def test_quarter_bad_inputs_raise():
 
 # --------------------------------------------------------------------------- quarter XLSX
 
+
 def _sheet(data: bytes):
     return load_workbook(io.BytesIO(data)).active
 
@@ -354,6 +532,7 @@ def test_quarter_xlsx_provisional_and_subtotal():
 
 # --------------------------------------------------------------------------- plan
 
+
 def test_plan_pdf(tmp_path):
     plan = make_plan()
     pdf = plan_pdf(plan)
@@ -375,8 +554,11 @@ def test_plan_xlsx():
     head, cols = _table(ws, "序号")
     total_row = next(r for r in range(head + 1, ws.max_row + 1) if ws.cell(r, cols["乡镇 / 村"]).value == "合计")
     items = [r for r in range(head + 1, total_row) if not str(ws.cell(r, cols["乡镇 / 村"]).value).endswith("小计")]
-    for label, want, fmt_ in (("地方配套", "2565700.20", "#,##0.00"), ("标准金额", "4276167.00", "#,##0.00"),
-                              ("村道里程(km)", "777.554", "0.000")):
+    for label, want, fmt_ in (
+        ("地方配套", "2565700.20", "#,##0.00"),
+        ("标准金额", "4276167.00", "#,##0.00"),
+        ("村道里程(km)", "777.554", "0.000"),
+    ):
         c = cols[label]
         places = D("0.001") if fmt_ == "0.000" else D("0.01")
         got = D(str(ws.cell(total_row, c).value)).quantize(places)
@@ -399,13 +581,24 @@ def test_plan_mismatch_raises(path):
 
 # --------------------------------------------------------------------------- settlement
 
+
 def test_settlement_pdf(tmp_path):
     settlement = make_settlement()
     pdf = settlement_pdf(settlement)
     text = pdf_text(pdf, tmp_path)
     assert "2022年度农村公路“路长制”年终考评及以奖代补结算" in text
-    for header in ("排名", "单位", "路长", "一季度", "二季度", "三季度", "四季度", "年度得分", "等级",
-                   "以奖代补 / 扣减 (元)"):
+    for header in (
+        "排名",
+        "单位",
+        "路长",
+        "一季度",
+        "二季度",
+        "三季度",
+        "四季度",
+        "年度得分",
+        "等级",
+        "以奖代补 / 扣减 (元)",
+    ):
         assert header in text
     for name in ("小坝镇", "青铜峡公路站", "大坝镇", "小坝镇蒋西村", "小坝镇龙门村"):
         assert name in text

@@ -4,27 +4,44 @@ from decimal import Decimal as D
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from roadchief.domain.funding import (
-    FundingParams, PolicyError, QuarterPayment, RewardCandidate, RewardTier, UnitPlan,
-    annual_local_fen, annual_score, default_params, distribute_pool, local_amount, plan_allocation,
-    quarter_factor, quarter_payment, split_quarters, standard_amount,
+    FundingParams,
+    PolicyError,
+    QuarterPayment,
+    RewardCandidate,
+    RewardTier,
+    UnitPlan,
+    annual_local_fen,
+    annual_score,
+    default_params,
+    distribute_pool,
+    local_amount,
+    plan_allocation,
+    quarter_factor,
+    quarter_payment,
+    split_quarters,
+    standard_amount,
 )
 from roadchief.domain.grades import GradeBands
 
 P = default_params(2022)
-DEMO_UNIT = {"镇道": D("388.701"), "村道": D("777.554")}   # 1166.255 km, 第十五条
+DEMO_UNIT = {"镇道": D("388.701"), "村道": D("777.554")}  # 1166.255 km, 第十五条
 
 
 # --- parameters ----------------------------------------------------------
+
 
 def test_default_params_follow_articles_15_and_23():
     assert P.year == 2022
     assert dict(P.rates) == {"镇道": D("5000"), "村道": D("3000")}
     assert P.local_share == D("0.60") and P.deduction_k == 1 and P.deduction_below == P.bands.good == 70
     assert [(t.upto, t.weight) for t in P.reward_tiers] == [
-        (Fraction(1, 3), D("1.5")), (Fraction(2, 3), D("1.0")), (Fraction(1), D("0.5")),
+        (Fraction(1, 3), D("1.5")),
+        (Fraction(2, 3), D("1.0")),
+        (Fraction(1), D("0.5")),
     ]
     assert P.quarter_weights == (1, 1, 1, 1)
     assert P.bands == GradeBands()
@@ -36,8 +53,9 @@ def test_params_round_trip_through_json():
     assert data["rates"] == {"镇道": "5000", "村道": "3000"}
     assert data["reward_tiers"][0] == {"upto": "1/3", "weight": "1.5"}
     assert FundingParams.from_dict(json.loads(json.dumps(data, ensure_ascii=False))) == P
-    custom = FundingParams.from_dict({"year": 2023, "rates": {"Y": "6000"}, "local_share": "0.75",
-                                      "quarter_weights": ["1", "1", "1", "2"]})
+    custom = FundingParams.from_dict(
+        {"year": 2023, "rates": {"Y": "6000"}, "local_share": "0.75", "quarter_weights": ["1", "1", "1", "2"]}
+    )
     assert dict(custom.rates) == {"镇道": D("6000")}
     assert custom.quarter_weights[3] == 2 and custom.local_share == D("0.75")
 
@@ -51,26 +69,29 @@ def test_local_share_below_60_percent_is_refused_citing_article_15():
         FundingParams.from_dict({"year": 2022, "local_share": "0.59"})
 
 
-@pytest.mark.parametrize("changes, article", [
-    ({"local_share": D("1.01")}, "第十五条"),
-    ({"local_share": D("60")}, "第十五条"),
-    ({"rates": {"村道": D("-1")}}, "第十五条"),
-    ({"rates": {"国道": D("1000")}}, "第十五条"),
-    ({"rates": {"村道": D("3000"), "C": D("4000")}}, "第十五条"),
-    ({"deduction_k": D("-0.1")}, "第二十三条"),
-    ({"deduction_k": D("0")}, "第二十三条"),
-    ({"deduction_k": D("10.01")}, "第二十三条"),
-    ({"rates": {"市道": D("1000")}}, "第十五条"),
-    ({"rates": {"镇道": D("1000000.01")}}, "第十五条"),
-    ({"quarter_weights": (1, 1, 1, 1001)}, "第二十一条"),
-    ({"reward_tiers": (RewardTier(Fraction(2, 3), D(1)), RewardTier(Fraction(1, 3), D(1)))}, "第二十三条"),
-    ({"reward_tiers": (RewardTier(Fraction(1, 2), D(1)),)}, "第二十三条"),
-    ({"reward_tiers": ()}, "第二十三条"),
-    ({"reward_tiers": (RewardTier(Fraction(1), D(0)),)}, "第二十三条"),
-    ({"quarter_weights": (1, 1, 1)}, "第二十一条"),
-    ({"quarter_weights": (1, 1, 1, -1)}, "第二十一条"),
-    ({"quarter_weights": (0, 0, 0, 0)}, "第二十一条"),
-])
+@pytest.mark.parametrize(
+    "changes, article",
+    [
+        ({"local_share": D("1.01")}, "第十五条"),
+        ({"local_share": D("60")}, "第十五条"),
+        ({"rates": {"村道": D("-1")}}, "第十五条"),
+        ({"rates": {"国道": D("1000")}}, "第十五条"),
+        ({"rates": {"村道": D("3000"), "C": D("4000")}}, "第十五条"),
+        ({"deduction_k": D("-0.1")}, "第二十三条"),
+        ({"deduction_k": D("0")}, "第二十三条"),
+        ({"deduction_k": D("10.01")}, "第二十三条"),
+        ({"rates": {"市道": D("1000")}}, "第十五条"),
+        ({"rates": {"镇道": D("1000000.01")}}, "第十五条"),
+        ({"quarter_weights": (1, 1, 1, 1001)}, "第二十一条"),
+        ({"reward_tiers": (RewardTier(Fraction(2, 3), D(1)), RewardTier(Fraction(1, 3), D(1)))}, "第二十三条"),
+        ({"reward_tiers": (RewardTier(Fraction(1, 2), D(1)),)}, "第二十三条"),
+        ({"reward_tiers": ()}, "第二十三条"),
+        ({"reward_tiers": (RewardTier(Fraction(1), D(0)),)}, "第二十三条"),
+        ({"quarter_weights": (1, 1, 1)}, "第二十一条"),
+        ({"quarter_weights": (1, 1, 1, -1)}, "第二十一条"),
+        ({"quarter_weights": (0, 0, 0, 0)}, "第二十一条"),
+    ],
+)
 def test_invalid_params_are_refused(changes, article):
     with pytest.raises(PolicyError, match=article):
         FundingParams(year=2022, **changes)
@@ -95,6 +116,7 @@ def test_validate_passes_on_defaults():
 
 # --- annual plan (第十五条) -----------------------------------------------
 
+
 def test_standard_and_local_amounts_are_exact():
     assert standard_amount(D("388.701"), D("5000")) == D("1943505.000")
     assert standard_amount(D("777.554"), D("3000")) == D("2332662.000")
@@ -110,7 +132,7 @@ def test_standard_and_local_amounts_are_exact():
 
 def test_annual_local_fen_demo_and_unfunded_classes():
     assert annual_local_fen(DEMO_UNIT, P) == 256570020
-    assert annual_local_fen({"村道": D("0.001")}, P) == 180          # 1.80 元
+    assert annual_local_fen({"村道": D("0.001")}, P) == 180  # 1.80 元
     assert annual_local_fen({"C": "10"}, P) == 1800000
     assert annual_local_fen({"市道": D("10"), "专用公路": D("3")}, P) == 0
     assert annual_local_fen({}, P) == 0
@@ -122,8 +144,8 @@ def test_plan_allocation_demo_totals():
     [plan] = plan_allocation([DEMO_UNIT], P)
     assert plan == UnitPlan(standard_fen=427616700, local_fen=256570020, remainder_fen=171046680)
     split = plan_allocation([{"镇道": D("388.701")}, {"村道": D("777.554")}], P)
-    assert sum(p.standard_fen for p in split) == 427616700          # 4276167.00
-    assert sum(p.local_fen for p in split) == 256570020             # 2565700.20
+    assert sum(p.standard_fen for p in split) == 427616700  # 4276167.00
+    assert sum(p.local_fen for p in split) == 256570020  # 2565700.20
     assert plan_allocation([], P) == []
 
 
@@ -131,12 +153,13 @@ def test_plan_allocation_columns_add_up_where_row_rounding_would_not():
     # each unit: 0.001 km × 5 元 = 0.005 元 standard, 0.003 元 local
     params = FundingParams(year=2022, rates={"镇道": D("5")})
     plans = plan_allocation([{"镇道": D("0.001")}] * 3, params)
-    assert [p.standard_fen for p in plans] == [1, 1, 0]     # 合计 0.015 → 0.02 元
-    assert [p.local_fen for p in plans] == [1, 0, 0]        # 合计 0.009 → 0.01 元
+    assert [p.standard_fen for p in plans] == [1, 1, 0]  # 合计 0.015 → 0.02 元
+    assert [p.local_fen for p in plans] == [1, 0, 0]  # 合计 0.009 → 0.01 元
     assert [p.remainder_fen for p in plans] == [0, 1, 0]
 
 
 # --- quarters (第十七条, 第二十三条) --------------------------------------
+
 
 def test_split_quarters():
     assert split_quarters(100003) == [25001, 25001, 25001, 25000]
@@ -147,10 +170,19 @@ def test_split_quarters():
         split_quarters(1000.0)
 
 
-@pytest.mark.parametrize("score, factor", [
-    (100, D("1")), (85, D("1")), (70, D("1")), ("69.995", D("1")), ("84.995", D("1")),
-    ("69.99", D("0.6999")), (50, D("0.5")), (0, D("0")),
-])
+@pytest.mark.parametrize(
+    "score, factor",
+    [
+        (100, D("1")),
+        (85, D("1")),
+        (70, D("1")),
+        ("69.995", D("1")),
+        ("84.995", D("1")),
+        ("69.99", D("0.6999")),
+        (50, D("0.5")),
+        (0, D("0")),
+    ],
+)
 def test_quarter_factor_with_k_1(score, factor):
     assert quarter_factor(score, P) == factor
 
@@ -172,16 +204,22 @@ def test_quarter_factor_needs_a_score():
 def test_quarter_payment_below_pass_score():
     pay = quarter_payment(100001, D("69.99"), P)
     # 100001 × 0.6999 = 69990.6999 → 69991
-    assert pay == QuarterPayment(quarter_base_fen=100001, score=D("69.99"), grade="一般",
-                                 factor=D("0.6999"), payable_fen=69991, deduction_fen=30010,
-                                 provisional=False)
+    assert pay == QuarterPayment(
+        quarter_base_fen=100001,
+        score=D("69.99"),
+        grade="一般",
+        factor=D("0.6999"),
+        payable_fen=69991,
+        deduction_fen=30010,
+        provisional=False,
+    )
 
 
 def test_quarter_payment_rounds_the_shown_score():
     pay = quarter_payment(64142505, "84.995", P)
     assert (pay.score, pay.grade, pay.factor) == (D("85.00"), "优", D("1"))
     assert (pay.payable_fen, pay.deduction_fen) == (64142505, 0)
-    half = quarter_payment(100001, 50, P)          # 50000.5 → 50001
+    half = quarter_payment(100001, 50, P)  # 50000.5 → 50001
     assert (half.payable_fen, half.deduction_fen) == (50001, 50000)
 
 
@@ -203,6 +241,7 @@ def test_quarter_payment_refuses_bad_bases():
 
 # --- annual score --------------------------------------------------------
 
+
 def test_annual_score():
     assert annual_score([90, 80, None, 70], P) == D("80.00")
     assert annual_score([D("84.99"), D("85"), None, None], P) == D("85.00")
@@ -217,37 +256,58 @@ def test_annual_score():
 
 # --- 以奖代补 (第二十三条, 第二十四条) -----------------------------------
 
+
 def _c(key, score, base=1000, level="town"):
-    return RewardCandidate(key=key, level=level, annual_score=None if score is None else D(score),
-                           annual_base_fen=base)
+    return RewardCandidate(key=key, level=level, annual_score=None if score is None else D(score), annual_base_fen=base)
 
 
 def test_distribute_pool_three_excellent_in_one_level():
     shares = distribute_pool(10000, [_c("c", "86"), _c("a", "90"), _c("b", "88")], P)
     assert [(s.key, s.rank, s.tier_index, s.weight, s.reward_fen) for s in shares] == [
-        ("a", 1, 0, D("1.5"), 5000), ("b", 2, 1, D("1.0"), 3333), ("c", 3, 2, D("0.5"), 1667),
+        ("a", 1, 0, D("1.5"), 5000),
+        ("b", 2, 1, D("1.0"), 3333),
+        ("c", 3, 2, D("0.5"), 1667),
     ]
 
 
 def test_distribute_pool_across_levels_and_bases():
-    shares = distribute_pool(6000, [
-        _c("A", "90", 1000, "town"), _c("B", "95", 1000, "village"), _c("C", "86", 2000, "village"),
-        _c("D", "80", 5000, "village"), _c("E", None, 5000, "town"),
-    ], P)
+    shares = distribute_pool(
+        6000,
+        [
+            _c("A", "90", 1000, "town"),
+            _c("B", "95", 1000, "village"),
+            _c("C", "86", 2000, "village"),
+            _c("D", "80", 5000, "village"),
+            _c("E", None, 5000, "town"),
+        ],
+        P,
+    )
     # weights 1.5×1000, 1.5×1000, 1.0×2000 (2nd of 2 is in the middle third)
     assert {s.key: (s.rank, s.tier_index, s.reward_fen) for s in shares} == {
-        "A": (1, 0, 1800), "B": (1, 0, 1800), "C": (2, 1, 2400),
+        "A": (1, 0, 1800),
+        "B": (1, 0, 1800),
+        "C": (2, 1, 2400),
     }
     assert sum(s.reward_fen for s in shares) == 6000
 
 
 def test_distribute_pool_tiers_for_four_and_ties():
-    shares = distribute_pool(100, [
-        _c("d", "90", 100), _c("b", "90", 300), _c("a", "90", 100), _c("c", "99", 100),
-    ], P)
+    shares = distribute_pool(
+        100,
+        [
+            _c("d", "90", 100),
+            _c("b", "90", 300),
+            _c("a", "90", 100),
+            _c("c", "99", 100),
+        ],
+        P,
+    )
     # competition ranking: the three 90s share rank 2 and, from position 1 of 4, the first tier
     assert [(s.key, s.rank, s.tier_index) for s in shares] == [
-        ("c", 1, 0), ("b", 2, 0), ("a", 2, 0), ("d", 2, 0),
+        ("c", 1, 0),
+        ("b", 2, 0),
+        ("a", 2, 0),
+        ("d", 2, 0),
     ]
     # weights 150, 450, 150, 150 of 900
     assert [s.reward_fen for s in shares] == [17, 50, 17, 16]
@@ -255,12 +315,24 @@ def test_distribute_pool_tiers_for_four_and_ties():
 
 
 def test_distribute_pool_equal_scores_share_rank_and_tier():
-    shares = distribute_pool(600, [_c("a", "95", 100), _c("b", "90", 100), _c("c", "90", 100), _c("d", "86", 100),
-                                   _c("e", "85", 100), _c("f", "85.00", 100)], P)
+    shares = distribute_pool(
+        600,
+        [
+            _c("a", "95", 100),
+            _c("b", "90", 100),
+            _c("c", "90", 100),
+            _c("d", "86", 100),
+            _c("e", "85", 100),
+            _c("f", "85.00", 100),
+        ],
+        P,
+    )
     got = {s.key: (s.rank, s.tier_index) for s in shares}
     # 1, 2, 2, 4, 5, 5: positions 0, 1, 1, 3, 4, 4 of 6 → tiers by < 1/3, < 2/3, ≤ 1
     assert got == {"a": (1, 0), "b": (2, 0), "c": (2, 0), "d": (4, 1), "e": (5, 2), "f": (5, 2)}
-    assert len({s.weight for s in shares if s.key in "bc"}) == 1  # same tier weight (fen may differ by the last remainder)
+    assert (
+        len({s.weight for s in shares if s.key in "bc"}) == 1
+    )  # same tier weight (fen may differ by the last remainder)
 
 
 def test_legacy_pass_score_loads_and_is_ignored():
@@ -268,6 +340,7 @@ def test_legacy_pass_score_loads_and_is_ignored():
     stored.pop("rate_reasons")
     assert FundingParams.from_dict(stored) == P
     from roadchief.domain.funding import legacy_pass_score
+
     assert legacy_pass_score(stored) is None
     odd = {**stored, "pass_score": "60"}
     params = FundingParams.from_dict(odd)
@@ -280,8 +353,11 @@ def test_legacy_pass_score_loads_and_is_ignored():
 def test_unfunded_class_rate_needs_a_reason():
     with pytest.raises(PolicyError, match="理由"):
         FundingParams(year=2022, rates={"镇道": 5000, "村道": 3000, "市道": 2000})
-    ok = FundingParams(year=2022, rates={"镇道": 5000, "村道": 3000, "市道": 2000},
-                       rate_reasons={"市道": "2024 年市政府常务会议纪要第 3 号"})
+    ok = FundingParams(
+        year=2022,
+        rates={"镇道": 5000, "村道": 3000, "市道": 2000},
+        rate_reasons={"市道": "2024 年市政府常务会议纪要第 3 号"},
+    )
     assert ok.rate_reasons == {"市道": "2024 年市政府常务会议纪要第 3 号"}
     assert FundingParams.from_dict(json.loads(json.dumps(ok.to_dict(), ensure_ascii=False))) == ok
     # 0 (not funded) needs no reason
@@ -344,8 +420,10 @@ def test_plan_allocation_columns_sum_to_rounded_exact_totals(units, params):
 score_st = st.one_of(st.none(), st.decimals(0, 100, places=3, allow_nan=False, allow_infinity=False))
 
 
-@given(st.lists(st.tuples(st.integers(0, 10**9), score_st), max_size=20),
-       st.decimals("0.01", 3, places=2, allow_nan=False, allow_infinity=False))
+@given(
+    st.lists(st.tuples(st.integers(0, 10**9), score_st), max_size=20),
+    st.decimals("0.01", 3, places=2, allow_nan=False, allow_infinity=False),
+)
 def test_quarter_payments_preserve_every_fen(rows, k):
     params = FundingParams(year=2022, deduction_k=k)
     payments = [quarter_payment(base, score, params) for base, score in rows]
@@ -356,8 +434,9 @@ def test_quarter_payments_preserve_every_fen(rows, k):
             assert pay.payable_fen + pay.deduction_fen == base
             assert 0 <= pay.payable_fen <= base
     scored = [p for p in payments if not p.provisional]
-    assert sum(p.payable_fen for p in scored) + sum(p.deduction_fen for p in scored) == \
-        sum(p.quarter_base_fen for p in scored)
+    assert sum(p.payable_fen for p in scored) + sum(p.deduction_fen for p in scored) == sum(
+        p.quarter_base_fen for p in scored
+    )
 
 
 @given(st.integers(0, 10**10))

@@ -1,14 +1,22 @@
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from roadchief.domain.grades import GradeBands, display_score, grade_for, weighted_mean
 
 
-@pytest.mark.parametrize("score, shown", [
-    ("84.995", "85.00"), ("84.994", "84.99"), (100, "100.00"), (0, "0.00"), (D("69.9951"), "70.00"),
-])
+@pytest.mark.parametrize(
+    "score, shown",
+    [
+        ("84.995", "85.00"),
+        ("84.994", "84.99"),
+        (100, "100.00"),
+        (0, "0.00"),
+        (D("69.9951"), "70.00"),
+    ],
+)
 def test_display_score_is_two_places_half_up(score, shown):
     assert str(display_score(score)) == shown
 
@@ -27,10 +35,20 @@ def test_float_scores_are_refused():
         grade_for(84.995)
 
 
-@pytest.mark.parametrize("score, grade", [
-    (100, "优"), (85, "优"), ("84.995", "优"), ("84.994", "良"), (70, "良"),
-    ("69.995", "良"), ("69.994", "一般"), ("69.99", "一般"), (0, "一般"),
-])
+@pytest.mark.parametrize(
+    "score, grade",
+    [
+        (100, "优"),
+        (85, "优"),
+        ("84.995", "优"),
+        ("84.994", "良"),
+        (70, "良"),
+        ("69.995", "良"),
+        ("69.994", "一般"),
+        ("69.99", "一般"),
+        (0, "一般"),
+    ],
+)
 def test_grade_for_article_23(score, grade):
     assert grade_for(score) == grade
 
@@ -60,17 +78,24 @@ def test_grade_bands_round_trip_and_validation():
 
 def test_weighted_mean_examples():
     assert weighted_mean([90, 80]) == D("85.00")
-    assert weighted_mean([D("84.99"), D("85.00")], None) == D("85.00")   # exact 84.995
+    assert weighted_mean([D("84.99"), D("85.00")], None) == D("85.00")  # exact 84.995
     assert weighted_mean([90, 60], [1, 2]) == D("70.00")
     assert weighted_mean([80, 100], [3, 1]) == D("85.00")
-    assert weighted_mean([80, 70, 71]) == D("73.67")                   # 73.666…
+    assert weighted_mean([80, 70, 71]) == D("73.67")  # 73.666…
     assert weighted_mean([90, 10], [1, 0]) == D("90.00")
-    assert str(weighted_mean(["84.985", 85, 85])) == "85.00"            # exact 84.995
+    assert str(weighted_mean(["84.985", 85, 85])) == "85.00"  # exact 84.995
 
 
-@pytest.mark.parametrize("scores, weights", [
-    ([], None), ([80, 90], [1]), ([80], [0]), ([80, 90], [1, -1]), ([101], None),
-])
+@pytest.mark.parametrize(
+    "scores, weights",
+    [
+        ([], None),
+        ([80, 90], [1]),
+        ([80], [0]),
+        ([80, 90], [1, -1]),
+        ([101], None),
+    ],
+)
 def test_weighted_mean_refuses(scores, weights):
     with pytest.raises(ValueError):
         weighted_mean(scores, weights)

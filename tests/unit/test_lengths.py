@@ -8,7 +8,10 @@ from shapely.geometry import LineString, MultiLineString, Point, mapping
 
 from roadchief.domain import lengths
 from roadchief.domain.lengths import (
-    exceeds_tolerance, geodesic_length_km, length_deviation, projected_length_km,
+    exceeds_tolerance,
+    geodesic_length_km,
+    length_deviation,
+    projected_length_km,
 )
 
 # about 1 km, at 青铜峡's longitude and latitude
@@ -33,7 +36,7 @@ def test_epsg_4544_agrees_with_the_geodesic_and_4547_does_not():
     error_4544 = abs(_raw_metres(ONE_KM, "EPSG:4544") - geodesic_m) / geodesic_m
     error_4547 = abs(_raw_metres(ONE_KM, "EPSG:4547") - geodesic_m) / geodesic_m
     assert error_4544 < 0.001
-    assert error_4547 > 0.005   # the ~0.6% a wrong zone would add
+    assert error_4547 > 0.005  # the ~0.6% a wrong zone would add
     assert abs(projected_length_km(ONE_KM) - geodesic_length_km(ONE_KM)) <= D("0.001")
 
 
@@ -42,7 +45,7 @@ def test_module_measures_in_epsg_4544_and_caches_the_transformer():
     transformer = lengths.projected_transformer()
     assert transformer is lengths.projected_transformer()
     assert transformer.target_crs.name.startswith("CGCS2000 / 3-degree Gauss-Kruger CM 105E")
-    easting, _ = transformer.transform(105.0, 38.0)   # on the central meridian of EPSG:4544
+    easting, _ = transformer.transform(105.0, 38.0)  # on the central meridian of EPSG:4544
     assert easting == pytest.approx(500000.0, abs=1e-6)
 
 
@@ -77,7 +80,7 @@ def test_length_deviation():
 
 
 def test_exceeds_tolerance():
-    assert not exceeds_tolerance(D("10"), D("10.5"))          # exactly 5% still passes
+    assert not exceeds_tolerance(D("10"), D("10.5"))  # exactly 5% still passes
     assert exceeds_tolerance(D("10"), D("10.501"))
     assert exceeds_tolerance(D("10"), D("9.4"))
     assert not exceeds_tolerance(D("10"), D("10.9"), tolerance=D("0.1"))

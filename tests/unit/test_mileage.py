@@ -1,16 +1,24 @@
 """Mileage versions as pure data: merging a file into a version, the difference, and
 which version is in force for a year (第十五条 列养里程每两年调整一次)."""
+
 from __future__ import annotations
 
 from datetime import date
 
 from roadchief.domain.mileage import (
-    MileageEntry, describe_diff, frozen_years, merge_version, mileage_diff, version_in_force,
+    MileageEntry,
+    describe_diff,
+    frozen_years,
+    merge_version,
+    mileage_diff,
+    version_in_force,
 )
 
 
 def entry(metres, town="T1", road_class="村道", village="V1", station=None, listed=True) -> MileageEntry:
-    return MileageEntry(road_class=road_class, town=town, village=village, station=station, listed_m=metres, is_listed=listed)
+    return MileageEntry(
+        road_class=road_class, town=town, village=village, station=station, listed_m=metres, is_listed=listed
+    )
 
 
 BASE = {1: entry(1000), 2: entry(2000, town="T2"), 3: entry(500, road_class="镇道", village=None)}
@@ -28,8 +36,15 @@ def test_complete_file_replaces_the_version():
 
 
 def test_difference_counts_segments_and_km_per_town():
-    after = merge_version(BASE, {2: entry(2100, town="T2"), 3: entry(500, road_class="镇道", village=None, listed=False),
-                                 9: entry(300, town="T3")}, complete=False)
+    after = merge_version(
+        BASE,
+        {
+            2: entry(2100, town="T2"),
+            3: entry(500, road_class="镇道", village=None, listed=False),
+            9: entry(300, town="T3"),
+        },
+        complete=False,
+    )
     del after[1]
     diff = mileage_diff(BASE, after)
     assert (diff.added, diff.removed, diff.changed) == ((9,), (1,), (2, 3))
@@ -52,8 +67,11 @@ def test_identical_versions_have_no_difference():
 
 def test_description_names_towns_segments_and_totals():
     after = {**BASE, 2: entry(2100, town="T2"), 9: entry(300)}
-    lines = describe_diff(mileage_diff(BASE, after), town_name={"T1": "小坝镇", "T2": "大坝镇"}.get,
-                          segment_label=lambda key: f"路段{key}")
+    lines = describe_diff(
+        mileage_diff(BASE, after),
+        town_name={"T1": "小坝镇", "T2": "大坝镇"}.get,
+        segment_label=lambda key: f"路段{key}",
+    )
     text = "\n".join(lines)
     assert "新增 1 段，移除 0 段，变更 1 段" in text
     assert "路段9" in text and "路段2" in text and "2.000 → 2.100" in text

@@ -1,13 +1,23 @@
+import math
 from decimal import Decimal as D
 from fractions import Fraction
-import math
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from roadchief.domain.money import (
-    FEN, allocate_exact, exact_mul, exact_sum, fen_to_yuan, format_fen, format_yuan,
-    largest_remainder, round_fen, to_decimal, to_fen,
+    FEN,
+    allocate_exact,
+    exact_mul,
+    exact_sum,
+    fen_to_yuan,
+    format_fen,
+    format_yuan,
+    largest_remainder,
+    round_fen,
+    to_decimal,
+    to_fen,
 )
 
 
@@ -15,9 +25,15 @@ def test_fen_constant():
     assert FEN == D("0.01")
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("1.10", D("1.10")), (" 2 ", D("2")), (5, D(5)), (D("0.005"), D("0.005")),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("1.10", D("1.10")),
+        (" 2 ", D("2")),
+        (5, D(5)),
+        (D("0.005"), D("0.005")),
+    ],
+)
 def test_to_decimal_accepts_exact_inputs(value, expected):
     result = to_decimal(value)
     assert result == expected and isinstance(result, D)
@@ -44,10 +60,16 @@ def test_exact_sum_and_mul_never_round():
         exact_mul(0.1, 3)
 
 
-@pytest.mark.parametrize("amount, expected", [
-    ("2.345", D("2.35")), ("2.344", D("2.34")), ("-2.345", D("-2.35")),
-    (D("0.005"), D("0.01")), (7, D("7.00")),
-])
+@pytest.mark.parametrize(
+    "amount, expected",
+    [
+        ("2.345", D("2.35")),
+        ("2.344", D("2.34")),
+        ("-2.345", D("-2.35")),
+        (D("0.005"), D("0.01")),
+        (7, D("7.00")),
+    ],
+)
 def test_round_fen_is_half_up(amount, expected):
     assert round_fen(amount) == expected
     assert str(round_fen(amount)) == str(expected)
@@ -78,21 +100,24 @@ def test_format_yuan_and_fen():
     assert format_fen(-5) == "-0.05"
     assert format_fen(0) == "0.00"
     with pytest.raises(TypeError):
-        format_yuan(1234)      # yuan or fen? refuse
+        format_yuan(1234)  # yuan or fen? refuse
     with pytest.raises(TypeError):
         format_yuan(1234.5)
     with pytest.raises(TypeError):
         format_fen(D("1234"))
 
 
-@pytest.mark.parametrize("total, weights, expected", [
-    (10, [1, 1, 1], [4, 3, 3]),
-    (100, [D("1.5"), 1, D("0.5")], [50, 33, 17]),
-    (7, [0, 1, 1], [0, 4, 3]),
-    (5, [D("0"), D("2")], [0, 5]),
-    (0, [1, 2], [0, 0]),
-    (1, [Fraction(1, 3), Fraction(2, 3)], [0, 1]),
-])
+@pytest.mark.parametrize(
+    "total, weights, expected",
+    [
+        (10, [1, 1, 1], [4, 3, 3]),
+        (100, [D("1.5"), 1, D("0.5")], [50, 33, 17]),
+        (7, [0, 1, 1], [0, 4, 3]),
+        (5, [D("0"), D("2")], [0, 5]),
+        (0, [1, 2], [0, 0]),
+        (1, [Fraction(1, 3), Fraction(2, 3)], [0, 1]),
+    ],
+)
 def test_largest_remainder_examples(total, weights, expected):
     assert largest_remainder(total, weights) == expected
 
@@ -128,7 +153,8 @@ def test_allocate_exact_keeps_the_column_total():
 
 weights_st = st.lists(
     st.one_of(st.integers(0, 10**6), st.decimals(0, 10**6, places=2, allow_nan=False, allow_infinity=False)),
-    min_size=1, max_size=30,
+    min_size=1,
+    max_size=30,
 ).filter(lambda ws: any(w > 0 for w in ws))
 
 
@@ -144,7 +170,7 @@ def test_largest_remainder_properties(total, weights):
             assert part == 0
 
 
-@given(st.lists(st.decimals(-10**7, 10**7, places=4, allow_nan=False, allow_infinity=False), max_size=30))
+@given(st.lists(st.decimals(-(10**7), 10**7, places=4, allow_nan=False, allow_infinity=False), max_size=30))
 def test_allocate_exact_properties(amounts):
     parts = allocate_exact(amounts)
     exact_total = sum((Fraction(a) for a in amounts), Fraction(0))

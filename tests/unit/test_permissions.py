@@ -1,4 +1,5 @@
 """domain.permissions: roles, capabilities, scopes and who assesses whom (第二十条)."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,15 +14,24 @@ def test_every_capability_names_known_roles():
     assert p.ROLE_LABELS["city_office"] == "市级路长办公室"
 
 
-@pytest.mark.parametrize("role, capability, allowed", [
-    ("city_office", p.MANAGE_USERS, True), ("finance", p.MANAGE_USERS, False),
-    ("finance", p.MANAGE_FUNDING, True), ("town_office", p.MANAGE_FUNDING, False),
-    ("town_office", p.VIEW_FUNDING, True), ("chief", p.VIEW_FUNDING, False),
-    ("chief", p.LOG_INSPECTION, True), ("finance", p.LOG_INSPECTION, False),
-    ("city_office", p.EDIT_PARAMS, True), ("finance", p.EDIT_PARAMS, False),
-    ("inspector", p.ACT_ON_EVENT, False), ("chief", p.ACT_ON_EVENT, True),
-    (None, p.READ, False),
-])
+@pytest.mark.parametrize(
+    "role, capability, allowed",
+    [
+        ("city_office", p.MANAGE_USERS, True),
+        ("finance", p.MANAGE_USERS, False),
+        ("finance", p.MANAGE_FUNDING, True),
+        ("town_office", p.MANAGE_FUNDING, False),
+        ("town_office", p.VIEW_FUNDING, True),
+        ("chief", p.VIEW_FUNDING, False),
+        ("chief", p.LOG_INSPECTION, True),
+        ("finance", p.LOG_INSPECTION, False),
+        ("city_office", p.EDIT_PARAMS, True),
+        ("finance", p.EDIT_PARAMS, False),
+        ("inspector", p.ACT_ON_EVENT, False),
+        ("chief", p.ACT_ON_EVENT, True),
+        (None, p.READ, False),
+    ],
+)
 def test_may(role, capability, allowed):
     assert p.may(role, capability) is allowed
 
@@ -31,12 +41,19 @@ def test_unknown_capability_is_an_error():
         p.roles_for("fly")
 
 
-@pytest.mark.parametrize("role, has_town, has_chief, scope", [
-    ("city_office", False, False, "all"), ("finance", False, False, "all"),
-    ("inspector", False, False, "all"), ("inspector", True, False, "town"),
-    ("town_office", True, False, "town"), ("town_office", False, False, "none"),
-    ("chief", False, True, "chief"), ("chief", False, False, "none"),
-])
+@pytest.mark.parametrize(
+    "role, has_town, has_chief, scope",
+    [
+        ("city_office", False, False, "all"),
+        ("finance", False, False, "all"),
+        ("inspector", False, False, "all"),
+        ("inspector", True, False, "town"),
+        ("town_office", True, False, "town"),
+        ("town_office", False, False, "none"),
+        ("chief", False, True, "chief"),
+        ("chief", False, False, "none"),
+    ],
+)
 def test_segment_scope(role, has_town, has_chief, scope):
     assert p.segment_scope(role, has_town, has_chief) == scope
 
@@ -96,11 +113,19 @@ def test_recording_inspections():
     assert p.record_scope("finance", False) == "none"
 
 
-@pytest.mark.parametrize("role, has_town, has_chief, scope", [
-    ("city_office", False, False, "all"), ("finance", False, False, "all"), ("inspector", False, False, "all"),
-    ("inspector", True, False, "town"), ("town_office", True, False, "town"), ("town_office", False, False, "none"),
-    ("chief", False, True, "chief"), ("chief", False, False, "none"),
-])
+@pytest.mark.parametrize(
+    "role, has_town, has_chief, scope",
+    [
+        ("city_office", False, False, "all"),
+        ("finance", False, False, "all"),
+        ("inspector", False, False, "all"),
+        ("inspector", True, False, "town"),
+        ("town_office", True, False, "town"),
+        ("town_office", False, False, "none"),
+        ("chief", False, True, "chief"),
+        ("chief", False, False, "none"),
+    ],
+)
 def test_inspection_read_scope(role, has_town, has_chief, scope):
     assert p.inspection_read_scope(role, has_town, has_chief) == scope
 

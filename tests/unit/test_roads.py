@@ -3,9 +3,19 @@ import re
 import pytest
 
 from roadchief.domain.roads import (
-    CHIEF_POSITIONS, CLASS_BY_PREFIX, REQUIRED_CHIEF_LEVEL, ROAD_CLASSES, SURFACES, TECH_GRADES,
-    class_from_code, normalize_class, normalize_surface, normalize_tech_grade, position_by_name,
-    required_positions, validate_road_code,
+    CHIEF_POSITIONS,
+    CLASS_BY_PREFIX,
+    REQUIRED_CHIEF_LEVEL,
+    ROAD_CLASSES,
+    SURFACES,
+    TECH_GRADES,
+    class_from_code,
+    normalize_class,
+    normalize_surface,
+    normalize_tech_grade,
+    position_by_name,
+    required_positions,
+    validate_road_code,
 )
 
 
@@ -17,11 +27,24 @@ def test_constants():
     assert REQUIRED_CHIEF_LEVEL == {"镇道": "town", "村道": "village"}
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("市道", "市道"), ("镇道", "镇道"), ("村道", "村道"), ("专用公路", "专用公路"),
-    ("X", "市道"), ("y", "镇道"), ("c", "村道"), ("Z", "专用公路"), (" 村道 ", "村道"),
-    ("县道", "市道"), ("乡道", "镇道"), ("专用道路", "专用公路"), ("Ｃ", "村道"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("市道", "市道"),
+        ("镇道", "镇道"),
+        ("村道", "村道"),
+        ("专用公路", "专用公路"),
+        ("X", "市道"),
+        ("y", "镇道"),
+        ("c", "村道"),
+        ("Z", "专用公路"),
+        (" 村道 ", "村道"),
+        ("县道", "市道"),
+        ("乡道", "镇道"),
+        ("专用道路", "专用公路"),
+        ("Ｃ", "村道"),
+    ],
+)
 def test_normalize_class(value, expected):
     assert normalize_class(value) == expected
 
@@ -32,10 +55,16 @@ def test_normalize_class_names_the_bad_value(value):
         normalize_class(value)
 
 
-@pytest.mark.parametrize("code, expected", [
-    ("y012640381", "Y012640381"), (" X101 ", "X101"), ("C001640381", "C001640381"),
-    ("Z" + "9" * 15, "Z" + "9" * 15), ("ｃ００１６４０３８１", "C001640381"),
-])
+@pytest.mark.parametrize(
+    "code, expected",
+    [
+        ("y012640381", "Y012640381"),
+        (" X101 ", "X101"),
+        ("C001640381", "C001640381"),
+        ("Z" + "9" * 15, "Z" + "9" * 15),
+        ("ｃ００１６４０３８１", "C001640381"),
+    ],
+)
 def test_validate_road_code(code, expected):
     assert validate_road_code(code) == expected
 
@@ -55,11 +84,23 @@ def test_class_from_code():
         class_from_code("S101")
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("一级", "一级"), ("二级公路", "二级"), ("3级", "三级"), ("4级", "四级"), ("四级公路", "四级"),
-    ("四", "四级"), ("Ⅳ级", "四级"), ("iv级", "四级"), ("等外", "等外"), ("等外公路", "等外"),
-    ("等外路", "等外"), (" 4 ", "四级"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("一级", "一级"),
+        ("二级公路", "二级"),
+        ("3级", "三级"),
+        ("4级", "四级"),
+        ("四级公路", "四级"),
+        ("四", "四级"),
+        ("Ⅳ级", "四级"),
+        ("iv级", "四级"),
+        ("等外", "等外"),
+        ("等外公路", "等外"),
+        ("等外路", "等外"),
+        (" 4 ", "四级"),
+    ],
+)
 def test_normalize_tech_grade(value, expected):
     assert normalize_tech_grade(value) == expected
 
@@ -70,12 +111,26 @@ def test_normalize_tech_grade_refuses(value):
         normalize_tech_grade(value)
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("沥青", "沥青"), ("沥青混凝土", "沥青"), ("沥青混凝土路面", "沥青"), ("沥青路面", "沥青"),
-    ("水泥", "水泥"), ("水泥混凝土", "水泥"), ("水泥混凝土路面", "水泥"),
-    ("砂石", "砂石"), ("砂石路面", "砂石"), ("砂砾", "砂石"),
-    ("土", "土"), ("土路", "土"), ("土路面", "土"), ("其它", "其他"), ("其他", "其他"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("沥青", "沥青"),
+        ("沥青混凝土", "沥青"),
+        ("沥青混凝土路面", "沥青"),
+        ("沥青路面", "沥青"),
+        ("水泥", "水泥"),
+        ("水泥混凝土", "水泥"),
+        ("水泥混凝土路面", "水泥"),
+        ("砂石", "砂石"),
+        ("砂石路面", "砂石"),
+        ("砂砾", "砂石"),
+        ("土", "土"),
+        ("土路", "土"),
+        ("土路面", "土"),
+        ("其它", "其他"),
+        ("其他", "其他"),
+    ],
+)
 def test_normalize_surface(value, expected):
     assert normalize_surface(value) == expected
 
@@ -87,8 +142,18 @@ def test_normalize_surface_refuses():
 
 def test_chief_positions_in_order():
     assert [p.code for p in CHIEF_POSITIONS] == [
-        "chief_total", "chief_deputy_total", "city", "city_deputy", "city_town_roads", "area",
-        "station", "town", "village", "cleaner", "public_welfare", "hired",
+        "chief_total",
+        "chief_deputy_total",
+        "city",
+        "city_deputy",
+        "city_town_roads",
+        "area",
+        "station",
+        "town",
+        "village",
+        "cleaner",
+        "public_welfare",
+        "hired",
     ]
     assert [p.name for p in CHIEF_POSITIONS][:5] == ["总路长", "副总路长", "市级路长", "市级副路长", "市镇道路长"]
     assert {p.code for p in CHIEF_POSITIONS if p.level == "maintainer"} == {"cleaner", "public_welfare", "hired"}

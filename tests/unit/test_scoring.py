@@ -1,22 +1,39 @@
 """扣分制 scoring rules (domain.scoring): points, caps, floor, periods, gaps, the 整改 state machine."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from roadchief.domain import scoring
-from roadchief.domain.scoring import (DONE, OPEN, VERIFIED, CatalogItem, FindingLine, OverdueCharge, Share,
-                                      TransitionError, capped_deduction, finding_points, month_scores, monthly_score,
-                                      next_state, overdue_month_ends, period_result, period_score, state_at)
+from roadchief.domain.scoring import (
+    DONE,
+    OPEN,
+    VERIFIED,
+    CatalogItem,
+    FindingLine,
+    OverdueCharge,
+    Share,
+    TransitionError,
+    capped_deduction,
+    finding_points,
+    month_scores,
+    monthly_score,
+    next_state,
+    overdue_month_ends,
+    period_result,
+    period_score,
+    state_at,
+)
 
 PIT = CatalogItem("LM04", "路面养护", "坑槽", 100, "处", cap_centi=300, category_cap_centi=500)
 DIRT = CatalogItem("LM01", "路面养护", "路面不洁", 50, "100m", cap_centi=400, category_cap_centi=500)
 SIGN = CatalogItem("YX02", "沿线设施", "标志缺失", 100, "处")
 OVERDUE = CatalogItem("LZ05", "履职", "整改逾期", 200, "次", cap_centi=600, category_cap_centi=2000)
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_points_per_unit():
@@ -70,7 +87,10 @@ def test_month_scores_caps_each_inspection_and_floor():
 
 def test_multiple_segments_two_chiefs_each_capped_apart():
     # one inspection over two towns' segments: each chief's share has its own caps
-    shares = [Share(1, 7, date(2022, 1, 5), (FindingLine(PIT, 5),)), Share(1, 8, date(2022, 1, 5), (FindingLine(PIT, 1),))]
+    shares = [
+        Share(1, 7, date(2022, 1, 5), (FindingLine(PIT, 5),)),
+        Share(1, 8, date(2022, 1, 5), (FindingLine(PIT, 1),)),
+    ]
     scores = month_scores(shares)
     assert scores[(7, (2022, 1))].score_centi == 9700
     assert scores[(8, (2022, 1))].score_centi == 9900
@@ -78,9 +98,11 @@ def test_multiple_segments_two_chiefs_each_capped_apart():
 
 def test_chief_replaced_mid_month_and_gaps():
     months = scoring.period_months(2022, "Q2")
-    shares = [Share(1, 1, date(2022, 5, 10), (FindingLine(SIGN, 2),)),  # old chief, before the handover
-              Share(2, 2, date(2022, 5, 20), (FindingLine(SIGN, 1),)),  # new chief, after it
-              Share(3, 1, date(2022, 4, 8), ())]
+    shares = [
+        Share(1, 1, date(2022, 5, 10), (FindingLine(SIGN, 2),)),  # old chief, before the handover
+        Share(2, 2, date(2022, 5, 20), (FindingLine(SIGN, 1),)),  # new chief, after it
+        Share(3, 1, date(2022, 4, 8), ()),
+    ]
     scores = month_scores(shares)
     old = period_result(1, months, scores, expected=[(2022, 4), (2022, 5)])
     new = period_result(2, months, scores, expected=[(2022, 5), (2022, 6)])
@@ -152,6 +174,7 @@ def test_catalog_validation_and_default_file():
     assert any("类别上限须一致" in e for e in scoring.validate_catalog([PIT, inconsistent, OVERDUE]))
 
     from roadchief.services.deduction_catalog import read_catalog_csv
+
     path = Path(__file__).resolve().parents[2] / "data" / "deduction_catalog.csv"
     items = read_catalog_csv(path.read_text(encoding="utf-8"))
     assert {i.category for i in items} == set(scoring.CATEGORIES)
@@ -161,16 +184,22 @@ def test_catalog_validation_and_default_file():
 
 # ------------------------------------------------------------------ seasonal duty (第十三条)
 
+
 def _duty_catalog():
     from roadchief.domain.scoring import CatalogItem
-    return {"LZ02": CatalogItem("LZ02", "履职", "汛期巡查未落实", 300, "次", 900, 2000),
-            "LZ03": CatalogItem("LZ03", "履职", "冬季除雪防滑不及时", 300, "处", 900, 2000),
-            "LZ05": CatalogItem("LZ05", "履职", "整改逾期", 200, "次", 1000, 2000)}
+
+    return {
+        "LZ02": CatalogItem("LZ02", "履职", "汛期巡查未落实", 300, "次", 900, 2000),
+        "LZ03": CatalogItem("LZ03", "履职", "冬季除雪防滑不及时", 300, "处", 900, 2000),
+        "LZ05": CatalogItem("LZ05", "履职", "整改逾期", 200, "次", 1000, 2000),
+    }
 
 
 def test_duty_phase_rule():
     import pytest as _pytest
+
     from roadchief.domain.scoring import check_duty_phase
+
     assert check_duty_phase("flood", " 雨中 ") == "雨中"
     assert check_duty_phase("winter", "撒砂") == "撒砂"
     assert check_duty_phase("daily", "") is None
@@ -181,15 +210,22 @@ def test_duty_phase_rule():
 
 def test_duty_charges_once_per_chief_period_and_missing_record():
     from datetime import date as _date
+
     from roadchief.domain.scoring import DutyGapLine, duty_charges, duty_deductions
+
     end1, end2 = _date(2022, 7, 10), _date(2022, 8, 3)
-    gaps = [DutyGapLine(1, "flood", 5, 1, end1, "雨中", "X001 K0+000–K2+300"),
-            DutyGapLine(1, "flood", 5, 1, end1, "雨中", "X002 K0+000–K1+000"),  # same period and phase: once
-            DutyGapLine(1, "flood", 5, 2, end2, "雨前", "X001 K0+000–K2+300"),
-            DutyGapLine(2, "winter", 6, 1, end1, "除雪或撒砂", "X003 K0+000–K0+500")]
+    gaps = [
+        DutyGapLine(1, "flood", 5, 1, end1, "雨中", "X001 K0+000–K2+300"),
+        DutyGapLine(1, "flood", 5, 1, end1, "雨中", "X002 K0+000–K1+000"),  # same period and phase: once
+        DutyGapLine(1, "flood", 5, 2, end2, "雨前", "X001 K0+000–K2+300"),
+        DutyGapLine(2, "winter", 6, 1, end1, "除雪或撒砂", "X003 K0+000–K0+500"),
+    ]
     charges = duty_charges(gaps, _duty_catalog())
     assert [(c.chief_id, c.month, c.item.code) for c in charges] == [
-        (1, (2022, 7), "LZ02"), (1, (2022, 8), "LZ02"), (2, (2022, 7), "LZ03")]
+        (1, (2022, 7), "LZ02"),
+        (1, (2022, 8), "LZ02"),
+        (2, (2022, 7), "LZ03"),
+    ]
     assert charges[0].reason.startswith("汛期第1期") and "X001 K0+000–K2+300、X002" in charges[0].reason
     assert charges[0].reason.endswith("缺雨中巡查") and charges[2].reason.endswith("缺除雪或撒砂记录")
     assert duty_deductions(gaps, _duty_catalog()) == {(1, (2022, 7)): 300, (1, (2022, 8)): 300, (2, (2022, 7)): 300}
@@ -202,10 +238,18 @@ def test_duty_charges_once_per_chief_period_and_missing_record():
 
 def test_duty_charges_in_month_scores_with_overdue():
     from datetime import date as _date
-    from roadchief.domain.scoring import (DutyGapLine, OverdueCharge, duty_charges, month_scores, period_result)
+
+    from roadchief.domain.scoring import DutyGapLine, OverdueCharge, duty_charges, month_scores, period_result
+
     catalog = _duty_catalog()
-    duty = duty_charges([DutyGapLine(1, "flood", 5, n, _date(2022, 7, 10), p, "X001")
-                         for n in range(1, 5) for p in ("雨前", "雨中", "雨后")], catalog)
+    duty = duty_charges(
+        [
+            DutyGapLine(1, "flood", 5, n, _date(2022, 7, 10), p, "X001")
+            for n in range(1, 5)
+            for p in ("雨前", "雨中", "雨后")
+        ],
+        catalog,
+    )
     overdue = [OverdueCharge(r, 1, (2022, 7), catalog["LZ05"]) for r in range(8)]
     scores = month_scores([], overdue, duty)
     july = scores[(1, (2022, 7))]
@@ -221,6 +265,7 @@ def test_year_score_is_the_weighted_mean_of_quarter_scores_not_of_months():
     """第二十一条: one definition — the year is the quarter_weights mean of the quarter scores."""
     from roadchief.domain.grades import combined_score
     from roadchief.domain.scoring import months_score
+
     # Q1 has three months at 100, Q2 one month at 70 → months 92.50, quarters 85.00
     monthly = {(2024, 1): 10000, (2024, 2): 10000, (2024, 3): 10000, (2024, 4): 7000}
     months = tuple((2024, m) for m in range(1, 13))

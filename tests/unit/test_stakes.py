@@ -1,19 +1,38 @@
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from roadchief.domain.stakes import (
-    StakeError, find_overlaps, format_stake, parse_stake, parse_stake_km, stake_length_km,
+    StakeError,
+    find_overlaps,
+    format_stake,
+    parse_stake,
+    parse_stake_km,
+    stake_length_km,
 )
 
 
-@pytest.mark.parametrize("text, metres", [
-    ("K12+345", 12345), ("k12+345", 12345), ("K12+345.0", 12345), (" K0+000 ", 0),
-    ("12+345", 12345), ("12.345", 12345), ("12", 12000), ("K12+345.5", 12346),
-    ("K12+345.49", 12345), ("K1+999.5", 2000), ("12.3455", 12346), ("Ｋ１２＋３４５", 12345),
-    ("K12 + 345", 12345), ("K0+005", 5),
-])
+@pytest.mark.parametrize(
+    "text, metres",
+    [
+        ("K12+345", 12345),
+        ("k12+345", 12345),
+        ("K12+345.0", 12345),
+        (" K0+000 ", 0),
+        ("12+345", 12345),
+        ("12.345", 12345),
+        ("12", 12000),
+        ("K12+345.5", 12346),
+        ("K12+345.49", 12345),
+        ("K1+999.5", 2000),
+        ("12.3455", 12346),
+        ("Ｋ１２＋３４５", 12345),
+        ("K12 + 345", 12345),
+        ("K0+005", 5),
+    ],
+)
 def test_parse_stake_strings(text, metres):
     assert parse_stake(text) == metres
 
@@ -31,9 +50,22 @@ def test_numbers_are_kilometres():
         parse_stake(True)
 
 
-@pytest.mark.parametrize("text", [
-    "", "   ", "K1+1000", "-1", "K-1+000", "K12+5", "K12+05", "K12", "abc", "K12+345+1", "12.3.4",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "K1+1000",
+        "-1",
+        "K-1+000",
+        "K12+5",
+        "K12+05",
+        "K12",
+        "abc",
+        "K12+345+1",
+        "12.3.4",
+    ],
+)
 def test_parse_stake_refuses(text):
     with pytest.raises(StakeError):
         parse_stake(text)
@@ -50,9 +82,16 @@ def test_stake_errors_are_value_errors_with_chinese_messages():
         parse_stake_km(D("NaN"))
 
 
-@pytest.mark.parametrize("metres, text", [
-    (12345, "K12+345"), (0, "K0+000"), (5, "K0+005"), (1000, "K1+000"), (123456, "K123+456"),
-])
+@pytest.mark.parametrize(
+    "metres, text",
+    [
+        (12345, "K12+345"),
+        (0, "K0+000"),
+        (5, "K0+005"),
+        (1000, "K1+000"),
+        (123456, "K123+456"),
+    ],
+)
 def test_format_stake(metres, text):
     assert format_stake(metres) == text
 
@@ -89,7 +128,9 @@ def test_overlap_examples():
     assert find_overlaps([("a", 0, 1000), ("b", 999, 2000)]) == [("a", "b")]
     assert find_overlaps([("b", 500, 600), ("a", 0, 1000)]) == [("b", "a")]
     assert find_overlaps([("a", 0, 100), ("b", 0, 100), ("c", 50, 60), ("d", 100, 200)]) == [
-        ("a", "b"), ("a", "c"), ("b", "c"),
+        ("a", "b"),
+        ("a", "c"),
+        ("b", "c"),
     ]
     assert find_overlaps([]) == []
 
@@ -102,7 +143,8 @@ def test_find_overlaps_names_the_bad_range():
 def _brute_force(ranges):
     return [
         (ranges[i][0], ranges[j][0])
-        for i in range(len(ranges)) for j in range(i + 1, len(ranges))
+        for i in range(len(ranges))
+        for j in range(i + 1, len(ranges))
         if max(ranges[i][1], ranges[j][1]) < min(ranges[i][2], ranges[j][2])
     ]
 

@@ -1,5 +1,6 @@
 """Photo uploads (services/uploads.py): only real JPEG/PNG/WebP images are kept, under
 generated names outside the web root, with a re-encoded thumbnail and the EXIF time."""
+
 from __future__ import annotations
 
 import io
@@ -12,14 +13,22 @@ from PIL import Image
 from werkzeug.datastructures import FileStorage
 
 from roadchief.services import ServiceError
-from roadchief.services.uploads import (DEFAULT_MAX_BYTES, THUMB_SIZE, delete_stored, inspect_photo, mimetype_for,
-                                        resolve_stored, save_photo)
+from roadchief.services.uploads import (
+    DEFAULT_MAX_BYTES,
+    THUMB_SIZE,
+    delete_stored,
+    inspect_photo,
+    mimetype_for,
+    resolve_stored,
+    save_photo,
+)
 
 NOW = datetime(2024, 5, 3, 10, 0)
 
 
-def image_bytes(fmt: str = "JPEG", size=(800, 600), mode: str = "RGB", taken: str | None = None,
-                orientation: int | None = None) -> bytes:
+def image_bytes(
+    fmt: str = "JPEG", size=(800, 600), mode: str = "RGB", taken: str | None = None, orientation: int | None = None
+) -> bytes:
     image = Image.new(mode, size, (200, 40, 40, 128) if mode == "RGBA" else "red" if mode == "RGB" else 0)
     out = io.BytesIO()
     kwargs = {}
@@ -39,8 +48,9 @@ def upload(data: bytes, filename: str = "photo.jpg", content_type: str = "image/
 
 
 def test_jpeg_is_stored_under_a_generated_name_with_thumbnail_and_exif_time(tmp_path):
-    stored = save_photo(upload(image_bytes(taken="2024:05:01 08:30:00"), filename="../../evil.php.jpg"),
-                        tmp_path, now=NOW)
+    stored = save_photo(
+        upload(image_bytes(taken="2024:05:01 08:30:00"), filename="../../evil.php.jpg"), tmp_path, now=NOW
+    )
     assert re.fullmatch(r"2024/05/[0-9a-f]{32}\.jpg", stored.path)
     assert stored.thumb_path == stored.path.replace(".jpg", "_thumb.jpg")
     assert stored.taken_at == datetime(2024, 5, 1, 8, 30)

@@ -5,17 +5,19 @@ Pure: no database, no Flask. Lengths never pass through float: 列养里程 "3.2
 it is turned into a Decimal from its shortest repr, and a value with more than
 three decimals is refused, since 列养里程 is kept to the metre.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from numbers import Integral, Real
-from typing import Any, Callable
+from typing import Any
 
 from roadchief.domain.stakes import StakeError, parse_stake, parse_stake_km
 
-ROAD_NAME_MAX = 120          # Road.name column width
+ROAD_NAME_MAX = 120  # Road.name column width
 _YES = {"是", "Y", "YES", "1", "TRUE", "T", "列养"}
 _NO = {"否", "N", "NO", "0", "FALSE", "F", "不列养"}
 
@@ -106,8 +108,11 @@ def parse_width_dm(value: Any) -> int | None:
     try:
         if isinstance(value, bool):
             raise InvalidOperation
-        metres = _float_decimal(value) if isinstance(value, Real) and not isinstance(value, Integral) \
+        metres = (
+            _float_decimal(value)
+            if isinstance(value, Real) and not isinstance(value, Integral)
             else Decimal(unicodedata.normalize("NFKC", str(value)).strip().removesuffix("m").removesuffix("米"))
+        )
     except (InvalidOperation, ValueError):
         raise ValueError(f"路面宽度不是数值：{value!r}") from None
     if not metres.is_finite() or metres <= 0:
@@ -138,4 +143,5 @@ def optional(parse: Callable[[str], str]) -> Callable[[Any], str | None]:
     def parse_optional(value: Any) -> str | None:
         text = cell_text(value)
         return None if text is None else parse(text)
+
     return parse_optional

@@ -1,11 +1,13 @@
 """The road layer's columns: field specs with their accepted names (pinyin included) and mapping files."""
+
 from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from roadchief.services import ServiceError
 from roadchief.services.importing.results import MAPPING_LABEL, ImportFailed, RowError
@@ -13,7 +15,7 @@ from roadchief.services.importing.results import MAPPING_LABEL, ImportFailed, Ro
 
 @dataclass(frozen=True)
 class FieldSpec:
-    label: str               # what the office calls the column; used in every error
+    label: str  # what the office calls the column; used in every error
     aliases: tuple[str, ...]  # accepted source names, earlier ones win when several are present
     required: bool = False
 
@@ -50,7 +52,7 @@ def load_mapping(path) -> dict[str, str]:
 
 def check_mapping(data: Any, error: type[ServiceError]) -> dict[str, str]:
     if not isinstance(data, dict):
-        raise error("映射须为 JSON 对象，如 {\"road_code\": \"MYCOL\"}")
+        raise error('映射须为 JSON 对象，如 {"road_code": "MYCOL"}')
     unknown = [key for key in data if key not in FIELDS]
     if unknown:
         raise error(f"映射中有未知字段：{'、'.join(map(str, unknown))}（可用：{'、'.join(FIELDS)}）")
@@ -94,7 +96,9 @@ def resolve_columns(columns: Iterable[str], mapping: dict[str, str]) -> dict[str
                 break
         else:
             if spec.required:
-                errors.append(RowError(0, spec.label, f"缺少必需的列“{spec.label}”（可用列名：{'、'.join(spec.aliases)}）"))
+                errors.append(
+                    RowError(0, spec.label, f"缺少必需的列“{spec.label}”（可用列名：{'、'.join(spec.aliases)}）")
+                )
     if errors:
         raise ImportFailed(f"导入失败：文件缺少必需的列或映射有误（{len(errors)} 处）", errors)
     return resolved

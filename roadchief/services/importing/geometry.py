@@ -1,4 +1,5 @@
 """A road row's line: validated, tidied, merged, simplified for the map bands and measured (pure shapely)."""
+
 from __future__ import annotations
 
 import json
@@ -6,15 +7,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import shapely
-from shapely.geometry import LineString, MultiLineString, mapping as geojson_mapping
+from shapely.geometry import LineString, MultiLineString
+from shapely.geometry import mapping as geojson_mapping
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import linemerge
 
 from roadchief.domain.lengths import projected_length_km
 
-COORD_DIGITS = 6            # ≈ 0.1 m: finer than any survey we receive
+COORD_DIGITS = 6  # ≈ 0.1 m: finer than any survey we receive
 MID_TOLERANCE_DEG = 0.00005  # ≈ 5 m at 38°N, for the town-level map
-LOW_TOLERANCE_DEG = 0.0003   # ≈ 30 m, for the whole-city map
+LOW_TOLERANCE_DEG = 0.0003  # ≈ 30 m, for the whole-city map
 BAND_DIGITS = 5
 
 
@@ -114,6 +116,9 @@ def road_shape(geom: BaseGeometry | None) -> Shape:
         geometry=_geojson(cleaned),
         geometry_mid=_band(cleaned, MID_TOLERANCE_DEG),
         geometry_low=_band(cleaned, LOW_TOLERANCE_DEG),
-        min_lon=min_lon, min_lat=min_lat, max_lon=max_lon, max_lat=max_lat,
+        min_lon=min_lon,
+        min_lat=min_lat,
+        max_lon=max_lon,
+        max_lat=max_lat,
         measured_km=measured,
     )

@@ -1,4 +1,5 @@
 """Reading a layer file (GeoJSON, Shapefile, zipped Shapefile, GeoPackage): encodings, CRS → lon/lat."""
+
 from __future__ import annotations
 
 import codecs
@@ -46,6 +47,7 @@ def _sidecar_exists(shp: Path, suffix: str) -> bool:
 def _line_layer(path: Path) -> str | None:
     """A GeoPackage may hold several layers: take the (first) line layer."""
     import pyogrio
+
     try:
         layers = pyogrio.list_layers(str(path))
     except Exception as exc:  # not a GeoPackage at all; reported like any unreadable file
@@ -80,7 +82,9 @@ def read_frame(path: Path, encoding: str | None):
 
     kind = _SUFFIX_KINDS.get(path.suffix.lower())
     if kind is None:
-        raise file_error(f"不支持的文件格式“{path.suffix or path.name}”（可导入 .geojson/.json、.shp、含 .shp 的 .zip、.gpkg）")
+        raise file_error(
+            f"不支持的文件格式“{path.suffix or path.name}”（可导入 .geojson/.json、.shp、含 .shp 的 .zip、.gpkg）"
+        )
     if not path.exists():
         raise file_error(f"文件不存在：{path.name}")
     source, has_cpg = str(path), True
@@ -124,14 +128,14 @@ def to_lonlat(frame, file_name: str):
         raise file_error(f"无法把文件 {file_name} 的坐标系 {frame.crs.to_string()} 转换为经纬度：{exc}") from exc
 
 
-
 @dataclass
 class Layer:
     """A layer read and checked to hold rows and a geometry column; geometries still in the file's CRS."""
+
     path: Path
-    frame: Any               # the GeoDataFrame
-    records: list[dict]      # attribute rows as plain dicts
-    columns: list[str]       # attribute columns, the geometry column left out
+    frame: Any  # the GeoDataFrame
+    records: list[dict]  # attribute rows as plain dicts
+    columns: list[str]  # attribute columns, the geometry column left out
 
     def lonlat_geometries(self) -> list:
         """Every row's geometry in EPSG:4326 (ImportFailed when the CRS cannot be placed)."""

@@ -1,9 +1,11 @@
 """The register as it stands (towns, villages, stations, the file's roads and segments), loaded once, not per row."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -11,8 +13,8 @@ from roadchief.extensions import db
 from roadchief.models import Road, Segment, Station, Town, Village
 from roadchief.services.importing.cells import cell_text
 
-VILLAGE_NAME_MAX = 40        # Village.name column width
-_IN_CHUNK = 500              # keep IN (...) lists well under any driver's parameter limit
+VILLAGE_NAME_MAX = 40  # Village.name column width
+_IN_CHUNK = 500  # keep IN (...) lists well under any driver's parameter limit
 
 _MULTI_VILLAGE = re.compile(r"[、,，;；/]")
 
@@ -20,6 +22,7 @@ _MULTI_VILLAGE = re.compile(r"[、,，;；/]")
 @dataclass(eq=False)
 class NewVillage:
     """A village to be created (create_villages=True); its code is assigned when writing."""
+
     town: Town
     name: str
     created: Village | None = None
@@ -27,7 +30,7 @@ class NewVillage:
 
 def _chunks(items: list, size: int = _IN_CHUNK) -> Iterable[list]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 class Register:

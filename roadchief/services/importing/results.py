@@ -1,10 +1,11 @@
 """What an import tells its caller: row errors, length warnings, the report, progress."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Callable
 
 from roadchief.domain.mileage import MileageDiff
 from roadchief.services import ServiceError
@@ -22,7 +23,7 @@ LENGTH_TOLERANCE = Decimal("0.05")  # 列养里程 against the measured line: a 
 
 @dataclass
 class RowError:
-    row: int    # 1-based data row as the office counts them; 0 = the file as a whole
+    row: int  # 1-based data row as the office counts them; 0 = the file as a whole
     field: str  # column label, e.g. 起点桩号
     reason: str
 
@@ -42,8 +43,10 @@ class LengthWarning:
     deviation: Decimal  # |measured − listed| / listed, e.g. Decimal("0.2500")
 
     def __str__(self) -> str:
-        return (f"第 {self.row} 行 {self.road_code} {self.stakes}：列养 {self.listed_km} km，"
-                f"实测 {self.measured_km} km，偏差 {_percent(self.deviation)}")
+        return (
+            f"第 {self.row} 行 {self.road_code} {self.stakes}：列养 {self.listed_km} km，"
+            f"实测 {self.measured_km} km，偏差 {_percent(self.deviation)}"
+        )
 
 
 @dataclass
@@ -64,7 +67,7 @@ class ImportReport:
     mileage_diff: MileageDiff | None = None
     mileage_lines: list[str] = field(default_factory=list)
     mileage_frozen: str | None = None  # the version was left alone, and why
-    needs_confirmation: bool = False   # a preview: re-run with --yes to write
+    needs_confirmation: bool = False  # a preview: re-run with --yes to write
     complete: bool = False
 
     @property

@@ -1,26 +1,45 @@
 """Road rows: each record read and checked against the register, then checks across rows (one road, stakes, lengths)."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Callable
+from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
 from roadchief.domain.lengths import exceeds_tolerance, length_deviation
 from roadchief.domain.roads import (
-    class_from_code, normalize_class, normalize_surface, normalize_tech_grade, validate_road_code,
+    class_from_code,
+    normalize_class,
+    normalize_surface,
+    normalize_tech_grade,
+    validate_road_code,
 )
 from roadchief.domain.stakes import find_overlaps, format_stake
 from roadchief.models import Segment, Station, Town, Village
 from roadchief.services.importing.cells import (
-    cell_text, optional, parse_is_listed, parse_listed_km, parse_road_name, parse_stake_cell, parse_width_dm,
+    cell_text,
+    optional,
+    parse_is_listed,
+    parse_listed_km,
+    parse_road_name,
+    parse_stake_cell,
+    parse_width_dm,
 )
 from roadchief.services.importing.columns import FIELDS
 from roadchief.services.importing.geometry import Shape, road_shape
 from roadchief.services.importing.register import NewVillage, Register
 from roadchief.services.importing.results import (
-    GEOMETRY_LABEL, LENGTH_TOLERANCE, STAKES_LABEL, ImportFailed, LengthWarning, Progress, RowError, Ticker,
+    GEOMETRY_LABEL,
+    LENGTH_TOLERANCE,
+    STAKES_LABEL,
+    ImportFailed,
+    LengthWarning,
+    Progress,
+    RowError,
+    Ticker,
 )
 
 
@@ -85,8 +104,13 @@ class _RowReader:
         start_m = self._field(row, record, "start_stake", parse_stake_cell)
         end_m = self._field(row, record, "end_stake", parse_stake_cell)
         if start_m is not _INVALID and end_m is not _INVALID and end_m <= start_m:
-            self.errors.append(RowError(row, FIELDS["end_stake"].label,
-                                        f"止点桩号须大于起点桩号：{format_stake(start_m)} — {format_stake(end_m)}"))
+            self.errors.append(
+                RowError(
+                    row,
+                    FIELDS["end_stake"].label,
+                    f"止点桩号须大于起点桩号：{format_stake(start_m)} — {format_stake(end_m)}",
+                )
+            )
         values = {
             "listed_km": self._field(row, record, "listed_km", parse_listed_km),
             "is_listed": self._field(row, record, "is_listed", parse_is_listed),
@@ -99,8 +123,18 @@ class _RowReader:
         village = self._village(row, record, town, road_class)
         if len(self.errors) > before:
             return None
-        return Row(row=row, road_code=code, road_name=road_name, road_class=road_class,
-                   start_m=start_m, end_m=end_m, town=town, village=village, shape=shape, **values)
+        return Row(
+            row=row,
+            road_code=code,
+            road_name=road_name,
+            road_class=road_class,
+            start_m=start_m,
+            end_m=end_m,
+            town=town,
+            village=village,
+            shape=shape,
+            **values,
+        )
 
     def _road_class(self, row: int, record: dict, code: Any) -> Any:
         # Without a class the code's prefix decides (X 市道, Y 镇道, C 村道, Z 专用公路; 第三条).
@@ -129,11 +163,19 @@ def check_roads_consistent(rows: list[Row], errors: list[RowError]) -> None:
             continue
         same_road = f"与第 {seen.row} 行同一路线 {row.road_code}"
         if row.road_class != seen.road_class:
-            errors.append(RowError(row.row, FIELDS["road_class"].label,
-                                   f"{same_road}的行政等级不一致（{seen.road_class} / {row.road_class}）"))
+            errors.append(
+                RowError(
+                    row.row,
+                    FIELDS["road_class"].label,
+                    f"{same_road}的行政等级不一致（{seen.road_class} / {row.road_class}）",
+                )
+            )
         if row.road_name and seen.road_name and row.road_name != seen.road_name:
-            errors.append(RowError(row.row, FIELDS["road_name"].label,
-                                   f"{same_road}的名称不一致（{seen.road_name} / {row.road_name}）"))
+            errors.append(
+                RowError(
+                    row.row, FIELDS["road_name"].label, f"{same_road}的名称不一致（{seen.road_name} / {row.road_name}）"
+                )
+            )
         elif row.road_name and not seen.road_name:
             first[row.road_code] = row  # later rows are compared with the first named one
 
@@ -157,13 +199,24 @@ def check_stakes(rows: list[Row], register: Register, errors: list[RowError]) ->
             in_file = sorted((item for item in pair if isinstance(item, Row)), key=lambda r: r.row)
             if len(in_file) == 2:
                 earlier, later = in_file
-                errors.append(RowError(later.row, STAKES_LABEL,
-                                       f"{code} {later.stakes} 与第 {earlier.row} 行 {earlier.stakes} 桩号重叠"))
+                errors.append(
+                    RowError(
+                        later.row,
+                        STAKES_LABEL,
+                        f"{code} {later.stakes} 与第 {earlier.row} 行 {earlier.stakes} 桩号重叠",
+                    )
+                )
             elif len(in_file) == 1:
                 row = in_file[0]
                 segment = next(item for item in pair if isinstance(item, Segment))
-                errors.append(RowError(row.row, STAKES_LABEL, f"{code} {row.stakes} 与已登记路段 "
-                                       f"{format_stake(segment.start_m)}—{format_stake(segment.end_m)} 桩号重叠"))
+                errors.append(
+                    RowError(
+                        row.row,
+                        STAKES_LABEL,
+                        f"{code} {row.stakes} 与已登记路段 "
+                        f"{format_stake(segment.start_m)}—{format_stake(segment.end_m)} 桩号重叠",
+                    )
+                )
             # two stored segments overlapping is the register's own problem, not this file's
 
 
@@ -178,8 +231,9 @@ def length_warnings(rows: list[Row]) -> list[LengthWarning]:
     return warnings
 
 
-def read_rows(records: list[dict], geometries: list, columns: dict[str, str], register: Register,
-              progress: Progress | None) -> list[Row]:
+def read_rows(
+    records: list[dict], geometries: list, columns: dict[str, str], register: Register, progress: Progress | None
+) -> list[Row]:
     errors: list[RowError] = []
     reader = _RowReader(register, columns, errors)
     ticker = Ticker(progress, len(records), "校验")

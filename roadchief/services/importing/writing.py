@@ -1,4 +1,5 @@
 """Writing checked road rows: new villages, roads, segments and the 列养里程 version they belong to."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -42,8 +43,10 @@ def _create_villages(register: Register, counts: Counts) -> None:
         while f"{new.town.code}{number:03d}" in used:
             number += 1
         if number > 999:
-            raise ImportFailed(f"导入失败：{new.town.name}已没有可用的行政村代码",
-                               [RowError(0, FIELDS["village"].label, f"{new.town.name}的 901–999 号村代码已用完")])
+            raise ImportFailed(
+                f"导入失败：{new.town.name}已没有可用的行政村代码",
+                [RowError(0, FIELDS["village"].label, f"{new.town.name}的 901–999 号村代码已用完")],
+            )
         code = f"{new.town.code}{number:03d}"
         used.add(code)
         new.created = Village(town=new.town, code=code, name=new.name)
@@ -90,17 +93,28 @@ def _segment_values(row: Row) -> dict[str, Any]:
     village = row.village.created if isinstance(row.village, NewVillage) else row.village
     shape = row.shape
     return {
-        "listed_m": row.listed_m, "is_listed": row.is_listed, "tech_grade": row.tech_grade,
-        "surface": row.surface, "width_dm": row.width_dm,
-        "town": row.town, "village": village, "station": row.station,
-        "geometry": shape.geometry, "geometry_mid": shape.geometry_mid, "geometry_low": shape.geometry_low,
-        "min_lon": shape.min_lon, "min_lat": shape.min_lat, "max_lon": shape.max_lon, "max_lat": shape.max_lat,
+        "listed_m": row.listed_m,
+        "is_listed": row.is_listed,
+        "tech_grade": row.tech_grade,
+        "surface": row.surface,
+        "width_dm": row.width_dm,
+        "town": row.town,
+        "village": village,
+        "station": row.station,
+        "geometry": shape.geometry,
+        "geometry_mid": shape.geometry_mid,
+        "geometry_low": shape.geometry_low,
+        "min_lon": shape.min_lon,
+        "min_lat": shape.min_lat,
+        "max_lon": shape.max_lon,
+        "max_lat": shape.max_lat,
         "measured_m": shape.measured_m,
     }
 
 
-def _upsert_segments(rows: list[Row], roads: dict[str, Road], register: Register, counts: Counts,
-                     progress: Progress | None) -> list[tuple[Row, Segment]]:
+def _upsert_segments(
+    rows: list[Row], roads: dict[str, Road], register: Register, counts: Counts, progress: Progress | None
+) -> list[tuple[Row, Segment]]:
     stored = {(s.road_id, s.start_m, s.end_m): s for segments in register.segments.values() for s in segments}
     ticker = Ticker(progress, len(rows), "导入")
     written = []
@@ -123,24 +137,31 @@ def _upsert_segments(rows: list[Row], roads: dict[str, Road], register: Register
 
 @dataclass
 class VersionOutcome:
-    name: str                       # the version written (or that would be)
-    base: str | None                # what the difference is against: the version changed or the one before
+    name: str  # the version written (or that would be)
+    base: str | None  # what the difference is against: the version changed or the one before
     diff: MileageDiff
     lines: list[str]
-    frozen: str | None = None       # why the version was left alone (import without --effective)
+    frozen: str | None = None  # why the version was left alone (import without --effective)
 
 
 def _file_entries(written: list[tuple[Row, Segment]]) -> dict[int, MileageEntry]:
     entries = {}
     for row, segment in written:
         village = row.village.created if isinstance(row.village, NewVillage) else row.village
-        entries[segment.id] = MileageEntry(row.road_class, row.town.id, village.id if village else None,
-                                           row.station.id if row.station else None, row.listed_m, row.is_listed)
+        entries[segment.id] = MileageEntry(
+            row.road_class,
+            row.town.id,
+            village.id if village else None,
+            row.station.id if row.station else None,
+            row.listed_m,
+            row.is_listed,
+        )
     return entries
 
 
-def _with_road_classes(after: dict[int, MileageEntry], roads: dict[str, Road], register: Register,
-                       rows: list[Row]) -> dict[int, MileageEntry]:
+def _with_road_classes(
+    after: dict[int, MileageEntry], roads: dict[str, Road], register: Register, rows: list[Row]
+) -> dict[int, MileageEntry]:
     """A road has one class (第三条): when the file sets it, every segment of that road in the
     version follows, the ones absent from a partial file included."""
     classes = {roads[code].id: road_class for code, (_, road_class) in _road_attributes(rows).items()}
@@ -162,12 +183,21 @@ def write_mileage(to_write: list, version: MileageVersion, counts: Counts) -> No
 
 def _frozen_note(version: MileageVersion, hits: list[tuple[int, list[int]]]) -> str:
     suggest = date(max(year for year, _ in hits) + 1, 1, 1).isoformat()
-    return (f"列养里程版本“{version.name}”未改动：{frozen_message(hits)}，该版本已冻结（登记簿已按文件更新）。"
-            f"如需按本文件调整列养里程，请加 --effective 日期 新建版本（如 --effective {suggest}）")
+    return (
+        f"列养里程版本“{version.name}”未改动：{frozen_message(hits)}，该版本已冻结（登记簿已按文件更新）。"
+        f"如需按本文件调整列养里程，请加 --effective 日期 新建版本（如 --effective {suggest}）"
+    )
 
 
-def _mileage(written: list[tuple[Row, Segment]], roads: dict[str, Road], register: Register, rows: list[Row],
-             effective: date | None, complete: bool, counts: Counts) -> VersionOutcome:
+def _mileage(
+    written: list[tuple[Row, Segment]],
+    roads: dict[str, Road],
+    register: Register,
+    rows: list[Row],
+    effective: date | None,
+    complete: bool,
+    counts: Counts,
+) -> VersionOutcome:
     """Bring the file into the 列养里程 version it belongs to (re-set every two years, 第十五条).
 
     A version is complete: with --effective D the file goes into the version dated D, or a
@@ -202,8 +232,15 @@ def _mileage(written: list[tuple[Row, Segment]], roads: dict[str, Road], registe
         if effective is not None:
             reason = mileage.frozen_refusal(hits, new_date)
             raise ImportFailed(f"导入失败：{reason}，未写入任何数据", [RowError(0, "列养里程版本", reason)])
-        return VersionOutcome(name, base_name, diff, lines, frozen=_frozen_note(target, hits) if target
-                              else f"未创建列养里程版本：{frozen_message(hits)}，请加 --effective 日期 新建版本")
+        return VersionOutcome(
+            name,
+            base_name,
+            diff,
+            lines,
+            frozen=_frozen_note(target, hits)
+            if target
+            else f"未创建列养里程版本：{frozen_message(hits)}，请加 --effective 日期 新建版本",
+        )
     version = target
     if version is None:
         version = MileageVersion(name=name, effective_from=new_date)
@@ -214,8 +251,9 @@ def _mileage(written: list[tuple[Row, Segment]], roads: dict[str, Road], registe
     return VersionOutcome(name, base_name, diff, lines)
 
 
-def write_rows(rows: list[Row], register: Register, effective: date | None, complete: bool,
-               progress: Progress | None) -> tuple[Counts, VersionOutcome]:
+def write_rows(
+    rows: list[Row], register: Register, effective: date | None, complete: bool, progress: Progress | None
+) -> tuple[Counts, VersionOutcome]:
     counts = Counts()
     _create_villages(register, counts)
     roads = _upsert_roads(rows, register, counts)

@@ -1,4 +1,5 @@
 """JSON API under /api/v1 (OpenAPI document at /api/v1/openapi.json): one blueprint, its helpers, and a module per area."""
+
 from __future__ import annotations
 
 import gzip
@@ -20,7 +21,9 @@ BEARER = "BearerAuth"
 def csrf_for_cookie_sessions():
     # Bearer-token clients cannot be driven by another site; cookie sessions can, so
     # unsafe methods from a browser session need the CSRF token header.
-    if request.method not in ("GET", "HEAD", "OPTIONS") and not request.headers.get("Authorization", "").startswith("Bearer "):
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not request.headers.get("Authorization", "").startswith(
+        "Bearer "
+    ):
         try:
             validate_csrf(request.headers.get("X-CSRFToken", ""))
         except ValidationError:
@@ -31,6 +34,7 @@ def compressed_json(payload, max_age: int = 60):
     """JSON with an ETag (304 when unchanged) and gzip when the client accepts it.
     `payload` may be JSON text already."""
     from flask import make_response
+
     text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     body = text.encode()
     etag = hashlib.sha1(body).hexdigest()
@@ -60,21 +64,33 @@ def parse_bbox(text: str | None):
     return parts
 
 
-
 def visible_or_abort(model, row_id: int, can_see):
     """The row, 404 when it doesn't exist, 403 when it lies outside the caller's scope."""
     from roadchief.extensions import db
+
     row = db.get_or_404(model, row_id)
     if not can_see(current_user, row):
         abort(403)
     return row
 
 
-
-STANDARD_ERRORS = {"400": "请求有误", "401": "需要登录（Bearer 令牌）", "403": "无权访问", "404": "不存在",
-                   "422": "参数校验失败", "429": "请求过于频繁"}
-ERROR_SCHEMA = {"type": "object", "properties": {"error": {"type": "string"}, "status": {"type": "integer"},
-                                                 "detail": {}, "message": {"type": "string"}}}
+STANDARD_ERRORS = {
+    "400": "请求有误",
+    "401": "需要登录（Bearer 令牌）",
+    "403": "无权访问",
+    "404": "不存在",
+    "422": "参数校验失败",
+    "429": "请求过于频繁",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {},
+        "message": {"type": "string"},
+    },
+}
 
 
 def document_errors(spec: dict) -> dict:
@@ -84,12 +100,13 @@ def document_errors(spec: dict) -> dict:
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             for code, text in STANDARD_ERRORS.items():
-                responses[code] = {"description": text,
-                                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+                responses[code] = {
+                    "description": text,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                }
             if operation.get("operationId", "").endswith("segments") or "304" in responses:
                 responses.setdefault("304", {"description": "未变化（ETag）"})
     return spec
-
 
 
 # the areas register their routes on bp, in the order their operations appear in the OpenAPI document

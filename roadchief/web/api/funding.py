@@ -1,4 +1,5 @@
 """API: the funding plan and quarterly disbursement tables (city office and finance)."""
+
 from __future__ import annotations
 
 from roadchief.domain.permissions import MANAGE_FUNDING, roles_for
@@ -8,9 +9,14 @@ from roadchief.web.api import BEARER, bp
 
 @bp.get("/funding/plan/<int:year>")
 @allow(*roles_for(MANAGE_FUNDING))
-@bp.doc(summary="年度养护经费计划", description="与 `roadchief funding plan YEAR --json` 相同；金额为两位小数的字符串。", security=BEARER)
+@bp.doc(
+    summary="年度养护经费计划",
+    description="与 `roadchief funding plan YEAR --json` 相同；金额为两位小数的字符串。",
+    security=BEARER,
+)
 def funding_plan(year: int):
     from roadchief.services.funding_plan import annual_plan
+
     return annual_plan(year)
 
 
@@ -19,4 +25,5 @@ def funding_plan(year: int):
 @bp.doc(summary="季度拨付表", description="与 `roadchief funding quarter YEAR Q --json` 相同。", security=BEARER)
 def funding_quarter(year: int, quarter: int):
     from roadchief.services.funding_quarter import quarter_report
+
     return quarter_report(year, quarter)

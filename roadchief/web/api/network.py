@@ -1,18 +1,18 @@
 """API: segments (GeoJSON and detail) and the 列养里程 summary."""
+
 from __future__ import annotations
 
 from apiflask import Schema
 from apiflask.fields import Integer
 from apiflask.validators import OneOf, Range
-
-from roadchief.web.api.fields import String
 from flask_login import current_user
 
+from roadchief.domain.permissions import READ, roles_for
 from roadchief.services.map_data import ZOOM_BANDS, segments_geojson_text
 from roadchief.services.network import network_summary
-from roadchief.domain.permissions import READ, roles_for
 from roadchief.web.access import allow
 from roadchief.web.api import BEARER, bp, compressed_json, parse_bbox, visible_or_abort
+from roadchief.web.api.fields import String
 
 
 class SegmentQuery(Schema):
@@ -22,14 +22,22 @@ class SegmentQuery(Schema):
     zoom = Integer(load_default=12, validate=Range(0, 22))
 
 
-
 @bp.get("/segments")
 @allow(*roles_for(READ))
 @bp.input(SegmentQuery, location="query", arg_name="query")
-@bp.doc(summary="路段 GeoJSON", description=f"按范围、等级、乡镇筛选的路段（FeatureCollection），几何按缩放级别预先简化：{ZOOM_BANDS}。", security=BEARER)
+@bp.doc(
+    summary="路段 GeoJSON",
+    description=f"按范围、等级、乡镇筛选的路段（FeatureCollection），几何按缩放级别预先简化：{ZOOM_BANDS}。",
+    security=BEARER,
+)
 def segments(query):
-    text, _count = segments_geojson_text(current_user, bbox=parse_bbox(query["bbox"]), road_class=query["road_class"],
-                                         town=query["town"], zoom=query["zoom"])
+    text, _count = segments_geojson_text(
+        current_user,
+        bbox=parse_bbox(query["bbox"]),
+        road_class=query["road_class"],
+        town=query["town"],
+        zoom=query["zoom"],
+    )
     return compressed_json(text)
 
 
@@ -38,15 +46,21 @@ def segments(query):
 @bp.doc(summary="列养里程汇总", description="按行政等级、乡镇汇总的列养里程（km，字符串，三位小数）。", security=BEARER)
 def summary():
     from roadchief.services.permissions import office_town_id
+
     town_id = office_town_id(current_user)
     return network_summary(town_id=town_id)
 
 
 @bp.get("/segments/<int:segment_id>")
 @allow(*roles_for(READ))
-@bp.doc(summary="路段详情", description="路段属性、各级路长（姓名、职务、电话）、缺失的必需路长与最新评分。", security=BEARER)
+@bp.doc(
+    summary="路段详情",
+    description="路段属性、各级路长（姓名、职务、电话）、缺失的必需路长与最新评分。",
+    security=BEARER,
+)
 def segment_detail(segment_id: int):
     from roadchief.models import Segment
     from roadchief.services.map_data import segment_detail as detail
     from roadchief.services.permissions import can_see_segment
+
     return detail(visible_or_abort(Segment, segment_id, can_see_segment))

@@ -1,27 +1,27 @@
 """API: operations — road events (第十四条) and road assets (路产)."""
+
 from __future__ import annotations
 
 from apiflask import Schema
 from apiflask.fields import Boolean, DateTime, Dict, Float, Integer
 from apiflask.validators import Length, OneOf, Range
-
-from roadchief.web.api.fields import String
 from flask import abort
 from flask_login import current_user
 
 from roadchief.domain.permissions import ACT_ON_EVENT, READ, RECORD_EVENT, roles_for
 from roadchief.web.access import allow
 from roadchief.web.api import BEARER, bp, compressed_json, parse_bbox, visible_or_abort
+from roadchief.web.api.fields import String
 from roadchief.web.api.inspections import MAX_ID
-
 
 OPERATIONS_TAG = "突发事件与路产"
 
 
 class EventQuery(Schema):
     bbox = String(load_default=None, metadata={"description": "minlon,minlat,maxlon,maxlat（WGS84）"})
-    include_repaired = Integer(load_default=0, validate=Range(0, 1),
-                               metadata={"description": "1：包括已修复的事件（默认只给未修复的）"})
+    include_repaired = Integer(
+        load_default=0, validate=Range(0, 1), metadata={"description": "1：包括已修复的事件（默认只给未修复的）"}
+    )
 
 
 class BboxQuery(Schema):
@@ -31,13 +31,20 @@ class BboxQuery(Schema):
 @bp.get("/events")
 @allow(*roles_for(READ))
 @bp.input(EventQuery, location="query", arg_name="query")
-@bp.doc(tags=[OPERATIONS_TAG], summary="突发事件 GeoJSON",
-        description="本人权限范围内的突发事件（FeatureCollection）。properties.layer 为 event 的是事件点"
-                    "（interrupted=true 表示交通中断），为 detour 的是中断事件绘制的绕行线。", security=BEARER)
+@bp.doc(
+    tags=[OPERATIONS_TAG],
+    summary="突发事件 GeoJSON",
+    description="本人权限范围内的突发事件（FeatureCollection）。properties.layer 为 event 的是事件点"
+    "（interrupted=true 表示交通中断），为 detour 的是中断事件绘制的绕行线。",
+    security=BEARER,
+)
 def events_geojson(query):
     from roadchief.services.events import events_geojson as build
-    return compressed_json(build(current_user, bbox=parse_bbox(query["bbox"]), include_repaired=bool(query["include_repaired"])),
-                           max_age=30)
+
+    return compressed_json(
+        build(current_user, bbox=parse_bbox(query["bbox"]), include_repaired=bool(query["include_repaired"])),
+        max_age=30,
+    )
 
 
 @bp.get("/events/<int:event_id>")
@@ -45,16 +52,22 @@ def events_geojson(query):
 @bp.doc(tags=[OPERATIONS_TAG], summary="突发事件详情", description="状态、各环节时间与用时（小时）。", security=BEARER)
 def event_detail(event_id: int):
     from roadchief.services import events as service
+
     return service.event_json(_event_or_abort(event_id))
 
 
 @bp.get("/assets")
 @allow(*roles_for(READ))
 @bp.input(BboxQuery, location="query", arg_name="query")
-@bp.doc(tags=[OPERATIONS_TAG], summary="路产 GeoJSON", description="本人权限范围内的路产（点或线），properties.layer 为 asset。",
-        security=BEARER)
+@bp.doc(
+    tags=[OPERATIONS_TAG],
+    summary="路产 GeoJSON",
+    description="本人权限范围内的路产（点或线），properties.layer 为 asset。",
+    security=BEARER,
+)
 def assets_geojson(query):
     from roadchief.services.assets import assets_geojson as build
+
     return compressed_json(build(current_user, bbox=parse_bbox(query["bbox"])), max_age=60)
 
 
@@ -66,14 +79,26 @@ EVENT_ACTORS = roles_for(ACT_ON_EVENT)
 
 class EventIn(Schema):
     segment_id = Integer(required=True, validate=Range(1, MAX_ID), metadata={"description": "路段编号"})
-    kind = String(required=True, validate=OneOf(EVENT_KINDS),
-                  metadata={"description": "flood_damage 水毁、landslide 塌方、snow_ice 积雪结冰、accident 交通事故、other 其他"})
-    severity = String(required=True, validate=OneOf(EVENT_SEVERITIES), metadata={"description": "minor 一般、major 较重、severe 严重"})
-    occurred_at = DateTime(required=True, metadata={"description": "发生时间（ISO 8601；带时区按所带时区换算，不带时区按北京时间）"})
+    kind = String(
+        required=True,
+        validate=OneOf(EVENT_KINDS),
+        metadata={"description": "flood_damage 水毁、landslide 塌方、snow_ice 积雪结冰、accident 交通事故、other 其他"},
+    )
+    severity = String(
+        required=True, validate=OneOf(EVENT_SEVERITIES), metadata={"description": "minor 一般、major 较重、severe 严重"}
+    )
+    occurred_at = DateTime(
+        required=True, metadata={"description": "发生时间（ISO 8601；带时区按所带时区换算，不带时区按北京时间）"}
+    )
     stake = String(load_default="", validate=Length(0, 20), metadata={"description": "桩号，如 K3+200（须在该路段内）"})
     lon = Float(load_default=None, metadata={"description": "经度（WGS84，与 lat 同时给出）"})
     lat = Float(load_default=None, metadata={"description": "纬度（WGS84）"})
-    closed = Boolean(load_default=False, metadata={"description": "交通中断：须同时给出 warning_sign 与绕行（detour、detour_road 或 detour_geometry 之一）"})
+    closed = Boolean(
+        load_default=False,
+        metadata={
+            "description": "交通中断：须同时给出 warning_sign 与绕行（detour、detour_road 或 detour_geometry 之一）"
+        },
+    )
     description = String(load_default="", validate=Length(0, 2000))
     warning_sign = String(load_default="", validate=Length(0, 2000), metadata={"description": "警示标志的设置情况"})
     detour = String(load_default="", validate=Length(0, 2000), metadata={"description": "绕行路线（文字）"})
@@ -82,37 +107,56 @@ class EventIn(Schema):
 
 
 class EventStepIn(Schema):
-    at = DateTime(load_default=None, metadata={"description": "抢通/修复时间（ISO 8601；不带时区按北京时间；省略为现在）"})
+    at = DateTime(
+        load_default=None, metadata={"description": "抢通/修复时间（ISO 8601；不带时区按北京时间；省略为现在）"}
+    )
     note = String(load_default="", validate=Length(0, 2000))
 
 
 def _event_or_abort(event_id: int):
     from roadchief.models.operations import RoadEvent
     from roadchief.services import events as service
+
     return visible_or_abort(RoadEvent, event_id, service.can_see_event)
 
 
 @bp.post("/events")
 @allow(*EVENT_RECORDERS)
 @bp.input(EventIn, arg_name="body")
-@bp.doc(tags=[OPERATIONS_TAG], summary="登记突发事件",
-        description="与“登记突发事件”页面相同的规则（第十四条）：交通中断时必须登记警示标志和绕行路线，否则 422。"
-                    "照片请在网页上补充。新建返回 201 与事件详情。",
-        responses={201: "已登记", 422: "不符合登记规则（中文说明在 error）"}, security=BEARER)
+@bp.doc(
+    tags=[OPERATIONS_TAG],
+    summary="登记突发事件",
+    description="与“登记突发事件”页面相同的规则（第十四条）：交通中断时必须登记警示标志和绕行路线，否则 422。"
+    "照片请在网页上补充。新建返回 201 与事件详情。",
+    responses={201: "已登记", 422: "不符合登记规则（中文说明在 error）"},
+    security=BEARER,
+)
 def events_create(body):
     from flask import current_app
+
     from roadchief.extensions import db
     from roadchief.models import Segment
     from roadchief.services import ServiceError
     from roadchief.services import events as service
+
     segment = db.session.get(Segment, body["segment_id"])
     if segment is not None and not service.can_record(current_user, segment):
         abort(403)
     data = service.EventInput(
-        segment_id=body["segment_id"], kind=body["kind"], severity=body["severity"], occurred_at=body["occurred_at"],
-        closed=body["closed"], stake=body["stake"], lon=body["lon"], lat=body["lat"], description=body["description"],
-        warning_sign=body["warning_sign"], detour=body["detour"], detour_road=body["detour_road"],
-        detour_geometry=body["detour_geometry"])
+        segment_id=body["segment_id"],
+        kind=body["kind"],
+        severity=body["severity"],
+        occurred_at=body["occurred_at"],
+        closed=body["closed"],
+        stake=body["stake"],
+        lon=body["lon"],
+        lat=body["lat"],
+        description=body["description"],
+        warning_sign=body["warning_sign"],
+        detour=body["detour"],
+        detour_road=body["detour_road"],
+        detour_geometry=body["detour_geometry"],
+    )
     try:
         event = service.create_event(current_user, data, current_app.config["UPLOAD_DIR"])
     except ServiceError as error:
@@ -122,13 +166,17 @@ def events_create(body):
 
 def _event_step(event_id: int, action: str, body):
     from flask import current_app
+
     from roadchief.services import ServiceError
     from roadchief.services import events as service
+
     event = _event_or_abort(event_id)
     if not service.can_act(current_user, event):
         abort(403)
     try:
-        service.act(current_user, event, action, at=body["at"], note=body["note"], upload_dir=current_app.config["UPLOAD_DIR"])
+        service.act(
+            current_user, event, action, at=body["at"], note=body["note"], upload_dir=current_app.config["UPLOAD_DIR"]
+        )
     except service.StepRefused as error:
         return {"error": str(error), "status": 409}, 409
     except ServiceError as error:
@@ -139,9 +187,13 @@ def _event_step(event_id: int, action: str, body):
 @bp.post("/events/<int:event_id>/restore")
 @allow(*EVENT_ACTORS)
 @bp.input(EventStepIn, arg_name="body")
-@bp.doc(tags=[OPERATIONS_TAG], summary="登记抢通（恢复通行）",
-        description="该路段的路长或路长办公室登记抢通。已抢通或已修复的事件返回 409。",
-        responses={200: "操作后的事件", 409: "当前状态不能执行该操作", 422: "时间不正确"}, security=BEARER)
+@bp.doc(
+    tags=[OPERATIONS_TAG],
+    summary="登记抢通（恢复通行）",
+    description="该路段的路长或路长办公室登记抢通。已抢通或已修复的事件返回 409。",
+    responses={200: "操作后的事件", 409: "当前状态不能执行该操作", 422: "时间不正确"},
+    security=BEARER,
+)
 def events_restore(event_id: int, body):
     return _event_step(event_id, "restore", body)
 
@@ -149,8 +201,12 @@ def events_restore(event_id: int, body):
 @bp.post("/events/<int:event_id>/repair")
 @allow(*EVENT_ACTORS)
 @bp.input(EventStepIn, arg_name="body")
-@bp.doc(tags=[OPERATIONS_TAG], summary="登记修复",
-        description="先抢通，后修复：未抢通的事件返回 409。",
-        responses={200: "操作后的事件", 409: "当前状态不能执行该操作", 422: "时间不正确"}, security=BEARER)
+@bp.doc(
+    tags=[OPERATIONS_TAG],
+    summary="登记修复",
+    description="先抢通，后修复：未抢通的事件返回 409。",
+    responses={200: "操作后的事件", 409: "当前状态不能执行该操作", 422: "时间不正确"},
+    security=BEARER,
+)
 def events_repair(event_id: int, body):
     return _event_step(event_id, "repair", body)
