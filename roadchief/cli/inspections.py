@@ -88,7 +88,7 @@ def catalog_cmd(year, load, confirm, as_json):
 @click.option("--json", "as_json", is_flag=True)
 def scores_cmd(year, period, scope, as_json):
     """各路长的月度、期间得分与等级（扣分制，一月一督查）。"""
-    from roadchief.services.assessment import assess
+    from roadchief.services.chief_scores import assess
 
     try:
         rows = assess(scope, year, period).rows()

@@ -384,7 +384,8 @@ def _choice(value, choices: dict, by_label: dict, what: str) -> str:
 
 
 def _apply(user, asset: RoadAsset, data: AssetInput, creating: bool) -> None:
-    from roadchief.services.events import _segment, clean_point, parse_stake, point_at_stake
+    from roadchief.services.event_input import _segment, clean_point, parse_stake
+    from roadchief.services.event_views import point_at_stake
 
     segment = _segment(data.segment_id)
     if not can_manage(user, segment):

@@ -1,6 +1,7 @@
-"""Disruption events (第十四条 先抢通，后修复): recording, 抢通 and 修复 steps with photos,
-lists in the user's scope, the public view of a road's current events, GeoJSON for
-the map and per-town handling times.
+"""Disruption events (第十四条 先抢通，后修复): recording, 抢通 and 修复 steps with photos, lists and per-town times.
+
+Also the public view of a road's current events and picking a segment. Input checks are in
+services.event_input; the map's GeoJSON and the API's JSON in services.event_views.
 
 The rules live in roadchief.domain.events; this module applies them to rows.
 Who may do what:
@@ -12,12 +13,10 @@ Who may do what:
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shapely.geometry import LineString, shape
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -29,18 +28,26 @@ from roadchief.domain.scoring import LOCAL_TZ
 from roadchief.domain.stakes import format_stake
 from roadchief.extensions import db
 from roadchief.models import Road, Segment, Town
-from roadchief.models.inspections import LAT_RANGE, LON_RANGE
 from roadchief.models.operations import RoadEvent, RoadEventPhoto
 from roadchief.services import Conflict, ServiceError
 from roadchief.services.audit import current_actor
+from roadchief.services.event_input import (
+    _choice,
+    _flag,
+    _road_by_code,
+    _segment,
+    _text,
+    clean_line,
+    clean_point,
+    parse_local,
+    parse_stake,
+)
 from roadchief.services.permissions import can_on_segment, can_see_segment, segment_condition
 from roadchief.services.transactions import unit_of_work
 from roadchief.services.uploads import PhotoStage, photo_columns, staged_photos
 
 RECORDERS = roles_for(RECORD_EVENT)
-EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 MAX_PHOTOS = 6
-MAX_TEXT = 2000
 
 
 def aware(moment: datetime | None) -> datetime | None:
@@ -56,31 +63,6 @@ def local_text(moment: datetime | None) -> str:
 class StepRefused(Conflict):
     """The state machine refuses a step (抢通 twice, 修复 before 抢通…): a conflict with the
     event's current state rather than bad input (the API answers 409)."""
-
-
-def _in_range(moment: datetime, what: str) -> datetime:
-    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
-        raise ServiceError(f"{what}不在 {EARLIEST_YEAR}–{LATEST_YEAR} 年之间")
-    try:
-        return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)).astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise ServiceError(f"{what}不正确") from None
-
-
-def parse_local(value, what: str, required: bool = True) -> datetime | None:
-    """A datetime from a form (``YYYY-MM-DDTHH:MM`` Beijing time) or an aware datetime."""
-    if isinstance(value, datetime):
-        return _in_range(value, what)
-    text = str(value or "").strip()
-    if not text:
-        if required:
-            raise ServiceError(f"请填写{what}")
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace(" ", "T"))
-    except ValueError:
-        raise ServiceError(f"{what}格式不正确：{text!r}") from None
-    return _in_range(moment, what)
 
 
 def _state(event: RoadEvent) -> rules.EventState:
@@ -123,96 +105,7 @@ def can_act(user, event: RoadEvent) -> bool:
     return can_on_segment(user, ACT_ON_EVENT, event.segment)
 
 
-# ------------------------------------------------------------------ input helpers
-
-
-def clean_point(lon, lat) -> tuple[float | None, float | None]:
-    if lon in (None, "") and lat in (None, ""):
-        return None, None
-    try:
-        lon_f, lat_f = float(lon), float(lat)
-    except (TypeError, ValueError):
-        raise ServiceError("位置坐标不正确：经度和纬度须同时为数字") from None
-    if not (LON_RANGE[0] <= lon_f <= LON_RANGE[1] and LAT_RANGE[0] <= lat_f <= LAT_RANGE[1]):
-        raise ServiceError("位置不在青铜峡市范围内")
-    return round(lon_f, 6), round(lat_f, 6)
-
-
-def parse_stake(value, segment: Segment) -> int | None:
-    """ "K12+345" or metres → metres; must lie on the segment."""
-    text = str(value if value is not None else "").strip().upper().replace(" ", "")
-    if not text:
-        return None
-    try:
-        if text.startswith("K"):
-            km, _, metres = text[1:].partition("+")
-            stake = int(km) * 1000 + int(metres or 0)
-        else:
-            stake = int(text)
-    except ValueError:
-        raise ServiceError(f"桩号格式不正确：{value!r}（如 K3+200）") from None
-    if not segment.start_m <= stake <= segment.end_m:
-        raise ServiceError(
-            f"桩号 {format_stake(stake)} 不在该路段 {format_stake(segment.start_m)}–{format_stake(segment.end_m)} 内"
-        )
-    return stake
-
-
-def clean_line(text) -> str | None:
-    """A drawn detour: GeoJSON LineString (geometry or Feature) in lon/lat within the city."""
-    raw = text if isinstance(text, dict) else str(text or "").strip()
-    if not raw:
-        return None
-    try:
-        data = json.loads(raw) if isinstance(raw, str) else raw
-        if data.get("type") == "Feature":
-            data = data.get("geometry") or {}
-        if data.get("type") != "LineString":
-            raise ValueError(data.get("type"))
-        geom = shape(data)
-        if not geom.is_empty and not all(math.isfinite(v) for xy in geom.coords for v in xy):
-            raise ValueError("not finite")
-    except Exception:  # any malformed GeoJSON (shapely raises its own error types too)
-        raise ServiceError("绕行路线应为 GeoJSON 线（LineString）") from None
-    if not isinstance(geom, LineString) or geom.is_empty or len(geom.coords) < 2:
-        raise ServiceError("绕行路线应为至少两个点的线")
-    minx, miny, maxx, maxy = geom.bounds
-    if not (LON_RANGE[0] <= minx and maxx <= LON_RANGE[1] and LAT_RANGE[0] <= miny and maxy <= LAT_RANGE[1]):
-        raise ServiceError("绕行路线不在青铜峡市范围内")
-    return json.dumps({"type": "LineString", "coordinates": [[round(x, 6), round(y, 6)] for x, y, *_ in geom.coords]})
-
-
-def _road_by_code(code) -> Road | None:
-    code = str(code or "").replace("\x00", "").strip().upper()
-    if not code:
-        return None
-    if len(code) > 40:
-        raise ServiceError("绕行道路编码过长")
-    road = db.session.scalar(select(Road).where(Road.code == code))
-    if road is None:
-        raise ServiceError(f"绕行道路 {code} 不在路网登记中")
-    return road
-
-
-def _text(value, what: str, limit: int = MAX_TEXT) -> str:
-    text = str(value or "").replace("\x00", "").strip()
-    if len(text) > limit:
-        raise ServiceError(f"{what}过长（不超过 {limit} 字）")
-    return text
-
-
-def _choice(value, choices: dict, what: str) -> str:
-    value = str(value or "").strip()
-    if value in choices:
-        return value
-    for code, label in choices.items():
-        if value == label:
-            return code
-    raise ServiceError(f"请选择{what}")
-
-
-def _flag(value) -> bool:
-    return str(value).strip().lower() in ("1", "true", "on", "yes", "是")
+# ------------------------------------------------------------------ photos
 
 
 def _store_photos(event: RoadEvent, stage: str, files, photos: PhotoStage, user) -> None:
@@ -242,17 +135,6 @@ class EventInput:
     detour_geometry: str | dict | None = None
     detour_road: str | None = None  # road code
     photos: list = field(default_factory=list)
-
-
-def _segment(value) -> Segment:
-    try:
-        segment_id = int(value)
-    except (TypeError, ValueError):
-        raise ServiceError("请选择路段") from None
-    segment = db.session.get(Segment, segment_id) if 1 <= segment_id <= 2**31 - 1 else None
-    if segment is None:
-        raise ServiceError("路段不存在")
-    return segment
 
 
 def create_event(user, data: EventInput, upload_dir: str | Path = "", now: datetime | None = None) -> RoadEvent:
@@ -417,113 +299,6 @@ def public_events(road_id: int) -> list[dict]:
             }
         )
     return rows
-
-
-def point_at_stake(segment: Segment, stake_m: int | None) -> tuple[float, float]:
-    """The lon/lat of a stake on a segment, interpolated along its geometry in proportion to
-    the stake range (the segment's middle when there is no stake)."""
-    line = shape(json.loads(segment.geometry))
-    if line.geom_type == "MultiLineString":
-        from shapely.ops import linemerge
-
-        line = linemerge(line)
-        if line.geom_type != "LineString":
-            line = max(line.geoms, key=lambda g: g.length)
-    fraction = 0.5
-    if stake_m is not None and segment.end_m > segment.start_m:
-        fraction = min(1.0, max(0.0, (stake_m - segment.start_m) / (segment.end_m - segment.start_m)))
-    point = line.interpolate(fraction, normalized=True)
-    return round(point.x, 6), round(point.y, 6)
-
-
-def event_point(event: RoadEvent) -> tuple[float, float]:
-    """Where the map draws the event: its GPS point, else its stake on the segment, else the segment's middle."""
-    if event.lon is not None:
-        return event.lon, event.lat
-    return point_at_stake(event.segment, event.stake_m)
-
-
-def events_geojson(user, bbox: list[float] | None = None, include_repaired: bool = False) -> dict:
-    """FeatureCollection: one Point per event (layer "event") and one LineString per drawn
-    detour of an event still 中断 (layer "detour")."""
-    query = (
-        select(RoadEvent)
-        .join(Segment, RoadEvent.segment_id == Segment.id)
-        .options(*_options())
-        .where(event_condition(user))
-    )
-    if not include_repaired:
-        query = query.where(RoadEvent.state != "repaired")
-    if bbox:
-        margin = 0.05  # a detour may leave the segment's box
-        query = query.where(
-            Segment.max_lon >= bbox[0] - margin,
-            Segment.min_lon <= bbox[2] + margin,
-            Segment.max_lat >= bbox[1] - margin,
-            Segment.min_lat <= bbox[3] + margin,
-        )
-    features = []
-    for event in db.session.scalars(query.order_by(RoadEvent.id).limit(2000)):
-        lon, lat = event_point(event)
-        properties = {
-            "id": event.id,
-            "layer": "event",
-            "kind": event.kind,
-            "kind_label": event.kind_label,
-            "severity": event.severity,
-            "state": event.state,
-            "state_label": event.state_label,
-            "interrupted": event.interrupted,
-            "segment_id": event.segment_id,
-            "road_code": event.segment.road.code,
-            "place": event_place(event),
-            "occurred_at": local_text(event.occurred_at),
-            "detour": event.detour,
-            "warning_sign": event.warning_sign,
-        }
-        features.append(
-            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": properties}
-        )
-        if event.interrupted and event.detour_geometry:
-            features.append(
-                {
-                    "type": "Feature",
-                    "geometry": json.loads(event.detour_geometry),
-                    "properties": {"id": event.id, "layer": "detour", "state": event.state, "detour": event.detour},
-                }
-            )
-    return {"type": "FeatureCollection", "features": features}
-
-
-def event_json(event: RoadEvent) -> dict:
-    return {
-        "id": event.id,
-        "segment_id": event.segment_id,
-        "kind": event.kind,
-        "kind_label": event.kind_label,
-        "severity": event.severity,
-        "state": event.state,
-        "state_label": event.state_label,
-        "closed": event.closed,
-        "interrupted": event.interrupted,
-        "place": event_place(event),
-        "occurred_at": clock.iso_beijing(event.occurred_at),
-        "restored_at": clock.iso_beijing(event.restored_at),
-        "repaired_at": clock.iso_beijing(event.repaired_at),
-        "stake": format_stake(event.stake_m) if event.stake_m is not None else None,
-        "lon": event.lon,
-        "lat": event.lat,
-        "description": event.description,
-        "warning_sign": event.warning_sign,
-        "detour": event.detour,
-        "detour_road": event.detour_road.code if event.detour_road else None,
-        "detour_geometry": json.loads(event.detour_geometry) if event.detour_geometry else None,
-        "reported_by": event.reported_by,
-        "restored_by": event.restored_by,
-        "repaired_by": event.repaired_by,
-        "hours_to_restore": rules.hours_between(aware(event.occurred_at), aware(event.restored_at)),
-        "hours_to_repair": rules.hours_between(aware(event.occurred_at), aware(event.repaired_at)),
-    }
 
 
 @dataclass

@@ -194,7 +194,8 @@ def asset_feature(a: RoadAsset) -> dict:
 
 
 def event_feature(e: RoadEvent) -> dict:
-    from roadchief.services.events import event_place, point_at_stake
+    from roadchief.services.event_views import point_at_stake
+    from roadchief.services.events import event_place
 
     if e.lon is not None:
         geometry = _point(e.lon, e.lat)

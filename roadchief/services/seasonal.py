@@ -18,7 +18,7 @@ the period's last day by the same rule as a 督查 (第二十条): on a 村道 (
 the 村级路长, assessed by the town's office ("town:CODE"); on any other road the 公路站路长
 or 镇级路长, assessed by the city office ("city"). The gaps of a period are charged to that
 chief's score in the month the period ended (see domain.scoring.duty_charges and
-services.assessment).
+services.chief_scores).
 """
 
 from __future__ import annotations

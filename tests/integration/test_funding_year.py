@@ -250,7 +250,7 @@ def test_replaced_chief_is_printed_with_his_months(demo_app, tmp_path):
 
 
 def test_one_annual_score_on_the_pages_ranking_settlement_and_pdf(demo_app, demo_client, make_logged_in, tmp_path):
-    from roadchief.services import assessment
+    from roadchief.services import assessment, chief_scores
     from tests.conftest import make_user
     from tests.integration.test_inspections import QUJING, at, chief_of, record, village_segment
 
@@ -281,10 +281,10 @@ def test_one_annual_score_on_the_pages_ranking_settlement_and_pdf(demo_app, demo
     today = date(2023, 1, 15)
     scope = f"town:{QUJING}"
     # mean of the four months would be 82.75 (良); the year is the mean of the quarters: 65.50 (一般)
-    year_row = next(r for r in assessment.assess(scope, 2022, "Y", today=today).rows() if r["chief_id"] == chief.id)
+    year_row = next(r for r in chief_scores.assess(scope, 2022, "Y", today=today).rows() if r["chief_id"] == chief.id)
     assert [m["score"] for m in year_row["months"]] == ["100.00", "100.00", "100.00", "31.00"]
     assert (year_row["score"], year_row["grade"]) == ("65.50", "一般")
-    half = next(r for r in assessment.assess(scope, 2022, "H1", today=today).rows() if r["chief_id"] == chief.id)
+    half = next(r for r in chief_scores.assess(scope, 2022, "H1", today=today).rows() if r["chief_id"] == chief.id)
     assert half["score"] == "65.50"
     ranked = assessment.ranking(scope, 2022, "Y", today=today)
     ranked_row = next(r for lv in ranked["levels"] for r in lv["rows"] if r["chief_id"] == chief.id)

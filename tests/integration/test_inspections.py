@@ -25,6 +25,7 @@ from roadchief.models.inspections import Inspection, InspectionPhoto
 from roadchief.services import (
     ServiceError,
     assessment,
+    chief_scores,
     deduction_catalog,
     inspection_scope,
     inspection_segments,
@@ -118,7 +119,7 @@ def record(user, segments, findings=(), when=None, kind="supervision", **extra):
 
 
 def rows_by_chief(scope, year, period, today=date(2023, 1, 15)):
-    return {r["chief_id"]: r for r in assessment.assess(scope, year, period, today=today).rows()}
+    return {r["chief_id"]: r for r in chief_scores.assess(scope, year, period, today=today).rows()}
 
 
 # ------------------------------------------------------------------ the whole path on the web (the issue's "done when")
@@ -320,7 +321,7 @@ def test_scores_caps_floor_multiple_segments_replacement_and_gaps(demo_app):
     assert july["months"][0]["score"] == "0.00" and july["grade"] == "一般"
 
     # the unit's quarter score pools both chiefs' months: (100 + 89 + 98) / 3 = 95.67
-    result = assessment.assess(f"town:{QUJING}", 2022, "Q2", today=date(2023, 1, 15))
+    result = chief_scores.assess(f"town:{QUJING}", 2022, "Q2", today=date(2023, 1, 15))
     scores, unscored = assessment.unit_scores(result)
     unit = f"village:{old_seg.village.code}"
     assert scores[unit] == (9567, new_chief.id)
@@ -389,7 +390,7 @@ def test_village_chief_assesses_maintainers_and_patrols_are_not_scored(demo_app)
     recorded = record(user, [segment], [("LR03", 250)], when=at(2022, 3, 1))
     finding = recorded.inspection.findings[0]
     assert finding.chief_id == maintainer.id and finding.rectification.chief_id == maintainer.id
-    rows = assessment.assess(f"chief:{village_chief.id}", 2022, "Q1", today=date(2023, 1, 1)).rows()
+    rows = chief_scores.assess(f"chief:{village_chief.id}", 2022, "Q1", today=date(2023, 1, 1)).rows()
     assert {r["chief_id"]: r["score"] for r in rows if r["score"]} == {maintainer.id: "98.50"}  # 250 m → 3 × 0.5
     # a patrol (日常巡查) is evidence of duty: its finding goes to the recorder, scores nobody
     patrol = record(user, [segment], [("LR03", 100)], when=at(2022, 3, 2), kind="daily").inspection
@@ -506,7 +507,7 @@ def test_town_office_cannot_score_another_towns_chiefs(demo_app):
     assert client.get(f"/inspections/scores/2022/1?scope=town:{DABA}").status_code == 403
     assert client.get("/inspections/scores/2022/1?scope=city").status_code == 403
     assert client.post("/inspections/scores/2022/1/finalise", data={"scope": f"town:{DABA}"}).status_code == 403
-    rows = assessment.assess(f"town:{XIAOBA}", 2022, "Q1").rows()
+    rows = chief_scores.assess(f"town:{XIAOBA}", 2022, "Q1").rows()
     assert rows and {r["level"] for r in rows} == {"village"}
     assert all(r["unit_key"].startswith(f"village:{XIAOBA}") for r in rows)
     other_chief = chief_of("village", theirs.village_id, date(2022, 3, 1))

@@ -276,7 +276,7 @@ def test_asset_manual_entry_and_editing(demo_app):
     )
     assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
     asset = db.session.scalar(select(RoadAsset).where(RoadAsset.code == "BZ-0001"))
-    from roadchief.services.events import point_at_stake
+    from roadchief.services.event_views import point_at_stake
 
     assert (asset.lon, asset.lat) == point_at_stake(segment, middle)
     assert json.loads(asset.geometry) == {"type": "Point", "coordinates": [asset.lon, asset.lat]}

@@ -16,7 +16,7 @@ from roadchief.extensions import db
 from roadchief.models import ChiefAssignment, Road, Segment, Town
 from roadchief.models.inspections import Inspection
 from roadchief.models.operations import RoadAsset
-from roadchief.services import ServiceError, assessment, seasonal
+from roadchief.services import ServiceError, assessment, chief_scores, seasonal
 from roadchief.services import inspections as service
 from roadchief.services.funding_quarter import compute_quarter
 from tests.conftest import login, make_user
@@ -91,7 +91,7 @@ def patrol_all(user, segments, kind, when, phase):
 
 
 def month_row(scope, chief_id, month, period="Q3"):
-    rows = {r["chief_id"]: r for r in assessment.assess(scope, 2022, period, today=TODAY).rows()}
+    rows = {r["chief_id"]: r for r in chief_scores.assess(scope, 2022, period, today=TODAY).rows()}
     return next((m for m in rows[chief_id]["months"] if m["month"] == month), None), rows[chief_id]
 
 
@@ -115,7 +115,7 @@ def test_flood_gap_costs_lz02_in_the_month_the_period_ended(demo_app):
     assert "汛期第2期" in july["reasons"][0] and "缺雨中巡查" in july["reasons"][0]
     assert segments[0].road.code in july["reasons"][0]
     # the city's scope does not see the village chief's gap
-    city_rows = {r["chief_id"] for r in assessment.assess("city", 2022, "Q3", today=TODAY).rows()}
+    city_rows = {r["chief_id"] for r in chief_scores.assess("city", 2022, "Q3", today=TODAY).rows()}
     assert chief.id not in city_rows
     # the gap list names the same chief
     gaps = [g for g in seasonal.duty_gaps(city, window, today=TODAY) if g.segment.id == segments[0].id]

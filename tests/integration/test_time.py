@@ -25,7 +25,7 @@ from roadchief.models.operations import RoadEvent
 from roadchief.models.public import PublicReport
 from roadchief.reports.funding_pdf import quarter_pdf
 from roadchief.reports.funding_xlsx import quarter_xlsx
-from roadchief.services import assessment
+from roadchief.services import chief_scores
 from roadchief.services.accounts import create_token
 from roadchief.services.backup import create_backup
 from roadchief.services.backup_restore import restore_backup
@@ -107,11 +107,11 @@ def api_inspection(client, token, segment, when_text: str) -> dict:
 
 
 def scored_ids(months) -> set[int]:
-    return {i.id for i in assessment.scored_inspections(tuple(months))}
+    return {i.id for i in chief_scores.scored_inspections(tuple(months))}
 
 
 def share_days(months) -> set[date]:
-    return {s.day for s in assessment.shares_of(assessment.scored_inspections(tuple(months)))}
+    return {s.day for s in chief_scores.shares_of(chief_scores.scored_inspections(tuple(months)))}
 
 
 def test_evening_inspection_on_the_last_day_of_a_month_counts_for_that_month(demo_app, process_tz, freeze):

@@ -39,7 +39,7 @@ class BboxQuery(Schema):
     security=BEARER,
 )
 def events_geojson(query):
-    from roadchief.services.events import events_geojson as build
+    from roadchief.services.event_views import events_geojson as build
 
     return compressed_json(
         build(current_user, bbox=parse_bbox(query["bbox"]), include_repaired=bool(query["include_repaired"])),
@@ -51,9 +51,9 @@ def events_geojson(query):
 @allow(*roles_for(READ))
 @bp.doc(tags=[OPERATIONS_TAG], summary="突发事件详情", description="状态、各环节时间与用时（小时）。", security=BEARER)
 def event_detail(event_id: int):
-    from roadchief.services import events as service
+    from roadchief.services.event_views import event_json
 
-    return service.event_json(_event_or_abort(event_id))
+    return event_json(_event_or_abort(event_id))
 
 
 @bp.get("/assets")
@@ -138,6 +138,7 @@ def events_create(body):
     from roadchief.models import Segment
     from roadchief.services import ServiceError
     from roadchief.services import events as service
+    from roadchief.services.event_views import event_json
 
     segment = db.session.get(Segment, body["segment_id"])
     if segment is not None and not service.can_record(current_user, segment):
@@ -161,7 +162,7 @@ def events_create(body):
         event = service.create_event(current_user, data, current_app.config["UPLOAD_DIR"])
     except ServiceError as error:
         return {"error": str(error), "status": 422}, 422
-    return service.event_json(event), 201
+    return event_json(event), 201
 
 
 def _event_step(event_id: int, action: str, body):
@@ -169,6 +170,7 @@ def _event_step(event_id: int, action: str, body):
 
     from roadchief.services import ServiceError
     from roadchief.services import events as service
+    from roadchief.services.event_views import event_json
 
     event = _event_or_abort(event_id)
     if not service.can_act(current_user, event):
@@ -181,7 +183,7 @@ def _event_step(event_id: int, action: str, body):
         return {"error": str(error), "status": 409}, 409
     except ServiceError as error:
         return {"error": str(error), "status": 422}, 422
-    return service.event_json(event)
+    return event_json(event)
 
 
 @bp.post("/events/<int:event_id>/restore")
