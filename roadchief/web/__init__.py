@@ -73,7 +73,23 @@ def register_web(app):
     app.url_map.converters["int"] = BoundedInt
     app.add_template_filter(beijing, "beijing")
     app.add_template_global(beijing, "beijing")
-    from roadchief.web import api, audit, auth, errors, funding, inspections, operations, public, registry
+    # funding_admin, inspections_results, operations_assets and operations_events define their views on
+    # the funding, inspections and operations blueprints: imported here, before those are registered
+    from roadchief.web import (
+        api,
+        audit,
+        auth,
+        errors,
+        funding,
+        funding_admin,  # noqa: F401
+        inspections,
+        inspections_results,  # noqa: F401
+        operations,
+        operations_assets,  # noqa: F401
+        operations_events,  # noqa: F401
+        public,
+        registry,
+    )
     from roadchief.web import map as map_view
 
     login_manager.login_view = "auth.login"

@@ -1,6 +1,8 @@
-"""Operations pages under /ops: disruption events (第十四条), 一路一档 (page and PDF),
-seasonal duty windows and gaps, emergency stock (第十三条), road assets (路产) and the
-annual maintenance plan. Views parse the request, call the services, render.
+"""Operations pages under /ops: the blueprint and shared helpers, home, 一路一档, seasonal duty and stock, works plan.
+
+Disruption events (第十四条) are in operations_events and road assets (路产) in operations_assets:
+they define their views on this blueprint (web/__init__ imports them before registering it).
+Views parse the request, call the services, render.
 """
 
 from __future__ import annotations
@@ -12,17 +14,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from roadchief.domain import clock
-from roadchief.domain import events as event_rules
 from roadchief.domain.permissions import (
-    ACT_ON_EVENT,
     ADD_WORKS_PLAN,
-    ASSET_CONDITION,
-    EDIT_ASSETS,
     EDIT_DUTY_WINDOWS,
     EDIT_STOCK,
-    IMPORT_ASSETS,
     READ,
-    RECORD_EVENT,
     VIEW_DUTY,
     VIEW_WORKS_PLAN,
     WORKS_PROGRESS,
@@ -31,30 +27,20 @@ from roadchief.domain.permissions import (
 from roadchief.extensions import db
 from roadchief.models import Road, Segment, Town
 from roadchief.models.operations import (
-    ASSET_CONDITIONS,
-    ASSET_KINDS,
     WINDOW_KINDS,
     WORK_CATEGORIES,
-    RoadAsset,
-    RoadAssetPhoto,
-    RoadEvent,
-    RoadEventPhoto,
     SeasonWindow,
     WorksPlanItem,
 )
 from roadchief.reports.road_file_pdf import road_file_pdf
 from roadchief.services import ServiceError, permissions, seasonal, works_plan
-from roadchief.services import assets as asset_service
 from roadchief.services import events as service
 from roadchief.services.permissions import can_see_segment, segment_condition
 from roadchief.services.road_file import road_file
 from roadchief.web.access import allow
-from roadchief.web.photos import send_stored_photo
 
 bp = Blueprint("operations", __name__, url_prefix="/ops")
 
-EVENT_RECORDERS = roles_for(RECORD_EVENT)
-EVENT_ACTORS = roles_for(ACT_ON_EVENT)
 FILE_READERS = roles_for(READ)
 
 
@@ -100,6 +86,15 @@ def _files(name: str) -> list:
     return [f for f in request.files.getlist(name) if f and f.filename]
 
 
+def _query_segment() -> Segment | None:
+    """?segment_id= on a GET (the page was opened for one segment); 403 outside the user's scope."""
+    raw = request.args.get("segment_id", "")
+    segment = db.session.get(Segment, int(raw)) if raw.isdigit() and 0 < int(raw) < 2**31 else None
+    if segment is not None and not can_see_segment(current_user, segment):
+        abort(403)
+    return segment
+
+
 # ================================================================== home
 
 
@@ -114,182 +109,6 @@ def index():
         times=service.town_times(current_user, year),
         can_record=service.can_record(current_user),
     )
-
-
-# ================================================================== events
-
-
-@bp.route("/events")
-@allow(*roles_for(READ))
-def events():
-    state = request.args.get("state", "open")
-    return render_template(
-        "operations/events.html",
-        state=state,
-        states=event_rules.STATES,
-        events=service.list_events(current_user, state=state if state != "all" else None),
-    )
-
-
-def _event_form() -> service.EventInput:
-    form = request.form
-    segment_id = form.get("segment_id", "").strip()
-    if not segment_id:
-        segment_id = service.segment_at(form.get("road_code", ""), form.get("stake", "")).id
-    return service.EventInput(
-        segment_id=segment_id,
-        kind=form.get("kind", ""),
-        severity=form.get("severity", ""),
-        occurred_at=form.get("occurred_at", ""),
-        closed=form.get("closed", ""),
-        stake=form.get("stake", ""),
-        lon=form.get("lon", ""),
-        lat=form.get("lat", ""),
-        description=form.get("description", ""),
-        warning_sign=form.get("warning_sign", ""),
-        detour=form.get("detour", ""),
-        detour_geometry=form.get("detour_geometry", ""),
-        detour_road=form.get("detour_road", ""),
-        photos=_files("photos"),
-    )
-
-
-def _query_segment() -> Segment | None:
-    """?segment_id= on a GET (the page was opened for one segment); 403 outside the user's scope."""
-    raw = request.args.get("segment_id", "")
-    segment = db.session.get(Segment, int(raw)) if raw.isdigit() and 0 < int(raw) < 2**31 else None
-    if segment is not None and not can_see_segment(current_user, segment):
-        abort(403)
-    return segment
-
-
-def _posted_segment() -> Segment | None:
-    raw = request.form.get("segment_id", "").strip()
-    segment = db.session.get(Segment, int(raw)) if raw.isdigit() and 0 < int(raw) < 2**31 else None
-    return segment if segment is not None and can_see_segment(current_user, segment) else None
-
-
-def _event_new_page(form, segment, status: int = 200):
-    return render_template(
-        "operations/event_new.html",
-        kinds=event_rules.KINDS,
-        severities=event_rules.SEVERITIES,
-        segment=segment,
-        form=form,
-        choices=service.segment_choices(current_user),
-        segment_feature=service.segment_feature(segment) if segment else None,
-    ), status
-
-
-@bp.route("/events/new", methods=["GET", "POST"])
-@allow(*EVENT_RECORDERS)
-def event_new():
-    if request.method == "POST":
-        segment = _posted_segment()
-        try:
-            event = service.create_event(current_user, _event_form(), current_app.config["UPLOAD_DIR"])
-        except ServiceError as error:
-            flash(str(error), "error")
-            return _event_new_page(request.form, segment, 400)
-        flash("事件已登记" + ("（交通中断，已公示警示与绕行）" if event.interrupted else ""), "success")
-        return redirect(url_for("operations.event", event_id=event.id))
-    segment = _query_segment()
-    now = clock.beijing_now().strftime(clock.FORM_INPUT)
-    return _event_new_page({"occurred_at": now, "segment_id": str(segment.id) if segment else ""}, segment)
-
-
-@bp.route("/segments/<int:segment_id>.json")
-@allow(*roles_for(READ))
-def segment_geojson(segment_id: int):
-    """One segment as a GeoJSON Feature, for the small maps (detour drawing)."""
-    segment = db.get_or_404(Segment, segment_id)
-    if not can_see_segment(current_user, segment):
-        abort(403)
-    return service.segment_feature(segment)
-
-
-def _event_or_404(event_id: int) -> RoadEvent:
-    event = db.get_or_404(RoadEvent, event_id)
-    if not service.can_see_event(current_user, event):
-        abort(403)
-    return event
-
-
-@bp.route("/events/<int:event_id>")
-@allow(*roles_for(READ))
-def event(event_id: int):
-    event = _event_or_404(event_id)
-    return render_template(
-        "operations/event.html",
-        event=event,
-        place=service.event_place(event),
-        can_act=service.can_act(current_user, event),
-        local=service.local_text,
-        hours=event_rules.hours_between(service.aware(event.occurred_at), service.aware(event.restored_at)),
-        repair_hours=event_rules.hours_between(service.aware(event.occurred_at), service.aware(event.repaired_at)),
-        stages=event_rules.STAGES,
-        segment_feature=service.segment_feature(event.segment),
-        now=clock.beijing_now().strftime(clock.FORM_INPUT),
-    )
-
-
-@bp.route("/events/<int:event_id>/restore", methods=["POST"])
-@allow(*EVENT_ACTORS)
-def event_restore(event_id: int):
-    return _step(event_id, "restore")
-
-
-@bp.route("/events/<int:event_id>/repair", methods=["POST"])
-@allow(*EVENT_ACTORS)
-def event_repair(event_id: int):
-    return _step(event_id, "repair")
-
-
-def _step(event_id: int, action: str):
-    event = _event_or_404(event_id)
-    try:
-        service.act(
-            current_user,
-            event,
-            action,
-            at=request.form.get("at", ""),
-            note=request.form.get("note", ""),
-            photos=_files("photos"),
-            upload_dir=current_app.config["UPLOAD_DIR"],
-        )
-        flash("已登记抢通，恢复通行" if action == "restore" else "已登记修复", "success")
-    except ServiceError as error:
-        flash(str(error), "error")
-    return redirect(url_for("operations.event", event_id=event_id))
-
-
-@bp.route("/events/<int:event_id>/safety", methods=["POST"])
-@allow(*EVENT_RECORDERS)
-def event_safety(event_id: int):
-    event = _event_or_404(event_id)
-    try:
-        service.update_safety(
-            current_user,
-            event,
-            request.form.get("warning_sign", ""),
-            request.form.get("detour", ""),
-            request.form.get("detour_geometry", ""),
-            request.form.get("detour_road", ""),
-            closed=bool(request.form.get("closed")),
-        )
-        flash("警示与绕行信息已更新", "success")
-    except ServiceError as error:
-        flash(str(error), "error")
-    return redirect(url_for("operations.event", event_id=event_id))
-
-
-@bp.route("/event-photos/<int:photo_id>")
-@allow(*roles_for(READ))
-def event_photo(photo_id: int):
-    photo = db.get_or_404(RoadEventPhoto, photo_id)
-    if not service.can_see_event(current_user, photo.event):
-        abort(403)
-    return send_stored_photo(photo.thumb_path if request.args.get("thumb") else photo.path)
 
 
 # ================================================================== 一路一档
@@ -420,187 +239,6 @@ def stock():
         units=seasonal.STOCK_UNITS,
         can_edit=permissions.can(current_user, EDIT_STOCK),
     )
-
-
-# ================================================================== assets
-
-
-@bp.route("/assets")
-@allow(*roles_for(READ))
-def assets():
-    kind = request.args.get("kind") or None
-    return render_template(
-        "operations/assets.html",
-        kinds=ASSET_KINDS,
-        kind=kind,
-        road_code=request.args.get("road", ""),
-        rows=asset_service.list_assets(current_user, kind, request.args.get("road") or None),
-    )
-
-
-@bp.route("/assets/import", methods=["POST"])
-@allow(*roles_for(IMPORT_ASSETS))
-def assets_import():
-    import tempfile
-    from pathlib import Path
-
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        flash("请选择文件", "error")
-        return redirect(url_for("operations.assets"))
-    suffix = "".join(Path(upload.filename).suffixes[-1:]).lower()
-    with tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / f"assets{suffix}"
-        upload.save(target)
-        try:
-            report = asset_service.import_assets(target, dry_run=bool(request.form.get("dry_run")))
-            flash(report.summary().replace(str(target.name), upload.filename), "success")
-        except ServiceError as error:
-            errors = getattr(error, "errors", [])
-            flash(str(error) + ("：" + "；".join(str(e) for e in errors[:20]) if errors else ""), "error")
-    return redirect(url_for("operations.assets"))
-
-
-def _asset_form() -> asset_service.AssetInput:
-    form = request.form
-    return asset_service.AssetInput(
-        kind=form.get("kind", ""),
-        code=form.get("code", ""),
-        segment_id=form.get("segment_id", ""),
-        name=form.get("name", ""),
-        stake=form.get("stake", ""),
-        condition=form.get("condition", ""),
-        quantity=form.get("quantity", "1"),
-        position=form.get("position", "stake"),
-        lon=form.get("lon", ""),
-        lat=form.get("lat", ""),
-        note=form.get("note", ""),
-        photos=_files("photos"),
-    )
-
-
-def _asset_page(form, item=None, status: int = 200):
-    return render_template(
-        "operations/asset_form.html",
-        asset=item,
-        form=form,
-        kinds=ASSET_KINDS,
-        conditions=ASSET_CONDITIONS,
-        choices=service.segment_choices(current_user),
-    ), status
-
-
-@bp.route("/assets/new", methods=["GET", "POST"])
-@allow(*roles_for(EDIT_ASSETS))
-def asset_new():
-    if request.method == "POST":
-        try:
-            item = asset_service.create_asset(current_user, _asset_form(), current_app.config["UPLOAD_DIR"])
-        except ServiceError as error:
-            flash(str(error), "error")
-            return _asset_page(request.form, None, 400)
-        flash(f"路产 {item.code} 已登记", "success")
-        return redirect(url_for("operations.asset", asset_id=item.id))
-    segment = _query_segment()
-    return _asset_page(
-        {"segment_id": str(segment.id) if segment else "", "condition": "good", "quantity": "1", "position": "stake"}
-    )
-
-
-@bp.route("/assets/<int:asset_id>/edit", methods=["GET", "POST"])
-@allow(*roles_for(EDIT_ASSETS))
-def asset_edit(asset_id: int):
-    item = db.get_or_404(RoadAsset, asset_id)
-    if not asset_service.can_manage(current_user, item.segment):
-        abort(403)
-    if request.method == "POST":
-        try:
-            asset_service.update_asset(current_user, item, _asset_form(), current_app.config["UPLOAD_DIR"])
-        except ServiceError as error:
-            flash(str(error), "error")
-            return _asset_page(request.form, item, 400)
-        flash("路产信息已保存", "success")
-        return redirect(url_for("operations.asset", asset_id=item.id))
-    from roadchief.domain.stakes import format_stake
-
-    return _asset_page(
-        {
-            "kind": item.kind,
-            "code": item.code,
-            "name": item.name,
-            "segment_id": str(item.segment_id),
-            "stake": format_stake(item.stake_m) if item.stake_m is not None else "",
-            "condition": item.condition,
-            "quantity": str(item.quantity),
-            "position": "keep",
-            "lon": item.lon,
-            "lat": item.lat,
-            "note": item.note,
-        },
-        item,
-    )
-
-
-@bp.route("/assets/<int:asset_id>", methods=["GET", "POST"])
-@allow(*roles_for(READ))
-def asset(asset_id: int):
-    item = db.get_or_404(RoadAsset, asset_id)
-    if not asset_service.can_see_asset(current_user, item):
-        abort(403)
-    if request.method == "POST":
-        try:
-            asset_service.set_condition(
-                current_user,
-                item,
-                request.form.get("condition", ""),
-                request.form.get("note", ""),
-                request.files.get("photo"),
-                current_app.config["UPLOAD_DIR"],
-            )
-            flash("路产状况已更新", "success")
-        except ServiceError as error:
-            flash(str(error), "error")
-        return redirect(url_for("operations.asset", asset_id=asset_id))
-    return render_template(
-        "operations/asset.html",
-        asset=item,
-        conditions=ASSET_CONDITIONS,
-        inspections=asset_service.inspections_of_asset(item),
-        can_manage=asset_service.can_manage(current_user, item.segment),
-        can_edit=permissions.can(current_user, ASSET_CONDITION),
-    )
-
-
-@bp.route("/assets/<int:asset_id>/inspections", methods=["POST"])
-@allow(*roles_for(ASSET_CONDITION))
-def asset_link(asset_id: int):
-    """Record that an inspection (one the user can see, on the asset's segment) looked at this asset."""
-    from roadchief.models.inspections import Inspection
-    from roadchief.services.inspection_scope import can_see_inspection
-
-    item = db.get_or_404(RoadAsset, asset_id)
-    if not asset_service.can_see_asset(current_user, item):
-        abort(403)
-    raw = request.form.get("inspection_id", "")
-    inspection = db.session.get(Inspection, int(raw)) if raw.isdigit() and int(raw) < 2**31 else None
-    if inspection is None or not can_see_inspection(current_user, inspection):
-        flash("检查记录不存在或无权查看", "error")
-        return redirect(url_for("operations.asset", asset_id=asset_id))
-    try:
-        asset_service.link_inspection(inspection.id, item, request.form.get("note", ""))
-        flash("已关联检查记录", "success")
-    except ServiceError as error:
-        flash(str(error), "error")
-    return redirect(url_for("operations.asset", asset_id=asset_id))
-
-
-@bp.route("/asset-photos/<int:photo_id>")
-@allow(*roles_for(READ))
-def asset_photo(photo_id: int):
-    photo = db.get_or_404(RoadAssetPhoto, photo_id)
-    if not asset_service.can_see_asset(current_user, photo.asset):
-        abort(403)
-    return send_stored_photo(photo.thumb_path if request.args.get("thumb") else photo.path)
 
 
 # ================================================================== works plan
