@@ -8,7 +8,7 @@ import it back). Shared helpers live in `roadchief.cli.common`.
 from __future__ import annotations
 
 import click
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 
 from roadchief import create_app
 from roadchief.cli import accounts, backup, database, funding, inspections, operations, register, server
@@ -43,5 +43,19 @@ COMMANDS = (
     backup.backup_cmd,
     backup.restore_cmd,
 )
+
+
+def _in_app_context(command: click.Command) -> click.Command:
+    """Run every verb inside the app context, as `FlaskGroup.command` would: the area modules
+    define plain click commands, which `add_command` does not wrap."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _in_app_context(sub)
+    elif command.callback is not None and not getattr(command.callback, "_in_app_context", False):
+        command.callback = with_appcontext(command.callback)
+        command.callback._in_app_context = True
+    return command
+
+
 for command in COMMANDS:
-    main.add_command(command)
+    main.add_command(_in_app_context(command))
