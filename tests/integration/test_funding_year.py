@@ -252,31 +252,14 @@ def test_replaced_chief_is_printed_with_his_months(demo_app, tmp_path):
 def test_one_annual_score_on_the_pages_ranking_settlement_and_pdf(demo_app, demo_client, make_logged_in, tmp_path):
     from roadchief.services import assessment, chief_scores
     from tests.conftest import make_user
-    from tests.integration.test_inspections import QUJING, at, chief_of, record, village_segment
+    from tests.integration.test_inspections import QUJING, at, chief_of, heavy_findings, record, village_segment
 
     office = make_user("town_office", town=QUJING)
     segment = village_segment(QUJING, "蒋东村")
     chief = chief_of("village", segment.village_id, date(2022, 1, 10))
     for month in (1, 2, 3):
         record(office, [segment], [], when=at(2022, month, 10))  # Q1: 100, 100, 100
-    heavy = [
-        (code, 5000 if code == "LM01" else 9, segment.id)
-        for code in (
-            "LM04",
-            "LM01",
-            "LM03",
-            "LJ04",
-            "LJ03",
-            "QH04",
-            "QH01",
-            "YX02",
-            "YX04",
-            "LR05",
-            "LR06",
-            "LZ04",
-            "LZ01",
-        )
-    ]
+    heavy = heavy_findings(segment.id)
     record(office, [segment], heavy, when=at(2022, 4, 10))  # Q2: one month at 31.00
     today = date(2023, 1, 15)
     scope = f"town:{QUJING}"

@@ -41,6 +41,12 @@ XIAOBA, DABA, QUJING = "640381100", "640381101", "640381104"
 # ------------------------------------------------------------------ helpers
 
 
+def heavy_findings(segment_id: int) -> list[tuple[str, int, int]]:
+    """Findings hitting every category's cap: one such 督查 costs 69 points (see the floor test)."""
+    codes = ("LM04", "LM01", "LM03", "LJ04", "LJ03", "QH04", "QH01", "YX02", "YX04", "LR05", "LR06", "LZ04", "LZ01")
+    return [(code, 5000 if code == "LM01" else 9, segment_id) for code in codes]
+
+
 def image_bytes(fmt="JPEG", size=(64, 48), taken: str | None = None) -> bytes:
     image = Image.new("RGB", size, (120, 160, 90))
     out = io.BytesIO()
@@ -297,24 +303,7 @@ def test_scores_caps_floor_multiple_segments_replacement_and_gaps(demo_app):
 
     # floor: two heavy 督查 in one month take the chief to 0, not below
     # (each category capped: 15 + 10 + 10 + 8 + 10 + 16 = 69 points per inspection, twice = 138)
-    heavy = [
-        (code, 5000 if code == "LM01" else 9, other.id)
-        for code in (
-            "LM04",
-            "LM01",
-            "LM03",
-            "LJ04",
-            "LJ03",
-            "QH04",
-            "QH01",
-            "YX02",
-            "YX04",
-            "LR05",
-            "LR06",
-            "LZ04",
-            "LZ01",
-        )
-    ]
+    heavy = heavy_findings(other.id)
     record(office, [other], heavy, when=at(2022, 7, 3))
     record(office, [other], heavy, when=at(2022, 7, 20))
     july = rows_by_chief(f"town:{QUJING}", 2022, "Q3")[other_chief.id]
