@@ -18,7 +18,17 @@ def _app_factory(*_args, **_kwargs):
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_app_factory, add_default_commands=True, add_version_option=False)
+class RoadchiefGroup(FlaskGroup):
+    """Flask's group, but listing commands (`roadchief --help`) does not build the app: every verb
+    is registered here or by a plugin, so there is nothing the app could add to the list. Running
+    a command still loads the app, as Flask does."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return sorted(click.Group.list_commands(self, ctx))
+
+
+@click.group(cls=RoadchiefGroup, create_app=_app_factory, add_default_commands=True, add_version_option=False)
 def main():
     """青铜峡市农村公路“路长制”管理系统 roadchief."""
 
