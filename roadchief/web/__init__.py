@@ -118,6 +118,9 @@ def register_web(app):
     app.register_blueprint(open311.bp)
     csrf.exempt(open311.bp)  # an anonymous machine API (no session, no cookie): rate-limited like the report form
 
+    from roadchief.web import assets
+
+    assets.init_app(app)  # hashed, pre-compressed static files (before the access rule wraps the view)
     access.wrap_public(app, "openapi.spec")
     access.wrap_public(app, "static")
 
