@@ -22,7 +22,7 @@ from flask import Flask, Response, abort, request
 
 YEAR = 365 * 24 * 3600
 HASH_LENGTH = 10
-_HASHED = re.compile(r"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{%d})(?P<suffix>\.[^./]+)$" % HASH_LENGTH)
+_HASHED = re.compile(rf"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{{{HASH_LENGTH}}})(?P<suffix>\.[^./]+)$")
 # compressing images, fonts in woff2 and the like gains nothing
 _COMPRESSIBLE = {".js", ".css", ".svg", ".json", ".webmanifest", ".map", ".txt", ".html", ".xml", ".ico", ".ttf"}
 _MIN_COMPRESS_BYTES = 512
@@ -108,7 +108,9 @@ class StaticAssets:
         base_etag = asset.digest[:32]
         headers = {
             "Vary": "Accept-Encoding",
-            "Cache-Control": f"public, max-age={YEAR}, immutable" if immutable else "public, max-age=0, must-revalidate",
+            "Cache-Control": f"public, max-age={YEAR}, immutable"
+            if immutable
+            else "public, max-age=0, must-revalidate",
         }
         if any(tag.split("-")[0] == base_etag for tag in request.if_none_match.as_set()):
             response = Response(status=304, headers=headers)
