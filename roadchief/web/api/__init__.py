@@ -52,6 +52,38 @@ def compressed_json(payload, max_age: int = 60):
     return response
 
 
+def versioned_json(key: tuple, build, max_age: int = 60):
+    """JSON built at most once per data version: the ETag comes from the version and `key`
+    (the caller's scope and query), so an unchanged client gets its 304 after one cheap query,
+    without the body being built; the body and its gzip form are kept for the next caller."""
+    from flask import current_app, make_response
+
+    from roadchief.services.data_version import BodyCache, data_version
+
+    bodies = current_app.extensions.setdefault("roadchief_bodies", BodyCache())  # per app: per database
+    version_key = (data_version(), *key)
+    etag = hashlib.sha1(repr(version_key).encode()).hexdigest()[:32]
+    headers = {"Vary": "Accept-Encoding, Authorization, Cookie", "Cache-Control": f"private, max-age={max_age}"}
+    if etag in request.if_none_match:
+        response = make_response("", 304)
+    else:
+
+        def body():
+            raw = build().encode()
+            return raw, gzip.compress(raw, compresslevel=6)
+
+        raw, zipped = bodies.get_or_build(version_key, body)
+        if "gzip" in request.headers.get("Accept-Encoding", ""):
+            response = make_response(zipped)
+            response.headers["Content-Encoding"] = "gzip"
+        else:
+            response = make_response(raw)
+        response.mimetype = "application/json"
+    response.headers.update(headers)
+    response.set_etag(etag)
+    return response
+
+
 def parse_bbox(text: str | None):
     if not text:
         return None

@@ -10,8 +10,9 @@ from flask_login import current_user
 from roadchief.domain.permissions import READ, roles_for
 from roadchief.services.map_data import ZOOM_BANDS, segments_geojson_text
 from roadchief.services.network import network_summary
+from roadchief.services.permissions import segment_scope
 from roadchief.web.access import allow
-from roadchief.web.api import BEARER, bp, compressed_json, parse_bbox, visible_or_abort
+from roadchief.web.api import BEARER, bp, parse_bbox, versioned_json, visible_or_abort
 from roadchief.web.api.fields import String
 
 
@@ -31,14 +32,22 @@ class SegmentQuery(Schema):
     security=BEARER,
 )
 def segments(query):
-    text, _count = segments_geojson_text(
-        current_user,
-        bbox=parse_bbox(query["bbox"]),
-        road_class=query["road_class"],
-        town=query["town"],
-        zoom=query["zoom"],
+    bbox = parse_bbox(query["bbox"])
+    scope = segment_scope(current_user)
+    who = (
+        scope,
+        current_user.town_id if scope == "town" else None,
+        current_user.chief_id if scope == "chief" else None,
     )
-    return compressed_json(text)
+    key = ("segments", who, tuple(bbox) if bbox else None, query["road_class"], query["town"], query["zoom"])
+
+    def build() -> str:
+        text, _count = segments_geojson_text(
+            current_user, bbox=bbox, road_class=query["road_class"], town=query["town"], zoom=query["zoom"]
+        )
+        return text
+
+    return versioned_json(key, build)
 
 
 @bp.get("/network/summary")
