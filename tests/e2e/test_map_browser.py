@@ -270,6 +270,21 @@ def test_a_chief_sees_their_own_segments(page, server):
     clean(page)
 
 
+@pytest.mark.parametrize("username", ["office", "villagechief"])
+def test_the_first_view_costs_one_data_request(browser, request, server, username):
+    # the county overview and a chief's own roads draw from the first answer (#15 point 1)
+    context, page = _page(browser, request, server, width=390, height=844, mobile=True)
+    request.addfinalizer(context.close)
+    data_requests = []
+    page.on("request", lambda r: data_requests.append(r.url) if "/api/v1/segments" in r.url else None)
+    sign_in(page, server, username)
+    page.wait_for_timeout(800)  # longer than the 250 ms debounce of a second load
+    assert len(data_requests) == 1, data_requests
+    assert page.locator(".leaflet-overlay-pane path").count() > 0
+    assert int(page.get_attribute("#map", "data-features")) == int(page.get_attribute("#map", "data-index"))
+    clean(page)
+
+
 def test_the_map_works_on_a_phone(phone, server):
     sign_in(phone, server)
     assert phone.locator(".leaflet-overlay-pane path").count() > 100

@@ -46,8 +46,28 @@
   // ---------- loading the view ----------
   var loadCount = 0;
 
+  // The first request (the search index) already holds every road in the user's scope: an
+  // office's at the overview detail, a chief's few roads at full detail. Draw from it while it is
+  // detailed enough, so the first view costs one data request (#15).
+  var indexZoom = myChiefId ? 14 : 8;
+  var indexReady = false;
+  function indexServes(zoom) { return indexReady && (myChiefId || band(zoom) === band(indexZoom)); }
+
   function loadView() {
     var zoom = Math.round(map.getZoom());
+    if (indexServes(zoom)) {
+      if (controller) { controller.abort(); controller = null; }
+      if (loadedBand !== "index") {
+        render(state.index);
+        loadedBand = "index";
+        loadedBounds = null;
+        loadCount += 1;
+        container.setAttribute("data-loads", String(loadCount));
+        container.setAttribute("aria-busy", "false");
+        hideStatus();
+      }
+      return;
+    }
     var view = map.getBounds();
     if (loadedBounds && loadedBand === band(zoom) && loadedBounds.contains(view)) { return; }
     var wanted = view.pad(0.3);
@@ -114,9 +134,10 @@
   });
 
   showStatus("正在加载路网…", "loading");
-  getJSON(api + "?zoom=8")
+  getJSON(api + "?zoom=" + indexZoom)
     .then(function (data) {
       state.index = data.features || [];
+      indexReady = true;
       var all = null;
       state.index.forEach(function (f) {
         f.bounds = boundsOf(f.geometry);
@@ -133,7 +154,7 @@
         showStatus(myChiefId ? "您目前没有负责的路段" : "暂无路段数据", "info");
         hideStatus(4000);
       }
-      loadViewSoon();
+      loadView();
     })
     .catch(function () {
       try { map.getCenter(); } catch (e) { map.setView(DEFAULT_CENTER, 11); }
