@@ -28,6 +28,23 @@ _COMPRESSIBLE = {".js", ".css", ".svg", ".json", ".webmanifest", ".map", ".txt",
 _MIN_COMPRESS_BYTES = 512
 
 
+# Files a page always loads together, served as one (in this order): on a 300 ms link each
+# request past the browser's six connections costs another round trip.
+BUNDLES = {
+    "js/map.bundle.js": (
+        "vendor/leaflet/leaflet.js",
+        "vendor/leaflet.markercluster/leaflet.markercluster.js",
+        "js/map-base.js",
+        "js/map-layers.js",
+        "js/map-popups.js",
+        "js/map-markers.js",
+        "js/map-search.js",
+        "js/map.js",
+        "js/map-ops.js",
+    ),
+}
+
+
 @dataclass(frozen=True)
 class Asset:
     logical: str
@@ -52,26 +69,37 @@ def hashed_name(logical: str, digest: str) -> str:
     return str(path.with_name(f"{path.stem}.{digest[:HASH_LENGTH]}{path.suffix}")).replace("\\", "/")
 
 
-def build_manifest(root: Path) -> dict[str, Asset]:
-    """Every file under `root`, keyed by its logical (unhashed) name."""
-    assets: dict[str, Asset] = {}
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        logical = path.relative_to(root).as_posix()
-        body = path.read_bytes()
-        digest = hashlib.sha256(body).hexdigest()
-        compress = path.suffix.lower() in _COMPRESSIBLE and len(body) >= _MIN_COMPRESS_BYTES
-        mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if path.suffix == ".webmanifest":
-            mimetype = "application/manifest+json"
-        assets[logical] = Asset(
-            logical=logical,
-            hashed=hashed_name(logical, digest),
-            digest=digest,
-            mimetype=mimetype,
-            body=body,
-            gzip_body=gzip.compress(body, compresslevel=9, mtime=0) if compress else None,
-            brotli_body=_brotli(body) if compress else None,
-        )
+def _asset(logical: str, body: bytes) -> Asset:
+    path = Path(logical)
+    digest = hashlib.sha256(body).hexdigest()
+    compress = path.suffix.lower() in _COMPRESSIBLE and len(body) >= _MIN_COMPRESS_BYTES
+    mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if path.suffix == ".webmanifest":
+        mimetype = "application/manifest+json"
+    return Asset(
+        logical=logical,
+        hashed=hashed_name(logical, digest),
+        digest=digest,
+        mimetype=mimetype,
+        body=body,
+        gzip_body=gzip.compress(body, compresslevel=9, mtime=0) if compress else None,
+        brotli_body=_brotli(body) if compress else None,
+    )
+
+
+def build_manifest(root: Path, bundles: dict[str, tuple[str, ...]] | None = None) -> dict[str, Asset]:
+    """Every file under `root`, keyed by its logical (unhashed) name, and the bundles made of them."""
+    assets = {
+        path.relative_to(root).as_posix(): _asset(path.relative_to(root).as_posix(), path.read_bytes())
+        for path in sorted(p for p in root.rglob("*") if p.is_file())
+    }
+    for name, parts in (BUNDLES if bundles is None else bundles).items():
+        missing = [part for part in parts if part not in assets]
+        if missing:
+            raise RuntimeError(f"bundle {name}: missing {missing}")
+        # each part on its own lines, ended by ';' so a file without a final semicolon cannot join the next
+        body = b"".join(b"/* " + part.encode() + b" */\n" + assets[part].body + b"\n;\n" for part in parts)
+        assets[name] = _asset(name, body)
     return assets
 
 

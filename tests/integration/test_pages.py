@@ -161,7 +161,7 @@ def test_map_page_loads_vendored_leaflet_and_our_script(demo_client, make_logged
     assert 'id="map"' in page and 'data-api="/api/v1/segments"' in page
     assert 'data-segment-url="/registry/segments/0"' in page
     assert 'data-my-chief-id=""' in page and "我的路段" not in page
-    assert "/static/vendor/leaflet/leaflet.js" in page and "/static/js/map.js" in page
+    assert "/static/js/map.bundle.js" in page  # leaflet.js and the map parts, web/assets.py BUNDLES
     assert "/static/vendor/leaflet/leaflet.css" in page and "/static/css/map.css" in page
     for asset in (
         "vendor/leaflet/leaflet.js",
@@ -191,14 +191,19 @@ def test_no_page_loads_anything_from_another_host():
 
 
 def test_map_page_loads_the_map_parts_in_order_and_none_writes_html(demo_client, make_logged_in):
+    # one bundle on the page (web/assets.py BUNDLES): the parts inside it keep their order
     make_logged_in(demo_client, "city_office")
     page = unhashed(text(demo_client.get("/")))
+    assert "/static/js/map.bundle.js" in page
+    bundle = demo_client.get("/static/js/map.bundle.js").get_data(as_text=True)
     parts = ["map-base.js", "map-layers.js", "map-popups.js", "map-markers.js", "map-search.js", "map.js", "map-ops.js"]
-    positions = [page.index(f"/static/js/{name}") for name in parts]
+    positions = [bundle.index(f"/* js/{name} */") for name in parts]
     assert positions == sorted(positions)
+    assert bundle.index("/* vendor/leaflet/leaflet.js */") < positions[0]
     for name in parts:
         assert demo_client.get(f"/static/js/{name}").status_code == 200
         source = (PACKAGE_DIR / "static" / "js" / name).read_text(encoding="utf-8")
+        assert source in bundle
         assert not re.search(r"\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write", source), name
 
 

@@ -52,9 +52,28 @@ def test_unhashed_or_stale_names_still_answer_and_revalidate(app, client):
 def test_a_changed_file_gets_a_new_name(tmp_path):
     (tmp_path / "js").mkdir()
     (tmp_path / "js" / "a.js").write_text("var a = 1;" * 100)
-    first = build_manifest(tmp_path)["js/a.js"]
+    first = build_manifest(tmp_path, bundles={})["js/a.js"]
     (tmp_path / "js" / "a.js").write_text("var a = 2;" * 100)
-    second = build_manifest(tmp_path)["js/a.js"]
+    second = build_manifest(tmp_path, bundles={})["js/a.js"]
     assert first.hashed != second.hashed
     assert first.hashed.startswith("js/a.") and first.hashed.endswith(".js")
     assert gzip.decompress(second.gzip_body) == second.body
+
+
+def test_a_bundle_joins_its_parts_in_order_and_follows_their_changes(tmp_path):
+    (tmp_path / "js").mkdir()
+    (tmp_path / "js" / "one.js").write_text("var one = 1")  # no final semicolon
+    (tmp_path / "js" / "two.js").write_text("(function () { two(); }())")
+    bundles = {"js/both.js": ("js/one.js", "js/two.js")}
+    first = build_manifest(tmp_path, bundles)["js/both.js"].body.decode()
+    assert first.index("var one = 1") < first.index("two();")
+    assert "var one = 1\n;" in first  # the next part's '(' cannot call the previous line
+    (tmp_path / "js" / "two.js").write_text("(function () { three(); }())")
+    assert (
+        build_manifest(tmp_path, bundles)["js/both.js"].hashed
+        != build_manifest(tmp_path, {"js/both.js": ("js/one.js",)})["js/both.js"].hashed
+    )
+    import pytest
+
+    with pytest.raises(RuntimeError, match="missing"):
+        build_manifest(tmp_path, {"js/x.js": ("js/absent.js",)})
