@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from roadchief.domain import clock, deadlines, scoring
 from roadchief.extensions import db
-from roadchief.models import Town
+from roadchief.models import Segment, Town
 from roadchief.models.inspections import Finding, Rectification
 from roadchief.models.supervision import RectificationEscalation
 from roadchief.services import notifications
@@ -170,9 +170,12 @@ def remind_due(now: datetime) -> int:
 
 def escalate_lazily(now: datetime | None = None) -> None:
     """Run the escalation from a page view, at most every LAZY_EVERY_SECONDS per process (the
-    cron verb is the dependable way; this keeps a deployment without cron roughly on time)."""
+    cron verb is the dependable way; this keeps a deployment without cron roughly on time).
+    App config ``ESCALATE_ON_VIEW = False`` switches it off."""
     from flask import current_app
 
+    if not current_app.config.get("ESCALATE_ON_VIEW", True):
+        return
     key = current_app.config["SQLALCHEMY_DATABASE_URI"]
     if time.monotonic() - _last_lazy_run.get(key, -LAZY_EVERY_SECONDS) < LAZY_EVERY_SECONDS:
         return
@@ -185,12 +188,21 @@ def escalate_lazily(now: datetime | None = None) -> None:
 
 
 def escalated_for(office_key: str | None, limit: int = 100) -> list[RectificationEscalation]:
-    """Escalations sent to an office (all for the city office), newest first."""
+    """The escalations an office follows, newest first: all for the city office, those of its
+    town's items for a town office (sent to it, or past it to the city)."""
     query = select(RectificationEscalation).options(
         selectinload(RectificationEscalation.rectification).selectinload(Rectification.finding)
     )
-    if office_key and office_key != "city":
-        query = query.where(RectificationEscalation.office_key == office_key)
+    if office_key and office_key.startswith("town:"):  # a town office: its town's items, at either level
+        query = (
+            query.join(Rectification, RectificationEscalation.rectification_id == Rectification.id)
+            .join(Finding, Rectification.finding_id == Finding.id)
+            .join(Segment, Finding.segment_id == Segment.id)
+            .join(Town, Segment.town_id == Town.id)
+            .where(Town.code == office_key[5:])
+        )
+    elif office_key != "city":
+        return []
     return list(
         db.session.scalars(
             query.order_by(RectificationEscalation.escalated_at.desc(), RectificationEscalation.id.desc()).limit(limit)

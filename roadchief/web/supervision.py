@@ -15,7 +15,7 @@ from roadchief.domain.permissions import CITY_OFFICE, OFFICES, READ, roles_for
 from roadchief.extensions import db
 from roadchief.models.inspections import Rectification
 from roadchief.services import ServiceError, deadline_rules, escalation, inspection_scope, notifications
-from roadchief.services.deduction_catalog import catalog_for
+from roadchief.services.deduction_catalog import catalog_for, points_text
 from roadchief.services.permissions import office_key
 from roadchief.web.access import allow
 
@@ -86,8 +86,8 @@ def deadlines(year: int):
 def _deadlines_page(year: int, codes: dict, form):
     rules = deadline_rules.rules_for(year)
     values = {name: getattr(rules, name) for name, _label in deadline_rules.FIELDS}
-    values["major_points"] = f"{rules.major_points_centi / 100:g}"  # display only; parsed back as Decimal
-    values["serious_points"] = f"{rules.serious_points_centi / 100:g}"
+    values["major_points"] = points_text(rules.major_points_centi)
+    values["serious_points"] = points_text(rules.serious_points_centi)
     values["item_days"] = deadline_rules.item_days_text(rules)
     if form is not None:
         values.update({k: form.get(k, "") for k in values})

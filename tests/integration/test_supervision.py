@@ -173,6 +173,7 @@ def test_escalate_cli_is_idempotent(demo_app, demo_runner):
 
 
 def test_pages_history_pdf_download_and_access(demo_app):
+    demo_app.config["ESCALATE_ON_VIEW"] = False  # the test moves the clock itself
     town_office, chief, rect = _town_case()
     step = escalation.escalate_overdue(at(2022, 1, 16, 9)).escalated[0]
     office = demo_app.test_client()
@@ -193,6 +194,14 @@ def test_pages_history_pdf_download_and_access(demo_app):
     login(other, make_user("town_office", town=DABA))
     assert other.get(f"/supervision/rectifications/{rect.id}").status_code == 403
     assert other.get(f"/supervision/notices/{step.id}.pdf").status_code == 403
+    assert "青路督〔2022〕1号" not in other.get("/supervision/").get_data(as_text=True)
+    # past the town office to the city: the town still follows it, the city office lists it too
+    escalation.escalate_overdue(at(2022, 1, 20, 8))
+    assert "青路督〔2022〕2号" in office.get("/supervision/").get_data(as_text=True)
+    city = demo_app.test_client()
+    login(city, make_user("city_office"))
+    listed = city.get("/supervision/").get_data(as_text=True)
+    assert "青路督〔2022〕1号" in listed and "青路督〔2022〕2号" in listed
     assert other.get("/supervision/deadlines/2022").status_code == 403
 
 
@@ -219,6 +228,17 @@ def test_deadline_page_and_notification_rules_page(demo_app):
         ("escalated", "city_office"): frozenset({"sms"}),
     }
     assert "checked" in city.get("/supervision/notification-rules").get_data(as_text=True)
+
+
+def test_office_page_escalates_lazily_when_no_cron_ran(demo_app):
+    town_office, chief, rect = _town_case()  # overdue since 2022
+    escalation._last_lazy_run.clear()
+    client = demo_app.test_client()
+    login(client, town_office)
+    assert "青路督〔" in client.get("/supervision/").get_data(as_text=True)
+    assert [s.level for s in escalation.history(rect)] == ["town"]
+    client.get("/supervision/")  # at most every few minutes: no second run right away
+    assert len(escalation.history(rect)) == 1
 
 
 def test_notification_list_and_mark_read(demo_app):
@@ -337,3 +357,17 @@ def test_sms_file_transport_and_giving_up_without_an_address(demo_app, tmp_path)
     db.session.refresh(failed)
     assert failed.attempts == 6 and failed.next_attempt_at is None and failed.sent_at is None
     assert len(sms_file.read_text(encoding="utf-8").splitlines()) == 1  # the sent one never again
+
+
+def test_new_rectification_notifies_its_chief_once(demo_app):
+    segment = village_segment(XIAOBA)
+    chief = chief_of("village", segment.village_id, date(2022, 1, 10))
+    owner = make_user("chief", chief_id=chief.id)
+    _office, _chief, rect = _town_case()
+    rows = {
+        (r.channel, r.template_key)
+        for r in db.session.scalars(select(NotificationOutbox).where(NotificationOutbox.user_id == owner.id))
+    }
+    assert rows == {("inapp", "created"), ("sms", "created")}  # the defaults: in-app and SMS
+    assert "请于 2022-01-15 前完成整改" in notifications.payload_of(notifications.inbox(owner)[0])["body"]
+    assert notifications.enqueue_for_rectification(rect, "created") == 0  # the same event: nothing new
