@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from roadchief.domain import clock
+from roadchief.extensions import db
 from roadchief.services import ServiceError
 from roadchief.services import notifications as service
 from roadchief.web.access import ANY_USER, allow
@@ -60,6 +62,12 @@ def _unread():
     """``unread_notifications()`` for the menu (a count query only when a template asks)."""
 
     def unread_notifications() -> int:
-        return service.unread_count(current_user) if current_user.is_authenticated else 0
+        if not current_user.is_authenticated:
+            return 0
+        try:
+            return service.unread_count(current_user)
+        except SQLAlchemyError:  # e.g. an error page after a failed transaction: the menu goes without
+            db.session.rollback()
+            return 0
 
     return {"unread_notifications": unread_notifications}
