@@ -11,7 +11,7 @@ import click
 from flask.cli import FlaskGroup, with_appcontext
 
 from roadchief import create_app
-from roadchief.cli import accounts, backup, database, funding, inspections, operations, register, server
+from roadchief.cli import accounts, backup, database, funding, inspections, notifications, operations, register, server
 
 
 def _app_factory(*_args, **_kwargs):
@@ -49,6 +49,8 @@ COMMANDS = (
     funding.funding,
     funding.scores,
     inspections.inspections,
+    notifications.rectifications,
+    notifications.notifications,
     operations.ops,
     backup.backup_cmd,
     backup.restore_cmd,

@@ -52,3 +52,11 @@ from roadchief.models.operations import (  # noqa: F401
 )
 from roadchief.models.public import PublicReport  # noqa: F401
 from roadchief.models.spatial import SegmentCell  # noqa: F401
+from roadchief.models.supervision import (  # noqa: F401
+    DeadlineItemRule,
+    DeadlineRuleSet,
+    NotificationContact,
+    NotificationOutbox,
+    NotificationRule,
+    RectificationEscalation,
+)

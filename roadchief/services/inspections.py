@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from roadchief.domain import clock, scoring
-from roadchief.domain.scoring import DEFAULT_DEADLINE_DAYS, INSPECTION_KINDS, OVERDUE_CODE, SCORED_KINDS, local_date
+from roadchief.domain.scoring import INSPECTION_KINDS, OVERDUE_CODE, SCORED_KINDS, local_date
 from roadchief.extensions import db
 from roadchief.models import Chief, Segment
 from roadchief.models.base import utcnow
@@ -34,7 +34,7 @@ from roadchief.models.inspections import (
     RectificationEvent,
 )
 from roadchief.models.operations import InspectionAsset, RoadAsset
-from roadchief.services import ServiceError, permissions
+from roadchief.services import ServiceError, deadline_rules, notifications, permissions
 from roadchief.services.chiefs import AssignmentIndex
 from roadchief.services.deduction_catalog import catalog_for, points_text
 from roadchief.services.inspection_photos import _photo_row, _save_photos, _stage
@@ -220,10 +220,11 @@ def create_inspection(
     assets = _assets_on(data.asset_ids, segments)
     if len(data.findings) > MAX_FINDINGS:
         raise ServiceError(f"一次检查最多登记 {MAX_FINDINGS} 条问题")
-    deadline = data.deadline or day + timedelta(days=DEFAULT_DEADLINE_DAYS)
-    if deadline < day:
+    deadline = data.deadline  # None: each finding's own, from the year's rules (services.deadline_rules)
+    if deadline is not None and deadline < day:
         raise ServiceError("整改期限不能早于检查日期")
     catalog = catalog_for(day.year)
+    deadline_rules_of_year = deadline_rules.rules_for(day.year)
     items = {i.code: i for i in catalog.items}
     index = AssignmentIndex(day)
     warnings: list[str] = []
@@ -284,7 +285,12 @@ def create_inspection(
                 )
                 owner = assignee_for(index, segments[segment_id], key, assessed[segment_id])
                 finding.rectification = Rectification(
-                    chief_id=owner.id if owner else None, deadline=deadline, state=scoring.OPEN
+                    chief_id=owner.id if owner else None,
+                    deadline=deadline
+                    or deadline_rules.finding_deadline(
+                        day, item, emergency=data.kind == "emergency", rules=deadline_rules_of_year
+                    ),
+                    state=scoring.OPEN,
                 )
                 inspection.findings.append(finding)
                 for photo in _save_photos(entry.photos, stage, f"第 {number} 条问题"):
@@ -292,6 +298,9 @@ def create_inspection(
             for photo in _save_photos(photos, stage, "现场照片"):
                 inspection.photos.append(_photo_row(photo, user))
             db.session.add(inspection)
+            db.session.flush()
+            for finding in inspection.findings:
+                notifications.enqueue_for_rectification(finding.rectification, "created")
             db.session.commit()
         except IntegrityError:
             db.session.rollback()

@@ -14,7 +14,7 @@ from roadchief.domain.scoring import TransitionError
 from roadchief.extensions import db
 from roadchief.models.base import utcnow
 from roadchief.models.inspections import Inspection, Rectification, RectificationEvent
-from roadchief.services import ServiceError, permissions
+from roadchief.services import ServiceError, notifications, permissions
 from roadchief.services.inspection_photos import _photo_row, _save_photos, _stage
 from roadchief.services.inspection_scope import _rectification_query, aware
 from roadchief.services.inspection_segments import segment_label
@@ -111,6 +111,7 @@ def act(
                     rectification_id=rect.id, at=now, action=action, user_id=user.id, actor=user.username, note=note
                 )
             )
+            notifications.after_action(rect, action)
     except StaleDataError:
         raise ServiceError("该整改刚刚已被他人处理，请刷新后查看") from None
     return rect

@@ -84,11 +84,13 @@ def register_web(app):
         funding_admin,  # noqa: F401
         inspections,
         inspections_results,  # noqa: F401
+        notifications,
         operations,
         operations_assets,  # noqa: F401
         operations_events,  # noqa: F401
         public,
         registry,
+        supervision,
     )
     from roadchief.web import map as map_view
 
@@ -107,6 +109,8 @@ def register_web(app):
         audit.bp,
         inspections.bp,
         operations.bp,
+        supervision.bp,
+        notifications.bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(api.bp)

@@ -7,7 +7,7 @@ Views parse the request, call roadchief.services.inspections and its neighbours,
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -176,7 +176,7 @@ def _form_page(status: int = 200, error: ServiceError | None = None):
         values=request.form,
         error=error,
         now=now.strftime("%Y-%m-%dT%H:%M"),
-        deadline=(now.date() + timedelta(days=7)).isoformat(),
+        deadline="",  # empty: each finding's deadline from the year's rules (services.deadline_rules)
         units=UNITS,
         max_photos=inspection_photos.MAX_PHOTOS,
         gps_limit=inspection_segments.GPS_WARNING_M,

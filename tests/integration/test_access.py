@@ -90,6 +90,8 @@ def test_access_matrix(demo_app):
         "asset_id": 1,
         "collection_id": "segments",
         "fid": "1",
+        "step_id": 1,
+        "notification_id": 1,
     }
     clients = {}
     for role, user in users.items():

@@ -53,7 +53,7 @@ class InspectionIn(Schema):
     lon = Float(load_default=None)
     lat = Float(load_default=None)
     note = String(load_default="")
-    deadline = Date(load_default=None, metadata={"description": "整改期限（省略为检查日起 7 天）"})
+    deadline = Date(load_default=None, metadata={"description": "整改期限（省略则按本年度扣分项的整改天数）"})
     duty_phase = String(
         load_default=None,
         validate=OneOf(["雨前", "雨中", "雨后", "除雪", "撒砂"]),
