@@ -1,7 +1,7 @@
 """supervision: 整改期限 rules per year, 督办 escalations (append-only), the notification outbox,
 who-gets-what rules and users' contact addresses (issue #13 points 3 and 4).
 
-Revision ID: 0012
+Revision ID: 0011
 Revises: 0010
 """
 from alembic import op
@@ -11,7 +11,7 @@ from roadchief.services.append_only import append_only_sql, drop_append_only_sql
 
 
 # revision identifiers, used by Alembic.
-revision = '0012'
+revision = '0011'
 down_revision = '0010'
 branch_labels = None
 depends_on = None
