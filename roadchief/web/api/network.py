@@ -13,6 +13,7 @@ from roadchief.services.network import network_summary
 from roadchief.web.access import allow
 from roadchief.web.api import BEARER, bp, compressed_json, parse_bbox, visible_or_abort
 from roadchief.web.api.fields import String
+from roadchief.web.api.schemas import returns
 
 
 class SegmentQuery(Schema):
@@ -28,6 +29,8 @@ class SegmentQuery(Schema):
 @bp.doc(
     summary="路段 GeoJSON",
     description=f"按范围、等级、乡镇筛选的路段（FeatureCollection），几何按缩放级别预先简化：{ZOOM_BANDS}。",
+    operation_id="listSegments",
+    responses=returns("SegmentCollection", "FeatureCollection（LineString）", **{"304": "未变化（ETag）"}),
     security=BEARER,
 )
 def segments(query):
@@ -43,7 +46,13 @@ def segments(query):
 
 @bp.get("/network/summary")
 @allow(*roles_for(READ))
-@bp.doc(summary="列养里程汇总", description="按行政等级、乡镇汇总的列养里程（km，字符串，三位小数）。", security=BEARER)
+@bp.doc(
+    operation_id="getNetworkSummary",
+    summary="列养里程汇总",
+    description="按行政等级、乡镇汇总的列养里程（km，字符串，三位小数）。",
+    responses=returns("NetworkSummary"),
+    security=BEARER,
+)
 def summary():
     from roadchief.services.permissions import office_town_id
 
@@ -56,6 +65,8 @@ def summary():
 @bp.doc(
     summary="路段详情",
     description="路段属性、各级路长（姓名、职务、电话）、缺失的必需路长与最新评分。",
+    operation_id="getSegment",
+    responses=returns("SegmentDetail"),
     security=BEARER,
 )
 def segment_detail(segment_id: int):
