@@ -51,8 +51,8 @@ def http_error_body(error):
     from roadchief.web import ERROR_TEXT
 
     short = ERROR_TEXT.get(error.code, error.name)
-    # abort(400, "原因") carries its own description; a bare abort(403) has werkzeug's English one
-    own = error.description if error.description and error.description != type(error).description else None
+    # abort(400, "原因") carries our reason; a bare abort(403) has werkzeug's English text, a 429 the limit
+    own = error.description if isinstance(error.description, str) and not error.description.isascii() else None
     return api_error(error.code, own or short, error=short, detail=error.description)
 
 
