@@ -291,6 +291,8 @@ def import_scores():
             )
         except ServiceError as error:
             flash(str(error), "error")
+            if getattr(error, "needs_replace", False):
+                flash("如需覆盖已有得分，请勾选“覆盖已有得分”后重新上传", "info")
             errors, status = error.errors, 422
     return render_template(
         "funding/import.html",

@@ -168,7 +168,7 @@ def test_template_download_and_web_messages(demo_app, demo_client, make_logged_i
     assert again.status_code == 422 and "第 2 行 小坝镇" in page and "已有得分" in page
     messages = re.findall(r'<span class="flash-text">(.*?)</span>', page, re.S)
     messages += re.findall(r'<ul class="error-list">(.*?)</ul>', page, re.S)
-    assert messages and "已有得分" in "".join(messages)
+    assert messages and "已有得分" in "".join(messages) and "勾选“覆盖已有得分”" in "".join(messages)
     assert not any("--" in m for m in messages), messages  # the CLI's --replace is no word for the web
     assert db.session.scalar(select(func.count(QuarterScore.id))) == 1
 
