@@ -142,6 +142,7 @@ def collect(app) -> list[Call]:
     call("POST", f"/api/v1/rectifications/{rid}/verify", town, json={"note": "已复核"})
     call("GET", "/api/v1/deduction-catalog?year=2022", town)
     call("GET", "/api/v1/inspections/scores/2022/1", city)
+    call("GET", f"/api/v1/inspections/scores/2022/1?scope=town:{XIAOBA}", town)  # rows with the March 督查
     call("GET", f"/api/v1/inspections/scores/2022/1?scope=town:{OTHER_TOWN}", town)  # 403
 
     # map layers

@@ -87,12 +87,12 @@ STANDARD_ERRORS = {
 def document_errors(spec: dict) -> dict:
     """The spec processor: the response schemas (web/api/schemas.py) in components, and the one
     error body (``Error``) on every error response of every operation, said once for all of them."""
-    from roadchief.web.api.schemas import SCHEMAS
+    from roadchief.web.api.schemas import all_schemas
 
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPError", "ValidationError"):  # apiflask's own error bodies, which we never send
         schemas.pop(unused, None)
-    schemas.update(SCHEMAS)
+    schemas.update(all_schemas())
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for operations in spec.get("paths", {}).values():
         for operation in operations.values():

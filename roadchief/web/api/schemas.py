@@ -1,5 +1,6 @@
 """The OpenAPI response schemas of /api/v1 (components/schemas), written from what the services
-return, and the one error body every refusal has. ``returns`` documents an operation's answer."""
+return, and the one error body every refusal has. ``returns`` documents an operation's answer;
+the map layers, events and assets are in schemas_layers.py."""
 
 from __future__ import annotations
 
@@ -331,6 +332,23 @@ CATALOG = obj(
         ),
     }
 )
+BULLETIN_ROW = obj(
+    {
+        "chief": STRING,
+        "chief_id": INTEGER,
+        "title": nullable(STRING),
+        "level": STRING,
+        "level_name": STRING,
+        "unit_key": STRING,
+        "unit_name": STRING,
+        "months": array({"type": "object", "description": "各月得分与扣分"}),
+        "gaps": {**array(STRING), "description": "未接受督查的月份 YYYY-MM"},
+        "deduction": STRING,
+        "score": nullable(STRING),
+        "grade": nullable(STRING),
+        "rank": nullable(INTEGER),
+    }
+)
 BULLETIN = obj(
     {
         "title": STRING,
@@ -340,147 +358,42 @@ BULLETIN = obj(
         "quarter": INTEGER,
         "date": DATE,
         "finalised": BOOLEAN,
-        "finalised_at": nullable(STRING),
-        "overview": {"type": "object"},
-        "levels": array(
+        "finalised_at": nullable(MOMENT),
+        "overview": obj(
+            {
+                "inspections": INTEGER,
+                "segments": INTEGER,
+                "km": KM,
+                "findings": INTEGER,
+                "chiefs": INTEGER,
+                "scored": INTEGER,
+                "average": nullable(STRING),
+                "grades": {"type": "object", "additionalProperties": INTEGER, "description": "优、良、一般 各多少人"},
+                "overdue_charges": INTEGER,
+                "duty_charges": INTEGER,
+            }
+        ),
+        "levels": array(obj({"level": STRING, "name": STRING, "rows": array(BULLETIN_ROW)})),
+        "problems": array({"type": "object", "description": "突出问题"}),
+        "overdue": array({"type": "object", "description": "逾期未整改"}),
+        "gaps": array(obj({"chief": STRING, "unit_name": STRING, "level_name": STRING, "months": array(STRING)})),
+        "duty": array(
             obj(
-                {"level": STRING, "name": STRING, "rows": array({"type": "object"})},
+                {
+                    "chief": STRING,
+                    "unit_name": STRING,
+                    "month": STRING,
+                    "code": STRING,
+                    "points": STRING,
+                    "reason": nullable(STRING),
+                }
             )
         ),
-        "problems": array({"type": "object"}),
-        "overdue": array({"type": "object"}),
-        "gaps": array({"type": "object"}),
-        "duty": array({"type": "object"}),
         "requirements": array(STRING),
     }
 )
 
-# ---------------------------------------------------------------- map layers
-
-MARKER_PROPERTIES = {
-    "type": "object",
-    "required": ["layer", "id", "located", "url"],
-    "properties": {
-        "layer": {**STRING, "enum": ["inspection", "rectification"]},
-        "id": INTEGER,
-        "located": {**STRING, "enum": ["gps", "segment"]},
-        "url": STRING,
-        "kind": STRING,
-        "kind_label": STRING,
-        "date": DATE,
-        "office": STRING,
-        "inspector": STRING,
-        "findings": INTEGER,
-        "segments": INTEGER,
-        "inspection_id": INTEGER,
-        "status": STRING,
-        "status_label": STRING,
-        "deadline": DATE,
-        "overdue": BOOLEAN,
-        "returned": INTEGER,
-        "item": STRING,
-        "item_code": STRING,
-        "segment": STRING,
-        "segment_id": INTEGER,
-        "chief": nullable(STRING),
-    },
-}
-TOWN_PROPERTIES = obj(
-    {
-        "code": STRING,
-        "name": STRING,
-        "kind": STRING,
-        "segments": INTEGER,
-        "listed_km": KM,
-        "label": {**array(NUMBER), "minItems": 2, "maxItems": 2, "description": "标注点 [经度, 纬度]"},
-    }
-)
-COVERAGE_GAPS = obj(
-    {
-        "date": DATE,
-        "segments": array(
-            obj(
-                {
-                    "id": INTEGER,
-                    "code": STRING,
-                    "name": STRING,
-                    "town": STRING,
-                    "village": nullable(STRING),
-                    "missing": array(STRING),
-                }
-            )
-        ),
-    }
-)
-
-# ---------------------------------------------------------------- events and assets
-
-EVENT = obj(
-    {
-        "id": INTEGER,
-        "segment_id": INTEGER,
-        "kind": STRING,
-        "kind_label": STRING,
-        "severity": STRING,
-        "state": {**STRING, "enum": ["reported", "restored", "repaired"]},
-        "state_label": STRING,
-        "closed": BOOLEAN,
-        "interrupted": BOOLEAN,
-        "place": STRING,
-        "occurred_at": MOMENT,
-        "restored_at": nullable(MOMENT),
-        "repaired_at": nullable(MOMENT),
-        "stake": nullable(STAKE),
-        "lon": nullable(NUMBER),
-        "lat": nullable(NUMBER),
-        "description": nullable(STRING),
-        "warning_sign": nullable(STRING),
-        "detour": nullable(STRING),
-        "detour_road": nullable(STRING),
-        "detour_geometry": nullable({"type": "object", "description": "GeoJSON LineString"}),
-        "reported_by": nullable(STRING),
-        "restored_by": nullable(STRING),
-        "repaired_by": nullable(STRING),
-        "hours_to_restore": nullable(NUMBER),
-        "hours_to_repair": nullable(NUMBER),
-    }
-)
-EVENT_PROPERTIES = {
-    "type": "object",
-    "required": ["id", "layer", "state"],
-    "properties": {
-        "id": INTEGER,
-        "layer": {**STRING, "enum": ["event", "detour"]},
-        "state": STRING,
-        "kind": STRING,
-        "kind_label": STRING,
-        "severity": STRING,
-        "state_label": STRING,
-        "interrupted": BOOLEAN,
-        "segment_id": INTEGER,
-        "road_code": STRING,
-        "place": STRING,
-        "occurred_at": {**STRING, "description": "北京时间 YYYY-MM-DD HH:MM"},
-        "detour": nullable(STRING),
-        "warning_sign": nullable(STRING),
-    },
-}
-ASSET_PROPERTIES = obj(
-    {
-        "id": INTEGER,
-        "layer": {**STRING, "enum": ["asset"]},
-        "code": nullable(STRING),
-        "kind": STRING,
-        "kind_label": STRING,
-        "name": nullable(STRING),
-        "condition": STRING,
-        "condition_label": STRING,
-        "segment_id": INTEGER,
-        "stake": STRING,
-    }
-)
-
-SCHEMAS: dict[str, dict] = {
+BASE_SCHEMAS: dict[str, dict] = {
     "Error": ERROR,
     "SegmentCollection": feature_collection(SEGMENT_PROPERTIES, "LineString", "MultiLineString"),
     "SegmentDetail": SEGMENT_DETAIL,
@@ -498,10 +411,11 @@ SCHEMAS: dict[str, dict] = {
     "NearestSegments": obj({"segments": array(ref("InspectionSegment")), "limit_m": INTEGER}),
     "DeductionCatalog": CATALOG,
     "Bulletin": BULLETIN,
-    "MarkerCollection": feature_collection(MARKER_PROPERTIES, "Point", truncated=BOOLEAN),
-    "TownCollection": feature_collection(TOWN_PROPERTIES, "Polygon", "MultiPolygon"),
-    "CoverageGaps": COVERAGE_GAPS,
-    "Event": EVENT,
-    "EventCollection": feature_collection(EVENT_PROPERTIES, "Point", "LineString", "MultiLineString"),
-    "AssetCollection": feature_collection(ASSET_PROPERTIES, "Point", "LineString", "MultiLineString"),
 }
+
+
+def all_schemas() -> dict[str, dict]:
+    """components/schemas of the document: these and the map layers' (schemas_layers.py)."""
+    from roadchief.web.api.schemas_layers import LAYER_SCHEMAS
+
+    return {**BASE_SCHEMAS, **LAYER_SCHEMAS}
