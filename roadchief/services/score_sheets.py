@@ -99,13 +99,8 @@ def _records(path: Path, data: bytes) -> list[tuple[int, list[str]]]:
     raise ServiceError(f"不支持的文件类型：{suffix or path.name}（应为 .csv 或 .xlsx）")
 
 
-def read_sheet(path: Path, content: bytes | None = None) -> Sheet:
-    """The header (the first non-blank row) resolved to fields, and the non-blank rows after it."""
-    records = [(n, cells) for n, cells in _records(path, content if content is not None else path.read_bytes())]
-    filled = [(n, cells) for n, cells in records if any(cells)]
-    if not filled:
-        return Sheet({}, [])
-    header_number, header = filled[0]
+def _positions(header: list[str]) -> dict[str, int]:
+    """Canonical field → column index, for the headers this row names."""
     by_key: dict[str, int] = {}
     for index, name in enumerate(header):
         if name:
@@ -116,10 +111,23 @@ def read_sheet(path: Path, content: bytes | None = None) -> Sheet:
             if _column_key(alias) in by_key:
                 positions[field] = by_key[_column_key(alias)]
                 break
+    return positions
+
+
+def read_sheet(path: Path, content: bytes | None = None) -> Sheet:
+    """The header resolved to fields, and the non-blank rows after it. The header is the first
+    non-blank row naming a score column (a title row such as “2024年考核得分” may come before it),
+    else the first non-blank row."""
+    records = _records(path, content if content is not None else path.read_bytes())
+    filled = [(n, cells) for n, cells in records if any(cells)]
+    if not filled:
+        return Sheet({}, [])
+    header_number, header = next(((n, c) for n, c in filled[:10] if "score" in _positions(c)), filled[0])
+    positions = _positions(header)
     names = {field: header[index] for field, index in positions.items()}
     rows = [
         SheetRow(n, {field: cells[i] if i < len(cells) else "" for field, i in positions.items()})
-        for n, cells in filled[1:]
+        for n, cells in filled
         if n > header_number
     ]
     return Sheet(names, rows)

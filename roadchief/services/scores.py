@@ -216,14 +216,15 @@ def import_scores(path: Path, replace: bool = False, content: bytes | None = Non
         existing = {(s.year, s.quarter, s.unit_key): s for s in db.session.scalars(select(QuarterScore))}
         closed = {(y, q) for y in {p.year for p in parsed} for q in closed_quarters(y)}
         for item in parsed:
-            unit = _unit_name(item.unit_key)
             if (item.year, item.quarter) in closed:
                 errors.append(
-                    f"第 {item.row} 行 {unit}：{item.year} 年第 {item.quarter} 季度已审定，得分不可修改（请登记调整分录）"
+                    f"第 {item.row} 行 {_unit_name(item.unit_key)}：{item.year} 年第 {item.quarter} 季度已审定，"
+                    "得分不可修改（请登记调整分录）"
                 )
             elif (item.year, item.quarter, item.unit_key) in existing and not replace:
                 errors.append(
-                    f"第 {item.row} 行 {unit}：{item.year} 年第 {item.quarter} 季度已有得分（未选择覆盖已有得分）"
+                    f"第 {item.row} 行 {_unit_name(item.unit_key)}：{item.year} 年第 {item.quarter} 季度已有得分"
+                    "（未选择覆盖已有得分）"
                 )
         if errors:
             raise ScoreImportFailed(

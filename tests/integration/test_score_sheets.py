@@ -77,6 +77,26 @@ def test_chinese_headers_in_xlsx_and_csv(demo_app, tmp_path):
     assert scores[(2, "town:640381100")] == 9000 and scores[(2, village["unit_key"])] == 8525
 
 
+def test_a_title_row_above_the_header_is_passed_over(demo_app, tmp_path):
+    content = xlsx(
+        [["2022年第一季度考核得分"], [], HEADER, [2022, 1, "小坝镇", None, 95], [2022, 1, "无此镇", None, 90]]
+    )
+    error = failure(tmp_path / "s.xlsx", content)
+    assert error.errors == ["第 5 行 无此镇 [乡镇]：未知乡镇：'无此镇'"]
+    assert (
+        import_scores(
+            tmp_path / "s.xlsx", content=xlsx([["2022年第一季度考核得分"], HEADER, [2022, 1, "小坝镇", None, 95]])
+        )["created"]
+        == 1
+    )
+
+
+def test_missing_columns_are_named_in_the_office_words(demo_app, tmp_path):
+    error = failure(tmp_path / "s.csv", "年度,得分\n2022,90\n".encode())
+    assert error.errors[0].startswith("缺少列：季度、乡镇（或 公路站、路长编号）")
+    assert stored() == {}
+
+
 def test_quarter_words():
     for text, number in (("1", 1), ("4.0", 4), ("三", 3), ("第二季度", 2), ("第4季度", 4), ("q3", 3)):
         assert quarter_number(text) == number
