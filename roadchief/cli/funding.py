@@ -204,11 +204,33 @@ def scores():
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--replace", is_flag=True, help="覆盖已有的同期得分")
 def scores_import_cmd(path, replace):
-    """导入得分（.csv/.xlsx：year, quarter, score，以及 chief_id 或 town[, village]）。"""
-    from roadchief.services.scores import import_scores
+    """导入得分（.csv/.xlsx：年度、季度、得分，以及 乡镇[、村]、公路站 或 路长编号；英文列名亦可）。"""
+    from roadchief.services.scores import ScoreImportFailed, import_scores
 
     try:
         result = import_scores(path, replace=replace)
+    except ScoreImportFailed as error:
+        if error.needs_replace:
+            click.echo("提示：如需覆盖已有得分，请加 --replace", err=True)
+        fail(error)
     except ServiceError as error:
         fail(error)
-    click.echo(f"已导入 {result['rows']} 行：新增 {result['created']}，覆盖 {result['replaced']}")
+    blank = f"；{result['blank']} 行未填得分，未导入" if result["blank"] else ""
+    click.echo(f"已导入 {result['rows']} 行：新增 {result['created']}，覆盖 {result['replaced']}{blank}")
+
+
+@scores.command("template")
+@click.argument("year", type=int)
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--quarter", type=click.IntRange(1, 4), default=None, help="只列一个季度（默认四个季度）")
+def scores_template_cmd(year, path, quarter):
+    """写出得分填报模板（XLSX）：该年度考核的各单位（乡镇、村、公路站），得分留空。"""
+    from roadchief.services.funding_params import check_period
+    from roadchief.services.score_sheets import template_xlsx
+
+    try:
+        check_period(year, quarter or 1)
+        path.write_bytes(template_xlsx(year, quarter))
+    except ServiceError as error:
+        fail(error)
+    click.echo(f"已写出 {path}")

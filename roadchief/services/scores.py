@@ -3,8 +3,6 @@ written by the inspection module when a quarter is finalised (第二十一条)."
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -13,12 +11,28 @@ from pathlib import Path
 from sqlalchemy import select
 
 from roadchief.extensions import db
-from roadchief.models import Chief, ChiefAssignment, QuarterScore, Town, Village
+from roadchief.models import Chief, ChiefAssignment, QuarterScore, Station, Town, Village
 from roadchief.services import Conflict, ServiceError
 from roadchief.services.funding_params import check_period, closed_quarters, quarter_end
+from roadchief.services.score_sheets import (
+    COLUMNS,
+    FORMAT_HINT,
+    Sheet,
+    missing_columns,
+    quarter_number,
+    read_sheet,
+    year_number,
+)
 from roadchief.services.transactions import lock_year, unit_of_work
 
-REQUIRED = ("year", "quarter", "score")
+
+class ScoreImportFailed(ServiceError):
+    """The import refused; ``needs_replace`` when some rows only lack the choice to overwrite
+    existing scores (each caller names that choice in its own words: a checkbox, a flag)."""
+
+    def __init__(self, message: str, errors: list, needs_replace: bool = False):
+        super().__init__(message, errors)
+        self.needs_replace = needs_replace
 
 
 @dataclass(frozen=True)
@@ -29,39 +43,6 @@ class ScoreRow:
     unit_key: str
     chief_id: int | None
     score_centi: int
-
-
-def _rows_from_file(path: Path, content: bytes | None = None) -> list[dict]:
-    suffix = path.suffix.lower()
-    data = content if content is not None else path.read_bytes()
-    if suffix == ".csv":
-        text = None
-        for encoding in ("utf-8-sig", "gbk"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        if text is None:
-            raise ServiceError("无法识别 CSV 文件编码（应为 UTF-8 或 GBK）")
-        return [dict(r) for r in csv.DictReader(io.StringIO(text))]
-    if suffix == ".xlsx":
-        from openpyxl import load_workbook
-
-        try:
-            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
-        except Exception:
-            raise ServiceError("无法读取 XLSX 文件") from None
-        values = list(sheet.iter_rows(values_only=True))
-        if not values:
-            return []
-        header = [str(h).strip() if h is not None else "" for h in values[0]]
-        return [
-            {header[i]: ("" if v is None else str(v)) for i, v in enumerate(r) if i < len(header)}
-            for r in values[1:]
-            if any(v not in (None, "") for v in r)
-        ]
-    raise ServiceError(f"不支持的文件类型：{suffix or path.name}（应为 .csv 或 .xlsx）")
 
 
 def _quarter_start(year: int, quarter: int) -> date:
@@ -111,36 +92,61 @@ def check_chief_held(chief_id: int, unit_key: str, year: int, quarter: int) -> N
     )
 
 
-def parse_scores(rows: list[dict]) -> tuple[list[ScoreRow], list[str]]:
+def _unit_name(unit_key: str) -> str:
+    """小坝镇林皋村, 小坝镇, 青铜峡公路站 for a unit key (the key itself when it names nothing known)."""
+    kind, _, code = unit_key.partition(":")
+    if kind == "village":
+        village = db.session.scalar(select(Village).where(Village.code == code))
+        if village is not None:
+            return f"{village.town.name}{village.name}"
+    model = {"town": Town, "station": Station}.get(kind)
+    found = db.session.scalar(select(model).where(model.code == code)) if model is not None else None
+    return found.name if found is not None else unit_key
+
+
+def _row_unit(cells: dict[str, str]) -> str:
+    """The unit as the row writes it, for messages about rows whose unit is not resolved yet."""
+    if cells.get("station"):
+        return cells["station"]
+    if cells.get("town"):
+        return cells["town"] + cells.get("village", "")
+    return f"路长编号 {cells['chief_id']}" if cells.get("chief_id") else ""
+
+
+def parse_scores(sheet: Sheet) -> tuple[list[ScoreRow], list[str], int]:
+    """The scored rows, the errors (naming the spreadsheet row, the unit and the column as
+    headed in the file), and how many rows were left out because their score is blank."""
     errors: list[str] = []
     parsed: list[ScoreRow] = []
-    if rows and (missing := [c for c in REQUIRED if c not in rows[0]]):
-        return [], [f"缺少列：{', '.join(missing)}（需要 year, quarter, score，以及 chief_id 或 town[, village]）"]
-    if rows and "chief_id" not in rows[0] and "town" not in rows[0]:
-        return [], ["缺少列：chief_id 或 town"]
+    if sheet.rows and (missing := missing_columns(sheet)):
+        return [], [f"缺少列：{'、'.join(missing)}（{FORMAT_HINT}）"], 0
     towns = {key: t for t in db.session.scalars(select(Town)) for key in (t.code, t.name)}
     villages = {(v.town_id, key): v for v in db.session.scalars(select(Village)) for key in (v.code, v.name)}
-    for number, row in enumerate(rows, start=2):  # row 1 is the header, as in a spreadsheet
+    stations = {key: s for s in db.session.scalars(select(Station)) for key in (s.code, s.name)}
+    blank = 0
+    for row in sheet.rows:
+        cells = row.cells
+        if not cells.get("score"):
+            blank += 1  # a unit the template lists but the office has not scored (yet)
+            continue
+        unit = _row_unit(cells)
 
-        def bad(field, reason):
-            errors.append(f"第 {number} 行 [{field}]：{reason}")  # noqa: B023  (bad() runs within its own iteration)
+        def bad(field, reason, unit=unit, number=row.number):
+            where = f"第 {number} 行" + (f" {unit}" if unit else "")
+            errors.append(f"{where} [{sheet.names.get(field, COLUMNS[field].label)}]：{reason}")
 
         try:
-            year = int(str(row.get("year", "")).strip().removesuffix(".0"))
-            quarter = int(str(row.get("quarter", "")).strip().removesuffix(".0"))
+            year = year_number(cells.get("year", ""))
+        except ValueError:
+            bad("year", f"年度不正确：{cells.get('year')!r}")
+            continue
+        try:
+            quarter = quarter_number(cells.get("quarter", ""))
             check_period(year, quarter)
         except (ValueError, ServiceError):
-            bad("year/quarter", f"年度或季度不正确：{row.get('year')!r} / {row.get('quarter')!r}")
+            bad("quarter", f"季度应为 1–4：{cells.get('quarter')!r}")
             continue
-        try:
-            score = Decimal(str(row.get("score", "")).strip())
-            if not score.is_finite() or not 0 <= score <= 100:
-                raise InvalidOperation
-        except InvalidOperation:
-            bad("score", f"得分应为 0–100 的数：{row.get('score')!r}")
-            continue
-        centi = int((score * 100).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
-        chief_text = str(row.get("chief_id") or "").strip().removesuffix(".0")
+        chief_text = cells.get("chief_id", "").removesuffix(".0")
         chief_id = None
         if chief_text:
             chief = db.session.get(Chief, int(chief_text)) if chief_text.isdigit() else None
@@ -157,12 +163,18 @@ def parse_scores(rows: list[dict]) -> tuple[list[ScoreRow], list[str]]:
                 )
                 continue
             chief_id = chief.id
-        else:
-            town = towns.get(str(row.get("town") or "").strip())
-            if town is None:
-                bad("town", f"未知乡镇：{row.get('town')!r}")
+        elif cells.get("station"):
+            station = stations.get(cells["station"])
+            if station is None:
+                bad("station", f"未知公路站：{cells['station']!r}")
                 continue
-            village_text = str(row.get("village") or "").strip()
+            unit_key = f"station:{station.code}"
+        else:
+            town = towns.get(cells.get("town", ""))
+            if town is None:
+                bad("town", f"未知乡镇：{cells.get('town', '')!r}")
+                continue
+            village_text = cells.get("village", "")
             if village_text:
                 village = villages.get((town.id, village_text))
                 if village is None:
@@ -171,25 +183,34 @@ def parse_scores(rows: list[dict]) -> tuple[list[ScoreRow], list[str]]:
                 unit_key = f"village:{village.code}"
             else:
                 unit_key = f"town:{town.code}"
-        parsed.append(ScoreRow(number, year, quarter, unit_key, chief_id, centi))
+        try:
+            score = Decimal(cells["score"])
+            if not score.is_finite() or not 0 <= score <= 100:
+                raise InvalidOperation
+        except InvalidOperation:
+            bad("score", f"得分应为 0–100 的数：{cells['score']!r}", unit=_unit_name(unit_key))
+            continue
+        centi = int((score * 100).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+        parsed.append(ScoreRow(row.number, year, quarter, unit_key, chief_id, centi))
     seen: dict[tuple, int] = {}
     for item in parsed:
         key = (item.year, item.quarter, item.unit_key)
         if key in seen:
-            errors.append(f"第 {item.row} 行：与第 {seen[key]} 行重复（同一单位同一季度）")
+            errors.append(f"第 {item.row} 行 {_unit_name(item.unit_key)}：与第 {seen[key]} 行重复（同一单位同一季度）")
         seen.setdefault(key, item.row)
-    return parsed, errors
+    return parsed, errors, blank
 
 
 def import_scores(path: Path, replace: bool = False, content: bytes | None = None, source: str = "import") -> dict:
-    """Validate every row, then write all or nothing."""
-    rows = _rows_from_file(Path(path), content)
-    if not rows:
-        raise ServiceError("文件中没有得分数据")
-    parsed, errors = parse_scores(rows)
+    """Validate every row, then write all or nothing. Rows with a blank score are left out
+    (counted in ``blank``): a template lists every unit, the office may fill some."""
+    sheet = read_sheet(Path(path), content)
+    parsed, errors, blank = parse_scores(sheet)
+    if not parsed and not errors:
+        raise ServiceError("文件中没有得分数据" + (f"（{blank} 行未填得分）" if blank else ""))
     created = replaced = 0
     # one transaction from the year locks to the last row: a refusal releases the locks, writing nothing
-    with unit_of_work("同期得分刚刚已由他人导入，请刷新后重试（或使用覆盖导入）"):
+    with unit_of_work("同期得分刚刚已由他人导入，请刷新后重试（或选择覆盖已有得分）"):
         for year in sorted({p.year for p in parsed}):
             lock_year(year)  # a quarter close of the same year waits for us, or we see its close
         existing = {(s.year, s.quarter, s.unit_key): s for s in db.session.scalars(select(QuarterScore))}
@@ -197,14 +218,20 @@ def import_scores(path: Path, replace: bool = False, content: bytes | None = Non
         for item in parsed:
             if (item.year, item.quarter) in closed:
                 errors.append(
-                    f"第 {item.row} 行：{item.year} 年第 {item.quarter} 季度已审定，得分不可修改（请登记调整分录）"
+                    f"第 {item.row} 行 {_unit_name(item.unit_key)}：{item.year} 年第 {item.quarter} 季度已审定，"
+                    "得分不可修改（请登记调整分录）"
                 )
             elif (item.year, item.quarter, item.unit_key) in existing and not replace:
                 errors.append(
-                    f"第 {item.row} 行：{item.unit_key} {item.year} 年第 {item.quarter} 季度已有得分（如需覆盖请用 --replace）"
+                    f"第 {item.row} 行 {_unit_name(item.unit_key)}：{item.year} 年第 {item.quarter} 季度已有得分"
+                    "（未选择覆盖已有得分）"
                 )
         if errors:
-            raise ServiceError(f"得分导入失败：{len(errors)} 处错误，未写入任何数据", errors)
+            raise ScoreImportFailed(
+                f"得分导入失败：{len(errors)} 处错误，未写入任何数据",
+                errors,
+                needs_replace=any("未选择覆盖已有得分" in e for e in errors),
+            )
         for item in parsed:
             current = existing.get((item.year, item.quarter, item.unit_key))
             if current is None:
@@ -222,7 +249,7 @@ def import_scores(path: Path, replace: bool = False, content: bytes | None = Non
             elif current.score_centi != item.score_centi or current.chief_id != item.chief_id:
                 current.score_centi, current.chief_id, current.source = item.score_centi, item.chief_id, source
                 replaced += 1
-    return {"rows": len(parsed), "created": created, "replaced": replaced}
+    return {"rows": len(parsed), "created": created, "replaced": replaced, "blank": blank}
 
 
 def set_unit_score(year: int, quarter: int, unit_key: str, score_centi: int, chief_id: int | None, source: str) -> None:

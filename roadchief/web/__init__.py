@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import jsonify, render_template, request
+from flask import render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -151,9 +151,7 @@ def register_web(app):
     @app.errorhandler(HTTPException)
     def http_error(error):
         if access.is_api_request():
-            return jsonify(
-                {"error": ERROR_TEXT.get(error.code, error.name), "detail": error.description, "status": error.code}
-            ), error.code
+            return errors.http_error_body(error)
         return render_template(
             "error.html", code=error.code, message=ERROR_TEXT.get(error.code, error.name)
         ), error.code
@@ -166,7 +164,7 @@ def register_web(app):
             return http_error(error)
         app.logger.exception("unhandled error")
         if access.is_api_request():
-            return jsonify({"error": ERROR_TEXT[500], "status": 500}), 500
+            return errors.api_error(500, ERROR_TEXT[500])
         return render_template("error.html", code=500, message=ERROR_TEXT[500]), 500
 
     @app.context_processor

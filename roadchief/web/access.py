@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app, jsonify, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from roadchief.domain import permissions as rules
@@ -39,12 +39,11 @@ def is_api_request() -> bool:
 
 def _refuse(status: int):
     if is_api_request():
+        from roadchief.web.errors import api_error
+
         message = "需要登录（Bearer 令牌）" if status == 401 else "无权访问"
-        response = jsonify({"error": message, "status": status})
-        response.status_code = status
-        if status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="roadchief"'
-        return response
+        headers = {"WWW-Authenticate": 'Bearer realm="roadchief"'} if status == 401 else None
+        return api_error(status, message, headers=headers)
     if status == 401:
         return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
     abort(status)

@@ -284,11 +284,15 @@ def import_scores():
             result = scores.import_scores(
                 Path(f"upload{suffix}"), replace=request.form.get("replace") == "yes", content=data
             )
+            blank = f"；{result['blank']} 行未填得分，未导入" if result["blank"] else ""
             flash(
-                f"得分已导入：{result['rows']} 行，新增 {result['created']} 条，覆盖 {result['replaced']} 条", "success"
+                f"得分已导入：{result['rows']} 行，新增 {result['created']} 条，覆盖 {result['replaced']} 条{blank}",
+                "success",
             )
         except ServiceError as error:
             flash(str(error), "error")
+            if getattr(error, "needs_replace", False):
+                flash("如需覆盖已有得分，请勾选“覆盖已有得分”后重新上传", "info")
             errors, status = error.errors, 422
     return render_template(
         "funding/import.html",
@@ -296,4 +300,20 @@ def import_scores():
         errors=errors,
         replace=request.form.get("replace") == "yes",
         year=beijing_today().year,
+        quarter=(beijing_today().month + 2) // 3,
     ), status
+
+
+@bp.route("/scores/template.xlsx")
+@allow(*MANAGERS)
+def scores_template():
+    """The fill-in workbook of the year's assessed units (乡镇, 村, 公路站; 得分 blank)."""
+    from roadchief.services.score_sheets import template_xlsx
+
+    year = request.args.get("year", type=int) or beijing_today().year
+    quarter = request.args.get("quarter", type=int)
+    funding_params.check_period(year, quarter)
+    name = f"{year}年" + (f"第{quarter}季度" if quarter else "") + "考核得分模板"
+    return _download(
+        template_xlsx(year, quarter), "xlsx", name, f"scores-template-{year}" + (f"-q{quarter}" if quarter else "")
+    )

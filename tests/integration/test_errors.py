@@ -20,16 +20,39 @@ def test_api_answers_with_the_status_of_the_subclass(app):
     app.add_url_rule("/api/v1/__missing", "test_missing", _raising(NotFound("考核范围不正确：town:1")))
     app.add_url_rule("/api/v1/__plain", "test_plain", _raising(ServiceError("金额须为非零的数")))
     client = app.test_client()
+
+    def body(error, status, code, message=None, errors=(), detail=None):
+        message = message or error
+        return {
+            "error": error,
+            "status": status,
+            "code": code,
+            "message": message,
+            "errors": list(errors),
+            "detail": detail or message,
+        }
+
     response = client.get("/api/v1/__conflict")
-    assert response.status_code == 409 and response.get_json() == {"error": "本季度已审定", "status": 409}
+    assert response.status_code == 409 and response.get_json() == body("本季度已审定", 409, "conflict")
     response = client.get("/api/v1/__invalid")
     assert response.status_code == 422
-    assert response.get_json() == {"error": "时间不正确", "status": 422, "errors": ["第 1 行：时间"]}
-    response = client.get("/api/v1/__missing")  # like abort(404, message)
+    assert response.get_json() == body("时间不正确", 422, "invalid", errors=["第 1 行：时间"])
+    response = client.get("/api/v1/__missing")  # like abort(404, message): the reason in detail and message
     assert response.status_code == 404
-    assert response.get_json() == {"error": "页面不存在", "detail": "考核范围不正确：town:1", "status": 404}
+    assert response.get_json() == body("页面不存在", 404, "not_found", message="考核范围不正确：town:1")
     response = client.get("/api/v1/__plain")
-    assert response.status_code == 400 and response.get_json() == {"error": "金额须为非零的数", "status": 400}
+    assert response.status_code == 400 and response.get_json() == body("金额须为非零的数", 400, "bad_request")
+
+
+def test_a_view_may_answer_plain_refusals_with_its_documented_status(app):
+    from roadchief.web.errors import refused_with
+
+    app.add_url_rule("/api/v1/__step", "test_step", refused_with(409)(_raising(ServiceError("已复核"))))
+    app.add_url_rule("/api/v1/__step404", "test_step404", refused_with(409)(_raising(NotFound("没有"))))
+    client = app.test_client()
+    response = client.get("/api/v1/__step")
+    assert response.status_code == 409 and response.get_json()["code"] == "conflict"
+    assert client.get("/api/v1/__step404").status_code == 404  # a subclass keeps its own status
 
 
 def test_pages_flash_and_go_back_after_a_post_and_show_the_error_after_a_get(app):

@@ -233,11 +233,11 @@ def test_score_import_errors_name_rows_and_write_nothing(demo_app, tmp_path):
         import_scores(write_scores(tmp_path, rows))
     errors = "\n".join(failure.value.errors)
     for expected in (
-        "第 3 行 [year/quarter]",
-        "第 4 行 [town]",
-        "第 5 行 [score]",
-        "第 6 行 [village]",
-        "第 7 行：与第 2 行重复",
+        "第 3 行 小坝镇 [quarter]",
+        "第 4 行 无此镇 [town]",
+        "第 5 行 小坝镇 [score]",
+        "第 6 行 小坝镇无此村 [village]",
+        "第 7 行 小坝镇：与第 2 行重复",
     ):
         assert expected in errors
     assert db.session.scalar(select(QuarterScore.id)) is None

@@ -277,7 +277,7 @@ def test_upload_shows_row_errors(demo_app, demo_client, make_logged_in):
     page = text(response)
     assert response.status_code == 422
     assert "3 处错误，未写入任何数据" in page
-    assert "第 3 行 [town]" in page and "第 4 行 [year/quarter]" in page and "第 5 行 [score]" in page
+    assert "第 3 行 无此镇 [town]" in page and "第 4 行 小坝镇 [quarter]" in page and "第 5 行 小坝镇 [score]" in page
     assert db.session.scalar(select(func.count(QuarterScore.id))) == 0
 
 

@@ -209,7 +209,9 @@ def test_score_for_a_chief_outside_his_assignment_is_refused_naming_the_dates(de
     with pytest.raises(ServiceError) as refused:
         import_scores(write_scores(tmp_path, rows))
     errors = "\n".join(refused.value.errors)
-    assert "第 2 行 [chief_id]" in errors and "2022-05-15" in errors and old.chief.name in errors
+    assert (
+        "第 2 行 路长编号" in errors and "[chief_id]" in errors and "2022-05-15" in errors and old.chief.name in errors
+    )
     with pytest.raises(ServiceError, match="2022-05-15"):
         set_unit_score(2022, 3, f"village:{village.code}", 9000, old.chief_id, source="inspection")
     assert db.session.scalar(select(QuarterScore.id)) is None

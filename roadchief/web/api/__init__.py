@@ -114,30 +114,28 @@ STANDARD_ERRORS = {
     "422": "参数校验失败",
     "429": "请求过于频繁",
 }
-ERROR_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "error": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {},
-        "message": {"type": "string"},
-    },
-}
 
 
 def document_errors(spec: dict) -> dict:
-    """Every API operation can answer with these errors; say so once for all of them."""
-    spec.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    """The spec processor: the response schemas (web/api/schemas.py) in components, and the one
+    error body (``Error``) on every error response of every operation, said once for all of them."""
+    from roadchief.web.api.schemas import all_schemas
+
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPError", "ValidationError"):  # apiflask's own error bodies, which we never send
+        schemas.pop(unused, None)
+    schemas.update(all_schemas())
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for operations in spec.get("paths", {}).values():
         for operation in operations.values():
-            responses = operation.setdefault("responses", {})
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
             for code, text in STANDARD_ERRORS.items():
-                responses[code] = {
-                    "description": text,
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-                }
-            if operation.get("operationId", "").endswith("segments") or "304" in responses:
-                responses.setdefault("304", {"description": "未变化（ETag）"})
+                responses.setdefault(code, {"description": text})
+            for code, response in responses.items():
+                if code[0] in "45":
+                    response["content"] = error
     return spec
 
 

@@ -13,6 +13,8 @@ from roadchief.domain.permissions import LOG_INSPECTION, READ, READ_RESULTS, rol
 from roadchief.web.access import allow
 from roadchief.web.api import BEARER, bp, visible_or_abort
 from roadchief.web.api.fields import String
+from roadchief.web.api.schemas import returns
+from roadchief.web.errors import refused_with
 
 INSPECTION_TAG = "督查与整改"
 MAX_ID = 2**31 - 1
@@ -123,7 +125,12 @@ def _rectification_or_abort(rectification_id: int):
 @allow(*roles_for(READ))
 @bp.input(InspectionListQuery, location="query", arg_name="query")
 @bp.doc(
-    tags=[INSPECTION_TAG], summary="检查记录列表", description="本人权限范围内的检查记录，新的在前。", security=BEARER
+    tags=[INSPECTION_TAG],
+    operation_id="listInspections",
+    summary="检查记录列表",
+    description="本人权限范围内的检查记录，新的在前。",
+    responses=returns("InspectionList"),
+    security=BEARER,
 )
 def inspections_list(query):
     from roadchief.services import inspections as service
@@ -150,13 +157,16 @@ def inspections_list(query):
     summary="登记检查记录",
     description="督查（计分）或巡查记录，含问题清单；每个问题生成整改并派给该路段当日的责任路长。"
     "照片用 `POST /inspections/{id}/photos` 另行上传。同一 client_uuid 重复提交返回 200 与已保存的记录；新建返回 201。",
-    responses={201: "已新建", 200: "该 client_uuid 的记录此前已保存（幂等）"},
+    operation_id="createInspection",
+    responses={
+        **returns("RecordedInspection", "已新建", 201),
+        **returns("RecordedInspection", "该 client_uuid 的记录此前已保存（幂等）"),
+    },
     security=BEARER,
 )
 def inspections_create(body):
     from flask import current_app
 
-    from roadchief.services import ServiceError
     from roadchief.services import inspections as service
 
     data = service.InspectionInput(
@@ -177,10 +187,7 @@ def inspections_create(body):
             for f in body["findings"]
         ],
     )
-    try:
-        recorded = service.create_inspection(current_user, data, current_app.config["UPLOAD_DIR"])
-    except ServiceError as error:
-        return {"error": str(error), "errors": error.errors, "status": 400}, 400
+    recorded = service.create_inspection(current_user, data, current_app.config["UPLOAD_DIR"])  # refusals: 400
     return {
         **service.inspection_json(recorded.inspection),
         "warnings": recorded.warnings,
@@ -189,7 +196,13 @@ def inspections_create(body):
 
 @bp.get("/inspections/<int:inspection_id>")
 @allow(*roles_for(READ))
-@bp.doc(tags=[INSPECTION_TAG], summary="检查记录详情", security=BEARER)
+@bp.doc(
+    tags=[INSPECTION_TAG],
+    operation_id="getInspection",
+    summary="检查记录详情",
+    responses=returns("Inspection"),
+    security=BEARER,
+)
 def inspections_detail(inspection_id: int):
     from roadchief.services import inspections as service
 
@@ -203,7 +216,8 @@ def inspections_detail(inspection_id: int):
     tags=[INSPECTION_TAG],
     summary="上传检查照片",
     description="multipart/form-data：photo（JPEG/PNG/WebP，解码校验，保留 EXIF 拍摄时间），可选 finding_id。仅登记人可上传。",
-    responses={201: "已上传"},
+    operation_id="uploadInspectionPhoto",
+    responses=returns("InspectionPhoto", "已上传", 201),
     security=BEARER,
 )
 def inspections_photo(inspection_id: int, form):
@@ -231,19 +245,19 @@ def inspections_photo(inspection_id: int, form):
 @bp.doc(
     tags=[INSPECTION_TAG],
     summary="附近路段",
-    description="定位点附近可登记的路段及距离（米，EPSG:4544）；far 为 true 表示超过 500 米。",
+    description="定位点附近可登记的路段及距离（米，EPSG:4544）；far 为 true 表示超过 500 米。"
+    "定位点不在本市范围内时返回 400。",
+    operation_id="nearestSegments",
+    responses=returns("NearestSegments"),
     security=BEARER,
 )
 def inspections_nearest(query):
-    from roadchief.services import ServiceError, inspection_segments
+    from roadchief.services import inspection_segments
 
-    try:
-        return {
-            "segments": inspection_segments.nearest_segments(current_user, query["lon"], query["lat"]),
-            "limit_m": inspection_segments.GPS_WARNING_M,
-        }
-    except ServiceError as error:
-        abort(400, str(error))
+    return {
+        "segments": inspection_segments.nearest_segments(current_user, query["lon"], query["lat"]),
+        "limit_m": inspection_segments.GPS_WARNING_M,
+    }
 
 
 @bp.get("/rectifications")
@@ -253,6 +267,8 @@ def inspections_nearest(query):
     tags=[INSPECTION_TAG],
     summary="整改列表",
     description="路长看到派给自己的整改；督查单位看到本单位及辖区的整改。state=overdue 为逾期未整改。",
+    operation_id="listRectifications",
+    responses=returns("RectificationList"),
     security=BEARER,
 )
 def rectifications_list(query):
@@ -267,7 +283,13 @@ def rectifications_list(query):
 
 @bp.get("/rectifications/<int:rectification_id>")
 @allow(*roles_for(READ))
-@bp.doc(tags=[INSPECTION_TAG], summary="整改详情", security=BEARER)
+@bp.doc(
+    tags=[INSPECTION_TAG],
+    operation_id="getRectification",
+    summary="整改详情",
+    responses=returns("Rectification"),
+    security=BEARER,
+)
 def rectifications_detail(rectification_id: int):
     from roadchief.services import rectifications
 
@@ -277,27 +299,27 @@ def rectifications_detail(rectification_id: int):
 def _rectification_step(rectification_id: int, action: str, note: str, photo=None):
     from flask import current_app
 
-    from roadchief.services import ServiceError, rectifications
+    from roadchief.services import rectifications
 
     rect = _rectification_or_abort(rectification_id)
-    try:
+    try:  # a refused step (ServiceError) is a 409: see refused_with on the views
         rectifications.act(
             current_user, rect, action, note=note, photo=photo, upload_dir=current_app.config["UPLOAD_DIR"]
         )
     except PermissionError:
         abort(403)
-    except ServiceError as error:
-        return {"error": str(error), "status": 409}, 409
     return rectifications.rectification_json(rect)
 
 
 @bp.post("/rectifications/<int:rectification_id>/complete")
 @allow(*INSPECTION_RECORDERS)
+@refused_with(409)
 @bp.input(CompleteIn, location="form_and_files", arg_name="form")
 @bp.doc(
     tags=[INSPECTION_TAG],
+    operation_id="completeRectification",
     summary="整改完成（责任路长）",
-    responses={200: "操作后的整改", 409: "当前状态不能执行该操作"},
+    responses=returns("Rectification", "操作后的整改", **{"409": "当前状态不能执行该操作"}),
     description="multipart/form-data：note（整改说明）与 photo（整改后照片），均必填。",
     security=BEARER,
 )
@@ -307,11 +329,13 @@ def rectifications_complete(rectification_id: int, form):
 
 @bp.post("/rectifications/<int:rectification_id>/verify")
 @allow(*INSPECTION_RECORDERS)
+@refused_with(409)
 @bp.input(NoteIn, arg_name="body")
 @bp.doc(
     tags=[INSPECTION_TAG],
+    operation_id="verifyRectification",
     summary="复核通过（督查单位）",
-    responses={200: "操作后的整改", 409: "当前状态不能执行该操作"},
+    responses=returns("Rectification", "操作后的整改", **{"409": "当前状态不能执行该操作"}),
     security=BEARER,
 )
 def rectifications_verify(rectification_id: int, body):
@@ -320,11 +344,13 @@ def rectifications_verify(rectification_id: int, body):
 
 @bp.post("/rectifications/<int:rectification_id>/return")
 @allow(*INSPECTION_RECORDERS)
+@refused_with(409)
 @bp.input(NoteIn, arg_name="body")
 @bp.doc(
     tags=[INSPECTION_TAG],
+    operation_id="returnRectification",
     summary="退回重改（督查单位）",
-    responses={200: "操作后的整改", 409: "当前状态不能执行该操作"},
+    responses=returns("Rectification", "操作后的整改", **{"409": "当前状态不能执行该操作"}),
     description="note 必填：写明仍需整改的内容。",
     security=BEARER,
 )
@@ -339,6 +365,8 @@ def rectifications_return(rectification_id: int, body):
     tags=[INSPECTION_TAG],
     summary="扣分标准",
     description="某年度现行扣分标准（默认今年）；分值为字符串。",
+    operation_id="getDeductionCatalog",
+    responses=returns("DeductionCatalog"),
     security=BEARER,
 )
 def deduction_catalog(query):
@@ -354,6 +382,8 @@ def deduction_catalog(query):
     tags=[INSPECTION_TAG],
     summary="季度考核通报",
     description="与 `roadchief inspections bulletin YEAR Q --json` 相同：排名、突出问题、逾期整改、未督查月份。",
+    operation_id="getQuarterBulletin",
+    responses=returns("Bulletin"),
     security=BEARER,
 )
 def inspection_scores(year: int, quarter: int, query):

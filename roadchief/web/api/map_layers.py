@@ -11,6 +11,7 @@ from roadchief.domain.permissions import READ, roles_for
 from roadchief.web.access import allow
 from roadchief.web.api import BEARER, bp, compressed_json, parse_bbox
 from roadchief.web.api.fields import String
+from roadchief.web.api.schemas import returns
 
 MAP_TAG = "地图图层"
 
@@ -36,7 +37,8 @@ class MarkerQuery(Schema):
     description="本人权限范围内的检查记录（layer=inspection：日期、类型、检查单位、问题数、链接）与未复核的整改"
     "（layer=rectification：状态、期限、overdue 逾期、扣分项、链接）。位置为检查的 GPS 点，"
     "无 GPS 时为路段中点（located=segment）。每类最多 3000 个，超出时 truncated 为 true。",
-    responses={200: "FeatureCollection（Point）", 304: "未变化（ETag）"},
+    operation_id="listMarkers",
+    responses=returns("MarkerCollection", "FeatureCollection（Point）", **{"304": "未变化（ETag）"}),
     security=BEARER,
 )
 def markers(query):
@@ -55,7 +57,8 @@ def markers(query):
     summary="乡镇边界 GeoJSON",
     description="各乡镇路段外包范围（凹包加缓冲，Polygon），属性：code、name、segments、listed_km（列养里程）、label（标注点）。"
     "为示意范围，非法定行政区划界线。",
-    responses={200: "FeatureCollection（Polygon）", 304: "未变化（ETag）"},
+    operation_id="listTowns",
+    responses=returns("TownCollection", "FeatureCollection（Polygon）", **{"304": "未变化（ETag）"}),
     security=BEARER,
 )
 def towns():
@@ -70,6 +73,8 @@ def towns():
     tags=[MAP_TAG],
     summary="缺少必需路长的路段",
     description="本人权限范围内、今日缺少第八条要求的路长（镇道缺镇级路长、村道缺村级路长）的列养路段。",
+    operation_id="listCoverageGaps",
+    responses=returns("CoverageGaps"),
     security=BEARER,
 )
 def coverage_gaps():

@@ -14,6 +14,7 @@ from roadchief.services.permissions import segment_scope
 from roadchief.web.access import allow
 from roadchief.web.api import BEARER, bp, parse_bbox, versioned_json, visible_or_abort
 from roadchief.web.api.fields import String
+from roadchief.web.api.schemas import returns
 
 
 class SegmentQuery(Schema):
@@ -29,6 +30,8 @@ class SegmentQuery(Schema):
 @bp.doc(
     summary="路段 GeoJSON",
     description=f"按范围、等级、乡镇筛选的路段（FeatureCollection），几何按缩放级别预先简化：{ZOOM_BANDS}。",
+    operation_id="listSegments",
+    responses=returns("SegmentCollection", "FeatureCollection（LineString）", **{"304": "未变化（ETag）"}),
     security=BEARER,
 )
 def segments(query):
@@ -52,7 +55,13 @@ def segments(query):
 
 @bp.get("/network/summary")
 @allow(*roles_for(READ))
-@bp.doc(summary="列养里程汇总", description="按行政等级、乡镇汇总的列养里程（km，字符串，三位小数）。", security=BEARER)
+@bp.doc(
+    operation_id="getNetworkSummary",
+    summary="列养里程汇总",
+    description="按行政等级、乡镇汇总的列养里程（km，字符串，三位小数）。",
+    responses=returns("NetworkSummary"),
+    security=BEARER,
+)
 def summary():
     from roadchief.services.permissions import office_town_id
 
@@ -65,6 +74,8 @@ def summary():
 @bp.doc(
     summary="路段详情",
     description="路段属性、各级路长（姓名、职务、电话）、缺失的必需路长与最新评分。",
+    operation_id="getSegment",
+    responses=returns("SegmentDetail"),
     security=BEARER,
 )
 def segment_detail(segment_id: int):

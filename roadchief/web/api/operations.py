@@ -13,6 +13,8 @@ from roadchief.web.access import allow
 from roadchief.web.api import BEARER, bp, compressed_json, parse_bbox, visible_or_abort
 from roadchief.web.api.fields import String
 from roadchief.web.api.inspections import MAX_ID
+from roadchief.web.api.schemas import returns
+from roadchief.web.errors import refused_with
 
 OPERATIONS_TAG = "突发事件与路产"
 
@@ -36,6 +38,8 @@ class BboxQuery(Schema):
     summary="突发事件 GeoJSON",
     description="本人权限范围内的突发事件（FeatureCollection）。properties.layer 为 event 的是事件点"
     "（interrupted=true 表示交通中断），为 detour 的是中断事件绘制的绕行线。",
+    operation_id="listEvents",
+    responses=returns("EventCollection", "FeatureCollection（Point、LineString）", **{"304": "未变化（ETag）"}),
     security=BEARER,
 )
 def events_geojson(query):
@@ -49,7 +53,14 @@ def events_geojson(query):
 
 @bp.get("/events/<int:event_id>")
 @allow(*roles_for(READ))
-@bp.doc(tags=[OPERATIONS_TAG], summary="突发事件详情", description="状态、各环节时间与用时（小时）。", security=BEARER)
+@bp.doc(
+    tags=[OPERATIONS_TAG],
+    operation_id="getEvent",
+    summary="突发事件详情",
+    description="状态、各环节时间与用时（小时）。",
+    responses=returns("Event"),
+    security=BEARER,
+)
 def event_detail(event_id: int):
     from roadchief.services.event_views import event_json
 
@@ -63,6 +74,8 @@ def event_detail(event_id: int):
     tags=[OPERATIONS_TAG],
     summary="路产 GeoJSON",
     description="本人权限范围内的路产（点或线），properties.layer 为 asset。",
+    operation_id="listAssets",
+    responses=returns("AssetCollection", "FeatureCollection", **{"304": "未变化（ETag）"}),
     security=BEARER,
 )
 def assets_geojson(query):
@@ -122,13 +135,15 @@ def _event_or_abort(event_id: int):
 
 @bp.post("/events")
 @allow(*EVENT_RECORDERS)
+@refused_with(422)
 @bp.input(EventIn, arg_name="body")
 @bp.doc(
     tags=[OPERATIONS_TAG],
     summary="登记突发事件",
     description="与“登记突发事件”页面相同的规则（第十四条）：交通中断时必须登记警示标志和绕行路线，否则 422。"
     "照片请在网页上补充。新建返回 201 与事件详情。",
-    responses={201: "已登记", 422: "不符合登记规则（中文说明在 error）"},
+    operation_id="createEvent",
+    responses=returns("Event", "已登记", 201, **{"422": "不符合登记规则（中文说明在 error 与 message）"}),
     security=BEARER,
 )
 def events_create(body):
@@ -136,7 +151,6 @@ def events_create(body):
 
     from roadchief.extensions import db
     from roadchief.models import Segment
-    from roadchief.services import ServiceError
     from roadchief.services import events as service
     from roadchief.services.event_views import event_json
 
@@ -158,42 +172,36 @@ def events_create(body):
         detour_road=body["detour_road"],
         detour_geometry=body["detour_geometry"],
     )
-    try:
-        event = service.create_event(current_user, data, current_app.config["UPLOAD_DIR"])
-    except ServiceError as error:
-        return {"error": str(error), "status": 422}, 422
+    event = service.create_event(current_user, data, current_app.config["UPLOAD_DIR"])  # refusals: 422
     return event_json(event), 201
 
 
 def _event_step(event_id: int, action: str, body):
     from flask import current_app
 
-    from roadchief.services import ServiceError
     from roadchief.services import events as service
     from roadchief.services.event_views import event_json
 
     event = _event_or_abort(event_id)
     if not service.can_act(current_user, event):
         abort(403)
-    try:
-        service.act(
-            current_user, event, action, at=body["at"], note=body["note"], upload_dir=current_app.config["UPLOAD_DIR"]
-        )
-    except service.StepRefused as error:
-        return {"error": str(error), "status": 409}, 409
-    except ServiceError as error:
-        return {"error": str(error), "status": 422}, 422
+    # refusals: StepRefused (the state does not allow it) is a 409, any other a 422 (refused_with)
+    service.act(
+        current_user, event, action, at=body["at"], note=body["note"], upload_dir=current_app.config["UPLOAD_DIR"]
+    )
     return event_json(event)
 
 
 @bp.post("/events/<int:event_id>/restore")
 @allow(*EVENT_ACTORS)
+@refused_with(422)
 @bp.input(EventStepIn, arg_name="body")
 @bp.doc(
     tags=[OPERATIONS_TAG],
     summary="登记抢通（恢复通行）",
     description="该路段的路长或路长办公室登记抢通。已抢通或已修复的事件返回 409。",
-    responses={200: "操作后的事件", 409: "当前状态不能执行该操作", 422: "时间不正确"},
+    operation_id="restoreEvent",
+    responses=returns("Event", "操作后的事件", **{"409": "当前状态不能执行该操作", "422": "时间不正确"}),
     security=BEARER,
 )
 def events_restore(event_id: int, body):
@@ -202,12 +210,14 @@ def events_restore(event_id: int, body):
 
 @bp.post("/events/<int:event_id>/repair")
 @allow(*EVENT_ACTORS)
+@refused_with(422)
 @bp.input(EventStepIn, arg_name="body")
 @bp.doc(
     tags=[OPERATIONS_TAG],
     summary="登记修复",
     description="先抢通，后修复：未抢通的事件返回 409。",
-    responses={200: "操作后的事件", 409: "当前状态不能执行该操作", 422: "时间不正确"},
+    operation_id="repairEvent",
+    responses=returns("Event", "操作后的事件", **{"409": "当前状态不能执行该操作", "422": "时间不正确"}),
     security=BEARER,
 )
 def events_repair(event_id: int, body):
