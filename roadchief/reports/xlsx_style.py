@@ -79,6 +79,6 @@ def finish_workbook(wb: Workbook, title_rows: dict[str, str] | None = None) -> W
     for ws in wb.worksheets:
         _name_fonts(ws)
         rows = (title_rows or {}).get(ws.title) or ws.print_title_rows
-        own_orientation = ws.page_setup.orientation if ws.page_setup.orientation in ("landscape",) else None
-        print_setup(ws, rows, True if own_orientation else None)
+        chosen = ws.page_setup.orientation  # None unless the sheet's writer decided
+        print_setup(ws, rows, None if chosen is None else chosen == "landscape")
     return wb
