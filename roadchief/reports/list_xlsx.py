@@ -64,7 +64,7 @@ def _put(cell, column: ListColumn, value) -> None:
         else:
             cell.value = value
     elif column.kind == "moment" and isinstance(value, datetime):
-        cell.value = to_beijing(value).replace(tzinfo=None)  # shown in Beijing time (the header says so)
+        cell.value = to_beijing(value).replace(tzinfo=None, microsecond=0)  # shown in Beijing time (the header says so)
         cell.number_format = MOMENT_FORMAT
     elif column.kind == "date" and isinstance(value, date):
         cell.value = value
