@@ -59,7 +59,7 @@ COLUMNS = [
 
 
 def readable(value: str | None) -> str:
-    """A JSON snapshot as one "字段：值" line per field; any other text as it is."""
+    """A JSON snapshot as "字段：值；字段：值 …"; any other text as it is."""
     if not value:
         return ""
     try:
@@ -72,7 +72,7 @@ def readable(value: str | None) -> str:
     for key, item in data.items():
         text = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
         lines.append(f"{key}：{text}")
-    return "\n".join(lines)
+    return "；".join(lines)
 
 
 def audit_workbook(entries, actions: dict[str, str]) -> bytes:

@@ -34,6 +34,10 @@ _THIN = Side(style="thin", color="9A9A9A")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _HEAD_FILL = PatternFill("solid", fgColor="DCE3EE")
 _WRAP = Alignment(vertical="top", wrap_text=True)
+# Text longer than this is not wrapped: a wrapped 2,000-character geometry fills a printed page
+# by itself. The whole value is still in the cell (and on screen in the formula bar).
+WRAP_LIMIT = 300
+_LONG = Alignment(vertical="top", wrap_text=False)
 _NUMBER = Alignment(vertical="top", horizontal="right")
 
 
@@ -71,7 +75,10 @@ def _put(cell, column: ListColumn, value) -> None:
         cell.number_format = DATE_FORMAT
     else:
         put_text(cell, value)
-    cell.alignment = _NUMBER if column.kind in ("money", "km", "number") else _WRAP
+    if column.kind in ("money", "km", "number"):
+        cell.alignment = _NUMBER
+    else:
+        cell.alignment = _LONG if isinstance(value, str) and len(value) > WRAP_LIMIT else _WRAP
     cell.border = _BORDER
 
 

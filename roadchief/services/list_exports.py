@@ -148,10 +148,14 @@ def ledger_xlsx(year: int, kind_labels: dict[str, str]) -> tuple[bytes, str]:
         ]
         for e in entries
     ]
-    totals = [[None, None, f"合计：{kind_labels.get(k, k)}", None, v, None, None, None] for k, v in _fen_totals(entries)]
+    totals = [
+        [None, None, f"合计：{kind_labels.get(k, k)}", None, v, None, None, None] for k, v in _fen_totals(entries)
+    ]
     note = _note([("年度", str(year))]) + f"　　已审定季度：{'、'.join(map(str, data['closed_quarters'])) or '无'}"
     return (
-        list_workbook(f"{year}年专户台账", columns, rows + totals, title=f"{year}年农村公路养护资金专户台账", note=note),
+        list_workbook(
+            f"{year}年专户台账", columns, rows + totals, title=f"{year}年农村公路养护资金专户台账", note=note
+        ),
         f"{year}年专户台账",
     )
 
@@ -245,7 +249,9 @@ def reports_xlsx(user, status: str) -> tuple[bytes, str]:
         for r in reports
     ]
     label = "未办结" if status == "open" else REPORT_STATUSES.get(status, "全部")
-    return list_workbook("群众反馈", columns, rows, title="群众反馈（社会监督）", note=_note([("状态", label)])), "群众反馈"
+    return list_workbook(
+        "群众反馈", columns, rows, title="群众反馈（社会监督）", note=_note([("状态", label)])
+    ), "群众反馈"
 
 
 # ------------------------------------------------------------------ events (路况事件)
@@ -274,7 +280,8 @@ def events_xlsx(user, state: str) -> tuple[bytes, str]:
         [
             e.id,
             e.kind_label,
-            f"{e.segment.road.code} {e.segment.road.name}" + (f" {format_stake(e.stake_m)}" if e.stake_m is not None else ""),
+            f"{e.segment.road.code} {e.segment.road.name}"
+            + (f" {format_stake(e.stake_m)}" if e.stake_m is not None else ""),
             e.segment.town.name,
             e.severity_label,
             "交通中断" if e.interrupted else e.state_label,
@@ -288,4 +295,6 @@ def events_xlsx(user, state: str) -> tuple[bytes, str]:
         for e in events
     ]
     label = {"open": "未修复", "all": "全部"}.get(state) or rules.STATES.get(state, state)
-    return list_workbook("突发事件", columns, rows, title="突发事件（第十四条）", note=_note([("状态", label)])), "突发事件"
+    return list_workbook(
+        "突发事件", columns, rows, title="突发事件（第十四条）", note=_note([("状态", label)])
+    ), "突发事件"
