@@ -151,3 +151,35 @@ def test_unknown_export_format_is_refused(demo_app, tmp_path):
     result = runner.invoke(main, ["network", "export", str(tmp_path / "roads.txt")])
     assert result.exit_code != 0 and "无法从文件名" in result.output
     assert not (tmp_path / "roads.txt").exists()
+
+
+def test_a_line_longer_than_a_cell_continues_in_the_next_columns(app, tmp_path):
+    """A 3,000-vertex line is over 32,767 characters of WKT: 几何WKT, 几何WKT续1 …, read back joined."""
+    from importer_fixtures import seed_register
+    from openpyxl import load_workbook
+
+    from roadchief.services.importing.workbook import CELL_LIMIT, WKT_HEADER
+    from roadchief.services.network_export import export_network
+    from roadchief.services.road_import import import_roads
+
+    seed_register()
+    coordinates = [[round(106.0 + i * 0.00001, 6), round(38.0 + (i % 2) * 0.000005, 6)] for i in range(3000)]
+    feature = {
+        "type": "Feature",
+        "properties": {"路线编码": "X101640381", "路线名称": "长线", "起点桩号": "K0+000", "止点桩号": "K2+700"}
+        | {"列养里程": "2.700", "所属乡镇": "小坝镇"},
+        "geometry": {"type": "LineString", "coordinates": coordinates},
+    }
+    source = tmp_path / "long.geojson"
+    source.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}), "utf-8")
+    import_roads(source)
+    before = register_snapshot()
+    export_network(tmp_path / "long.xlsx")
+    sheet = load_workbook(tmp_path / "long.xlsx").active
+    header = [c.value for c in sheet[1]]
+    wkt_columns = [i for i, name in enumerate(header) if str(name).startswith(WKT_HEADER)]
+    assert len(wkt_columns) >= 2 and header[wkt_columns[1]] == f"{WKT_HEADER}续1"
+    assert all(len(sheet.cell(2, i + 1).value) <= CELL_LIMIT for i in wkt_columns)
+    report = import_roads(tmp_path / "long.xlsx")
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 1)  # the same line read back
+    _assert_same(before, register_snapshot())
