@@ -14,12 +14,8 @@ COUNTY_NAME = "青铜峡市"
 # roads that run up to the boundary. An office elsewhere sets ROADCHIEF_COUNTY_BBOX.
 COUNTY_EXTENT: tuple[float, float, float, float] = (105.35, 37.6, 106.35, 38.25)
 COUNTY_MARGIN_DEG = 0.1
-COUNTY_BBOX: tuple[float, float, float, float] = (
-    COUNTY_EXTENT[0] - COUNTY_MARGIN_DEG,
-    COUNTY_EXTENT[1] - COUNTY_MARGIN_DEG,
-    COUNTY_EXTENT[2] + COUNTY_MARGIN_DEG,
-    COUNTY_EXTENT[3] + COUNTY_MARGIN_DEG,
-)
+COUNTY_BBOX: tuple[float, float, float, float] = (105.25, 37.5, 106.45, 38.35)  # COUNTY_EXTENT ± the margin
+
 # A stake span this many times the listed km (or that many times shorter) is a unit mix-up:
 # real 列养里程 may be less than the stake span (a part not maintained), never by a factor of 100.
 STAKE_UNIT_FACTOR = 100

@@ -212,3 +212,14 @@ def test_funding_bulletin_and_plan_workbooks_name_the_cjk_font(demo_app, tmp_pat
     for ws in book.worksheets:
         assert ws.print_title_rows == "$1:$2" and int(ws.page_setup.paperSize) == 9  # A4
         assert {c.font.name for row in ws.iter_rows() for c in row if c.value is not None} == {CJK_FONT}
+
+
+def test_registry_page_offers_excel_to_readers_and_the_download_to_offices(demo_app):
+    office = demo_app.test_client()
+    login(office, make_user("town_office", town=XIAOBA))
+    page = office.get("/registry/?class=村道").get_data(as_text=True)
+    assert "/registry/export.xlsx?class=" in page and "导出Excel" in page and "/registry/download" in page
+    inspector = demo_app.test_client()
+    login(inspector, make_user("inspector"))
+    page = inspector.get("/registry/").get_data(as_text=True)
+    assert "导出Excel" in page and "/registry/download" not in page
