@@ -18,6 +18,7 @@ from roadchief.extensions import db
 from roadchief.models import Road, Segment, Town, Village
 from roadchief.reports.list_xlsx import ListColumn as Col
 from roadchief.reports.list_xlsx import list_workbook
+from roadchief.services import ServiceError
 
 EXPORT_LIMIT = 100_000
 
@@ -121,7 +122,7 @@ def ledger_xlsx(year: int, kind_labels: dict[str, str]) -> tuple[bytes, str]:
             u.place.key: u.place.town_name + (u.place.name if u.place.kind == "village" else "")
             for u in funding_plan.payee_units(year)
         }
-    except Exception:  # no plan for the year yet (ServiceError): units are shown by key
+    except ServiceError:  # no plan for the year yet: units are shown by their key
         names = {}
     names["pool"] = "以奖代补资金池"
     entries = db.session.scalars(select(LedgerEntry).where(LedgerEntry.year == year).order_by(LedgerEntry.id)).all()
