@@ -93,4 +93,6 @@ def load_config() -> dict:
         "TILE_ATTRIBUTION": tile_attribution,
         "TIANDITU_KEY": tianditu_key,
         "ISSUER": _env("ISSUER", "青铜峡市路长办公室"),
+        # Road lines outside this lon/lat box are refused on import (domain/county.py has the default).
+        "COUNTY_BBOX": _env("COUNTY_BBOX", ""),
     }

@@ -26,6 +26,22 @@ def network_summary_cmd(as_json: bool):
     echo_json(summary) if as_json else click.echo(format_summary(summary))
 
 
+@network.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["gpkg", "shp", "geojson", "xlsx"]), default=None, help="默认按扩展名判断"
+)
+def network_export_cmd(path: Path, fmt: str | None):
+    """把整个路网登记簿无损导出为 GeoPackage / Shapefile（.shp，或 .zip 压缩）/ GeoJSON / XLSX，可用 import-roads 导回。"""
+    from roadchief.services.network_export import export_network
+
+    try:
+        count = export_network(path, fmt)
+    except ServiceError as error:
+        fail(error)
+    click.echo(f"已导出 {count} 个路段到 {path}")
+
+
 @network.command("coverage")
 @click.option("--date", "day", default=None, help="日期 YYYY-MM-DD（默认今天）")
 def network_coverage_cmd(day: str | None):

@@ -26,6 +26,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from roadchief.reports.fonts import register_cjk_font
 from roadchief.reports.pdf_layout import _NumberedCanvas
 from roadchief.reports.xlsx_cells import row_cells
+from roadchief.reports.xlsx_style import finish_workbook
 
 __all__ = ["bulletin_pdf", "bulletin_xlsx", "ranking_xlsx", "overview_text"]
 
@@ -249,6 +250,8 @@ def _sheet(wb: Workbook, title: str, caption: str, head: tuple, rows: list, scor
 
 
 def _bytes(wb: Workbook) -> bytes:
+    # CJK font, A4 one page wide, the caption and header rows repeated on every printed page
+    finish_workbook(wb, {ws.title: "1:2" for ws in wb.worksheets})
     buf = BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -19,6 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from roadchief.reports.document_model import KM, MONEY, Document, Grid, Text
 from roadchief.reports.funding_pdf import plan_document, quarter_document, settlement_document
 from roadchief.reports.xlsx_cells import MONEY_FORMAT, put_number, put_text
+from roadchief.reports.xlsx_style import finish_workbook
 
 __all__ = ["quarter_xlsx", "plan_xlsx", "settlement_xlsx", "render_xlsx"]
 
@@ -128,6 +129,7 @@ def render_xlsx(doc: Document) -> bytes:
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+    finish_workbook(wb)  # the CJK font on every cell (keeps the print setup above)
     out = BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -24,6 +24,7 @@ from roadchief.domain.money import format_fen
 from roadchief.reports.fonts import register_cjk_font
 from roadchief.reports.pdf_layout import _NumberedCanvas
 from roadchief.reports.xlsx_cells import put_money, put_text
+from roadchief.reports.xlsx_style import finish_workbook
 
 __all__ = ["plan_xlsx", "plan_pdf", "HEAD", "ITEM_HEAD"]
 
@@ -114,6 +115,7 @@ def plan_xlsx(report: dict, generated: str = "") -> bytes:
     for letter, width in zip("ABCDEFGHIJ", (14, 14, 20, 8, 36, 8, 10, 10, 16, 16)):
         items.column_dimensions[letter].width = width
     items.freeze_panes = "A2"
+    finish_workbook(wb, {"按乡镇": "1:3", "计划项目": "1:1"})
     out = BytesIO()
     wb.save(out)
     return out.getvalue()

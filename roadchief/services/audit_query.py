@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from roadchief.domain.clock import BEIJING, to_beijing
+from roadchief.domain.clock import BEIJING
 from roadchief.extensions import db
 from roadchief.models import AuditEntry
 
@@ -49,38 +48,7 @@ def entities() -> list[str]:
 
 
 def export_xlsx(query, limit: int = 100_000) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    """The filtered log as XLSX (reports/audit_xlsx.py): Chinese labels, Beijing time, long values split."""
+    from roadchief.reports.audit_xlsx import audit_workbook
 
-    from roadchief.reports.xlsx_cells import row_cells
-
-    book = Workbook(write_only=False)
-    sheet = book.active
-    sheet.title = "审计日志"
-    sheet.append(["编号", "时间（北京时间）", "操作人", "IP", "操作", "对象", "对象ID", "修改前", "修改后", "说明"])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for entry in db.session.scalars(query.limit(limit)):
-        sheet.append(
-            row_cells(
-                sheet,
-                [
-                    entry.id,
-                    to_beijing(entry.at).replace(tzinfo=None) if entry.at else None,
-                    entry.actor,
-                    entry.ip or "",
-                    ACTIONS.get(entry.action, entry.action),
-                    entry.entity,
-                    entry.entity_id or "",
-                    entry.before or "",
-                    entry.after or "",
-                    entry.note or "",
-                ],
-            )
-        )  # user text stays literal text
-    sheet.freeze_panes = "A2"
-    for column, width in zip("ABCDEFGHIJ", (8, 20, 16, 14, 6, 18, 10, 50, 50, 30)):
-        sheet.column_dimensions[column].width = width
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return audit_workbook(db.session.scalars(query.limit(limit)), ACTIONS)

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, or_, select
 
 from roadchief.domain.clock import beijing_today
 from roadchief.domain.grades import grade_for
+from roadchief.domain.stakes import format_stake
 from roadchief.extensions import db
 from roadchief.models import Road, Segment, Station, Town, Village
 from roadchief.models.spatial import MAX_QUERY_CELLS, SegmentCell, cells_for_bbox
@@ -40,7 +41,11 @@ def _statement(band: str, scope: str, bbox: bool, cells: bool, road_class: bool,
             Segment.end_m,
             Segment.listed_m,
             Segment.is_listed,
+            Segment.tech_grade,
+            Segment.surface,
+            Segment.width_dm,
             Station.code,
+            Station.name,
             Road.code,
             Road.name,
             Road.road_class,
@@ -111,7 +116,11 @@ def segments_geojson_text(user, bbox=None, road_class=None, town=None, zoom: int
         end_m,
         listed_m,
         is_listed,
+        tech_grade,
+        surface,
+        width_dm,
         station_code,
+        station_name,
         code,
         name,
         road_class_,
@@ -131,8 +140,15 @@ def segments_geojson_text(user, bbox=None, road_class=None, town=None, zoom: int
                 "class": road_class_,
                 "start_m": start_m,
                 "end_m": end_m,
+                # K-form stakes and the register's attributes, so the export imports back losslessly
+                "start_stake": format_stake(start_m),
+                "end_stake": format_stake(end_m),
                 "listed_km": _km(listed_m),
                 "listed": is_listed,
+                "tech_grade": tech_grade,
+                "surface": surface,
+                "width_m": None if width_dm is None else f"{width_dm // 10}.{width_dm % 10}",
+                "station": station_name,
                 "town": town_name,
                 "town_code": town_code,
                 "village": village_name,
@@ -152,7 +168,6 @@ def _km(metres: int) -> str:
 
 def segment_detail(segment: Segment, day=None) -> dict:
     """What a map popup shows about one segment: attributes, chiefs at every level, latest grade."""
-    from roadchief.domain.stakes import format_stake
     from roadchief.services.chiefs import POSITION_NAMES, AssignmentIndex
 
     index = AssignmentIndex(day or beijing_today())

@@ -84,6 +84,7 @@ def register_web(app):
         funding_admin,  # noqa: F401
         inspections,
         inspections_results,  # noqa: F401
+        list_exports,  # noqa: F401  (导出Excel routes on the registry, funding, inspections, public, operations blueprints)
         notifications,
         operations,
         operations_assets,  # noqa: F401

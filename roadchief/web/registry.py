@@ -18,6 +18,7 @@ from roadchief.extensions import db
 from roadchief.models import Chief, ChiefAssignment, Road, Segment, Town, Village
 from roadchief.services import permissions
 from roadchief.services.chiefs import AssignmentIndex, coverage_gaps
+from roadchief.services.list_exports import registry_query
 from roadchief.services.network import network_summary
 from roadchief.services.permissions import can_see_segment, segment_condition
 from roadchief.web.access import allow
@@ -46,23 +47,7 @@ def segments():
     road_class = request.args.get("class", "")
     text = request.args.get("q", "").strip()
     page = max(1, request.args.get("page", 1, type=int))
-    query = (
-        select(Segment)
-        .join(Road)
-        .join(Town, Segment.town_id == Town.id)
-        .outerjoin(Village, Segment.village_id == Village.id)
-        .where(segment_condition(current_user))
-        .options(selectinload(Segment.road), selectinload(Segment.town), selectinload(Segment.village))
-    )
-    if town_code:
-        query = query.where(Town.code == town_code)
-    if village_code:
-        query = query.where(Village.code == village_code)
-    if road_class in ROAD_CLASSES:
-        query = query.where(Road.road_class == road_class)
-    if text:
-        like = f"%{text}%"
-        query = query.where(Road.code.ilike(like) | Road.name.ilike(like) | Village.name.ilike(like))
+    query = registry_query(current_user, town_code, village_code, road_class, text)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(
         query.order_by(Road.code, Segment.start_m).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)

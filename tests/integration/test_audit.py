@@ -19,7 +19,7 @@ def test_audit_page_filters_and_exports(demo_client):
     assert export.status_code == 200
     sheet = load_workbook(io.BytesIO(export.data)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "编号" and len(rows) == 2 and rows[1][5] == "funding_params"
+    assert rows[0][0] == "编号" and len(rows) == 2 and rows[1][5] == "经费参数"  # the object in Chinese
 
 
 def test_audit_page_is_for_city_office_and_finance_only(demo_client):

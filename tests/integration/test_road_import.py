@@ -496,7 +496,7 @@ def test_unreadable_file(register, tmp_path):
     assert "broken.geojson" in exc.errors[0].reason
 
 
-@pytest.mark.parametrize("name", ["roads.csv", "roads.xlsx", "roads"])
+@pytest.mark.parametrize("name", ["roads.csv", "roads.ods", "roads"])
 def test_unknown_format(register, tmp_path, name):
     path = tmp_path / name
     path.write_text("路线编码\nX101640381\n", "utf-8")

@@ -101,6 +101,16 @@ def parse_stake_cell(value: Any) -> int:
     return parse_stake(str(value))
 
 
+def parse_stake_metres(value: Any) -> int:
+    """A stake column holding whole metres (start_m = 1200 is K1+200)."""
+    text = cell_text(value)
+    if text is None:
+        raise StakeError("桩号为空")
+    if not text.isdigit():
+        raise StakeError(f"以米为单位的桩号须为非负整数米：{value!r}")
+    return int(text)
+
+
 def parse_width_dm(value: Any) -> int | None:
     """路面宽度 in metres → whole decimetres (the column's unit), half-up."""
     if is_missing(value) or (isinstance(value, str) and not value.strip()):

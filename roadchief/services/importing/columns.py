@@ -25,17 +25,25 @@ FIELDS: dict[str, FieldSpec] = {
     "road_code": FieldSpec("路线编码", ("路线编码", "LXBM", "road_code", "code", "route_code"), True),
     "road_name": FieldSpec("路线名称", ("路线名称", "LXMC", "road_name", "name")),
     "road_class": FieldSpec("行政等级", ("行政等级", "XZDJ", "road_class", "class", "admin_class")),
-    "start_stake": FieldSpec("起点桩号", ("起点桩号", "QDZH", "start_stake", "start", "from_stake"), True),
-    "end_stake": FieldSpec("止点桩号", ("止点桩号", "ZDZH", "end_stake", "end", "to_stake"), True),
+    "start_stake": FieldSpec("起点桩号", ("起点桩号", "QDZH", "start_stake", "start", "from_stake", "start_m"), True),
+    "end_stake": FieldSpec("止点桩号", ("止点桩号", "ZDZH", "end_stake", "end", "to_stake", "end_m"), True),
     "listed_km": FieldSpec("列养里程", ("列养里程", "LYLC", "里程", "LC", "listed_km", "length_km", "length"), True),
     "tech_grade": FieldSpec("技术等级", ("技术等级", "JSDJ", "tech_grade")),
     "surface": FieldSpec("路面类型", ("路面类型", "LMLX", "surface")),
-    "width": FieldSpec("路面宽度", ("路面宽度", "LMKD", "width")),
+    "width": FieldSpec("路面宽度", ("路面宽度", "LMKD", "width", "width_m")),
     "town": FieldSpec("所属乡镇", ("所属乡镇", "SSXZ", "XZMC", "乡镇", "town"), True),
     "village": FieldSpec("所属村", ("所属村", "SSC", "CMC", "行政村", "village")),
     "is_listed": FieldSpec("是否列养", ("是否列养", "SFLY", "is_listed", "listed")),
-    "station": FieldSpec("公路站", ("公路站", "GLZ", "station")),
+    "station": FieldSpec("公路站", ("公路站", "GLZ", "station", "station_code")),
 }
+
+# Stake columns holding whole metres (the API's start_m/end_m) rather than K-form text or km numbers:
+# reading 1200 (m) as 1200 km multiplied every stake by 1000.
+METRE_STAKE_COLUMNS = frozenset({"start_m", "end_m", "起点桩号米", "止点桩号米"})
+
+
+def is_metre_column(column: str | None) -> bool:
+    return column is not None and _column_key(column) in METRE_STAKE_COLUMNS
 
 
 def load_mapping(path) -> dict[str, str]:

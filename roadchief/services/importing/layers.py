@@ -11,7 +11,14 @@ from typing import Any
 from roadchief.services.importing.geometry import in_lonlat_range
 from roadchief.services.importing.results import GEOMETRY_LABEL, file_error
 
-_SUFFIX_KINDS = {".geojson": "geojson", ".json": "geojson", ".shp": "shp", ".zip": "zip", ".gpkg": "gpkg"}
+_SUFFIX_KINDS = {
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".shp": "shp",
+    ".zip": "zip",
+    ".gpkg": "gpkg",
+    ".xlsx": "xlsx",
+}
 
 
 def _arrow_available() -> bool:
@@ -83,10 +90,14 @@ def read_frame(path: Path, encoding: str | None):
     kind = _SUFFIX_KINDS.get(path.suffix.lower())
     if kind is None:
         raise file_error(
-            f"不支持的文件格式“{path.suffix or path.name}”（可导入 .geojson/.json、.shp、含 .shp 的 .zip、.gpkg）"
+            f"不支持的文件格式“{path.suffix or path.name}”（可导入 .geojson/.json、.shp、含 .shp 的 .zip、.gpkg、.xlsx）"
         )
     if not path.exists():
         raise file_error(f"文件不存在：{path.name}")
+    if kind == "xlsx":
+        from roadchief.services.importing.workbook import read_workbook
+
+        return read_workbook(path)
     source, has_cpg = str(path), True
     if kind == "zip":
         source, has_cpg = _shapefile_in_zip(path)

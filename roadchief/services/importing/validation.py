@@ -9,6 +9,7 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
+from roadchief.domain.county import COUNTY_BBOX, COUNTY_NAME, outside_bbox, stake_unit_mismatch
 from roadchief.domain.lengths import exceeds_tolerance, length_deviation
 from roadchief.domain.roads import (
     class_from_code,
@@ -26,9 +27,10 @@ from roadchief.services.importing.cells import (
     parse_listed_km,
     parse_road_name,
     parse_stake_cell,
+    parse_stake_metres,
     parse_width_dm,
 )
-from roadchief.services.importing.columns import FIELDS
+from roadchief.services.importing.columns import FIELDS, is_metre_column
 from roadchief.services.importing.geometry import Shape, road_shape
 from roadchief.services.importing.register import NewVillage, Register
 from roadchief.services.importing.results import (
@@ -76,10 +78,35 @@ _INVALID = object()
 class _RowReader:
     """Turns one record into a Row, recording every problem instead of stopping at the first."""
 
-    def __init__(self, register: Register, columns: dict[str, str], errors: list[RowError]):
+    def __init__(
+        self,
+        register: Register,
+        columns: dict[str, str],
+        errors: list[RowError],
+        bbox: tuple[float, float, float, float] = COUNTY_BBOX,
+    ):
         self.register = register
         self.columns = columns
         self.errors = errors
+        self.bbox = bbox
+
+    def _stake_parser(self, name: str) -> Callable[[Any], int]:
+        return parse_stake_metres if is_metre_column(self.columns.get(name)) else parse_stake_cell
+
+    def _in_county(self, row: int, shape: Any) -> None:
+        if shape is _INVALID:
+            return
+        bounds = (shape.min_lon, shape.min_lat, shape.max_lon, shape.max_lat)
+        if outside_bbox(bounds, self.bbox):
+            box = "，".join(f"{b:g}" for b in self.bbox)
+            self.errors.append(
+                RowError(
+                    row,
+                    GEOMETRY_LABEL,
+                    f"几何超出{COUNTY_NAME}范围（经纬度 {box}）：范围 {bounds[0]:.5f},{bounds[1]:.5f}—"
+                    f"{bounds[2]:.5f},{bounds[3]:.5f}，请检查坐标系或文件是否选错",
+                )
+            )
 
     def _cell(self, record: dict, name: str) -> Any:
         column = self.columns.get(name)
@@ -98,11 +125,12 @@ class _RowReader:
     def read(self, row: int, record: dict, geom: BaseGeometry | None) -> Row | None:
         before = len(self.errors)
         shape = self._parse(row, GEOMETRY_LABEL, road_shape, geom)
+        self._in_county(row, shape)
         code = self._field(row, record, "road_code", lambda v: validate_road_code(cell_text(v) or ""))
         road_name = self._field(row, record, "road_name", parse_road_name)
         road_class = self._road_class(row, record, code)
-        start_m = self._field(row, record, "start_stake", parse_stake_cell)
-        end_m = self._field(row, record, "end_stake", parse_stake_cell)
+        start_m = self._field(row, record, "start_stake", self._stake_parser("start_stake"))
+        end_m = self._field(row, record, "end_stake", self._stake_parser("end_stake"))
         if start_m is not _INVALID and end_m is not _INVALID and end_m <= start_m:
             self.errors.append(
                 RowError(
@@ -119,6 +147,7 @@ class _RowReader:
             "width_dm": self._field(row, record, "width", parse_width_dm),
             "station": self._field(row, record, "station", self.register.station),
         }
+        self._stake_units(row, start_m, end_m, values["listed_km"])
         town = self._field(row, record, "town", self.register.town)
         village = self._village(row, record, town, road_class)
         if len(self.errors) > before:
@@ -135,6 +164,13 @@ class _RowReader:
             shape=shape,
             **values,
         )
+
+    def _stake_units(self, row: int, start_m: Any, end_m: Any, listed_km: Any) -> None:
+        if _INVALID in (start_m, end_m, listed_km) or end_m <= start_m:
+            return
+        reason = stake_unit_mismatch(end_m - start_m, int(listed_km * 1000))
+        if reason:
+            self.errors.append(RowError(row, FIELDS["end_stake"].label, reason))
 
     def _road_class(self, row: int, record: dict, code: Any) -> Any:
         # Without a class the code's prefix decides (X 市道, Y 镇道, C 村道, Z 专用公路; 第三条).
@@ -231,11 +267,23 @@ def length_warnings(rows: list[Row]) -> list[LengthWarning]:
     return warnings
 
 
+def county_bbox() -> tuple[float, float, float, float]:
+    """The configured lon/lat box roads must lie in (ROADCHIEF_COUNTY_BBOX), else 青铜峡市's."""
+    from flask import current_app, has_app_context
+
+    from roadchief.domain.county import parse_bbox
+
+    text = current_app.config.get("COUNTY_BBOX") if has_app_context() else None
+    if not text:
+        return COUNTY_BBOX
+    return text if isinstance(text, tuple) else parse_bbox(str(text))
+
+
 def read_rows(
     records: list[dict], geometries: list, columns: dict[str, str], register: Register, progress: Progress | None
 ) -> list[Row]:
     errors: list[RowError] = []
-    reader = _RowReader(register, columns, errors)
+    reader = _RowReader(register, columns, errors, county_bbox())
     ticker = Ticker(progress, len(records), "校验")
     rows: list[Row] = []
     for index, (record, geom) in enumerate(zip(records, geometries)):
