@@ -87,7 +87,9 @@ def throttle(context, page):
 
 
 def new_phone(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN")
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
     page = context.new_page()
     return context, page, throttle(context, page)
 
@@ -172,7 +174,9 @@ def main() -> None:
     for label, cold, warm, size in rows:
         goal = GOALS[label]
         met = "yes" if cold < goal else "no"
-        print(f"| {label} | {cold:.2f} | {warm:.2f} | {size / 1024:.0f} | {cold / baseline:.2f} | < {goal:.0f} s | {met} |")
+        print(
+            f"| {label} | {cold:.2f} | {warm:.2f} | {size / 1024:.0f} | {cold / baseline:.2f} | < {goal:.0f} s | {met} |"
+        )
 
 
 if __name__ == "__main__":
