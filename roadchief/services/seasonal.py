@@ -235,7 +235,12 @@ def _gaps(
         select(InspectionSegment.segment_id, Inspection.inspected_at, Inspection.duty_phase, Inspection.note)
         .join(Inspection, InspectionSegment.inspection_id == Inspection.id)
         .where(Inspection.kind == window.kind, Inspection.inspected_at >= begin, Inspection.inspected_at < finish)
-    )
+    ).all()
+    # a patrol track of the season's kind counts for a segment only where it covers it to the
+    # year's threshold (proof of patrol, services.patrols / domain.patrol_proof, 第二十二条)
+    from roadchief.services.patrols import covered_duty_records
+
+    records += [(sid, moment, phase, "") for sid, moment, phase in covered_duty_records(window.kind, begin, finish)]
     tags: dict[tuple[int, int], set[str]] = defaultdict(set)
     for segment_id, moment, phase, note in records:
         if moment.tzinfo is None:

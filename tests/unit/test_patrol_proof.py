@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from patrol_traces import line_length_m, shift, trace
 
 from roadchief.domain import patrol_proof as proof
+from tests.patrol_traces import line_length_m, shift, trace
 
 # a bent road near 青铜峡 (about 3.4 km)
 ROAD = [[106.00, 38.00], [106.02, 38.002], [106.03, 38.015]]
