@@ -87,6 +87,7 @@ def register_web(app):
         operations,
         operations_assets,  # noqa: F401
         operations_events,  # noqa: F401
+        patrols,
         public,
         registry,
     )
@@ -107,6 +108,7 @@ def register_web(app):
         audit.bp,
         inspections.bp,
         operations.bp,
+        patrols.bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(api.bp)

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 
 from roadchief.domain.scoring import LOCAL_TZ
 from roadchief.extensions import db
-from roadchief.models import Road, Segment
+from roadchief.models import Road, Segment, Town
 from roadchief.models.audit import AuditEntry
 from roadchief.models.patrols import PatrolRule, PatrolTrack
 from roadchief.services import Conflict, ServiceError, patrol_rules, patrol_views, patrols, seasonal
 from roadchief.services.patrol_gpx import parse_gpx, track_gpx
-from tests.conftest import make_user
+from tests.conftest import login, make_user
 from tests.patrol_traces import trace
 
 T0 = datetime(2022, 7, 5, 9, 0, tzinfo=LOCAL_TZ).timestamp()
@@ -231,3 +231,122 @@ def test_road_file_lists_the_patrols_with_coverage(demo_app):
     patrols.record_track(city, as_json(trace(coords(segment), speed_kmh=20, t0=T0)))
     rows = patrol_views.road_patrols(city, [segment.id])
     assert len(rows) == 1 and float(rows[0]["coverage_pct"]) >= 90 and rows[0]["covered"]
+
+
+# ------------------------------------------------------------------ the API and the pages
+
+
+def bearer(user) -> dict:
+    from roadchief.services.accounts import create_token
+
+    return {"Authorization": f"Bearer {create_token(user.username)}"}
+
+
+def test_api_upload_list_detail_gpx_and_openapi(demo_app):
+    import io
+
+    segment, inspector = long_segment(), make_user("inspector")
+    client = demo_app.test_client()
+    headers = bearer(inspector)
+    body = {"client_id": str(uuid.uuid4()), "points": as_json(trace(coords(segment), speed_kmh=20, t0=T0))}
+    first = client.post("/api/v1/patrols", json=body, headers=headers)
+    assert first.status_code == 201, first.get_json()
+    again = client.post("/api/v1/patrols", json=body, headers=headers)
+    assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"]
+    track_id = first.get_json()["id"]
+    assert any(s["segment_id"] == segment.id and s["covered"] for s in first.get_json()["segments"])
+
+    refused = client.post(
+        "/api/v1/patrols",
+        json={
+            "points": [{"lon": 106.0, "lat": 38.0, "t": 1_700_000_010}, {"lon": 106.0, "lat": 38.0, "t": 1_700_000_000}]
+        },
+        headers=headers,
+    )
+    assert refused.status_code == 400 and "第 2 个点" in refused.get_json()["error"]
+
+    listing = client.get("/api/v1/patrols", headers=headers).get_json()["tracks"]
+    assert track_id in {t["id"] for t in listing}
+    detail = client.get(f"/api/v1/patrols/{track_id}", headers=headers).get_json()
+    assert len(detail["points"]) == detail["metrics"]["points"]
+    gpx = client.get(f"/api/v1/patrols/{track_id}/track.gpx", headers=headers)
+    assert gpx.status_code == 200 and gpx.mimetype == "application/gpx+xml"
+
+    # the downloaded GPX uploads again as a new track with the same coverage
+    upload = client.post(
+        "/api/v1/patrols/gpx",
+        data={"file": (io.BytesIO(gpx.data), "t.gpx"), "kind": "daily"},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 201, upload.get_json()
+    assert upload.get_json()["segments"] == detail["segments"]
+    broken = client.post(
+        "/api/v1/patrols/gpx",
+        data={"file": (io.BytesIO(gpx.data.replace(b"</trkseg>", b"")), "t.gpx")},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    assert broken.status_code == 400 and "GPX 文件格式错误（第" in broken.get_json()["error"]
+
+    layer = client.get("/api/v1/patrol-tracks?days=3660", headers=headers).get_json()
+    assert {f["properties"]["id"] for f in layer["features"]} >= {track_id}
+
+    # a town office of another town sees none of it
+    touched = {db.session.get(Segment, s["segment_id"]).town_id for s in detail["segments"]}
+    other = next(t.code for t in db.session.scalars(select(Town)) if t.id not in touched)
+    assert (
+        client.get(f"/api/v1/patrols/{track_id}", headers=bearer(make_user("town_office", town=other))).status_code
+        == 404
+    )
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert {
+        "/api/v1/patrols",
+        "/api/v1/patrols/gpx",
+        "/api/v1/patrols/{track_id}",
+        "/api/v1/patrols/{track_id}/track.gpx",
+    } <= set(spec["paths"])
+
+
+def test_pages_list_detail_rules_and_recorder(demo_app):
+    segment, city = long_segment(), make_user("city_office")
+    track, _ = patrols.record_track(city, as_json(trace(coords(segment), speed_kmh=100, every_s=2, t0=T0)))
+    client = demo_app.test_client()
+    login(client, city)
+    html = client.get("/patrols/").get_data(as_text=True)
+    assert "超速路过" in html and "案头检查嫌疑" in html and f"/patrols/{track.id}" in html
+    assert "超速" in client.get(f"/patrols/{track.id}").get_data(as_text=True)
+    assert client.get(f"/patrols/{track.id}/track.gpx").status_code == 200
+    assert 'id="patrol-start"' in client.get("/patrols/new").get_data(as_text=True)
+
+    page = client.get("/patrols/rules?year=2022").get_data(as_text=True)
+    assert "覆盖率阈值" in page
+    import re
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    refused = client.post("/patrols/rules?year=2022", data={"year": "2022", "coverage_pct": "0", "csrf_token": token})
+    assert refused.status_code == 302 and patrol_rules.is_default(2022)
+    saved = client.post("/patrols/rules?year=2022", data={"year": "2022", "coverage_pct": "60", "csrf_token": token})
+    assert saved.status_code == 302 and patrol_rules.rules_for(2022).coverage_pct == 60
+
+    # only the city office edits the rules
+    town = demo_app.test_client()
+    login(town, make_user("town_office", town=segment.town.code))
+    assert town.get("/patrols/rules").status_code == 403
+    assert town.get("/patrols/").status_code == 200
+
+
+def test_the_rules_form_needs_its_csrf_token(demo_app_with):
+    import re
+
+    from tests.conftest import PASSWORD
+
+    app = demo_app_with(WTF_CSRF_ENABLED=True)
+    city = make_user("city_office")
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"username": city.username, "password": PASSWORD, "csrf_token": token})
+    page = client.get("/patrols/rules?year=2022").get_data(as_text=True)
+    assert 'name="csrf_token"' in page and "最高巡查车速" in page
+    assert client.post("/patrols/rules", data={"year": "2022", "coverage_pct": "60"}).status_code == 400
+    assert patrol_rules.is_default(2022)
