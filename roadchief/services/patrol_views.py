@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import selectinload
 
 from roadchief.domain import clock
@@ -169,7 +169,8 @@ def desk_suspects(user, year: int, limit: int = 500) -> list[dict]:
 
 
 def road_patrols(user, segment_ids: list[int], limit: int = 50) -> list[dict]:
-    """Patrols that came near a road's segments, newest first, with each one's coverage."""
+    """Patrols that came near a road's segments, newest first, with each one's coverage
+    (``user`` None: every patrol, as the 一路一档 lists every inspection of the road)."""
     if not segment_ids:
         return []
     query = (
@@ -178,14 +179,14 @@ def road_patrols(user, segment_ids: list[int], limit: int = 50) -> list[dict]:
         .options(
             selectinload(PatrolTrackSegment.track), selectinload(PatrolTrackSegment.segment).selectinload(Segment.road)
         )
-        .where(PatrolTrackSegment.segment_id.in_(segment_ids), track_condition(user))
+        .where(PatrolTrackSegment.segment_id.in_(segment_ids), true() if user is None else track_condition(user))
         .order_by(PatrolTrack.started_at.desc(), PatrolTrackSegment.id)
         .limit(limit)
     )
     return [
         {
             "track_id": row.track_id,
-            "started_at": row.track.started_at,
+            "when": clock.format_beijing(row.track.started_at),
             "patroller": row.track.patroller_name,
             "kind": row.track.kind_label,
             "segment": segment_text(row.segment),

@@ -229,8 +229,13 @@ def test_a_flood_patrol_counts_for_duty_only_where_it_covers(demo_app):
 def test_road_file_lists_the_patrols_with_coverage(demo_app):
     segment, city = long_segment(), make_user("city_office")
     patrols.record_track(city, as_json(trace(coords(segment), speed_kmh=20, t0=T0)))
-    rows = patrol_views.road_patrols(city, [segment.id])
+    rows = [r for r in patrol_views.road_patrols(city, [segment.id]) if r["segment"].startswith(segment.road.code)]
     assert len(rows) == 1 and float(rows[0]["coverage_pct"]) >= 90 and rows[0]["covered"]
+    client = demo_app.test_client()
+    login(client, city)
+    html = client.get(f"/ops/roads/{segment.road.code}").get_data(as_text=True)
+    assert "巡查轨迹（路段覆盖率）" in html and f"{rows[0]['coverage_pct']}%" in html and "已巡查" in html
+    assert client.get(f"/ops/roads/{segment.road.code}/file.pdf").status_code == 200
 
 
 # ------------------------------------------------------------------ the API and the pages
@@ -350,3 +355,21 @@ def test_the_rules_form_needs_its_csrf_token(demo_app_with):
     assert 'name="csrf_token"' in page and "最高巡查车速" in page
     assert client.post("/patrols/rules", data={"year": "2022", "coverage_pct": "60"}).status_code == 400
     assert patrol_rules.is_default(2022)
+
+
+def test_map_layer_colours_by_pass_and_flag(demo_app):
+    segment, city = long_segment(), make_user("city_office")
+    patrols.record_track(city, as_json(trace(coords(segment), speed_kmh=100, every_s=2, t0=T0)))
+    from roadchief.domain import clock
+
+    now = clock.utcnow().timestamp()
+    fresh, _ = patrols.record_track(city, as_json(trace(coords(segment), speed_kmh=20, t0=now - 3600)))
+    layer = patrol_views.patrols_geojson(city)  # the last 30 days: only the fresh track
+    assert [f["properties"]["id"] for f in layer["features"]] == [fresh.id]
+    props = layer["features"][0]["properties"]
+    assert props["passed"] is fresh.passed and props["flags"] == patrol_views.flag_labels(fresh)
+    assert len(layer["features"][0]["geometry"]["coordinates"]) <= patrol_views.MAP_MAX_POINTS + 1
+    client = demo_app.test_client()
+    login(client, city)
+    page = client.get("/").get_data(as_text=True)
+    assert "js/map-patrols.js" in page and "data-patrols-api" in page
