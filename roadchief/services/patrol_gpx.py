@@ -98,7 +98,9 @@ def parse_gpx(data: bytes) -> list[tuple[float, float, float]]:
 
 
 def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ms = int(round(t * 1000))
+    text = datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{ms % 1000:03d}Z" if ms % 1000 else f"{text}Z"
 
 
 def track_gpx(name: str, points: list[list[float]], description: str = "") -> str:

@@ -66,10 +66,10 @@ def clean_points(raw) -> list[tuple[float, float, float]]:
             raise ServiceError(f"第 {number} 个点的经纬度不是数字") from None
         if not (LON_RANGE[0] <= lon_f <= LON_RANGE[1] and LAT_RANGE[0] <= lat_f <= LAT_RANGE[1]):
             raise ServiceError(f"第 {number} 个点（{lon_f:.5f}, {lat_f:.5f}）不在青铜峡市范围内")
-        seconds = _moment(t, number)
+        seconds = round(_moment(t, number), 3)  # compared as stored (ms), so rounding never reorders
         if out and seconds < out[-1][2]:
             raise ServiceError(f"第 {number} 个点的时间早于前一个点（轨迹点须按时间先后排列）")
-        out.append((round(lon_f, 7), round(lat_f, 7), round(seconds, 1)))
+        out.append((round(lon_f, 7), round(lat_f, 7), seconds))
     if out[-1][2] - out[0][2] > MAX_DURATION_S:
         raise ServiceError("一条轨迹不能超过 24 小时")
     return out

@@ -373,3 +373,14 @@ def test_map_layer_colours_by_pass_and_flag(demo_app):
     login(client, city)
     page = client.get("/").get_data(as_text=True)
     assert "js/map-patrols.js" in page and "data-patrols-api" in page
+
+
+def test_fixes_milliseconds_apart_keep_their_order(demo_app):
+    # phones give ms; two fixes 11 ms apart must not be reordered by rounding
+    points = [
+        {"lon": 106.075, "lat": 38.02, "t": 1796190264170},
+        {"lon": 106.07554, "lat": 38.02103, "t": 1796190264682},
+        {"lon": 106.07642, "lat": 38.02272, "t": 1796190264693},
+    ]
+    track, _ = patrols.record_track(make_user("city_office"), points)
+    assert [p[2] for p in patrols.points_of(track)] == [1796190264.17, 1796190264.682, 1796190264.693]
