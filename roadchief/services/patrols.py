@@ -26,6 +26,7 @@ from roadchief.services.transactions import unit_of_work
 
 MAX_POINTS = 20_000
 MAX_DURATION_S = 24 * 3600
+FUTURE_SLACK_S = 600  # a phone clock a few minutes fast is tolerated
 MARGIN_DEG = 0.002  # ≈ 200 m: segments whose box is this near the track's are measured
 
 
@@ -72,6 +73,8 @@ def clean_points(raw) -> list[tuple[float, float, float]]:
         out.append((round(lon_f, 7), round(lat_f, 7), seconds))
     if out[-1][2] - out[0][2] > MAX_DURATION_S:
         raise ServiceError("一条轨迹不能超过 24 小时")
+    if out[-1][2] > clock.utcnow().timestamp() + FUTURE_SLACK_S:
+        raise ServiceError(f"第 {len(out)} 个点的时间晚于当前时间（请检查手机时间）")
     return out
 
 

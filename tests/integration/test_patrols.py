@@ -97,6 +97,14 @@ def test_upload_is_idempotent_by_client_id(demo_app):
             "第 2 个点的经纬度",
         ),
         ([{"lon": 106.0, "lat": 38.0, "t": 1_700_000_000}, {"lon": 106.0, "lat": 38.0}], "第 2 个点缺少时间"),
+        (
+            [{"lon": 106.0, "lat": 38.0, "t": 4_000_000_000}, {"lon": 106.0, "lat": 38.0, "t": 4_000_000_009}],
+            "晚于当前时间",
+        ),
+        (
+            [{"lon": 106.0, "lat": 38.0, "t": "2024-05-01 08:00"}, {"lon": 106.0, "lat": 38.0, "t": "昨天"}],
+            "第 2 个点的时间格式",
+        ),
     ],
 )
 def test_bad_points_are_refused_naming_the_point_and_write_nothing(demo_app, points, message):
