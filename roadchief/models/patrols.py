@@ -85,6 +85,10 @@ class PatrolTrack(Audited, db.Model):
     def kind_label(self) -> str:
         return PATROL_KINDS[self.kind]
 
+    def best_segments(self, count: int = 3) -> list[PatrolTrackSegment]:
+        """The segments it covered most (for lists; a crossing road is touched for a few metres)."""
+        return sorted(self.segments, key=lambda s: (-s.coverage_permille, -s.passed_m, s.id))[:count]
+
 
 class PatrolTrackSegment(Audited, db.Model):
     """One segment a track came near: its length, the part covered (slow legs within the

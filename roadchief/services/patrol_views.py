@@ -75,7 +75,7 @@ def track_json(track: PatrolTrack, with_points: bool = False) -> dict:
                 "covered": s.covered,
                 "driven_past": s.driven_past,
             }
-            for s in track.segments
+            for s in track.best_segments(len(track.segments))
         ],
         "note": track.note,
     }
