@@ -53,12 +53,11 @@ def database(base_url: str | None, folder: Path, name: str) -> tuple[str, callab
 
 
 def build(url: str, network: str, segments: int, folder: Path):
+    from benchmarks.province import EXTENT
     from roadchief import create_app
     from roadchief.extensions import db
     from roadchief.services.accounts import create_user
     from roadchief.services.database import migrate_to_head
-
-    from benchmarks.province import EXTENT
 
     # the synthetic province is far larger than 青铜峡市: tell the importer's county check so
     app = create_app(

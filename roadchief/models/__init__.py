@@ -50,6 +50,7 @@ from roadchief.models.operations import (  # noqa: F401
     WorksPlanItem,
     WorksProgress,
 )
+from roadchief.models.patrols import PatrolRule, PatrolTrack, PatrolTrackSegment  # noqa: F401
 from roadchief.models.public import PublicReport  # noqa: F401
 from roadchief.models.spatial import SegmentCell  # noqa: F401
 from roadchief.models.supervision import (  # noqa: F401

@@ -237,7 +237,10 @@ def road_file(road: Road) -> dict:
         for y in years
     ]
 
+    from roadchief.services.patrol_views import road_patrols
+
     return {
+        "patrols": road_patrols(None, segment_ids),  # 巡查轨迹 with their coverage (第二十二条)
         "code": road.code,
         "name": road.name,
         "road_class": road.road_class,

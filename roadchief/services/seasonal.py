@@ -7,6 +7,8 @@ Duty records are the patrol records (inspections of kind ``flood`` 汛期巡查 
 field form (雨前 / 雨中 / 雨后 for the flood season, 除雪 / 撒砂 for winter) and required
 by the service for those kinds. Records made before that field existed (``duty_phase``
 NULL) are still read from their note text (雨前…, 除雪/清雪/积雪, 撒砂/防滑砂/融雪剂…).
+A patrol track (services.patrols) of the season's kind is a duty record too, but only on the
+segments it covers to the year's threshold (proof of patrol, 第二十二条).
 
 Expectation per segment and period (the whole window, or each ``period_days`` block):
 
@@ -235,7 +237,12 @@ def _gaps(
         select(InspectionSegment.segment_id, Inspection.inspected_at, Inspection.duty_phase, Inspection.note)
         .join(Inspection, InspectionSegment.inspection_id == Inspection.id)
         .where(Inspection.kind == window.kind, Inspection.inspected_at >= begin, Inspection.inspected_at < finish)
-    )
+    ).all()
+    # a patrol track of the season's kind counts for a segment only where it covers it to the
+    # year's threshold (proof of patrol, services.patrols / domain.patrol_proof, 第二十二条)
+    from roadchief.services.patrols import covered_duty_records
+
+    records += [(sid, moment, phase, "") for sid, moment, phase in covered_duty_records(window.kind, begin, finish)]
     tags: dict[tuple[int, int], set[str]] = defaultdict(set)
     for segment_id, moment, phase, note in records:
         if moment.tzinfo is None:

@@ -89,6 +89,7 @@ def register_web(app):
         operations,
         operations_assets,  # noqa: F401
         operations_events,  # noqa: F401
+        patrols,
         public,
         registry,
         supervision,
@@ -112,6 +113,7 @@ def register_web(app):
         operations.bp,
         supervision.bp,
         notifications.bp,
+        patrols.bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(api.bp)

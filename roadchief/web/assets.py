@@ -41,6 +41,7 @@ BUNDLES = {
         "js/map-search.js",
         "js/map.js",
         "js/map-ops.js",
+        "js/map-patrols.js",
     ),
 }
 

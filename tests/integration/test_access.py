@@ -88,6 +88,7 @@ def test_access_matrix(demo_app):
         "version_id": 1,
         "event_id": 1,
         "asset_id": 1,
+        "track_id": 1,
         "collection_id": "segments",
         "fid": "1",
         "step_id": 1,

@@ -140,5 +140,5 @@ def document_errors(spec: dict) -> dict:
 
 
 # the areas register their routes on bp, in the order their operations appear in the OpenAPI document
-for _area in ("network", "funding", "inspections", "map_layers", "operations"):
+for _area in ("network", "funding", "inspections", "map_layers", "operations", "patrols"):
     importlib.import_module(f"{__name__}.{_area}")
