@@ -17,6 +17,7 @@ from roadchief.extensions import db
 from roadchief.models import LedgerEntry, QuarterClose, QuarterScore
 from roadchief.services import ServiceError
 from roadchief.services.audit import current_actor, record_event
+from roadchief.services.duties import check_can_approve
 from roadchief.services.funding_ledger import _adjustments, _fen, is_settled, pool_balance
 from roadchief.services.funding_params import check_period, closed_quarters, params_for
 from roadchief.services.funding_plan import _holders_json, _km_json, _unit_chiefs, payee_units, unit_holders
@@ -143,6 +144,7 @@ def close_quarter(year: int, quarter: int) -> dict:
         lock_year(year)  # a concurrent score import or second approval waits, then sees this one
         if db.session.scalar(select(QuarterClose.id).where(QuarterClose.year == year, QuarterClose.quarter == quarter)):
             raise ServiceError(f"{year} 年第 {quarter} 季度已审定，不能重复审定；更正请登记调整分录")
+        check_can_approve(year, quarter)  # 不相容职务分离: not whoever set the quarter's scores
         missing = [q for q in range(1, quarter) if q not in closed_quarters(year)]
         if missing:  # 第十七条 按季度拨付: quarters are approved in order
             raise ServiceError(

@@ -7,6 +7,7 @@ Views parse the request, call roadchief.services.inspections and its neighbours,
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, timedelta
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -174,6 +175,8 @@ def _form_page(status: int = 200, error: ServiceError | None = None):
         chosen=set(chosen),
         rows=rows,
         values=request.form,
+        # issued by the server, so a form posted twice without JavaScript stores one inspection
+        form_uuid=request.form.get("client_uuid") or str(uuid.uuid4()),
         error=error,
         now=now.strftime("%Y-%m-%dT%H:%M"),
         deadline=(now.date() + timedelta(days=7)).isoformat(),
