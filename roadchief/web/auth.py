@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
@@ -20,6 +20,7 @@ bp = Blueprint("auth", __name__)
 
 
 SESSION_EPOCH = "auth_epoch"
+MUST_CHANGE = "must_change_password"
 
 
 def load_user(user_id: str):
@@ -36,6 +37,8 @@ def _sign_in(user) -> None:
     session.clear()
     login_user(user)
     session[SESSION_EPOCH] = user.session_epoch or 0
+    if user.must_change_password:
+        session[MUST_CHANGE] = True
 
 
 # what a user who must change a one-time password may still reach
@@ -44,15 +47,13 @@ _BEFORE_CHANGE = {"auth.change_password", "auth.logout", "static"}
 
 @bp.before_app_request
 def one_time_password_first():
-    if request.endpoint in _BEFORE_CHANGE or request.endpoint is None:
+    # reads the session only: loading current_user here would run before the request's
+    # audit actor is reset (web/__init__.py), and the user would be logged as anonymous
+    if not session.get(MUST_CHANGE) or request.endpoint in _BEFORE_CHANGE or request.endpoint is None:
         return None
-    if current_user.is_authenticated and getattr(current_user, "must_change_password", False):
-        if request.path.startswith("/api/"):
-            from flask import jsonify
-
-            return jsonify({"error": "请先登录网页修改一次性密码", "status": 403}), 403
-        return redirect(url_for("auth.change_password"))
-    return None
+    if request.path.startswith("/api/"):
+        return jsonify({"error": "请先登录网页修改一次性密码", "status": 403}), 403
+    return redirect(url_for("auth.change_password"))
 
 
 def load_user_from_request(req):
@@ -116,6 +117,7 @@ def change_password():
                 raise ServiceError("新密码不能与当前密码相同")
             accounts.reset_password(current_user, request.form.get("new", ""))
             session[SESSION_EPOCH] = current_user.session_epoch  # other sessions end, this one stays
+            session.pop(MUST_CHANGE, None)
             flash("密码已修改；其他设备上的登录已退出", "info")
             return redirect(url_for("map.index"))
         except ServiceError as error:
