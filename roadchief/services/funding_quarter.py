@@ -144,7 +144,6 @@ def close_quarter(year: int, quarter: int) -> dict:
         lock_year(year)  # a concurrent score import or second approval waits, then sees this one
         if db.session.scalar(select(QuarterClose.id).where(QuarterClose.year == year, QuarterClose.quarter == quarter)):
             raise ServiceError(f"{year} 年第 {quarter} 季度已审定，不能重复审定；更正请登记调整分录")
-        check_can_approve(year, quarter)  # 不相容职务分离: not whoever set the quarter's scores
         missing = [q for q in range(1, quarter) if q not in closed_quarters(year)]
         if missing:  # 第十七条 按季度拨付: quarters are approved in order
             raise ServiceError(
@@ -158,6 +157,7 @@ def close_quarter(year: int, quarter: int) -> dict:
                 f"{len(pending)} 个单位尚无考核得分（待考核），不能审定：{'、'.join(pending[:10])}"
                 + ("……" if len(pending) > 10 else "")
             )
+        check_can_approve(year, quarter)  # 不相容职务分离: not whoever set the quarter's scores
         actor = current_actor().name
         report.update(status="closed", closed_by=actor)
         db.session.add(
