@@ -189,6 +189,23 @@ def test_tokens_expire_and_are_revoked(app):
         create_token(user.username, expires_days=0)
     row = db.session.get(ApiToken, rows["对接"].id)
     assert row.revoked and row.revoked_at is not None and row.token_digest != fresh
+    # created and revoked in the audit log, never with the digest
+    logged = db.session.scalars(select(AuditEntry).where(AuditEntry.entity == "api_token")).all()
+    assert {e.action for e in logged} >= {"create", "update", "event"}
+    assert all("token_digest" not in (e.after or "") + (e.before or "") for e in logged)
+
+
+def test_account_forms_need_csrf(demo_app_with):
+    app = demo_app_with(WTF_CSRF_ENABLED=True)
+    office, user = make_user("city_office"), make_user("finance")
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post("/login", data={"username": office.username, "password": PASSWORD, "csrf_token": token})
+    for url in (f"/admin/users/{user.id}/active", "/admin/tokens", "/admin/tokens/1/revoke", "/admin/chief-accounts"):
+        assert client.post(url, data={"active": "0", "username": user.username}).status_code == 400, url
+    db.session.expire_all()
+    assert db.session.get(User, user.id).is_active and db.session.scalar(select(func.count(ApiToken.id))) == 0
 
 
 def test_token_cli_and_page(runner, app):
