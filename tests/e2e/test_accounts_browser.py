@@ -43,7 +43,9 @@ def people(live_server, e2e_password):
 @pytest.fixture
 def confirming_page(chromium_browser):
     """A desktop page that accepts the data-confirm dialogs (the shared new_page dismisses them)."""
-    context = chromium_browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN", accept_downloads=True)
+    context = chromium_browser.new_context(
+        viewport={"width": 1280, "height": 800}, locale="zh-CN", accept_downloads=True
+    )
     page = context.new_page()
     page.dialogs = []
 
