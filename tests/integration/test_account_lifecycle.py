@@ -319,3 +319,56 @@ def test_a_bulk_created_chief_must_change_the_one_time_password(demo_app):
     client.post("/account/password", data={"current": slip.password, "new": "Chief-pass-1", "confirm": "Chief-pass-1"})
     home = client.get("/")
     assert home.status_code == 200 and slip.name in home.get_data(as_text=True)  # the header shows the name
+
+
+# ------------------------------------------------------------------ the database keeps the rules too
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE api_token SET expires_at = created_at",
+        "UPDATE api_token SET revoked_at = created_at, revoked = :false",
+        "UPDATE app_user SET session_epoch = -1",
+    ],
+)
+def test_database_constraints(app, statement):
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    user = make_user("finance")
+    create_token(user.username)
+    with pytest.raises(IntegrityError):
+        db.session.execute(text(statement), {"false": False})
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_migration_0013_downgrades_and_upgrades(app):
+    import importlib.util
+    from pathlib import Path
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+    from sqlalchemy import inspect, text
+
+    from tests.conftest import ON_POSTGRES
+
+    if not ON_POSTGRES:
+        pytest.skip("transactional DDL to roll back: PostgreSQL only")
+    path = Path(__file__).resolve().parents[2] / "roadchief/migrations/versions/0013_account_lifecycle.py"
+    spec = importlib.util.spec_from_file_location("migration_0013", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    db.session.remove()
+    with db.engine.connect() as conn:
+        outer = conn.begin()
+        with Operations.context(MigrationContext.configure(conn)):
+            migration.downgrade()
+            assert "session_epoch" not in {c["name"] for c in inspect(conn).get_columns("app_user")}
+            migration.upgrade()
+            assert {"token_prefix", "expires_at", "revoked_at"} <= {
+                c["name"] for c in inspect(conn).get_columns("api_token")
+            }
+            conn.execute(text("SELECT session_epoch, must_change_password FROM app_user"))
+        outer.rollback()
