@@ -124,8 +124,10 @@ def test_the_office_disables_a_user_on_the_page(app):
     assert "该账号已被停用" not in wrong.get_data(as_text=True)  # no hint to whoever guesses
     api = app.test_client().get("/api/v1/segments", headers={"Authorization": f"Bearer {token}"})
     assert api.status_code == 401 and api.get_json()["status"] == 401
-    events = db.session.scalars(select(AuditEntry.note).where(AuditEntry.entity == "app_user")).all()
-    assert f"停用账号 {user.username}" in events
+    events = db.session.execute(
+        select(AuditEntry.note, AuditEntry.actor, AuditEntry.user_id).where(AuditEntry.entity == "app_user")
+    ).all()
+    assert (f"停用账号 {user.username}", office.username, office.id) in events  # attributed to the office
 
     office_client.post(f"/admin/users/{user.id}/active", data={"active": "1"})
     login(client, user)
