@@ -7,7 +7,6 @@ Views parse the request, call roadchief.services.inspections and its neighbours,
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime, timedelta
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -146,6 +145,8 @@ def _form_input() -> tuple[service.InspectionInput, list]:
 
 
 def _form_page(status: int = 200, error: ServiceError | None = None):
+    from uuid import uuid4
+
     today = _today()
     catalog = deduction_catalog.catalog_for(today.year)
     kinds = inspection_scope.recordable_kinds(current_user)
@@ -175,8 +176,6 @@ def _form_page(status: int = 200, error: ServiceError | None = None):
         chosen=set(chosen),
         rows=rows,
         values=request.form,
-        # issued by the server, so a form posted twice without JavaScript stores one inspection
-        form_uuid=request.form.get("client_uuid") or str(uuid.uuid4()),
         error=error,
         now=now.strftime("%Y-%m-%dT%H:%M"),
         deadline=(now.date() + timedelta(days=7)).isoformat(),
@@ -187,6 +186,8 @@ def _form_page(status: int = 200, error: ServiceError | None = None):
         default_kind="supervision" if "supervision" in kinds else "daily",
         duty_phases=DUTY_PHASES,
         chosen_assets={str(a) for a in request.form.getlist("asset_ids")},
+        # issued by the server, so a form posted twice without JavaScript stores one inspection
+        form_uuid=request.form.get("client_uuid") or str(uuid4()),
         assets=inspection_segments.assets_on_segments(current_user, [c["id"] for c in candidates], today),
     ), status
 
