@@ -45,6 +45,11 @@ COMMANDS = (
     register.import_roster_cmd,
     accounts.create_user_cmd,
     accounts.create_token_cmd,
+    accounts.revoke_token_cmd,
+    accounts.list_tokens_cmd,
+    accounts.disable_user_cmd,
+    accounts.enable_user_cmd,
+    accounts.create_chief_accounts_cmd,
     # funding, inspections & scoring, operations, backup
     funding.funding,
     funding.scores,

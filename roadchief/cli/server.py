@@ -47,5 +47,9 @@ def serve(host: str, port: int, threads: int, no_demo: bool):
             click.echo("演示账号（密码另存于 instance/demo_accounts.txt）：", err=True)
             for username, label, password in accounts:
                 click.echo(f"  {username:<10} {label:<10} {password}", err=True)
+    from roadchief.services.public_url import loopback_warning
+
+    if warning := loopback_warning():  # the 公示牌 QR codes would point at the server itself
+        click.echo(f"警告：{warning}", err=True)
     click.echo(f"roadchief 正在 http://{host}:{port} 提供服务（Ctrl+C 停止）", err=True)
     waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)

@@ -79,7 +79,7 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> U
     """Check a password, counting failures; after MAX_FAILED_LOGINS the account is locked for LOCKOUT."""
     now = now or clock.utcnow()
     user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
-    if user is None or not user.is_active:
+    if user is None:
         raise ServiceError("用户名或密码错误")
     locked_until = user.locked_until
     if locked_until is not None and locked_until.tzinfo is None:
@@ -93,6 +93,8 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> U
                 user.locked_until = now + LOCKOUT
                 user.failed_logins = 0
         raise ServiceError("用户名或密码错误")
+    if not user.is_active:  # told only to whoever knows the password: no hint to a guesser
+        raise ServiceError("该账号已被停用，不能登录；如有疑问请联系市路长办公室")
     with unit_of_work():
         user.failed_logins = 0
         user.locked_until = None
@@ -100,7 +102,10 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> U
     return user
 
 
-def reset_password(user: User, new_password: str) -> None:
+def reset_password(user: User, new_password: str, temporary: bool = False) -> None:
+    """Set a new password and end every session of the user (a captured cookie stops
+    working). ``temporary``: a password someone else chose (the office's reset), which the
+    user must replace at the next sign-in."""
     check_password_strength(new_password)
     from roadchief.services.audit import record_event
 
@@ -108,27 +113,65 @@ def reset_password(user: User, new_password: str) -> None:
         user.password_hash = generate_password_hash(new_password)
         user.failed_logins = 0
         user.locked_until = None
-        record_event(db.session, "app_user", user.id, "密码重置")
+        user.must_change_password = temporary
+        user.session_epoch = (user.session_epoch or 0) + 1
+        record_event(db.session, "app_user", user.id, "密码重置（须在下次登录时修改）" if temporary else "密码重置")
+
+
+def end_sessions(user: User) -> None:
+    """Every session cookie issued to the user so far is refused from now on (logout)."""
+    with unit_of_work():
+        user.session_epoch = (user.session_epoch or 0) + 1
+
+
+def session_valid(user: User | None, epoch) -> bool:
+    """A session cookie's user is still signed in: the account is active and the cookie
+    carries the account's current session epoch."""
+    return user is not None and user.is_active and isinstance(epoch, int) and epoch == (user.session_epoch or 0)
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(username: str, label: str = "") -> str:
+TOKEN_PREFIX_LENGTH = 11  # "rc_" and 8 characters: enough to tell tokens apart, far too few to guess one
+MAX_TOKEN_DAYS = 3660
+
+
+def create_token(username: str, label: str = "", expires_days: int | None = None, now: datetime | None = None) -> str:
+    """A new API token for the user (shown once); with ``expires_days`` it stops working after that many days."""
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"未知用户：{username}")
+    if not user.is_active:
+        raise ServiceError(f"用户 {username} 已停用，不能生成令牌")
+    if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
+        raise ServiceError(f"有效天数须在 1–{MAX_TOKEN_DAYS} 之间：{expires_days}")
+    if len(label or "") > 60:
+        raise ServiceError("令牌用途说明不超过 60 个字符")
+    now = now or clock.utcnow()
     token = "rc_" + secrets.token_urlsafe(32)
     with unit_of_work():
-        db.session.add(ApiToken(user=user, token_digest=_digest(token), label=label))
+        db.session.add(
+            ApiToken(
+                user=user,
+                token_digest=_digest(token),
+                token_prefix=token[:TOKEN_PREFIX_LENGTH],
+                label=label or "",
+                created_at=now,
+                expires_at=now + timedelta(days=expires_days) if expires_days else None,
+            )
+        )
     return token
 
 
-def user_for_token(token: str) -> User | None:
+def user_for_token(token: str, now: datetime | None = None) -> User | None:
+    """The user of a working token: not revoked, not expired, its account active."""
     row = db.session.scalar(
         select(ApiToken).where(ApiToken.token_digest == _digest(token), ApiToken.revoked.is_(False))
     )
     if row is None or not row.user.is_active:
+        return None
+    if row.expires_at is not None and row.expires_at <= (now or clock.utcnow()):
         return None
     return row.user

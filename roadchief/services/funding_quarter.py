@@ -17,6 +17,7 @@ from roadchief.extensions import db
 from roadchief.models import LedgerEntry, QuarterClose, QuarterScore
 from roadchief.services import ServiceError
 from roadchief.services.audit import current_actor, record_event
+from roadchief.services.duties import check_can_approve
 from roadchief.services.funding_ledger import _adjustments, _fen, is_settled, pool_balance
 from roadchief.services.funding_params import check_period, closed_quarters, params_for
 from roadchief.services.funding_plan import _holders_json, _km_json, _unit_chiefs, payee_units, unit_holders
@@ -156,6 +157,7 @@ def close_quarter(year: int, quarter: int) -> dict:
                 f"{len(pending)} 个单位尚无考核得分（待考核），不能审定：{'、'.join(pending[:10])}"
                 + ("……" if len(pending) > 10 else "")
             )
+        check_can_approve(year, quarter)  # 不相容职务分离: not whoever set the quarter's scores
         actor = current_actor().name
         report.update(status="closed", closed_by=actor)
         db.session.add(

@@ -76,6 +76,7 @@ def register_web(app):
     # funding_admin, inspections_results, operations_assets and operations_events define their views on
     # the funding, inspections and operations blueprints: imported here, before those are registered
     from roadchief.web import (
+        accounts_admin,  # noqa: F401  (views on the auth blueprint)
         api,
         audit,
         auth,

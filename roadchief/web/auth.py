@@ -19,10 +19,43 @@ from roadchief.web.access import ANY_USER, PUBLIC, allow
 bp = Blueprint("auth", __name__)
 
 
+SESSION_EPOCH = "auth_epoch"
+MUST_CHANGE = "must_change_password"
+
+
 def load_user(user_id: str):
+    """The session's user, while the session is still valid: a cookie issued before a
+    logout, a password change or a disable carries an old epoch and is refused."""
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if not accounts.session_valid(user, session.get(SESSION_EPOCH)):
+        return None
     _set_actor(user)
     return user
+
+
+def _sign_in(user) -> None:
+    session.clear()
+    login_user(user)
+    session[SESSION_EPOCH] = user.session_epoch or 0
+    if user.must_change_password:
+        session[MUST_CHANGE] = True
+
+
+# what a user who must change a one-time password may still reach
+_BEFORE_CHANGE = {"auth.change_password", "auth.logout", "static"}
+
+
+@bp.before_app_request
+def one_time_password_first():
+    # reads the session only: loading current_user here would run before the request's
+    # audit actor is reset (web/__init__.py), and the user would be logged as anonymous
+    if not session.get(MUST_CHANGE) or request.endpoint in _BEFORE_CHANGE or request.endpoint is None:
+        return None
+    if request.path.startswith("/api/"):
+        from roadchief.web.errors import api_error
+
+        return api_error(403, "请先登录网页修改一次性密码", code="password_change_required")
+    return redirect(url_for("auth.change_password"))
 
 
 def load_user_from_request(req):
@@ -56,8 +89,10 @@ def login():
         except ServiceError as error:
             flash(str(error), "error")
             return render_template("auth/login.html")
-        session.clear()
-        login_user(user)
+        _sign_in(user)
+        if user.must_change_password:
+            flash("这是一次性密码：请先设置您自己的新密码，然后才能使用系统", "warning")
+            return redirect(url_for("auth.change_password"))
         return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html")
 
@@ -65,6 +100,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @allow(ANY_USER)
 def logout():
+    accounts.end_sessions(current_user)  # a copy of this session cookie stops working too
     logout_user()
     session.clear()
     flash("已退出登录", "info")
@@ -79,8 +115,12 @@ def change_password():
             accounts.authenticate(current_user.username, request.form.get("current", ""))
             if request.form.get("new") != request.form.get("confirm"):
                 raise ServiceError("两次输入的新密码不一致")
+            if request.form.get("new") == request.form.get("current"):
+                raise ServiceError("新密码不能与当前密码相同")
             accounts.reset_password(current_user, request.form.get("new", ""))
-            flash("密码已修改", "info")
+            session[SESSION_EPOCH] = current_user.session_epoch  # other sessions end, this one stays
+            session.pop(MUST_CHANGE, None)
+            flash("密码已修改；其他设备上的登录已退出", "info")
             return redirect(url_for("map.index"))
         except ServiceError as error:
             flash(str(error), "error")
@@ -120,8 +160,8 @@ def create_user():
 def reset_password(user_id: int):
     user = db.get_or_404(User, user_id)
     try:
-        accounts.reset_password(user, request.form.get("password", ""))
-        flash(f"已重置 {user.username} 的密码", "info")
+        accounts.reset_password(user, request.form.get("password", ""), temporary=True)
+        flash(f"已重置 {user.username} 的密码：其登录已全部退出，下次登录须修改密码", "info")
     except ServiceError as error:
         flash(str(error), "error")
     return redirect(url_for("auth.users"))

@@ -145,6 +145,8 @@ def _form_input() -> tuple[service.InspectionInput, list]:
 
 
 def _form_page(status: int = 200, error: ServiceError | None = None):
+    from uuid import uuid4
+
     today = _today()
     catalog = deduction_catalog.catalog_for(today.year)
     kinds = inspection_scope.recordable_kinds(current_user)
@@ -184,6 +186,8 @@ def _form_page(status: int = 200, error: ServiceError | None = None):
         default_kind="supervision" if "supervision" in kinds else "daily",
         duty_phases=DUTY_PHASES,
         chosen_assets={str(a) for a in request.form.getlist("asset_ids")},
+        # issued by the server, so a form posted twice without JavaScript stores one inspection
+        form_uuid=request.form.get("client_uuid") or str(uuid4()),
         assets=inspection_segments.assets_on_segments(current_user, [c["id"] for c in candidates], today),
     ), status
 

@@ -27,6 +27,7 @@ from roadchief.services import ServiceError, permissions
 from roadchief.services import public_reports as reports
 from roadchief.services.audit import Actor, acting_as
 from roadchief.services.chiefs import POSITION_NAMES
+from roadchief.services.public_url import loopback_warning
 from roadchief.services.signs import (
     DUTIES,
     SignContext,
@@ -106,7 +107,12 @@ def index():
     elif permissions.is_town_office(current_user) and current_user.town_id:
         towns = [db.session.get(Town, current_user.town_id)]
     return render_template(
-        "public/index.html", q=text, roads=roads, towns=towns, supervision_phone=current_app.config["SUPERVISION_PHONE"]
+        "public/index.html",
+        q=text,
+        roads=roads,
+        towns=towns,
+        supervision_phone=current_app.config["SUPERVISION_PHONE"],
+        url_warning=loopback_warning() if towns else None,  # offices print signs from here
     )
 
 
@@ -210,7 +216,7 @@ def _town_or_404(town_code: str) -> Town:
 def town(town_code: str):
     town = _town_or_404(town_code)
     roads = town_roads(town)
-    return render_template("public/town.html", town=town, roads=roads)
+    return render_template("public/town.html", town=town, roads=roads, url_warning=loopback_warning())
 
 
 @bp.route("/town/<town_code>/signs.pdf")

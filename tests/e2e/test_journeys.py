@@ -4,7 +4,7 @@ by waitress on 127.0.0.1 with the demo database (fixtures in tests/e2e/conftest.
 (a) the city office logs a 督查 with two findings and a photo on a phone;
 (b) the 村级路长 sees their segments on the map and closes the rectification a town
     office's 督查 gave them; the town office verifies it;
-(c) finance imports the quarter's scores, approves the quarter and downloads its PDF;
+(c) the city office imports the quarter's scores; finance approves the quarter and downloads its PDF;
 (d) the public reports a problem from a 公示牌 and gets a reference number.
 
 Skipped cleanly when Playwright or /usr/bin/chromium is missing. No timing assertions.
@@ -293,12 +293,15 @@ def test_finance_approves_a_quarter_and_downloads_its_pdf(live_server, new_page,
     upload = tmp_path / "scores-2022-q1.csv"
     upload.write_bytes(content)
 
+    # the city office sets the scores; finance, who did not, approves (不相容职务分离)
+    office = sign_in(new_page(), "j-office")
+    office.goto(live_server.url + "/funding/scores/import")
+    office.set_input_files("#file", str(upload))
+    office.click("form[enctype='multipart/form-data'] button[type=submit]")
+    office.wait_for_load_state()
+    assert f"得分已导入：{len(units)} 行" in office.locator(".flashes").inner_text()
+
     page = sign_in(new_page(), "j-finance")
-    page.goto(live_server.url + "/funding/scores/import")
-    page.set_input_files("#file", str(upload))
-    page.click("form[enctype='multipart/form-data'] button[type=submit]")
-    page.wait_for_load_state()
-    assert f"得分已导入：{len(units)} 行" in page.locator(".flashes").inner_text()
 
     page.goto(live_server.url + f"/funding/{YEAR}/q/{QUARTER}")
     assert "草稿 · 未审定" in page.locator(".status-banner").inner_text()

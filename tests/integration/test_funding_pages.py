@@ -44,6 +44,14 @@ def text(response) -> str:
     return response.get_data(as_text=True)
 
 
+def upload_by_colleague(app, content: bytes, name: str, make_logged_in):
+    """Scores uploaded by another city office account: whoever sets a quarter's scores may not
+    approve its payment (不相容职务分离), so the approving client must not be the uploader."""
+    colleague = app.test_client()
+    make_logged_in(colleague, "city_office")
+    return upload(colleague, content, name)
+
+
 def other_town_village() -> tuple[str, str]:
     unit = next(u for u in compute_quarter(2022, 1)["units"] if u["kind"] == "village" and u["town_code"] != XIAOBA)
     return unit["town"], unit["village"]
@@ -156,7 +164,7 @@ def test_import_then_close_the_quarter(demo_app, demo_client, make_logged_in):
     make_logged_in(demo_client, "finance")
     content = scores_csv(2022, 1)
     rows = content.decode().count("\n") - 1
-    response = upload(demo_client, content, "得分.csv")
+    response = upload_by_colleague(demo_app, content, "得分.csv", make_logged_in)
     assert response.status_code == 200, text(response)
     assert f"共 {rows} 行：新增 {rows} 条" in text(response)
 
@@ -202,7 +210,7 @@ def test_quarters_close_in_order(demo_app, demo_client, make_logged_in):
 
 def test_adjustment_on_a_closed_quarter(demo_app, demo_client, make_logged_in):
     make_logged_in(demo_client, "finance")
-    assert upload(demo_client, scores_csv(2022, 1, score="65"), "s.csv").status_code == 200
+    assert upload_by_colleague(demo_app, scores_csv(2022, 1, score="65"), "s.csv", make_logged_in).status_code == 200
     demo_client.post("/funding/2022/q/1/close", data={"confirm": "yes"})
     unit = compute_quarter(2022, 1)["units"][1]
     bad = demo_client.post(
@@ -237,7 +245,12 @@ def test_settlement_page_and_refused_approval(demo_app, demo_client, make_logged
 def test_full_year_settlement(demo_app, demo_client, make_logged_in):
     make_logged_in(demo_client, "city_office")
     for quarter, score in zip(range(1, 5), ("92", "60", "88", "75")):
-        assert upload(demo_client, scores_csv(2022, quarter, score), f"q{quarter}.csv").status_code == 200
+        assert (
+            upload_by_colleague(
+                demo_app, scores_csv(2022, quarter, score), f"q{quarter}.csv", make_logged_in
+            ).status_code
+            == 200
+        )
         demo_client.post(f"/funding/2022/q/{quarter}/close", data={"confirm": "yes"})
     response = demo_client.post("/funding/2022/settlement/approve", data={"confirm": "yes"}, follow_redirects=True)
     page = text(response)
@@ -331,7 +344,7 @@ def test_params_refuses_a_local_share_below_60_percent(demo_app, demo_client, ma
 
 def test_params_frozen_after_a_closed_quarter(demo_app, demo_client, make_logged_in):
     make_logged_in(demo_client, "city_office")
-    upload(demo_client, scores_csv(2022, 1), "s.csv")
+    upload_by_colleague(demo_app, scores_csv(2022, 1), "s.csv", make_logged_in)
     demo_client.post("/funding/2022/q/1/close", data={"confirm": "yes"})
     page = text(demo_client.get("/funding/2022/params"))
     assert "参数已冻结" in page
