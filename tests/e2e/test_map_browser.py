@@ -193,6 +193,22 @@ def test_the_map_draws_the_demo_network(page, server):
     clean(page)
 
 
+def test_the_map_controls_speak_chinese(page, server):
+    sign_in(page, server)
+    assert page.get_attribute(".leaflet-control-zoom-in", "title") == "放大"
+    assert page.get_attribute(".leaflet-control-zoom-out", "title") == "缩小"
+    assert page.get_attribute(".leaflet-control-layers-toggle", "title") == "图层"
+    scale = page.locator(".leaflet-control-scale-line").inner_text()
+    assert re.fullmatch(r"\d+ (米|公里)", scale), scale
+    html = page.content()
+    assert "Zoom in" not in html and "Zoom out" not in html and 'title="Layers"' not in html
+    point = point_on_a_segment(page)
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_selector(".leaflet-popup-close-button")
+    assert page.get_attribute(".leaflet-popup-close-button", "aria-label") == "关闭"
+    clean(page)
+
+
 def test_clicking_a_segment_opens_its_popup(page, server):
     sign_in(page, server)
     point = point_on_a_segment(page)

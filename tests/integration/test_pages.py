@@ -85,7 +85,6 @@ def test_sign_in_goes_to_the_map_and_sign_out_is_a_post_form(demo_client):
 @pytest.mark.parametrize(
     "path",
     [
-        "/",
         "/registry/",
         "/registry/chiefs",
         "/registry/coverage",
@@ -99,6 +98,19 @@ def test_anonymous_visitors_are_sent_to_sign_in(demo_client, path):
     response = demo_client.get(path)
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_anonymous_visitors_to_the_front_page_reach_the_public_page_with_a_staff_sign_in(demo_client, make_logged_in):
+    response = demo_client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/p/")
+    page = text(demo_client.get("/", follow_redirects=True))
+    assert "农村公路路长公示" in page and "公示查询" in page and "我要反馈问题" in page and "反馈进度查询" in page
+    assert 'href="/login">工作人员登录</a>' in page
+    assert 'id="map"' not in page
+    make_logged_in(demo_client, "city_office")  # a signed-in user still gets the map, without the login link
+    page = text(demo_client.get("/"))
+    assert 'id="map"' in page
+    assert "工作人员登录" not in text(demo_client.get("/p/"))
 
 
 # --------------------------------------------------------------------------- layout and nav
