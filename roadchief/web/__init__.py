@@ -82,6 +82,7 @@ def register_web(app):
         api,
         audit,
         auth,
+        dashboard,
         errors,
         funding,
         funding_admin,  # noqa: F401
@@ -108,6 +109,7 @@ def register_web(app):
         public.bp,
         map_view.bp,
         audit.bp,
+        dashboard.bp,
         inspections.bp,
         operations.bp,
     ):

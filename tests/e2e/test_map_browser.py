@@ -141,7 +141,9 @@ def sign_in(page, server, username="office"):
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("form button[type=submit]")
-    page.wait_for_url(server["url"] + "/")
+    page.wait_for_url(re.compile(re.escape(server["url"]) + r"/(dashboard/)?$"))  # the home: 总览 or the map
+    if page.url != server["url"] + "/":
+        page.goto(server["url"] + "/")
     wait_for_map(page)
 
 

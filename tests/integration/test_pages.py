@@ -68,10 +68,12 @@ def test_wrong_password_shows_an_error(client):
     assert 'value="clerk"' in page  # the username stays filled in
 
 
-def test_sign_in_goes_to_the_map_and_sign_out_is_a_post_form(demo_client):
+def test_sign_in_goes_home_and_sign_out_is_a_post_form(demo_client):
     create_user("clerk", "city_office", "Right-pass-1", display_name="王文书")
     response = demo_client.post("/login", data={"username": "clerk", "password": "Right-pass-1"})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        "/dashboard/"
+    )  # 总览, the office's home
     page = text(demo_client.get("/"))
     assert "王文书" in page and "市级路长办公室" in page
     assert re.search(r'<form method="post" action="/logout"[^>]*>\s*<input type="hidden" name="csrf_token"', page)
