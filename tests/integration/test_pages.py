@@ -447,3 +447,13 @@ def test_pages_carry_no_inline_script_or_style(demo_app, demo_client, make_logge
         response = demo_client.get(path)
         assert "script-src 'self'" in response.headers["Content-Security-Policy"]
         assert_no_inline_code(text(response), path)
+
+
+def test_the_dashboard_of_a_year_without_activity(demo_client, make_logged_in):
+    make_logged_in(demo_client, "finance")
+    page = text(demo_client.get("/dashboard/?year=2022"))
+    assert "2022 年总览" in page and "暂无数据" in page  # no overdue work, no events
+    assert 'data-series="s-plan"' in page and 'data-series="s-paid"' not in page  # plan only: nothing approved
+    assert page.count("未审定") >= 4
+    make_logged_in(demo_client, "town_office", town=XIAOBA)
+    assert demo_client.get("/dashboard/").status_code == 403
