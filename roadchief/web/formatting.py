@@ -5,6 +5,7 @@ Pages only: the JSON API, CSV and XLSX keep plain two-decimal strings (JSON keys
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from roadchief.domain.money import fen_to_yuan, group_yuan
@@ -36,6 +37,17 @@ def fen(value) -> str:
     return group_yuan(fen_to_yuan(value))
 
 
+_AMOUNT = re.compile(r"(?<![\d.,])\d{4,}\.\d{2}(?![\d.])")
+
+
+def money_text(value) -> str:
+    """Every two-decimal amount inside a service's text ("+1234.50 / −88.00") with separators."""
+    if value is None:
+        return ""
+    return _AMOUNT.sub(lambda m: group_yuan(Decimal(m.group(0))), str(value))
+
+
 def register(app) -> None:
     app.add_template_filter(yuan, "yuan")
     app.add_template_filter(fen, "fen")
+    app.add_template_filter(money_text, "money_text")

@@ -193,6 +193,10 @@ def test_money_for_people_has_thousands_separators():
     assert yuan("2565700.20") == "2,565,700.20" and yuan(Decimal("999.5")) == "999.50"
     assert yuan("—") == "—" and yuan(None) == "" and yuan("") == ""
     assert fen(123456789) == "1,234,567.89"
+    from roadchief.web.formatting import money_text
+
+    assert money_text("+12345.60 / −880.00") == "+12,345.60 / −880.00"
+    assert money_text("C001640381 K1+200 1234567.891") == "C001640381 K1+200 1234567.891"  # not an amount
     with pytest.raises(TypeError):
         yuan(100)  # yuan or fen? refused
     with pytest.raises(TypeError):
