@@ -231,7 +231,7 @@ class _Loader:
                 act(city, event, "repair", repaired, "演示：已修复", now=self.now)
 
     def reports(self) -> None:
-        from roadchief.services.public_reports import ReportInput, act, create_report
+        from roadchief.services.public_reports import ReportInput, act, chief_choices, create_report
 
         roads = db.session.scalars(select(Road).order_by(Road.code)).all()
         city = _office("city_office")
@@ -246,8 +246,17 @@ class _Loader:
             if plan == "rejected":
                 act(report, city, "reject", "演示：经核实不属于农村公路管养范围")
                 continue
-            if report.assigned_chief_id is not None and plan in ("assigned", "replied", "confirmed", "closed"):
-                act(report, city, "assign", "演示：转村级路长处理")
+            if plan in ("assigned", "replied", "confirmed", "closed"):
+                choices = chief_choices(report)  # the chiefs answering for the segment, as the office picks
+                if report.assigned_chief_id is None and not choices:
+                    continue
+                act(
+                    report,
+                    city,
+                    "assign",
+                    "演示：转路长处理",
+                    chief_id=None if report.assigned_chief_id else choices[0][0],
+                )
                 if plan != "assigned":
                     chief = db.session.get(Chief, report.assigned_chief_id)
                     act(report, _chief(chief), "reply", "演示：已安排人员处理")
