@@ -192,8 +192,28 @@ def _moment(text: str) -> str | None:
     return clock.format_beijing(moment, "%Y-%m-%d %H:%M:%S")
 
 
-def readable(key: str, value) -> str:
+def _choices() -> dict[tuple[str, str], dict[str, str]]:
+    """Coded values by (table, column) → their Chinese names (the code is kept beside the name)."""
+    from roadchief.domain import events, scoring
+    from roadchief.domain.permissions import ROLE_LABELS
+    from roadchief.models.public import REPORT_STATUSES
+
+    return {
+        ("app_user", "role"): dict(ROLE_LABELS),
+        ("public_report", "status"): dict(REPORT_STATUSES),
+        ("rectification", "state"): dict(scoring.STATE_LABELS),
+        ("inspection", "kind"): dict(scoring.INSPECTION_KINDS),
+        ("road_event", "state"): dict(events.STATES),
+        ("road_event", "kind"): dict(events.KINDS),
+        ("road_event", "severity"): dict(events.SEVERITIES),
+    }
+
+
+def readable(key: str, value, entity: str = "") -> str:
     """One logged value as people read it."""
+    names = _choices().get((entity, key)) if entity and isinstance(value, str) else None
+    if names and value in names:
+        return f"{names[value]}（{value}）"
     if value is None:
         return "（空）"
     if isinstance(value, bool):
@@ -225,12 +245,12 @@ def _load(text: str | None) -> dict | None:
     return data if isinstance(data, dict) else {"": data}
 
 
-def changes(before: str | None, after: str | None) -> list[Change]:
+def changes(before: str | None, after: str | None, entity: str = "") -> list[Change]:
     """The fields of one entry: for an update the changed ones, for a create or delete every field."""
     old, new = _load(before) or {}, _load(after) or {}
     rows = []
     for key in list(dict.fromkeys([*old, *new])):
-        b = shorten(readable(key, old[key])) if key in old else None
-        a = shorten(readable(key, new[key])) if key in new else None
+        b = shorten(readable(key, old[key], entity)) if key in old else None
+        a = shorten(readable(key, new[key], entity)) if key in new else None
         rows.append(Change(field_label(key) if key else "内容", b, a))
     return rows

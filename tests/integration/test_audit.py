@@ -65,3 +65,6 @@ def test_audit_values_are_shown_as_people_read_them():
     assert by_field["说明"].before is None and by_field["说明"].after.long and len(by_field["说明"].after.text) == 200
     assert by_field["抢通时间"].after.text == "2026-03-01 10:30:00"  # Beijing time
     assert entity_label("rectification") == "整改" and entity_label("unknown_table") == "unknown_table"
+    state = changes('{"status": "received"}', '{"status": "assigned"}', "public_report")[0]
+    assert (state.field, state.before.text, state.after.text) == ("状态", "已受理（received）", "已转办（assigned）")
+    assert changes(None, '{"role": "finance"}', "app_user")[0].after.text == "财政（finance）"
