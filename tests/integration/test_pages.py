@@ -457,3 +457,20 @@ def test_the_dashboard_of_a_year_without_activity(demo_client, make_logged_in):
     assert page.count("未审定") >= 4
     make_logged_in(demo_client, "town_office", town=XIAOBA)
     assert demo_client.get("/dashboard/").status_code == 403
+
+
+def test_every_map_page_loads_leaflet_in_chinese():
+    """Leaflet's own controls (zoom, layers, scale, attribution, popup close) speak Chinese on every map."""
+    leaflet = "filename='vendor/leaflet/leaflet.js') }}\"></script>"
+    pages = [t for t in (PACKAGE_DIR / "templates").rglob("*.html") if leaflet in t.read_text(encoding="utf-8")]
+    assert len(pages) >= 5
+    for template in pages:
+        source = template.read_text(encoding="utf-8")
+        after = source[source.index(leaflet) + len(leaflet) :].lstrip()
+        assert after.startswith("<script src=\"{{ url_for('static', filename='js/leaflet-zh.js') }}\"></script>"), (
+            template
+        )
+    script = (PACKAGE_DIR / "static" / "js" / "leaflet-zh.js").read_text(encoding="utf-8")
+    for text in ("放大", "缩小", "图层", "关闭", "公里", "米"):
+        assert text in script
+    assert not re.search(r"\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write", script)
