@@ -194,6 +194,17 @@ def demo_app(databases):
     yield from _app(databases, demo=True)
 
 
+@pytest.fixture(scope="module")
+def demo_activity_app(databases):
+    """The demo register plus the demo year's activity (services/demo_activity), built once per
+    module: the tests using it only read. Keep function-scoped database fixtures out of that module."""
+    from roadchief.services.demo_activity import load_demo_activity
+
+    for app in _app(databases, demo=True):
+        load_demo_activity()
+        yield app
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

@@ -11,17 +11,29 @@ from roadchief.cli.common import fail, progress
 from roadchief.services import ServiceError
 
 
+def _load_activity() -> None:
+    """The demo year's 督查, 整改, scores, events and reports (services/demo_activity), once."""
+    from roadchief.services.demo_activity import has_activity, load_demo_activity
+
+    if not has_activity():
+        click.echo("载入演示业务数据（合成）……", err=True)
+        click.echo(load_demo_activity(), err=True)
+
+
 @click.command("load-demo")
+@click.option("--no-activity", is_flag=True, help="只载入路网与名册，不载入演示年度的督查、得分、事件与反馈")
 @with_appcontext
-def load_demo():
-    """载入演示路网（合成数据）与路长名册。"""
+def load_demo(no_activity: bool):
+    """载入演示路网（合成数据）与路长名册，以及演示年度的业务数据。"""
     from roadchief.services.demo import load_demo_network
 
     try:
         report = load_demo_network(progress=progress)
+        click.echo(report)
+        if not no_activity:
+            _load_activity()
     except ServiceError as error:
         fail(error)
-    click.echo(report)
 
 
 @click.command("serve")
@@ -29,8 +41,9 @@ def load_demo():
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
 @click.option("--no-demo", is_flag=True, help="空库时不载入演示路网")
+@click.option("--no-activity", is_flag=True, help="首次启动时只载入演示路网，不载入演示业务数据")
 @with_appcontext
-def serve(host: str, port: int, threads: int, no_demo: bool):
+def serve(host: str, port: int, threads: int, no_demo: bool, no_activity: bool):
     """迁移数据库（空库时载入演示路网），然后以 waitress 提供服务。"""
     from flask import current_app
     from waitress import serve as waitress_serve
@@ -47,6 +60,11 @@ def serve(host: str, port: int, threads: int, no_demo: bool):
             click.echo("演示账号（密码另存于 instance/demo_accounts.txt）：", err=True)
             for username, label, password in accounts:
                 click.echo(f"  {username:<10} {label:<10} {password}", err=True)
+        if not no_activity:
+            try:
+                _load_activity()
+            except ServiceError as error:  # the register is loaded: serve it anyway
+                click.echo(f"演示业务数据未载入：{error}", err=True)
     from roadchief.services.public_url import loopback_warning
 
     if warning := loopback_warning():  # the 公示牌 QR codes would point at the server itself

@@ -107,6 +107,14 @@ def format_fen(fen: int) -> str:
     return f"{fen_to_yuan(fen):.2f}"
 
 
+def group_yuan(amount: Decimal) -> str:
+    """Decimal yuan → "4,276,167.00" for people to read (pages); JSON and files keep format_yuan."""
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"group_yuan 只接受 Decimal 元，收到 {amount!r}")
+    rounded = round_fen(amount)
+    return f"{abs(rounded) if rounded == 0 else rounded:,.2f}"
+
+
 def _hamilton(quotas: Sequence[Fraction], total: int) -> list[int]:
     """Floor every quota, then give the missing units to the largest remainders.
 

@@ -54,6 +54,7 @@ ASSET_CONDITION = "record asset condition"
 VIEW_WORKS_PLAN = "view works plan"
 ADD_WORKS_PLAN = "add to works plan"
 WORKS_PROGRESS = "record works progress"
+VIEW_DASHBOARD = "view overview dashboard"  # 总览: city-wide scores, money, overdue work, response times
 
 CAPABILITIES: Final[dict[str, tuple[str, ...]]] = {
     READ: ALL_ROLES,
@@ -83,6 +84,7 @@ CAPABILITIES: Final[dict[str, tuple[str, ...]]] = {
     VIEW_WORKS_PLAN: (CITY_OFFICE, TOWN_OFFICE, FINANCE),
     ADD_WORKS_PLAN: (CITY_OFFICE,),
     WORKS_PROGRESS: (CITY_OFFICE, TOWN_OFFICE),
+    VIEW_DASHBOARD: (CITY_OFFICE, FINANCE),
 }
 
 

@@ -73,6 +73,9 @@ def register_web(app):
     app.url_map.converters["int"] = BoundedInt
     app.add_template_filter(beijing, "beijing")
     app.add_template_global(beijing, "beijing")
+    from roadchief.web import formatting
+
+    formatting.register(app)  # |yuan, |fen: money with thousands separators
     # funding_admin, inspections_results, operations_assets and operations_events define their views on
     # the funding, inspections and operations blueprints: imported here, before those are registered
     from roadchief.web import (
@@ -80,6 +83,7 @@ def register_web(app):
         api,
         audit,
         auth,
+        dashboard,
         errors,
         funding,
         funding_admin,  # noqa: F401
@@ -110,6 +114,7 @@ def register_web(app):
         public.bp,
         map_view.bp,
         audit.bp,
+        dashboard.bp,
         inspections.bp,
         operations.bp,
         supervision.bp,

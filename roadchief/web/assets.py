@@ -33,6 +33,7 @@ _MIN_COMPRESS_BYTES = 512
 BUNDLES = {
     "js/map.bundle.js": (
         "vendor/leaflet/leaflet.js",
+        "js/leaflet-zh.js",
         "vendor/leaflet.markercluster/leaflet.markercluster.js",
         "js/map-base.js",
         "js/map-layers.js",

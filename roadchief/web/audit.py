@@ -7,6 +7,7 @@ from datetime import date
 from flask import Blueprint, Response, render_template, request
 
 from roadchief.domain.permissions import READ_AUDIT, roles_for
+from roadchief.services import audit_labels
 from roadchief.services.audit_query import ACTIONS, audit_query, entities, export_xlsx, page
 from roadchief.web.access import allow
 
@@ -43,8 +44,9 @@ def index():
         total=total,
         page=number,
         pages=max(1, -(-total // 50)),
-        entities=entities(),
+        entities=[(e, audit_labels.entity_label(e)) for e in entities()],
         actions=ACTIONS,
+        labels=audit_labels,
         args=request.args,
     )
 

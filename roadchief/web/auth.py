@@ -8,11 +8,11 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from roadchief.domain.permissions import MANAGE_USERS, roles_for
+from roadchief.domain.permissions import MANAGE_USERS, VIEW_DASHBOARD, roles_for
 from roadchief.extensions import db, limiter
 from roadchief.models import Town, User
 from roadchief.models.accounts import ROLES
-from roadchief.services import ServiceError, accounts
+from roadchief.services import ServiceError, accounts, permissions
 from roadchief.services.audit import Actor, set_actor
 from roadchief.web.access import ANY_USER, PUBLIC, allow
 
@@ -76,7 +76,8 @@ def _set_actor(user):
 def _safe_next(target: str | None) -> str:
     if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
         return target
-    return url_for("map.index")
+    # the home page: 总览 for the city office and finance, the map for everyone else
+    return url_for("dashboard.index" if permissions.can(current_user, VIEW_DASHBOARD) else "map.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])

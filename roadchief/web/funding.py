@@ -17,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from roadchief.domain.clock import beijing_today
+from roadchief.domain.money import group_yuan
 from roadchief.domain.permissions import MANAGE_FUNDING, VIEW_FUNDING, roles_for
 from roadchief.extensions import db
 from roadchief.models import MileageVersion
@@ -40,7 +41,9 @@ MIME = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-office
 def format_cell(value, kind: str = "text") -> str:
     """A cell of a printable grid: Decimal money/scores with 2 decimals, km with 3 (exact, no float)."""
     if isinstance(value, Decimal):
-        return f"{value:.3f}" if kind == funding_pdf.KM else f"{value:.2f}"
+        if kind == funding_pdf.KM:
+            return f"{value:.3f}"
+        return group_yuan(value) if kind == funding_pdf.MONEY else f"{value:.2f}"
     return "" if value is None else str(value)
 
 
@@ -159,13 +162,13 @@ def _chart(report: dict, per_unit: bool) -> list[dict]:
 
         pay, ded, wait = share(bar["pay"]), share(bar["ded"]), share(bar["wait"])
         bar.update(w_pay=pay, x_ded=pay, w_ded=ded, x_wait=pay + ded, w_wait=wait)
-        parts = [f"实拨 {bar['pay']:.2f}", f"扣减 {bar['ded']:.2f}"]
+        parts = [f"实拨 {bar['pay']:,.2f}", f"扣减 {bar['ded']:,.2f}"]
         if bar["wait"]:
-            parts.append(f"待考核 {bar['wait']:.2f}")
+            parts.append(f"待考核 {bar['wait']:,.2f}")
         bar["title"] = f"{bar['label']}：" + "，".join(parts)
         assessed = bar["pay"] or bar["ded"]
         bar["value_text"] = (
-            f"实拨 {bar['pay']:.2f} / 扣减 {bar['ded']:.2f}" if assessed else f"待考核 {bar['wait']:.2f}"
+            f"实拨 {bar['pay']:,.2f} / 扣减 {bar['ded']:,.2f}" if assessed else f"待考核 {bar['wait']:,.2f}"
         )
     return bars
 

@@ -1,21 +1,24 @@
-"""The map is the front page."""
+"""The map is the front page of the signed-in; an anonymous visitor to / gets the public page."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user
 
 from roadchief.domain.clock import beijing_today
 from roadchief.domain.permissions import READ, roles_for
 from roadchief.services import permissions
-from roadchief.web.access import admits, allow
+from roadchief.web.access import PUBLIC, admits, allow
 
 bp = Blueprint("map", __name__)
 
 
 @bp.route("/")
-@allow(*roles_for(READ))
+@allow(PUBLIC, *roles_for(READ))
 def index():
+    if not current_user.is_authenticated:
+        # the public 公示 page (search, 反馈, 进度查询) with a staff sign-in link (第七条 社会监督)
+        return redirect(url_for("public.index"))
     config = current_app.config
     return render_template(
         "map/index.html",

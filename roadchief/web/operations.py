@@ -338,6 +338,6 @@ def plan_pdf_download():
 
 
 def _fen(value: int) -> str:
-    from roadchief.domain.money import format_fen
+    from roadchief.web.formatting import fen
 
-    return format_fen(value)
+    return fen(value)  # "1,234.50" on the page

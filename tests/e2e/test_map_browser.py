@@ -141,7 +141,9 @@ def sign_in(page, server, username="office"):
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("form button[type=submit]")
-    page.wait_for_url(server["url"] + "/")
+    page.wait_for_url(re.compile(re.escape(server["url"]) + r"/(dashboard/)?$"))  # the home: 总览 or the map
+    if page.url != server["url"] + "/":
+        page.goto(server["url"] + "/")
     wait_for_map(page)
 
 
@@ -190,6 +192,22 @@ def test_the_map_draws_the_demo_network(page, server):
     # colour by latest grade: the legend follows
     page.select_option(".legend-mode", "grade")
     assert "无评分" in page.locator(".map-legend").inner_text()
+    clean(page)
+
+
+def test_the_map_controls_speak_chinese(page, server):
+    sign_in(page, server)
+    assert page.get_attribute(".leaflet-control-zoom-in", "title") == "放大"
+    assert page.get_attribute(".leaflet-control-zoom-out", "title") == "缩小"
+    assert page.get_attribute(".leaflet-control-layers-toggle", "title") == "图层"
+    scale = page.locator(".leaflet-control-scale-line").inner_text()
+    assert re.fullmatch(r"\d+ (米|公里)", scale), scale
+    html = page.content()
+    assert "Zoom in" not in html and "Zoom out" not in html and 'title="Layers"' not in html
+    point = point_on_a_segment(page)
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_selector(".leaflet-popup-close-button")
+    assert page.get_attribute(".leaflet-popup-close-button", "aria-label") == "关闭"
     clean(page)
 
 

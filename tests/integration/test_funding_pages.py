@@ -7,6 +7,7 @@ import csv
 import io
 import re
 import zipfile
+from decimal import Decimal
 from urllib.parse import unquote
 
 import pytest
@@ -82,7 +83,11 @@ def test_plan_page_shows_the_totals(demo_app, demo_client, make_logged_in):
     response = demo_client.get("/funding/2022/plan")
     assert response.status_code == 200
     page = text(response)
-    assert "4276167.00" in page and "2565700.20" in page
+    assert "4,276,167.00" in page and "2,565,700.20" in page  # thousands separators on the page
+    assert "4276167.00" not in page
+    from roadchief.services.funding_plan import annual_plan
+
+    assert annual_plan(2022)["standard_total"] == "4276167.00"  # the data (JSON, CLI) stays plain
     assert "小坝镇小计" in page and "合计</td>" in page
     assert "style=" not in page  # CSP: no inline style attributes
 
@@ -93,7 +98,7 @@ def test_quarter_page_is_provisional_without_scores(demo_app, demo_client, make_
     units = compute_quarter(2022, 1)
     assert "待考核" in page
     assert f"含待考核单位 {len(units['units'])} 个" in page
-    assert units["withheld_total"] in page
+    assert f"{Decimal(units['withheld_total']):,.2f}" in page
     for label in (
         "序号",
         "乡镇 / 村",
@@ -372,7 +377,7 @@ def test_town_office_sees_only_its_town(demo_app, demo_client, make_logged_in):
         page = text(demo_client.get(path))
         assert own_village in page and "小坝镇小计" in page
         assert other_village not in page and other_town not in page
-        assert "2565700.20" not in page  # no city totals
+        assert "2,565,700.20" not in page and "2565700.20" not in page  # no city totals
         assert "合计</td>" not in page
     quarter = text(demo_client.get("/funding/2022/q/1"))
     assert "审定本季度" not in quarter

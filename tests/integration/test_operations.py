@@ -428,7 +428,7 @@ def test_works_plan_vs_done(demo_app):
     )
     assert town_client.post("/ops/plan/items", data={"year": year}).status_code == 403
     page = client.get(f"/ops/plan?year={year}").get_data(as_text=True)
-    assert "12345.67" in page and "12000.00" in page and "50%" in page
+    assert "12,345.67" in page and "12,000.00" in page and "50%" in page  # thousands separators on pages
     from roadchief.services.works_plan import parse_yuan
 
     with pytest.raises(ServiceError):

@@ -68,10 +68,12 @@ def test_wrong_password_shows_an_error(client):
     assert 'value="clerk"' in page  # the username stays filled in
 
 
-def test_sign_in_goes_to_the_map_and_sign_out_is_a_post_form(demo_client):
+def test_sign_in_goes_home_and_sign_out_is_a_post_form(demo_client):
     create_user("clerk", "city_office", "Right-pass-1", display_name="王文书")
     response = demo_client.post("/login", data={"username": "clerk", "password": "Right-pass-1"})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        "/dashboard/"
+    )  # 总览, the office's home
     page = text(demo_client.get("/"))
     assert "王文书" in page and "市级路长办公室" in page
     assert re.search(r'<form method="post" action="/logout"[^>]*>\s*<input type="hidden" name="csrf_token"', page)
@@ -85,7 +87,6 @@ def test_sign_in_goes_to_the_map_and_sign_out_is_a_post_form(demo_client):
 @pytest.mark.parametrize(
     "path",
     [
-        "/",
         "/registry/",
         "/registry/chiefs",
         "/registry/coverage",
@@ -99,6 +100,19 @@ def test_anonymous_visitors_are_sent_to_sign_in(demo_client, path):
     response = demo_client.get(path)
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_anonymous_visitors_to_the_front_page_reach_the_public_page_with_a_staff_sign_in(demo_client, make_logged_in):
+    response = demo_client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/p/")
+    page = text(demo_client.get("/", follow_redirects=True))
+    assert "农村公路路长公示" in page and "公示查询" in page and "我要反馈问题" in page and "反馈进度查询" in page
+    assert 'href="/login">工作人员登录</a>' in page
+    assert 'id="map"' not in page
+    make_logged_in(demo_client, "city_office")  # a signed-in user still gets the map, without the login link
+    page = text(demo_client.get("/"))
+    assert 'id="map"' in page
+    assert "工作人员登录" not in text(demo_client.get("/p/"))
 
 
 # --------------------------------------------------------------------------- layout and nav
@@ -443,3 +457,30 @@ def test_pages_carry_no_inline_script_or_style(demo_app, demo_client, make_logge
         response = demo_client.get(path)
         assert "script-src 'self'" in response.headers["Content-Security-Policy"]
         assert_no_inline_code(text(response), path)
+
+
+def test_the_dashboard_of_a_year_without_activity(demo_client, make_logged_in):
+    make_logged_in(demo_client, "finance")
+    page = text(demo_client.get("/dashboard/?year=2022"))
+    assert "2022 年总览" in page and "暂无数据" in page  # no overdue work, no events
+    assert 'data-series="s-plan"' in page and 'data-series="s-paid"' not in page  # plan only: nothing approved
+    assert page.count("未审定") >= 4
+    make_logged_in(demo_client, "town_office", town=XIAOBA)
+    assert demo_client.get("/dashboard/").status_code == 403
+
+
+def test_every_map_page_loads_leaflet_in_chinese():
+    """Leaflet's own controls (zoom, layers, scale, attribution, popup close) speak Chinese on every map."""
+    leaflet = "filename='vendor/leaflet/leaflet.js') }}\"></script>"
+    pages = [t for t in (PACKAGE_DIR / "templates").rglob("*.html") if leaflet in t.read_text(encoding="utf-8")]
+    assert len(pages) >= 5
+    for template in pages:
+        source = template.read_text(encoding="utf-8")
+        after = source[source.index(leaflet) + len(leaflet) :].lstrip()
+        assert after.startswith("<script src=\"{{ url_for('static', filename='js/leaflet-zh.js') }}\"></script>"), (
+            template
+        )
+    script = (PACKAGE_DIR / "static" / "js" / "leaflet-zh.js").read_text(encoding="utf-8")
+    for text in ("放大", "缩小", "图层", "关闭", "公里", "米"):
+        assert text in script
+    assert not re.search(r"\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write", script)

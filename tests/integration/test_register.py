@@ -46,6 +46,37 @@ def test_load_demo_twice_changes_nothing(demo_app):
     assert network_summary() == before
 
 
+def test_load_demo_adds_the_demo_year_unless_told_not_to(demo_runner):
+    from sqlalchemy import func
+
+    from roadchief.models.inspections import Inspection
+
+    result = demo_runner.invoke(main, ["load-demo", "--no-activity"])
+    assert result.exit_code == 0, result.output
+    assert not db.session.scalar(select(func.count(Inspection.id)))
+    result = demo_runner.invoke(main, ["load-demo"])
+    assert result.exit_code == 0, result.output
+    assert "演示业务数据（合成）已载入" in result.output
+    assert db.session.scalar(select(func.count(Inspection.id))) > 0
+    again = demo_runner.invoke(main, ["load-demo"])  # once only: a second run leaves the activity alone
+    assert again.exit_code == 0 and "演示业务数据" not in again.output
+
+
+def test_serve_loads_the_demo_year_on_first_start(runner, monkeypatch):
+    import waitress
+    from sqlalchemy import func
+
+    from roadchief.models.inspections import Inspection
+
+    served = []
+    monkeypatch.setattr(waitress, "serve", lambda app, **kwargs: served.append(kwargs))
+    result = runner.invoke(main, ["serve", "--port", "5999"])
+    assert result.exit_code == 0, result.output
+    assert served == [{"host": "127.0.0.1", "port": 5999, "threads": 8}]
+    assert "演示业务数据（合成）已载入" in result.output
+    assert db.session.scalar(select(func.count(Inspection.id))) > 0
+
+
 def test_chief_replaced_mid_year_stays_attributable(demo_app):
     village = db.session.scalar(select(Village).where(Village.name == "蒋西村"))
     segment = db.session.scalar(select(Segment).where(Segment.village_id == village.id).limit(1))

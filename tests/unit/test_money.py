@@ -178,3 +178,26 @@ def test_allocate_exact_properties(amounts):
     assert abs(sum(parts) - exact_total * 100) <= Fraction(1, 2)
     for part, amount in zip(parts, amounts):
         assert abs(part - Fraction(amount) * 100) < 1
+
+
+def test_money_for_people_has_thousands_separators():
+    from decimal import Decimal
+
+    import pytest
+
+    from roadchief.domain.money import group_yuan
+    from roadchief.web.formatting import fen, yuan
+
+    assert group_yuan(Decimal("4276167")) == "4,276,167.00"
+    assert group_yuan(Decimal("-1234.565")) == "-1,234.57" and group_yuan(Decimal("-0.001")) == "0.00"
+    assert yuan("2565700.20") == "2,565,700.20" and yuan(Decimal("999.5")) == "999.50"
+    assert yuan("—") == "—" and yuan(None) == "" and yuan("") == ""
+    assert fen(123456789) == "1,234,567.89"
+    from roadchief.web.formatting import money_text
+
+    assert money_text("+12345.60 / −880.00") == "+12,345.60 / −880.00"
+    assert money_text("C001640381 K1+200 1234567.891") == "C001640381 K1+200 1234567.891"  # not an amount
+    with pytest.raises(TypeError):
+        yuan(100)  # yuan or fen? refused
+    with pytest.raises(TypeError):
+        group_yuan(1.5)
