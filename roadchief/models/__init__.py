@@ -51,4 +51,5 @@ from roadchief.models.operations import (  # noqa: F401
     WorksProgress,
 )
 from roadchief.models.public import PublicReport  # noqa: F401
+from roadchief.models.routing import PublicReportEvent, RectificationAssignee  # noqa: F401
 from roadchief.models.spatial import SegmentCell  # noqa: F401

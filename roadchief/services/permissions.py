@@ -197,7 +197,22 @@ def can_correct(user, inspection) -> bool:
 
 
 def rectification_parts(user, rect) -> set[str]:
-    """The parts ("chief", "office") the user plays on a rectification."""
+    """The parts ("chief", "office") the user plays on a rectification; its stored assignees
+    (services.rectification_routing) answer it as its chief does."""
     return rules.rectification_parts(
-        user.role, user.chief_id, office_key(user), rect.chief_id, rect.finding.inspection.office_key
+        user.role,
+        user.chief_id,
+        office_key(user),
+        rect.chief_id,
+        rect.finding.inspection.office_key,
+        assignees={a.chief_id for a in getattr(rect, "assignees", ())},
+    )
+
+
+def can_reassign(user, rect) -> bool:
+    """Whether the user may hand an assignee's part of a rectification to another person."""
+    if not getattr(user, "is_authenticated", True):
+        return False
+    return rules.may_reassign(
+        user.role, user.town_id, rect.finding.segment.town_id, office_key(user), rect.finding.inspection.office_key
     )

@@ -1,0 +1,197 @@
+"""待办: what is waiting for the signed-in user — rectifications (整改) to answer or review, public
+reports (社会监督, 第七条) to reply to or move on, open road events on his roads — earliest
+deadline first (items without one last)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import url_for
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import selectinload
+
+from roadchief.domain import scoring
+from roadchief.domain.clock import beijing_today
+from roadchief.domain.events import STATES as EVENT_STATES
+from roadchief.extensions import db
+from roadchief.models import RoadEvent, Segment
+from roadchief.models.inspections import Rectification
+from roadchief.models.public import PublicReport
+from roadchief.services import permissions, public_reports
+from roadchief.services.events import event_condition, event_place
+from roadchief.services.inspection_scope import _assigned_to, _rectification_query
+from roadchief.services.inspection_segments import segment_label
+from roadchief.services.permissions import office_key
+
+LIMIT = 200
+KIND_LABELS = {
+    "rectification": "整改",
+    "review": "整改复核",
+    "reassign": "改派",
+    "report": "公众反馈",
+    "event": "路况事件",
+}
+
+
+@dataclass(frozen=True)
+class Todo:
+    kind: str  # a key of KIND_LABELS
+    id: int
+    title: str
+    place: str
+    deadline: date | None
+    state: str
+    url: str
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS[self.kind]
+
+    def overdue(self, today: date) -> bool:
+        return self.deadline is not None and self.deadline < today
+
+    def json(self, today: date) -> dict:
+        return {
+            "kind": self.kind,
+            "kind_label": self.kind_label,
+            "id": self.id,
+            "title": self.title,
+            "place": self.place,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "overdue": self.overdue(today),
+            "state": self.state,
+            "url": self.url,
+        }
+
+
+def _rect_todo(kind: str, rect: Rectification) -> Todo:
+    finding = rect.finding
+    return Todo(
+        kind,
+        rect.id,
+        finding.item.text,
+        segment_label(finding.segment),
+        rect.deadline,
+        rect.state_label,
+        url_for("inspections.detail", inspection_id=finding.inspection_id) + f"#rect-{rect.id}",
+    )
+
+
+def _to_answer(user) -> list[Todo]:
+    """Open rectifications the user's chief is assigned to (assessed or worker)."""
+    if not user.chief_id or not permissions.is_chief(user):
+        return []
+    mine = or_(Rectification.chief_id == user.chief_id, Rectification.id.in_(_assigned_to(user.chief_id)))
+    query = _rectification_query(user).where(Rectification.state == scoring.OPEN, mine).limit(LIMIT)
+    return [_rect_todo("rectification", r) for r in db.session.scalars(query)]
+
+
+def _to_review(user) -> list[Todo]:
+    """Answered rectifications the user's office inspected and must now verify or send back."""
+    from roadchief.services.rectifications import awaiting_review
+
+    return [_rect_todo("review", r) for r in awaiting_review(user, limit=LIMIT)]
+
+
+def _to_reassign(user) -> list[Todo]:
+    """Open rectifications in the office's scope with an assignee nobody can sign in for (无账号)."""
+    if not permissions.can(user, "reassign rectification"):
+        return []
+    from roadchief.services import rectification_routing
+
+    query = (
+        _rectification_query(user)
+        .where(Rectification.state != scoring.VERIFIED)
+        .options(selectinload(Rectification.assignees))
+        .limit(LIMIT)
+    )
+    found = []
+    for rect in db.session.scalars(query):
+        if permissions.can_reassign(user, rect) and rectification_routing.without_account(rect):
+            found.append(_rect_todo("reassign", rect))
+    return found
+
+
+def _reports(user) -> list[Todo]:
+    """Reports to reply to (the assigned chief) or to move on (the offices): new ones, suspected
+    duplicates, and confirmed ones whose 整改 has been verified (ready to close)."""
+    base = select(PublicReport).where(public_reports.visible_condition(user))
+    if permissions.can(user, "process public reports"):
+        verified = select(Rectification.id).where(Rectification.state == scoring.VERIFIED)
+        waiting = or_(
+            PublicReport.status.in_(("received", "assigned")),
+            and_(PublicReport.status == "confirmed", PublicReport.rectification_id.in_(verified)),
+        )
+    elif permissions.can(user, "reply to public reports") and user.chief_id:
+        waiting = and_(
+            PublicReport.assigned_chief_id == user.chief_id,
+            PublicReport.status.in_(("received", "assigned")),
+            PublicReport.chief_reply.is_(None),
+        )
+    else:
+        return []
+    rows = db.session.scalars(base.where(waiting).options(selectinload(PublicReport.road)).limit(LIMIT))
+    todos = []
+    for report in rows:
+        rect = db.session.get(Rectification, report.rectification_id) if report.rectification_id else None
+        title = f"{report.category}：{report.text[:40]}"
+        if report.duplicate_state == "suspected":
+            title = "疑似重复 · " + title
+        state = "整改已复核，待办结" if rect is not None and rect.state == scoring.VERIFIED else report.status_label
+        place = segment_label(report.segment) if report.segment else f"{report.road.code} {report.road.name}"
+        todos.append(
+            Todo(
+                "report",
+                report.id,
+                title,
+                place,
+                rect.deadline if rect else None,
+                state,
+                url_for("public.report_detail", report_id=report.id),
+            )
+        )
+    return todos
+
+
+def _events(user) -> list[Todo]:
+    """Open road events (not yet 修复) on the roads the user answers for: chiefs and offices."""
+    if not (permissions.can(user, "act on event") and permissions.segment_scope(user) != "none"):
+        return []
+    query = (
+        select(RoadEvent)
+        .options(selectinload(RoadEvent.segment).selectinload(Segment.road))
+        .where(event_condition(user), RoadEvent.state != "repaired")
+        .order_by(RoadEvent.occurred_at)
+        .limit(LIMIT)
+    )
+    return [
+        Todo(
+            "event",
+            e.id,
+            f"{e.kind_label if hasattr(e, 'kind_label') else e.kind}",
+            event_place(e),
+            None,
+            EVENT_STATES[e.state],
+            url_for("operations.event", event_id=e.id),
+        )
+        for e in db.session.scalars(query)
+    ]
+
+
+def todos_for(user) -> list[Todo]:
+    """Everything waiting for the user, earliest deadline first, items without a deadline last."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    items: dict[tuple[str, int], Todo] = {}
+    for part in (_to_answer, _to_review, _to_reassign, _reports, _events):
+        for todo in part(user):
+            items.setdefault((todo.kind, todo.id), todo)
+    order = list(KIND_LABELS)
+    return sorted(items.values(), key=lambda t: (t.deadline is None, t.deadline or date.max, order.index(t.kind), t.id))
+
+
+def todos_json(user, today: date | None = None) -> dict:
+    today = today or beijing_today()
+    rows = todos_for(user)
+    return {"count": len(rows), "items": [t.json(today) for t in rows], "office": office_key(user)}
