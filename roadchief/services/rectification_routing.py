@@ -115,6 +115,7 @@ def reassign(user, rect: Rectification, assignee_id: int, chief_id: int) -> Rect
     before = row.chief.name
     with unit_of_work():
         row.chief = db.session.get(Chief, chief_id)
+        row.chief_id = chief_id  # set the column too, so the audit entry of this flush names the new chief
         row.position = row.chief.position
         row.assigned_by = f"{user.username}（改派自 {before}）"[:80]
     return row

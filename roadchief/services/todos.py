@@ -148,7 +148,7 @@ def _reports(user) -> list[Todo]:
                 place,
                 rect.deadline if rect else None,
                 state,
-                url_for("public.report_detail", report_id=report.id),
+                url_for("public.report_detail", ref=report.ref),
             )
         )
     return todos
@@ -169,7 +169,7 @@ def _events(user) -> list[Todo]:
         Todo(
             "event",
             e.id,
-            f"{e.kind_label if hasattr(e, 'kind_label') else e.kind}",
+            e.kind_label,
             event_place(e),
             None,
             EVENT_STATES[e.state],

@@ -89,6 +89,7 @@ def register_web(app):
         operations_events,  # noqa: F401
         public,
         registry,
+        todos,  # also registers GET /api/v1/todos on api.bp
     )
     from roadchief.web import map as map_view
 
@@ -107,6 +108,7 @@ def register_web(app):
         audit.bp,
         inspections.bp,
         operations.bp,
+        todos.bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(api.bp)
