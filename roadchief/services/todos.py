@@ -42,7 +42,12 @@ class Todo:
     place: str
     deadline: date | None
     state: str
-    url: str
+    link: tuple[str, dict, str]  # endpoint, its arguments, an anchor: built into ``url`` when shown
+
+    @property
+    def url(self) -> str:
+        endpoint, args, anchor = self.link
+        return url_for(endpoint, **args) + anchor
 
     @property
     def kind_label(self) -> str:
@@ -74,7 +79,7 @@ def _rect_todo(kind: str, rect: Rectification) -> Todo:
         segment_label(finding.segment),
         rect.deadline,
         rect.state_label,
-        url_for("inspections.detail", inspection_id=finding.inspection_id) + f"#rect-{rect.id}",
+        ("inspections.detail", {"inspection_id": finding.inspection_id}, f"#rect-{rect.id}"),
     )
 
 
@@ -148,7 +153,7 @@ def _reports(user) -> list[Todo]:
                 place,
                 rect.deadline if rect else None,
                 state,
-                url_for("public.report_detail", ref=report.ref),
+                ("public.report_detail", {"ref": report.ref}, ""),
             )
         )
     return todos
@@ -173,7 +178,7 @@ def _events(user) -> list[Todo]:
             event_place(e),
             None,
             EVENT_STATES[e.state],
-            url_for("operations.event", event_id=e.id),
+            ("operations.event", {"event_id": e.id}, ""),
         )
         for e in db.session.scalars(query)
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from roadchief.domain.clock import beijing_today
@@ -30,11 +30,18 @@ from roadchief.web.api import bp as api_bp
 bp = Blueprint("todos", __name__)
 
 
+def _cache() -> dict:
+    """A dict living as long as the current request (in its WSGI environ: ``g`` may outlive a
+    request when an app context was already pushed, as in tests and CLI-driven clients)."""
+    return request.environ.setdefault("roadchief.todos", {})
+
+
 def _todos():
     """The user's to-dos, computed once per request (the menu badge and the page share them)."""
-    if "todos" not in g:
-        g.todos = todos.todos_for(current_user) if current_user.is_authenticated else []
-    return g.todos
+    cache = _cache()
+    if "todos" not in cache:
+        cache["todos"] = todos.todos_for(current_user) if current_user.is_authenticated else []
+    return cache["todos"]
 
 
 @bp.app_context_processor
@@ -49,7 +56,7 @@ def todo_context():
 
 def _report_info(report) -> dict:
     """A report's 整改, assignees, duplicates, history and the confirm form's choices (cached per request)."""
-    cache = g.setdefault("report_info", {})
+    cache = _cache().setdefault("report_info", {})
     if report.id not in cache:
         today = beijing_today()
         rect = report_routing.rectification_of(report)
