@@ -59,15 +59,28 @@ def add_assignees(rect: Rectification, chiefs: list[tuple[Chief, str]], by: str 
             )
 
 
+def _accounts():
+    """The chief ids with an active chief account (a SQL subquery)."""
+    return select(User.chief_id).where(User.chief_id.is_not(None), User.role == "chief", User.is_active_flag.is_(True))
+
+
 def with_account(chief_ids) -> set[int]:
     """The chiefs among these that have an active chief account."""
     ids = {i for i in chief_ids if i is not None}
     if not ids:
         return set()
-    return set(
-        db.session.scalars(
-            select(User.chief_id).where(User.chief_id.in_(ids), User.role == "chief", User.is_active_flag.is_(True))
-        )
+    return set(db.session.scalars(_accounts().where(User.chief_id.in_(ids))))
+
+
+def chiefs_with_accounts() -> set[int]:
+    """Every chief with an active account (one query; pages showing many rectifications use it)."""
+    return set(db.session.scalars(_accounts()))
+
+
+def lacks_account_condition():
+    """SQL condition on Rectification: it has an assignee nobody can sign in for (无账号)."""
+    return Rectification.id.in_(
+        select(RectificationAssignee.rectification_id).where(RectificationAssignee.chief_id.not_in(_accounts()))
     )
 
 
@@ -77,13 +90,14 @@ def without_account(rect: Rectification) -> list[RectificationAssignee]:
     return [a for a in rect.assignees if a.chief_id not in have]
 
 
-def candidates(rect: Rectification, day=None) -> list[tuple[int, str]]:
+def candidates(rect: Rectification, day=None, index: AssignmentIndex | None = None) -> list[tuple[int, str]]:
     """People with an account an office may hand a rectification to: the chiefs answering for its
-    segment today, then the other chief accounts of the segment's town."""
+    segment today, then the other chief accounts of the segment's town. ``index`` (today's
+    assignments) may be shared by the caller across many rectifications."""
     segment = rect.finding.segment
     taken = {a.chief_id for a in rect.assignees}
     found: dict[int, str] = {}
-    for c in AssignmentIndex(day or beijing_today()).chiefs_for(segment):
+    for c in (index or AssignmentIndex(day or beijing_today())).chiefs_for(segment):
         if c.position in CANDIDATE_POSITIONS and c.chief.id not in taken:
             found.setdefault(c.chief.id, f"{c.chief.name}（{c.position_name}）")
     in_town = (
@@ -121,8 +135,10 @@ def reassign(user, rect: Rectification, assignee_id: int, chief_id: int) -> Rect
     return row
 
 
-def assignees_json(rect: Rectification) -> list[dict]:
-    have = with_account(a.chief_id for a in rect.assignees)
+def assignees_json(rect: Rectification, have: set[int] | None = None) -> list[dict]:
+    """The assignees with their 无账号 flag; ``have`` (chiefs_with_accounts) saves a query per rectification."""
+    if have is None:
+        have = with_account(a.chief_id for a in rect.assignees)
     return [
         {
             "id": a.id,

@@ -135,4 +135,12 @@ def rectification_json(rect: Rectification, today: date | None = None) -> dict:
         "verified_at": clock.iso_beijing(rect.verified_at),
         "item": rect.finding.item.text,
         "segment": segment_label(rect.finding.segment),
+        # who sees and answers it (services.rectification_routing), each with has_account (无账号)
+        "assignees": _assignees_json(rect),
     }
+
+
+def _assignees_json(rect: Rectification) -> list[dict]:
+    from roadchief.services.rectification_routing import assignees_json  # it imports this module's neighbours
+
+    return assignees_json(rect)

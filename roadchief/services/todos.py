@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from roadchief.domain import scoring
 from roadchief.domain.clock import beijing_today
 from roadchief.domain.events import STATES as EVENT_STATES
+from roadchief.domain.permissions import ACT_ON_EVENT, PROCESS_REPORTS, REASSIGN_RECTIFICATION, REPLY_REPORTS
 from roadchief.extensions import db
 from roadchief.models import RoadEvent, Segment
 from roadchief.models.inspections import Rectification
@@ -101,34 +102,30 @@ def _to_review(user) -> list[Todo]:
 
 def _to_reassign(user) -> list[Todo]:
     """Open rectifications in the office's scope with an assignee nobody can sign in for (无账号)."""
-    if not permissions.can(user, "reassign rectification"):
+    if not permissions.can(user, REASSIGN_RECTIFICATION):
         return []
     from roadchief.services import rectification_routing
 
     query = (
         _rectification_query(user)
-        .where(Rectification.state != scoring.VERIFIED)
-        .options(selectinload(Rectification.assignees))
+        .where(Rectification.state != scoring.VERIFIED, rectification_routing.lacks_account_condition())
+        .order_by(Rectification.deadline, Rectification.id)
         .limit(LIMIT)
     )
-    found = []
-    for rect in db.session.scalars(query):
-        if permissions.can_reassign(user, rect) and rectification_routing.without_account(rect):
-            found.append(_rect_todo("reassign", rect))
-    return found
+    return [_rect_todo("reassign", r) for r in db.session.scalars(query) if permissions.can_reassign(user, r)]
 
 
 def _reports(user) -> list[Todo]:
     """Reports to reply to (the assigned chief) or to move on (the offices): new ones, suspected
     duplicates, and confirmed ones whose 整改 has been verified (ready to close)."""
     base = select(PublicReport).where(public_reports.visible_condition(user))
-    if permissions.can(user, "process public reports"):
+    if permissions.can(user, PROCESS_REPORTS):
         verified = select(Rectification.id).where(Rectification.state == scoring.VERIFIED)
         waiting = or_(
             PublicReport.status.in_(("received", "assigned")),
             and_(PublicReport.status == "confirmed", PublicReport.rectification_id.in_(verified)),
         )
-    elif permissions.can(user, "reply to public reports") and user.chief_id:
+    elif permissions.can(user, REPLY_REPORTS) and user.chief_id:
         waiting = and_(
             PublicReport.assigned_chief_id == user.chief_id,
             PublicReport.status.in_(("received", "assigned")),
@@ -161,7 +158,7 @@ def _reports(user) -> list[Todo]:
 
 def _events(user) -> list[Todo]:
     """Open road events (not yet 修复) on the roads the user answers for: chiefs and offices."""
-    if not (permissions.can(user, "act on event") and permissions.segment_scope(user) != "none"):
+    if not (permissions.can(user, ACT_ON_EVENT) and permissions.segment_scope(user) != "none"):
         return []
     query = (
         select(RoadEvent)

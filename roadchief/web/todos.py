@@ -23,6 +23,7 @@ from roadchief.services import (
     report_routing,
     todos,
 )
+from roadchief.services.chiefs import AssignmentIndex
 from roadchief.web.access import allow, require
 from roadchief.web.api import BEARER
 from roadchief.web.api import bp as api_bp
@@ -78,14 +79,17 @@ def _report_info(report) -> dict:
 def _routing(rect: Rectification) -> dict:
     """What the rectification card shows about who answers it: assignees, 无账号 flags, the
     reassign form's choices (offices only)."""
-    rows = rectification_routing.assignees_json(rect)
+    cache = _cache()
+    if "accounts" not in cache:
+        cache["accounts"] = rectification_routing.chiefs_with_accounts()
+    rows = rectification_routing.assignees_json(rect, cache["accounts"])
     may = permissions.can_reassign(current_user, rect) and rect.state != "verified"
-    flagged = any(not r["has_account"] for r in rows)
-    return {
-        "rows": rows,
-        "can_reassign": may,
-        "choices": rectification_routing.candidates(rect) if may and flagged else [],
-    }
+    choices = []
+    if may and any(not r["has_account"] for r in rows):
+        if "index" not in cache:  # today's assignments, loaded once for all the cards of the page
+            cache["index"] = AssignmentIndex(beijing_today())
+        choices = rectification_routing.candidates(rect, index=cache["index"])
+    return {"rows": rows, "can_reassign": may, "choices": choices}
 
 
 @bp.route("/todos")
