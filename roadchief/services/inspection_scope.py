@@ -192,6 +192,7 @@ def _rectification_query(user):
             selectinload(Rectification.finding).selectinload(Finding.segment).selectinload(Segment.road),
             selectinload(Rectification.finding).selectinload(Finding.inspection),
             selectinload(Rectification.chief),
+            selectinload(Rectification.assignees).selectinload(RectificationAssignee.chief),
         )
     )
 

@@ -90,28 +90,43 @@ def without_account(rect: Rectification) -> list[RectificationAssignee]:
     return [a for a in rect.assignees if a.chief_id not in have]
 
 
-def candidates(rect: Rectification, day=None, index: AssignmentIndex | None = None) -> list[tuple[int, str]]:
+def candidates(
+    rect: Rectification, day=None, index: AssignmentIndex | None = None, have: set[int] | None = None, towns=None
+) -> list[tuple[int, str]]:
     """People with an account an office may hand a rectification to: the chiefs answering for its
-    segment today, then the other chief accounts of the segment's town. ``index`` (today's
-    assignments) may be shared by the caller across many rectifications."""
+    segment today, then the other chief accounts of the segment's town. A caller showing many
+    rectifications shares ``index`` (today's assignments), ``have`` (chiefs_with_accounts) and
+    ``towns`` (a dict caching each town's chiefs)."""
     segment = rect.finding.segment
     taken = {a.chief_id for a in rect.assignees}
     found: dict[int, str] = {}
     for c in (index or AssignmentIndex(day or beijing_today())).chiefs_for(segment):
         if c.position in CANDIDATE_POSITIONS and c.chief.id not in taken:
             found.setdefault(c.chief.id, f"{c.chief.name}（{c.position_name}）")
+    towns = {} if towns is None else towns
+    if segment.town_id not in towns:
+        towns[segment.town_id] = _town_chiefs(segment.town_id)
+    for chief_id, label in towns[segment.town_id]:
+        if chief_id not in taken:
+            found.setdefault(chief_id, label)
+    if have is None:
+        have = with_account(found)
+    return [(i, label) for i, label in found.items() if i in have]
+
+
+def _town_chiefs(town_id: int) -> list[tuple[int, str]]:
+    """The chiefs (below the city level) holding an assignment in a town or on one of its segments."""
     in_town = (
         select(ChiefAssignment.chief_id)
         .outerjoin(Segment, ChiefAssignment.segment_id == Segment.id)
-        .where((ChiefAssignment.town_id == segment.town_id) | (Segment.town_id == segment.town_id))
+        .where((ChiefAssignment.town_id == town_id) | (Segment.town_id == town_id))
     )
-    for chief in db.session.scalars(
-        select(Chief).where(Chief.id.in_(in_town), Chief.position.in_(CANDIDATE_POSITIONS)).order_by(Chief.name)
-    ):
-        if chief.id not in taken:
-            found.setdefault(chief.id, f"{chief.name}（{POSITION_NAMES[chief.position]}）")
-    have = with_account(found)
-    return [(i, label) for i, label in found.items() if i in have]
+    return [
+        (chief.id, f"{chief.name}（{POSITION_NAMES[chief.position]}）")
+        for chief in db.session.scalars(
+            select(Chief).where(Chief.id.in_(in_town), Chief.position.in_(CANDIDATE_POSITIONS)).order_by(Chief.name)
+        )
+    ]
 
 
 def reassign(user, rect: Rectification, assignee_id: int, chief_id: int) -> RectificationAssignee:

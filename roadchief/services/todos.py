@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import url_for
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from roadchief.domain import scoring
@@ -17,11 +17,11 @@ from roadchief.domain.events import STATES as EVENT_STATES
 from roadchief.domain.permissions import ACT_ON_EVENT, PROCESS_REPORTS, REASSIGN_RECTIFICATION, REPLY_REPORTS
 from roadchief.extensions import db
 from roadchief.models import RoadEvent, Segment
-from roadchief.models.inspections import Rectification
+from roadchief.models.inspections import Finding, Inspection, Rectification
 from roadchief.models.public import PublicReport
 from roadchief.services import permissions, public_reports
 from roadchief.services.events import event_condition, event_place
-from roadchief.services.inspection_scope import _assigned_to, _rectification_query
+from roadchief.services.inspection_scope import _assigned_to, _rectification_query, rectification_condition
 from roadchief.services.inspection_segments import segment_label
 from roadchief.services.permissions import office_key
 
@@ -84,41 +84,36 @@ def _rect_todo(kind: str, rect: Rectification) -> Todo:
     )
 
 
-def _to_answer(user) -> list[Todo]:
+# Each kind of to-do is a set of SQL conditions (None: not for this user), shared by the list
+# and by the menu count, which counts in SQL without loading the rows.
+
+
+def _answer_conditions(user):
     """Open rectifications the user's chief is assigned to (assessed or worker)."""
     if not user.chief_id or not permissions.is_chief(user):
-        return []
+        return None
     mine = or_(Rectification.chief_id == user.chief_id, Rectification.id.in_(_assigned_to(user.chief_id)))
-    query = _rectification_query(user).where(Rectification.state == scoring.OPEN, mine).limit(LIMIT)
-    return [_rect_todo("rectification", r) for r in db.session.scalars(query)]
+    return [Rectification.state == scoring.OPEN, mine]
 
 
-def _to_review(user) -> list[Todo]:
+def _review_conditions(user):
     """Answered rectifications the user's office inspected and must now verify or send back."""
-    from roadchief.services.rectifications import awaiting_review
+    key = office_key(user)
+    return None if key is None else [Inspection.office_key == key, Rectification.state == scoring.DONE]
 
-    return [_rect_todo("review", r) for r in awaiting_review(user, limit=LIMIT)]
 
-
-def _to_reassign(user) -> list[Todo]:
-    """Open rectifications in the office's scope with an assignee nobody can sign in for (无账号)."""
+def _reassign_conditions(user):
+    """Rectifications not yet verified, in the office's reach, with an assignee nobody can sign in for (无账号)."""
     if not permissions.can(user, REASSIGN_RECTIFICATION):
-        return []
-    from roadchief.services import rectification_routing
+        return None
+    from roadchief.services.rectification_routing import lacks_account_condition
 
-    query = (
-        _rectification_query(user)
-        .where(Rectification.state != scoring.VERIFIED, rectification_routing.lacks_account_condition())
-        .order_by(Rectification.deadline, Rectification.id)
-        .limit(LIMIT)
-    )
-    return [_rect_todo("reassign", r) for r in db.session.scalars(query) if permissions.can_reassign(user, r)]
+    return [Rectification.state != scoring.VERIFIED, lacks_account_condition(), permissions.reassign_condition(user)]
 
 
-def _reports(user) -> list[Todo]:
+def _report_conditions(user):
     """Reports to reply to (the assigned chief) or to move on (the offices): new ones, suspected
     duplicates, and confirmed ones whose 整改 has been verified (ready to close)."""
-    base = select(PublicReport).where(public_reports.visible_condition(user))
     if permissions.can(user, PROCESS_REPORTS):
         verified = select(Rectification.id).where(Rectification.state == scoring.VERIFIED)
         waiting = or_(
@@ -132,11 +127,39 @@ def _reports(user) -> list[Todo]:
             PublicReport.chief_reply.is_(None),
         )
     else:
-        return []
-    rows = db.session.scalars(base.where(waiting).options(selectinload(PublicReport.road)).limit(LIMIT))
+        return None
+    return [public_reports.visible_condition(user), waiting]
+
+
+def _event_conditions(user):
+    """Open road events (not yet 修复) on the roads the user answers for: chiefs and offices."""
+    if not (permissions.can(user, ACT_ON_EVENT) and permissions.segment_scope(user) != "none"):
+        return None
+    return [event_condition(user), RoadEvent.state != "repaired"]
+
+
+RECT_PARTS = (("rectification", _answer_conditions), ("review", _review_conditions), ("reassign", _reassign_conditions))
+
+
+def _rect_todos(user, kind: str, conditions) -> list[Todo]:
+    query = _rectification_query(user).where(*conditions).order_by(Rectification.deadline, Rectification.id)
+    return [_rect_todo(kind, r) for r in db.session.scalars(query.limit(LIMIT))]
+
+
+def _report_todos(conditions) -> list[Todo]:
+    query = (
+        select(PublicReport)
+        .where(*conditions)
+        .options(selectinload(PublicReport.road), selectinload(PublicReport.segment).selectinload(Segment.road))
+        .order_by(PublicReport.created_at, PublicReport.id)
+        .limit(LIMIT)
+    )
+    reports = list(db.session.scalars(query))
+    rect_ids = [r.rectification_id for r in reports if r.rectification_id]
+    rects = {r.id: r for r in db.session.scalars(select(Rectification).where(Rectification.id.in_(rect_ids)))}
     todos = []
-    for report in rows:
-        rect = db.session.get(Rectification, report.rectification_id) if report.rectification_id else None
+    for report in reports:
+        rect = rects.get(report.rectification_id)
         title = f"{report.category}：{report.text[:40]}"
         if report.duplicate_state == "suspected":
             title = "疑似重复 · " + title
@@ -156,14 +179,11 @@ def _reports(user) -> list[Todo]:
     return todos
 
 
-def _events(user) -> list[Todo]:
-    """Open road events (not yet 修复) on the roads the user answers for: chiefs and offices."""
-    if not (permissions.can(user, ACT_ON_EVENT) and permissions.segment_scope(user) != "none"):
-        return []
+def _event_todos(conditions) -> list[Todo]:
     query = (
         select(RoadEvent)
         .options(selectinload(RoadEvent.segment).selectinload(Segment.road))
-        .where(event_condition(user), RoadEvent.state != "repaired")
+        .where(*conditions)
         .order_by(RoadEvent.occurred_at)
         .limit(LIMIT)
     )
@@ -181,14 +201,42 @@ def _events(user) -> list[Todo]:
     ]
 
 
+def count_for(user) -> int:
+    """How many to-dos the user has (the menu badge): COUNT queries, no rows loaded."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    total = 0
+    for _, part in RECT_PARTS:
+        conditions = part(user)
+        if conditions is not None:
+            query = (
+                select(func.count(Rectification.id))
+                .join(Finding, Rectification.finding_id == Finding.id)
+                .join(Inspection, Finding.inspection_id == Inspection.id)
+                .where(rectification_condition(user), *conditions)
+            )
+            total += db.session.scalar(query) or 0
+    for model, part in ((PublicReport, _report_conditions), (RoadEvent, _event_conditions)):
+        conditions = part(user)
+        if conditions is not None:
+            total += db.session.scalar(select(func.count(model.id)).where(*conditions)) or 0
+    return total
+
+
 def todos_for(user) -> list[Todo]:
     """Everything waiting for the user, earliest deadline first, items without a deadline last."""
     if not getattr(user, "is_authenticated", False):
         return []
-    items: dict[tuple[str, int], Todo] = {}
-    for part in (_to_answer, _to_review, _to_reassign, _reports, _events):
-        for todo in part(user):
-            items.setdefault((todo.kind, todo.id), todo)
+    found: list[Todo] = []
+    for kind, part in RECT_PARTS:
+        conditions = part(user)
+        if conditions is not None:
+            found += _rect_todos(user, kind, conditions)
+    if (conditions := _report_conditions(user)) is not None:
+        found += _report_todos(conditions)
+    if (conditions := _event_conditions(user)) is not None:
+        found += _event_todos(conditions)
+    items = {(t.kind, t.id): t for t in found}
     order = list(KIND_LABELS)
     return sorted(items.values(), key=lambda t: (t.deadline is None, t.deadline or date.max, order.index(t.kind), t.id))
 

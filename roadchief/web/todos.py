@@ -37,6 +37,14 @@ def _cache() -> dict:
     return request.environ.setdefault("roadchief.todos", {})
 
 
+def _count() -> int:
+    """The menu badge: counted in SQL once per request (the full list only on the pages showing it)."""
+    cache = _cache()
+    if "count" not in cache:
+        cache["count"] = len(cache["todos"]) if "todos" in cache else todos.count_for(current_user)
+    return cache["count"]
+
+
 def _todos():
     """The user's to-dos, computed once per request (the menu badge and the page share them)."""
     cache = _cache()
@@ -48,7 +56,7 @@ def _todos():
 @bp.app_context_processor
 def todo_context():
     return {
-        "todo_count": lambda: len(_todos()),
+        "todo_count": _count,
         "todo_items": _todos,
         "rect_routing": _routing,
         "report_routing_info": _report_info,
@@ -88,7 +96,8 @@ def _routing(rect: Rectification) -> dict:
     if may and any(not r["has_account"] for r in rows):
         if "index" not in cache:  # today's assignments, loaded once for all the cards of the page
             cache["index"] = AssignmentIndex(beijing_today())
-        choices = rectification_routing.candidates(rect, index=cache["index"])
+        towns = cache.setdefault("towns", {})
+        choices = rectification_routing.candidates(rect, index=cache["index"], have=cache["accounts"], towns=towns)
     return {"rows": rows, "can_reassign": may, "choices": choices}
 
 

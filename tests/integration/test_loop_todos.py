@@ -99,6 +99,10 @@ def test_todos_sorted_by_deadline_nulls_last(demo_app, demo_client):
     db.session.commit()
     worker = make_user("chief", chief_id=maintainer.id)
     items = todos.todos_for(worker)
+    # the menu count is counted in SQL: the same number as the list, for each role
+    for user in (worker, town_office, make_user("city_office"), make_user("finance")):
+        assert todos.count_for(user) == len(todos.todos_for(user))
+    assert todos.count_for(town_office) > 0
     kinds = [(t.kind, t.id) for t in items]
     rect_ids = [late.inspection.findings[0].rectification.id, early.inspection.findings[0].rectification.id]
     assert kinds[:2] == [("rectification", rect_ids[1]), ("rectification", rect_ids[0])]
