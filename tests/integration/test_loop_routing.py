@@ -119,3 +119,52 @@ def test_assignee_table_refuses_a_bad_role(demo_app):
     with pytest.raises(Exception, match="(?i)check|constraint"):
         db.session.flush()
     db.session.rollback()
+
+
+def _migration_0011():
+    import importlib.util
+    from pathlib import Path
+
+    from roadchief import MIGRATIONS_DIR
+
+    path = Path(MIGRATIONS_DIR) / "versions" / "0011_rectification_routing.py"
+    spec = importlib.util.spec_from_file_location("migration_0011", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_migration_backfills_assignees_and_report_history(demo_app, demo_client):
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+    from sqlalchemy import text
+
+    from roadchief.services import public_reports
+    from tests.integration.test_public import ref_from, submit, village_road
+
+    maintainer, segment = maintainer_segment()
+    town_office = make_user("town_office", town=XIAOBA)
+    rect = record(town_office, [segment], [("LM03", 1)], when=at(2022, 3, 1)).inspection.findings[0].rectification
+    rect_id, owner = rect.id, rect.chief_id
+    road = village_road()
+    ref = ref_from(submit(demo_client, road))
+    report = public_reports.find_report(ref)
+    public_reports.act(report, make_user("city_office"), "reject", note="不属于农村公路")
+    report_id = report.id
+    db.session.remove()
+    with db.engine.connect() as conn:
+        outer = conn.begin()
+        with Operations.context(MigrationContext.configure(conn)):
+            migration = _migration_0011()
+            migration.downgrade()
+            migration.upgrade()
+            rows = conn.execute(
+                text("SELECT chief_id, role FROM rectification_assignee WHERE rectification_id = :r"), {"r": rect_id}
+            ).all()
+            assert [tuple(r) for r in rows] == [(owner, "assessed")]  # the workers are not guessed afterwards
+            steps = conn.execute(
+                text("SELECT action, status FROM public_report_event WHERE report_id = :r ORDER BY id"),
+                {"r": report_id},
+            ).all()
+            assert [tuple(s) for s in steps] == [("submit", "received"), ("reject", "rejected")]
+        outer.rollback()  # leave the shared schema as the migration made it

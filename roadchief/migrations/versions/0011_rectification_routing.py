@@ -105,15 +105,15 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table("public_report_event")
+    op.drop_table("rectification_assignee")
     with op.batch_alter_table("public_report", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_public_report_duplicate_of_id"))
         batch_op.drop_index(batch_op.f("ix_public_report_rectification_id"))
-        batch_op.drop_constraint("duplicate_pair", type_="check")
-        batch_op.drop_constraint("duplicate_state", type_="check")
+        batch_op.drop_constraint(op.f("ck_public_report_duplicate_pair"), type_="check")
+        batch_op.drop_constraint(op.f("ck_public_report_duplicate_state"), type_="check")
         batch_op.drop_constraint(batch_op.f("fk_public_report_duplicate_of_id_public_report"), type_="foreignkey")
         batch_op.drop_constraint(batch_op.f("fk_public_report_rectification_id_rectification"), type_="foreignkey")
         batch_op.drop_column("duplicate_state")
         batch_op.drop_column("duplicate_of_id")
         batch_op.drop_column("rectification_id")
-    op.drop_table("public_report_event")
-    op.drop_table("rectification_assignee")
