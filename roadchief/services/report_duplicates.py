@@ -52,6 +52,7 @@ def find_original(report: PublicReport, now: datetime | None = None) -> PublicRe
 
 def mark_if_duplicate(report: PublicReport, now: datetime | None = None) -> PublicReport | None:
     """Mark a new report as a suspected duplicate of an open one (in the caller's transaction)."""
+    db.session.flush()  # the new report has its id and time, so it is never its own original
     original = find_original(report, now)
     if original is not None:
         report.duplicate_of = original

@@ -4,7 +4,6 @@ deadline and the dated history; a report near an open one is offered as a possib
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date, timedelta
 
@@ -20,7 +19,7 @@ from roadchief.models.inspections import Rectification
 from roadchief.models.public import PublicReport
 from roadchief.services import ServiceError, public_reports, rectifications, report_duplicates, todos
 from tests.conftest import login, make_user
-from tests.integration.test_inspections import image_bytes, upload
+from tests.integration.test_inspections import first_point, image_bytes, upload
 from tests.integration.test_public import PHONE, chiefs_of, ref_from, submit, village_road
 
 
@@ -132,13 +131,10 @@ def _near(lon: float, lat: float, metres_east: float) -> tuple[float, float]:
 def test_possible_duplicates_offered_merged_or_dismissed(demo_app, demo_client):
     road = village_road()
     segment = road.segments[0]
-    lon, lat = (
-        json.loads(segment.geometry)["coordinates"][0][:2]
-        if json.loads(segment.geometry)["type"] == "LineString"
-        else json.loads(segment.geometry)["coordinates"][0][0][:2]
-    )
+    lon, lat = first_point(segment)
     first = _report(ref_from(submit(demo_client, road, lon=f"{lon:.6f}", lat=f"{lat:.6f}")))
-    assert first.duplicate_state is None
+    assert first.duplicate_state is None and first.duplicate_of_id is None  # never its own duplicate
+    assert report_duplicates.find_original(first) is None
     # same segment (the road has one), within 30 days: offered as a duplicate of the open one
     lon2, lat2 = _near(lon, lat, 30)
     second = _report(ref_from(submit(demo_client, road, lon=f"{lon2:.6f}", lat=f"{lat2:.6f}")))
