@@ -269,7 +269,9 @@ def rectification_parts(
     return parts
 
 
-def may_reassign(role: str, own_town: int | None, segment_town: int | None, own_office: str | None, office: str) -> bool:
+def may_reassign(
+    role: str, own_town: int | None, segment_town: int | None, own_office: str | None, office: str
+) -> bool:
     """Who hands a 整改 of a chief with no account (无账号) to another person: the city office,
     the office that inspected, and the town office of the segment's town."""
     if not may(role, REASSIGN_RECTIFICATION):

@@ -77,7 +77,9 @@ class PublicReport(Audited, Timestamps, db.Model):
         CheckConstraint(f"lon IS NULL OR lon BETWEEN {LON_RANGE[0]} AND {LON_RANGE[1]}", name="lon_range"),
         CheckConstraint(f"lat IS NULL OR lat BETWEEN {LAT_RANGE[0]} AND {LAT_RANGE[1]}", name="lat_range"),
         CheckConstraint("(lon IS NULL) = (lat IS NULL)", name="lon_lat_together"),
-        CheckConstraint(f"duplicate_state IS NULL OR duplicate_state IN ({_in(DUPLICATE_STATES)})", name="duplicate_state"),
+        CheckConstraint(
+            f"duplicate_state IS NULL OR duplicate_state IN ({_in(DUPLICATE_STATES)})", name="duplicate_state"
+        ),
         CheckConstraint("(duplicate_state IS NULL) = (duplicate_of_id IS NULL)", name="duplicate_pair"),
     )
 
