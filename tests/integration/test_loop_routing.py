@@ -45,6 +45,11 @@ def test_city_finding_on_a_village_road_reaches_the_village_chief_and_the_mainta
     village_user = make_user("chief", chief_id=village_chief.id)
     assert [r.id for r in rectifications.list_rectifications(village_user, state="active")] == [rect.id]
     assert rectifications.actors_for(village_user, rect) == {"chief"}
+    # … and on his 督查 home (我的整改), answer form included
+    assert [r.id for r in rectifications.list_rectifications(village_user, chief_id=village_chief.id)] == [rect.id]
+    client = demo_app.test_client()
+    login(client, village_user)
+    assert f'id="photo-{rect.id}"' in client.get("/inspections/").get_data(as_text=True)
     stranger = make_user("chief", chief_id=_other_village_chief(segment))
     assert rect.id not in [r.id for r in rectifications.list_rectifications(stranger, state="active")]
     with pytest.raises(PermissionError):
