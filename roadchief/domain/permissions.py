@@ -7,6 +7,7 @@ their routes with :func:`roles_for`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Final, Literal
 
 CITY_OFFICE: Final = "city_office"
@@ -55,6 +56,7 @@ VIEW_WORKS_PLAN = "view works plan"
 ADD_WORKS_PLAN = "add to works plan"
 WORKS_PROGRESS = "record works progress"
 VIEW_DASHBOARD = "view overview dashboard"  # 总览: city-wide scores, money, overdue work, response times
+REASSIGN_RECTIFICATION = "reassign rectification"  # give a 整改 of a chief with no account (无账号) to another
 
 CAPABILITIES: Final[dict[str, tuple[str, ...]]] = {
     READ: ALL_ROLES,
@@ -85,6 +87,7 @@ CAPABILITIES: Final[dict[str, tuple[str, ...]]] = {
     ADD_WORKS_PLAN: (CITY_OFFICE,),
     WORKS_PROGRESS: (CITY_OFFICE, TOWN_OFFICE),
     VIEW_DASHBOARD: (CITY_OFFICE, FINANCE),
+    REASSIGN_RECTIFICATION: (CITY_OFFICE, TOWN_OFFICE),
 }
 
 
@@ -250,13 +253,31 @@ def may_correct(role: str, own_office: str | None, office: str | None) -> bool:
 
 
 def rectification_parts(
-    role: str, own_chief: int | None, own_office: str | None, assigned_chief: int | None, inspecting_office: str | None
+    role: str,
+    own_chief: int | None,
+    own_office: str | None,
+    assigned_chief: int | None,
+    inspecting_office: str | None,
+    assignees: Collection[int] = (),
 ) -> set[str]:
-    """The parts a user plays on a rectification: "chief" (assigned to it) and/or
-    "office" (the office that inspected, which alone verifies or sends back)."""
+    """The parts a user plays on a rectification: "chief" (assigned to it: the assessed chief or
+    one of the chiefs who do the work, ``assignees``) and/or "office" (the office that inspected,
+    which alone verifies or sends back)."""
     parts = set()
-    if role == CHIEF and own_chief and assigned_chief == own_chief:
+    if role == CHIEF and own_chief and (assigned_chief == own_chief or own_chief in assignees):
         parts.add("chief")
     if own_office == inspecting_office:
         parts.add("office")
     return parts
+
+
+def may_reassign(
+    role: str, own_town: int | None, segment_town: int | None, own_office: str | None, office: str
+) -> bool:
+    """Who hands a 整改 of a chief with no account (无账号) to another person: the city office,
+    the office that inspected, and the town office of the segment's town."""
+    if not may(role, REASSIGN_RECTIFICATION):
+        return False
+    if role == CITY_OFFICE or own_office == office:
+        return True
+    return role == TOWN_OFFICE and own_town is not None and own_town == segment_town

@@ -52,6 +52,7 @@ from roadchief.models.operations import (  # noqa: F401
 )
 from roadchief.models.patrols import PatrolRule, PatrolTrack, PatrolTrackSegment  # noqa: F401
 from roadchief.models.public import PublicReport  # noqa: F401
+from roadchief.models.routing import PublicReportEvent, RectificationAssignee  # noqa: F401
 from roadchief.models.spatial import SegmentCell  # noqa: F401
 from roadchief.models.supervision import (  # noqa: F401
     DeadlineItemRule,

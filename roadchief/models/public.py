@@ -21,6 +21,7 @@ REPORT_STATUSES = {
     "closed": "已办结",
     "rejected": "不予受理",
 }
+DUPLICATE_STATES = {"suspected": "疑似重复", "merged": "已合并", "dismissed": "非重复"}
 REPORT_TEXT_MAX = 500
 NOTE_MAX = 1000
 
@@ -56,12 +57,18 @@ class PublicReport(Audited, Timestamps, db.Model):
     office_note: Mapped[str | None] = mapped_column(Text)  # the reply shown on the public status page
     chief_reply: Mapped[str | None] = mapped_column(Text)  # the assigned chief's note, offices only
     rectification_ref: Mapped[str | None] = mapped_column(String(40))
+    # confirming creates the 整改 (services.report_routing); a report near an open one is a
+    # possible duplicate of it (services.report_duplicates): suspected → merged or dismissed
+    rectification_id: Mapped[int | None] = mapped_column(ForeignKey("rectification.id"), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("public_report.id"), index=True)
+    duplicate_state: Mapped[str | None] = mapped_column(String(10))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ip_hash: Mapped[str] = mapped_column(String(64), index=True)
 
     road: Mapped[Road] = relationship()
     segment: Mapped[Segment | None] = relationship()
     assigned_chief: Mapped[Chief | None] = relationship()
+    duplicate_of: Mapped[PublicReport | None] = relationship(remote_side="PublicReport.id")
 
     __table_args__ = (
         CheckConstraint(f"status IN ({_in(REPORT_STATUSES)})", name="status"),
@@ -70,6 +77,10 @@ class PublicReport(Audited, Timestamps, db.Model):
         CheckConstraint(f"lon IS NULL OR lon BETWEEN {LON_RANGE[0]} AND {LON_RANGE[1]}", name="lon_range"),
         CheckConstraint(f"lat IS NULL OR lat BETWEEN {LAT_RANGE[0]} AND {LAT_RANGE[1]}", name="lat_range"),
         CheckConstraint("(lon IS NULL) = (lat IS NULL)", name="lon_lat_together"),
+        CheckConstraint(
+            f"duplicate_state IS NULL OR duplicate_state IN ({_in(DUPLICATE_STATES)})", name="duplicate_state"
+        ),
+        CheckConstraint("(duplicate_state IS NULL) = (duplicate_of_id IS NULL)", name="duplicate_pair"),
     )
 
     @property

@@ -27,6 +27,7 @@ from roadchief.domain.scoring import INSPECTION_KINDS, SCORED_KINDS
 from roadchief.extensions import db
 from roadchief.models import Chief, Segment, Town
 from roadchief.models.inspections import Finding, Inspection, InspectionSegment, Rectification
+from roadchief.models.routing import RectificationAssignee
 from roadchief.services import permissions
 from roadchief.services.chiefs import AssignmentIndex
 from roadchief.services.permissions import chief_segment_condition, office_key, segment_condition
@@ -139,7 +140,11 @@ def inspection_condition(user):
         mine = exists().where(
             Finding.inspection_id == Inspection.id,
             Finding.id == Rectification.finding_id,
-            or_(Rectification.chief_id == user.chief_id, Finding.chief_id == user.chief_id),
+            or_(
+                Rectification.chief_id == user.chief_id,
+                Finding.chief_id == user.chief_id,
+                Rectification.id.in_(_assigned_to(user.chief_id)),
+            ),
         )
         assessed = exists().where(
             InspectionSegment.inspection_id == Inspection.id, InspectionSegment.chief_id == user.chief_id
@@ -163,8 +168,17 @@ def rectification_condition(user):
         in_town = exists().where(Segment.id == Finding.segment_id, Segment.town_id == user.town_id)
         return or_(Inspection.office_key == office_key(user), in_town)
     if scope == "chief":
-        return or_(Rectification.chief_id == user.chief_id, Inspection.office_key == office_key(user))
+        return or_(
+            Rectification.chief_id == user.chief_id,
+            Inspection.office_key == office_key(user),
+            Rectification.id.in_(_assigned_to(user.chief_id)),
+        )
     return false()
+
+
+def _assigned_to(chief_id: int):
+    """Rectifications a chief is a stored assignee of (the chiefs who do the work, services.rectification_routing)."""
+    return select(RectificationAssignee.rectification_id).where(RectificationAssignee.chief_id == chief_id)
 
 
 def _rectification_query(user):
@@ -178,6 +192,7 @@ def _rectification_query(user):
             selectinload(Rectification.finding).selectinload(Finding.segment).selectinload(Segment.road),
             selectinload(Rectification.finding).selectinload(Finding.inspection),
             selectinload(Rectification.chief),
+            selectinload(Rectification.assignees).selectinload(RectificationAssignee.chief),
         )
     )
 

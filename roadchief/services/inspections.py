@@ -34,7 +34,7 @@ from roadchief.models.inspections import (
     RectificationEvent,
 )
 from roadchief.models.operations import InspectionAsset, RoadAsset
-from roadchief.services import ServiceError, deadline_rules, notifications, permissions
+from roadchief.services import ServiceError, deadline_rules, notifications, permissions, rectification_routing
 from roadchief.services.chiefs import AssignmentIndex
 from roadchief.services.deduction_catalog import catalog_for, points_text
 from roadchief.services.inspection_photos import _photo_row, _save_photos, _stage
@@ -292,6 +292,8 @@ def create_inspection(
                     ),
                     state=scoring.OPEN,
                 )
+                # who sees and answers it: the owner and the segment's 村级路长 / 管养责任人 that day
+                rectification_routing.attach(finding.rectification, owner, index, segments[segment_id], key)
                 inspection.findings.append(finding)
                 for photo in _save_photos(entry.photos, stage, f"第 {number} 条问题"):
                     inspection.photos.append(_photo_row(photo, user, finding=finding))

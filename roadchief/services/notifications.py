@@ -90,8 +90,12 @@ def _town_key(rect: Rectification) -> str | None:
 
 
 def assignee_chief_ids(rect: Rectification) -> list[int]:
-    """The chiefs who must fix the item (the assigned chief; routing may add more)."""
-    return [rect.chief_id] if rect.chief_id else []
+    """The chiefs who must fix the item: its assignees (the assessed chief and the segment's
+    村级路长 / 管养责任人, services/rectification_routing.py), else the assessed chief alone."""
+    ids = [a.chief_id for a in getattr(rect, "assignees", None) or []]
+    if rect.chief_id and rect.chief_id not in ids:
+        ids.insert(0, rect.chief_id)
+    return list(dict.fromkeys(ids))
 
 
 def _recipients(rect: Rectification, audience: str, escalation=None) -> list[tuple[User | None, Chief | None]]:

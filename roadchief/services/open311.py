@@ -81,11 +81,12 @@ _RECT_NUMBER = re.compile(r"^\D*(\d{1,9})$")
 
 
 def expected_datetime(report: PublicReport) -> str | None:
-    """The linked rectification's deadline (a day) as its last second in Beijing time."""
+    """The linked rectification's deadline (a day) as its last second in Beijing time: the one
+    confirming opened (``rectification_id``), else a number in an older hand-typed 整改单号."""
     match = _RECT_NUMBER.match((report.rectification_ref or "").strip())
-    if not match:
+    if report.rectification_id is None and not match:
         return None
-    rect = db.session.get(Rectification, int(match.group(1)))
+    rect = db.session.get(Rectification, report.rectification_id or int(match.group(1)))
     if rect is None:
         return None
     return datetime.combine(rect.deadline, time(23, 59, 59), tzinfo=BEIJING).isoformat()

@@ -10,6 +10,7 @@ from roadchief.domain import permissions as rules
 from roadchief.domain.clock import beijing_today
 from roadchief.extensions import db
 from roadchief.models import Chief, ChiefAssignment, Segment, Town
+from roadchief.models.inspections import Finding, Inspection
 from roadchief.services import NotFound
 
 SEE_ALL = ("city_office", "finance")  # kept for importers; the rule is domain.permissions.segment_scope
@@ -197,7 +198,35 @@ def can_correct(user, inspection) -> bool:
 
 
 def rectification_parts(user, rect) -> set[str]:
-    """The parts ("chief", "office") the user plays on a rectification."""
+    """The parts ("chief", "office") the user plays on a rectification; its stored assignees
+    (services.rectification_routing) answer it as its chief does."""
     return rules.rectification_parts(
-        user.role, user.chief_id, office_key(user), rect.chief_id, rect.finding.inspection.office_key
+        user.role,
+        user.chief_id,
+        office_key(user),
+        rect.chief_id,
+        rect.finding.inspection.office_key,
+        assignees={a.chief_id for a in getattr(rect, "assignees", ())},
+    )
+
+
+def reassign_condition(user):
+    """SQL condition on Rectification (joined to Finding and Inspection): the ones the user may
+    reassign (the same rule as can_reassign, domain.permissions.may_reassign)."""
+    if not can(user, rules.REASSIGN_RECTIFICATION):
+        return false()
+    if is_city_office(user):
+        return true()
+    parts = [Inspection.office_key == office_key(user)]
+    if is_town_office(user) and user.town_id:
+        parts.append(Finding.segment_id.in_(select(Segment.id).where(Segment.town_id == user.town_id)))
+    return or_(*parts)
+
+
+def can_reassign(user, rect) -> bool:
+    """Whether the user may hand an assignee's part of a rectification to another person."""
+    if not getattr(user, "is_authenticated", True):
+        return False
+    return rules.may_reassign(
+        user.role, user.town_id, rect.finding.segment.town_id, office_key(user), rect.finding.inspection.office_key
     )

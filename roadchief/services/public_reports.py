@@ -32,7 +32,7 @@ from roadchief.models.public import (
     REPORT_TEXT_MAX,
     PublicReport,
 )
-from roadchief.services import Conflict, ServiceError
+from roadchief.services import Conflict, ServiceError, report_routing
 from roadchief.services.chiefs import AssignmentIndex
 from roadchief.services.signs import responsible_chief
 from roadchief.services.transactions import unit_of_work
@@ -241,6 +241,10 @@ def create_report(
             try:
                 with unit_of_work():
                     db.session.add(report)
+                    report_routing.record_event(report, "submit", None)
+                    from roadchief.services import report_duplicates  # it reads this module's rules
+
+                    report_duplicates.mark_if_duplicate(report)
                 return report
             except Conflict:  # a reference collision (1 in 810 000 per day and report): draw again
                 if attempt == 4:
@@ -301,8 +305,13 @@ def act(
     note: str | None = None,
     rectification_ref: str | None = None,
     chief_id: int | None = None,
+    deadline: date | None = None,
+    item_code: str | None = None,
+    segment_id: int | None = None,
 ) -> PublicReport:
-    """Apply an office action (assign/confirm/close/reject) or a chief's reply."""
+    """Apply an office action (assign/confirm/close/reject) or a chief's reply. Confirming opens
+    the report's rectification (services.report_routing); ``rectification_ref`` is ignored (kept
+    for old callers: the reference is the rectification's own)."""
     if action in OFFICE_ACTIONS:
         if not can_handle(user, report):
             raise ServiceError("只有市级路长办公室或该镇路长办公室可以处理此反馈")
@@ -322,10 +331,10 @@ def act(
                 report.assigned_chief_id = chief_id
             if report.assigned_chief_id is None:
                 raise ServiceError("请选择转办的路长")
-        if action == "confirm":
-            ref = clean_text(rectification_ref, "整改单号", 40, required=False)
-            if ref:
-                report.rectification_ref = ref
+        if action == "confirm" and report.rectification_id is None:
+            report_routing.open_rectification(
+                report, user, utcnow(), deadline=deadline, item_code=item_code, segment_id=segment_id
+            )
         if action == "reply":
             report.chief_reply = note
         elif note:
@@ -333,6 +342,7 @@ def act(
         if new_status in FINAL and report.status not in FINAL:
             report.closed_at = utcnow()
         report.status = new_status
+        report_routing.record_event(report, action, note if action != "reply" else None, user)
     return report
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+from sqlalchemy import or_
 from sqlalchemy.orm.exc import StaleDataError
 
 from roadchief.domain import clock, scoring
@@ -16,7 +17,7 @@ from roadchief.models.base import utcnow
 from roadchief.models.inspections import Inspection, Rectification, RectificationEvent
 from roadchief.services import ServiceError, notifications, permissions
 from roadchief.services.inspection_photos import _photo_row, _save_photos, _stage
-from roadchief.services.inspection_scope import _rectification_query, aware
+from roadchief.services.inspection_scope import _assigned_to, _rectification_query, aware
 from roadchief.services.inspection_segments import segment_label
 from roadchief.services.permissions import office_key
 from roadchief.services.transactions import unit_of_work
@@ -39,8 +40,8 @@ def list_rectifications(
         query = query.where(Rectification.state == state)
     elif state == "active":
         query = query.where(Rectification.state != scoring.VERIFIED)
-    if chief_id is not None:
-        query = query.where(Rectification.chief_id == chief_id)
+    if chief_id is not None:  # his own and those he is a stored assignee of (services.rectification_routing)
+        query = query.where(or_(Rectification.chief_id == chief_id, Rectification.id.in_(_assigned_to(chief_id))))
     return list(db.session.scalars(query.order_by(Rectification.deadline, Rectification.id).limit(limit)))
 
 
@@ -136,4 +137,12 @@ def rectification_json(rect: Rectification, today: date | None = None) -> dict:
         "verified_at": clock.iso_beijing(rect.verified_at),
         "item": rect.finding.item.text,
         "segment": segment_label(rect.finding.segment),
+        # who sees and answers it (services.rectification_routing), each with has_account (无账号)
+        "assignees": _assignees_json(rect),
     }
+
+
+def _assignees_json(rect: Rectification) -> list[dict]:
+    from roadchief.services.rectification_routing import assignees_json  # it imports this module's neighbours
+
+    return assignees_json(rect)

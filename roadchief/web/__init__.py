@@ -98,6 +98,7 @@ def register_web(app):
         public,
         registry,
         supervision,
+        todos,  # also registers GET /api/v1/todos on api.bp
     )
     from roadchief.web import map as map_view
 
@@ -120,6 +121,7 @@ def register_web(app):
         supervision.bp,
         notifications.bp,
         patrols.bp,
+        todos.bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(api.bp)

@@ -10,7 +10,7 @@ for printing signs are for the offices.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -366,6 +366,15 @@ def _history(report: PublicReport) -> list[dict]:
     return out
 
 
+def _form_date(text: str | None, what: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ServiceError(f"{what}格式不正确：{text}") from None
+
+
 @bp.route("/reports/<ref>", methods=["GET", "POST"])
 @allow(*HANDLERS)
 def report_detail(ref: str):
@@ -384,8 +393,10 @@ def report_detail(ref: str):
                 current_user,
                 action,
                 note=request.form.get("note"),
-                rectification_ref=request.form.get("rectification_ref"),
                 chief_id=request.form.get("chief_id", type=int),
+                deadline=_form_date(request.form.get("deadline"), "整改期限"),
+                item_code=request.form.get("item_code"),
+                segment_id=request.form.get("segment_id", type=int),
             )
         except ServiceError as error:
             flash(str(error), "error")

@@ -82,6 +82,7 @@ def test_access_matrix(demo_app):
         "inspection_id": 1,
         "rectification_id": 1,
         "token_id": 1,
+        "assignee_id": 1,
         "unit_key": "town:640381100",
         "fmt": "pdf",
         "size": "A4",

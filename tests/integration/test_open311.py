@@ -171,9 +171,12 @@ def test_expected_datetime_is_the_rectification_deadline(demo_client):
     rect = inspection.findings[0].rectification
     ref = _post(demo_client).get_json()[0]["service_request_id"]
     report = db.session.scalar(select(PublicReport).where(PublicReport.ref == ref))
-    act(report, city, "confirm", rectification_ref=str(rect.id))
+    assert demo_client.get(f"/open311/v2/requests/{ref}.json").get_json()[0]["expected_datetime"] is None
+    # confirming opens the report's own 整改 (#13); a hand-typed reference is ignored
+    act(report, city, "confirm", rectification_ref=str(rect.id), deadline=deadline + timedelta(days=2))
+    assert report.rectification_id != rect.id
     [request] = demo_client.get(f"/open311/v2/requests/{ref}.json").get_json()
-    assert request["expected_datetime"] == f"{rect.deadline.isoformat()}T23:59:59+08:00"
+    assert request["expected_datetime"] == f"{(deadline + timedelta(days=2)).isoformat()}T23:59:59+08:00"
     assert request["status"] == "open"
 
 

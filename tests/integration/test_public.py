@@ -378,18 +378,20 @@ def test_public_report_end_to_end(demo_app, demo_client, make_logged_in):
 
     response = office.post(
         f"/p/reports/{ref}",
-        data={"action": "confirm", "rectification_ref": "ZG-2024-0007", "note": "已核实，转入整改。"},
+        data={"action": "confirm", "note": "已核实，转入整改。"},
     )
     assert response.status_code == 303
     db.session.refresh(report)
-    assert report.status == "confirmed" and report.rectification_ref == "ZG-2024-0007"
+    # confirming opens the rectification itself (#13): its reference is the rectification's own
+    assert report.status == "confirmed" and report.rectification_id is not None
+    assert report.rectification_ref == f"整改 #{report.rectification_id}"
     assert "已确认（转整改）" in demo_client.get(f"/p/t/{ref}").data.decode()
 
     office.post(f"/p/reports/{ref}", data={"action": "close", "note": "已修补完毕。"})
     db.session.refresh(report)
     assert report.status == "closed" and report.closed_at is not None
     page = demo_client.get(f"/p/t/{ref}").data.decode()
-    assert "已办结" in page and "已修补完毕。" in page and "ZG-2024-0007" in page and PHONE not in page
+    assert "已办结" in page and "已修补完毕。" in page and report.rectification_ref in page and PHONE not in page
 
     history = office.get(f"/p/reports/{ref}").data.decode().split("办理记录")[1]
     assert "群众：提交反馈" in history and "→ 已确认（转整改）" in history and "→ 已办结" in history
