@@ -150,7 +150,6 @@
     if (key === assetsKey) { return; }
     assetsKey = key;
     if (!ids.length) { fillAssets(select, []); return; }
-    if (!navigator.onLine) { return; }
     var url = select.getAttribute("data-assets-url") + "?" + ids.map(function (id) { return "segment_id=" + encodeURIComponent(id); }).join("&");
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : { assets: null }; })
@@ -174,7 +173,7 @@
   }
 
   function fetchSegments(query) {
-    if (!navigator.onLine) { say("warning", "当前无网络，无法查找路段。"); return; }
+    // offline, the service worker answers a search made here before (or says it has none)
     fetch(nearestUrl + "?" + query, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
       .then(function (res) {
@@ -182,7 +181,7 @@
         renderSegments(res.data.segments || []);
         saveDraft();
       })
-      .catch(function () { say("warning", "查找路段失败：网络不可用。"); });
+      .catch(function () { say("warning", "当前无网络，无法查找路段（在有网络时查找过的路段离线也可再查）。"); });
   }
 
   function locate() {
