@@ -38,14 +38,21 @@ def field(live_server, e2e_password):
         return {"segment_id": segment.id, "road_code": segment.road.code}
 
 
+TAKEN = "2026:11:30 09:15:00"
+
+
 def _photo(path: Path, size: tuple[int, int], colour: tuple[int, int, int]) -> Path:
+    """A camera-like JPEG: some structure, and the EXIF 拍摄时间 TAKEN."""
     from PIL import Image, ImageDraw
 
     image = Image.new("RGB", size, colour)
     draw = ImageDraw.Draw(image)
     for i in range(0, size[0], 60):
         draw.line([(i, 0), (size[0] - i, size[1])], fill=(255 - colour[0], 120, 255 - colour[2]), width=5)
-    image.save(path, "JPEG", quality=90)
+    exif = Image.Exif()
+    exif[0x0112] = 1  # Orientation
+    exif.get_ifd(0x8769)[36867] = TAKEN  # DateTimeOriginal
+    image.save(path, "JPEG", quality=90, exif=exif)
     return path
 
 
@@ -57,7 +64,7 @@ def _inspections_with_note(live_server, note: str):
         return [
             (
                 i.id,
-                [(p.width, p.height, p.finding_id, p.client_id, p.sha256) for p in i.photos],
+                [(p.width, p.height, p.finding_id, p.client_id, p.sha256, p.taken_at) for p in i.photos],
                 [f.id for f in i.findings],
             )
             for i in found
@@ -171,6 +178,7 @@ def test_an_inspection_with_two_photos_filled_offline_is_stored_once_after_reloa
         (800, 600),
     }
     assert all(p[3] and len(p[4]) == 64 for p in photos)  # each with its client id and receipt hash
+    assert {p[5].strftime("%Y:%m:%d %H:%M:%S") for p in photos} == {TAKEN}  # the resized one keeps its EXIF time
 
     again.goto(live_server.url + "/inspections/new")
     again.wait_for_function("() => document.querySelector('.js-sync-count').textContent === '0'")

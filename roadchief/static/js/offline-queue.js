@@ -33,7 +33,8 @@
    Helpers
      uuid4(), sha256(blob) → Promise<hex or null (no WebCrypto on plain HTTP)>,
      resizeImage(file, maxSide=1600) → Promise<Blob>: a JPEG no larger than maxSide px on its
-       long side (canvas); a JPEG/PNG/WebP already small enough is kept as it is (with its EXIF).
+       long side (canvas) that keeps a JPEG's EXIF block (拍摄时间; Orientation set upright);
+       a JPEG/PNG/WebP already small enough is kept as it is.
    No inline script (CSP). */
 (function () {
   "use strict";
@@ -230,8 +231,10 @@
       if (r.redirected && r.url.indexOf("/login") >= 0) { return { state: "login" }; }
       var type = r.headers.get("Content-Type") || "";
       if (type.indexOf("application/json") < 0) {
-        return { state: r.status === 413 || r.status === 400 ? "failed" : "pending",
-                 error: r.status === 413 ? "照片过大，请减少照片后重试" : "服务器返回错误（" + r.status + "）" };
+        if (r.status === 413) { return { state: "failed", error: "照片过大，请减少照片后重试" }; }
+        if (r.status === 403) { return { state: "failed", error: "当前账号无权提交此记录" }; }
+        return { state: "pending", error: r.status === 400 ? "提交被拒绝（页面可能已过期），请刷新页面后点“立即同步”"
+          : "服务器暂时不可用（" + r.status + "），稍后自动重试" };
       }
       return r.json().then(function (data) {
         if (data.ok && confirmed(item, data.receipts)) { return { state: "done", data: data }; }
@@ -282,10 +285,49 @@
       ctx.fillRect(0, 0, canvas.width, canvas.height);
       ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
       bitmap.close();
-      return new Promise(function (resolve) {
-        canvas.toBlob(function (blob) { resolve(blob || file); }, "image/jpeg", 0.85);
+      return Promise.all([
+        new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", 0.85); }),
+        exifSegment(file)
+      ]).then(function (parts) {
+        var blob = parts[0], exif = parts[1];
+        if (!blob) { return file; }
+        return exif ? new Blob([blob.slice(0, 2), exif, blob.slice(2)], { type: "image/jpeg" }) : blob;
       });
     }, function () { return file; });  // not decodable here: the server decides
+  }
+
+  // The camera's EXIF block (APP1) of a JPEG, for the resized copy: it keeps the 拍摄时间 the
+  // server reads. The pixels are drawn upright already, so its Orientation is set to 1.
+  function exifSegment(file) {
+    if (file.type !== "image/jpeg" || !file.slice) { return Promise.resolve(null); }
+    return file.slice(0, 131072).arrayBuffer().then(function (buffer) {
+      var view = new DataView(buffer), at = 2;
+      if (view.byteLength < 4 || view.getUint16(0) !== 0xFFD8) { return null; }
+      while (at + 10 <= view.byteLength) {
+        var marker = view.getUint16(at), length = view.getUint16(at + 2);
+        if ((marker & 0xFF00) !== 0xFF00 || marker === 0xFFDA) { return null; }
+        if (marker === 0xFFE1 && at + 2 + length <= view.byteLength && view.getUint32(at + 4) === 0x45786966) {
+          var segment = new Uint8Array(buffer.slice(at, at + 2 + length));
+          uprightOrientation(segment);
+          return segment;
+        }
+        at += 2 + length;
+      }
+      return null;
+    }).catch(function () { return null; });
+  }
+
+  function uprightOrientation(segment) {
+    var view = new DataView(segment.buffer), tiff = 10;  // FFE1, length, "Exif\0\0"
+    if (segment.length < tiff + 8) { return; }
+    var little = view.getUint16(tiff) === 0x4949;
+    var ifd = tiff + view.getUint32(tiff + 4, little);
+    if (ifd + 2 > segment.length) { return; }
+    for (var i = 0, n = view.getUint16(ifd, little); i < n; i++) {
+      var entry = ifd + 2 + i * 12;
+      if (entry + 12 > segment.length) { return; }
+      if (view.getUint16(entry, little) === 0x0112) { view.setUint16(entry + 8, 1, little); return; }
+    }
   }
 
   window.RoadchiefQueue = api;
