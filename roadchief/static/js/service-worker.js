@@ -69,9 +69,9 @@
     });
   }
 
-  function networkFirst(event, key, fallback) {
+  function networkFirst(event, key, fallback, store) {
     event.respondWith(fetch(event.request).then(function (response) {
-      event.waitUntil(Promise.resolve(keep(key, response)).catch(function () {}));
+      if (store !== false) { event.waitUntil(Promise.resolve(keep(key, response)).catch(function () {})); }
       return response;
     }).catch(function () {
       return caches.open(USER).then(function (c) { return c.match(key); })
@@ -112,8 +112,9 @@
       }));
       return;
     }
-    if (cfg.pages.indexOf(url.pathname) >= 0 && !url.search) {
-      networkFirst(event, url.pathname, offlinePage);
+    if (cfg.pages.indexOf(url.pathname) >= 0) {
+      // kept only without a query (?segment_id=… preselects): offline any query gets the kept form
+      networkFirst(event, url.pathname, offlinePage, !url.search);
       return;
     }
     if (cfg.data.indexOf(url.pathname) >= 0) {
