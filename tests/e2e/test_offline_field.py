@@ -152,8 +152,10 @@ def test_an_inspection_with_two_photos_filled_offline_is_stored_once_after_reloa
     assert "照片 2 张" in page.locator("#draft-banner").inner_text()
 
     page.click(".btn-submit")
-    page.wait_for_function("() => document.querySelector('.js-sync-count').textContent === '1'")
-    assert "待同步" in page.locator("#submit-status").inner_text()
+    page.wait_for_function(
+        "() => document.querySelector('#submit-status').textContent.indexOf('待同步') >= 0"
+        " && document.querySelector('.js-sync-count').textContent === '1'"
+    )
     sync = page.locator(".js-sync-box")
     assert "等待网络" in sync.inner_text() and "照片 2 张" in sync.inner_text()
     assert page.locator(".photo-item").count() == 0 and page.input_value("#note") == ""  # a fresh form
@@ -184,3 +186,53 @@ def test_an_inspection_with_two_photos_filled_offline_is_stored_once_after_reloa
     again.wait_for_function("() => document.querySelector('.js-sync-count').textContent === '0'")
     time.sleep(1)
     assert len(_inspections_with_note(live_server, note)) == 1  # sent once, never twice
+
+
+def test_a_lost_response_is_sent_again_and_stored_once(live_server, field, chromium_browser, sign_in, tmp_path):
+    """The server stores the form but the answer never reaches the phone: the queue keeps the
+    submission, sends it again, gets the stored record's receipts and only then forgets it."""
+    from tests.e2e.conftest import PHONE
+
+    photo = _photo(tmp_path / "one.jpg", (640, 480), (60, 120, 90))
+    note = f"回执丢失 {time.time_ns()}"
+    # no worker here, so that the page's own requests can be intercepted
+    context = chromium_browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN", service_workers="block"
+    )
+    try:
+        page = sign_in(context.new_page(), "pwa-town")
+        page.goto(live_server.url + "/inspections/new")
+        page.fill("#q", field["road_code"])
+        page.click(".js-search-form button[type=submit]")
+        page.locator(f"input[name=segment_ids][value='{field['segment_id']}']").check()
+        page.select_option("#f-0-item", page.locator("#f-0-item option").nth(1).get_attribute("value"))
+        page.fill("#note", note)
+        page.set_input_files("#f-0-photos", str(photo))
+        page.wait_for_function("() => document.querySelectorAll('.photo-item').length === 1")
+
+        lost = []
+
+        def drop_the_answer(route):
+            if route.request.method == "POST" and not lost:
+                lost.append(route.fetch().status)  # the server gets it and answers...
+                route.abort()  # ...but the phone never hears back
+            else:
+                route.continue_()
+
+        page.route("**/inspections/new", drop_the_answer)
+        page.click(".btn-submit")
+        page.wait_for_function(
+            "() => document.querySelector('#submit-status').textContent.indexOf('网络中断') >= 0"
+            " && document.querySelector('.js-sync-count').textContent === '1'"
+            " && document.querySelector('.js-sync-list').textContent.indexOf('等待网络') >= 0"
+        )
+        assert lost == [200]
+        assert len(_inspections_with_note(live_server, note)) == 1  # stored, though the phone does not know
+
+        page.click(".js-sync-now")
+        page.wait_for_function("() => document.querySelector('.js-sync-count').textContent === '0'")
+        assert "已同步" in page.locator(".js-sync-done").inner_text()
+        stored = _inspections_with_note(live_server, note)
+        assert len(stored) == 1 and len(stored[0][1]) == 1  # one inspection, its one photo, not two
+    finally:
+        context.close()
