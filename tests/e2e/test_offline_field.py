@@ -213,7 +213,10 @@ def test_a_lost_response_is_sent_again_and_stored_once(live_server, field, chrom
         page.locator(f"input[name=segment_ids][value='{field['segment_id']}']").check()
         page.select_option("#f-0-item", page.locator("#f-0-item option").nth(1).get_attribute("value"))
         page.fill("#note", note)
-        page.set_input_files("#f-0-photos", str(photo))
+        spare = _photo(tmp_path / "spare.jpg", (320, 240), (200, 60, 60))
+        page.set_input_files("#f-0-photos", [str(spare), str(photo)])
+        page.wait_for_function("() => document.querySelectorAll('.photo-item').length === 2")
+        page.locator(".photo-item .js-remove-photo").first.click()  # changed their mind about one
         page.wait_for_function("() => document.querySelectorAll('.photo-item').length === 1")
 
         lost = []
@@ -240,5 +243,6 @@ def test_a_lost_response_is_sent_again_and_stored_once(live_server, field, chrom
         assert "已同步" in page.locator(".js-sync-done").inner_text()
         stored = _inspections_with_note(live_server, note)
         assert len(stored) == 1 and len(stored[0][1]) == 1  # one inspection, its one photo, not two
+        assert stored[0][1][0][:2] == (640, 480)  # the photo kept, not the one removed
     finally:
         context.close()

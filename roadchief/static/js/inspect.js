@@ -5,8 +5,8 @@
    - finding rows added from a <template>; each row's unit hint follows its item;
    - the 汛期/冬季 duty sub-type select (雨前/雨中/雨后, 除雪/撒砂) shows only for its kind;
    - the 路产 select lists the assets of the ticked segments (GET data-assets-url);
-   - the draft (text fields, and the photos resized on the phone to ≤ 1600 px) is kept in
-     IndexedDB (offline-queue.js) on every change and comes back after a reload or a closed
+   - the draft (text fields, and the photos resized on the phone to ≤ 1600 px by
+     field-photos.js) is kept in IndexedDB (offline-queue.js) on every change and comes back after a reload or a closed
      browser; a submit goes into the offline queue first (with the form's client id and one
      client id per photo), is sent at once when online, else when the connection returns
      (pwa.js), and leaves the queue only when the server has answered a receipt for every
@@ -30,10 +30,7 @@
   var submitting = false;
   var Q = null;  // window.RoadchiefQueue (offline-queue.js), set in init
   var user = form.getAttribute("data-user");
-  var maxPhotos = parseInt(form.getAttribute("data-max-photos"), 10) || 6;
-  var MAX_SIDE = 1600;  // photos are resized on the phone to at most this many pixels
-  var photoWork = Promise.resolve();  // photo and draft steps, in order; a submit waits for them
-  var photoUrls = [];
+  var photos = null;  // the form's photos kept on the phone (field-photos.js), set in init
 
   function $(selector, root) { return (root || document).querySelector(selector); }
   function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
@@ -287,74 +284,7 @@
   function restoreFromStore() {
     return Q.drafts.get(draftKey).then(function (draft) {
       if (draft) { restore(draft); }
-      return renderPhotos();
-    });
-  }
-
-  function photoList(input) {
-    var box = input.parentNode.querySelector(".photo-list");
-    if (!box) {
-      box = document.createElement("ul");
-      box.className = "photo-list";
-      input.parentNode.appendChild(box);
-    }
-    return box;
-  }
-
-  // the photos kept for this draft, under their file input, each with a thumbnail and 删除
-  function renderPhotos() {
-    return Q.files.list(draftKey).then(function (files) {
-      photoUrls.forEach(function (url) { URL.revokeObjectURL(url); });
-      photoUrls = [];
-      $all("input[type=file]", form).forEach(function (input) {
-        var box = photoList(input);
-        box.textContent = "";
-        files.filter(function (f) { return f.field === input.name; }).forEach(function (file, i) {
-          var li = document.createElement("li");
-          li.className = "photo-item";
-          var img = document.createElement("img");
-          var url = URL.createObjectURL(file.blob);
-          photoUrls.push(url);
-          img.src = url; img.alt = "照片 " + (i + 1); img.width = 56; img.height = 56;
-          var text = document.createElement("span");
-          text.className = "small muted";
-          text.textContent = "照片 " + (i + 1) + "（" + Math.max(1, Math.round(file.blob.size / 1024)) + " KB，已存本机）";
-          var remove = document.createElement("button");
-          remove.type = "button"; remove.className = "btn btn-small js-remove-photo"; remove.textContent = "删除";
-          remove.setAttribute("data-photo-id", file.id);
-          li.appendChild(img); li.appendChild(text); li.appendChild(remove);
-          box.appendChild(li);
-        });
-      });
-      return files;
-    });
-  }
-
-  // chosen photos: resized on the phone (≤ MAX_SIDE px, JPEG), hashed, kept in IndexedDB
-  function addPhotos(input) {
-    var chosen = Array.prototype.slice.call(input.files || []);
-    var field = input.name;
-    input.value = "";
-    if (!chosen.length) { return; }
-    photoWork = photoWork.then(function () {
-      return Q.files.list(draftKey).then(function (have) {
-        var room = Math.max(0, maxPhotos - have.filter(function (f) { return f.field === field; }).length);
-        if (chosen.length > room) { say("warning", "每处最多 " + maxPhotos + " 张照片，多选的 " + (chosen.length - room) + " 张未加入。"); }
-        return chosen.slice(0, room).reduce(function (chain, file) {
-          return chain.then(function () { return Q.resizeImage(file, MAX_SIDE); }).then(function (blob) {
-            return Q.sha256(blob).then(function (hash) {
-              return Q.files.add(draftKey, { id: Q.uuid4(), field: field, blob: blob,
-                                             name: blob === file ? file.name : "photo.jpg", sha256: hash });
-            });
-          });
-        }, Promise.resolve());
-      });
-    }).then(saveDraft).then(renderPhotos).catch(function () { say("error", "照片未能保存到本机，请重新选择。"); });
-  }
-
-  function removePhotosOf(field) {
-    return Q.files.list(draftKey).then(function (files) {
-      return Promise.all(files.filter(function (f) { return f.field === field; }).map(function (f) { return Q.files.remove(f.id); }));
+      return photos.render();
     });
   }
 
@@ -403,7 +333,7 @@
     $all(".finding", findings).forEach(updateUnit);
     renumber(); kindChanged(); segmentsChanged();
     gpsStatus.textContent = "";
-    return renderPhotos();
+    return photos.render();
   }
 
   function flushFor(item, again) {
@@ -441,7 +371,7 @@
     var button = $(".btn-submit", form);
     button.disabled = true;
     say("info", "正在保存到本机…");
-    photoWork.then(saveDraft).then(queueItem)
+    photos.idle().then(saveDraft).then(queueItem)
       .then(function (item) { return Q.commit(item, draftKey); })
       .then(function (item) {
         if (navigator.onLine) { return sendNow(item); }
@@ -479,14 +409,11 @@
         var field = $("input[type=file]", row).name;
         row.remove();
         renumber();
-        photoWork = photoWork.then(function () { return removePhotosOf(field); }).then(saveDraft).then(renderPhotos);
-      } else if (target.classList.contains("js-remove-photo")) {
-        var id = target.getAttribute("data-photo-id");
-        photoWork = photoWork.then(function () { return Q.files.remove(id); }).then(renderPhotos);
+        if (photos) { photos.queue(function () { return photos.removeField(field).then(saveDraft); }); }
       }
     });
     form.addEventListener("change", function (event) {
-      if (event.target.type === "file") { addPhotos(event.target); return; }
+      if (event.target.type === "file") { return; }  // field-photos.js keeps them
       if (event.target.name === "segment_ids") { segmentsChanged(); }
       if (event.target.name === "kind") { kindChanged(); }
       if (event.target.classList.contains("js-item")) { updateUnit(event.target.closest(".finding")); }
@@ -507,6 +434,10 @@
     kindChanged();
     segmentsChanged();
     if (!Q) { return; }
+    photos = window.RoadchiefPhotos.attach(form, {
+      draftKey: draftKey, maxPhotos: parseInt(form.getAttribute("data-max-photos"), 10) || 6, maxSide: 1600,
+      saved: saveDraft, say: say
+    });
 
     // a draft kept in this browser (text and photos) comes back by itself: nothing is lost on reload
     document.addEventListener("roadchief:reopen", function (event) {
@@ -520,9 +451,9 @@
       });
     });
     $(".js-draft-discard").addEventListener("click", function () {
-      photoWork = photoWork.then(function () { return Q.drafts.remove(draftKey); }).then(resetForm).then(function () { show(banner, false); });
+      photos.queue(function () { return Q.drafts.remove(draftKey).then(resetForm).then(function () { show(banner, false); }); });
     });
-    photoWork = Q.drafts.get(draftKey).then(function (draft) {
+    photos.queue(function () { return Q.drafts.get(draftKey).then(function (draft) {
       return Q.files.list(draftKey).then(function (files) {
         if (draft && (hasContent(draft) || files.length)) {
           restore(draft);
@@ -530,9 +461,9 @@
             files.length + " 张）已从本机恢复，可继续填写后提交；重复提交不会产生两条记录。";
           show(banner, true);
         }
-        return renderPhotos();
+        return photos.render();
       });
-    }).catch(function () { say("warning", "此浏览器不能在本机保存草稿，请在有网络时提交。"); });
+    }).catch(function () { say("warning", "此浏览器不能在本机保存草稿，请在有网络时提交。"); }); });
   }
 
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
