@@ -246,3 +246,59 @@ def test_a_lost_response_is_sent_again_and_stored_once(live_server, field, chrom
         assert stored[0][1][0][:2] == (640, 480)  # the photo kept, not the one removed
     finally:
         context.close()
+
+
+def test_a_queued_inspection_survives_closing_the_whole_browser(
+    live_server, field, chromium_browser, e2e_password, tmp_path
+):
+    """A persistent profile: queued offline, the browser closed; started again (signed in anew,
+    as the session cookie is gone with the browser), the queue is sent from the first page."""
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE
+
+    photo = _photo(tmp_path / "p.jpg", (1200, 900), (30, 90, 140))
+    note = f"关闭浏览器 {time.time_ns()}"
+    profile = tmp_path / "profile"
+
+    def launch():
+        return chromium_browser.browser_type.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, viewport=PHONE, locale="zh-CN"
+        )
+
+    def signed_in(context):
+        page = context.pages[0] if context.pages else context.new_page()
+        page.goto(live_server.url + "/login")
+        if page.locator("#username").count():
+            page.fill("#username", "pwa-town")
+            page.fill("#password", e2e_password)
+            page.click("form button[type=submit]")
+            page.wait_for_url(live_server.url + "/")
+        return page
+
+    context = launch()
+    try:
+        page = signed_in(context)
+        page.goto(live_server.url + "/inspections/new")
+        page.wait_for_function(READY)
+        page.fill("#q", field["road_code"])
+        page.click(".js-search-form button[type=submit]")
+        page.locator(f"input[name=segment_ids][value='{field['segment_id']}']").check()
+        context.set_offline(True)
+        page.select_option("#f-0-item", page.locator("#f-0-item option").nth(1).get_attribute("value"))
+        page.fill("#note", note)
+        page.set_input_files("#f-0-photos", str(photo))
+        page.wait_for_function("() => document.querySelectorAll('.photo-item').length === 1")
+        page.click(".btn-submit")
+        page.wait_for_function("() => document.querySelector('.js-sync-count').textContent === '1'")
+    finally:
+        context.close()  # the whole browser: only the profile on disk is left
+    assert _inspections_with_note(live_server, note) == []
+
+    context = launch()
+    try:
+        signed_in(context)  # the map page: the queue goes from there
+        deadline = time.monotonic() + 20
+        while not (stored := _inspections_with_note(live_server, note)) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert len(stored) == 1 and len(stored[0][1]) == 1
+    finally:
+        context.close()
