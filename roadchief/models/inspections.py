@@ -290,6 +290,8 @@ class InspectionPhoto(Audited, db.Model):
     taken_at: Mapped[datetime | None] = mapped_column(DateTime)  # EXIF DateTimeOriginal (camera local time)
     user_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    client_id: Mapped[str | None] = mapped_column(String(36), unique=True)  # the phone's photo id (receipt)
+    sha256: Mapped[str | None] = mapped_column(String(64))  # of the stored bytes, answered in the receipt
     inspection: Mapped[Inspection] = relationship(back_populates="photos")
     finding: Mapped[Finding | None] = relationship(foreign_keys=[finding_id])
 

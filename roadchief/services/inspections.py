@@ -37,7 +37,7 @@ from roadchief.models.operations import InspectionAsset, RoadAsset
 from roadchief.services import ServiceError, deadline_rules, notifications, permissions, rectification_routing
 from roadchief.services.chiefs import AssignmentIndex
 from roadchief.services.deduction_catalog import catalog_for, points_text
-from roadchief.services.inspection_photos import _photo_row, _save_photos, _stage
+from roadchief.services.inspection_photos import _photo_row, _save_photos, _stage, check_unused
 from roadchief.services.inspection_scope import (
     assessed_chief,
     assignee_for,
@@ -74,6 +74,7 @@ class FindingInput:
     segment_id: int | None = None
     note: str = ""
     photos: list = field(default_factory=list)  # FileStorage objects
+    photo_ids: list = field(default_factory=list)  # the phone's client id of each photo (optional, same order)
 
 
 @dataclass
@@ -179,10 +180,12 @@ def _assets_on(asset_ids, segments: dict[int, Segment]) -> list[RoadAsset]:
 
 
 def create_inspection(
-    user, data: InspectionInput, upload_dir: str | Path, photos=(), now: datetime | None = None
+    user, data: InspectionInput, upload_dir: str | Path, photos=(), now: datetime | None = None, photo_ids=()
 ) -> Recorded:
     """Validate and store an inspection with its findings, photos and rectifications,
-    all or nothing. A repeated ``client_uuid`` returns the inspection already stored."""
+    all or nothing. A repeated ``client_uuid`` returns the inspection already stored (with
+    its photos: a re-sent form never stores them twice); ``photo_ids`` are the photos'
+    client ids (see inspection_photos.receipts)."""
     client_uuid = _clean_uuid(data.client_uuid)
     existing = _existing(client_uuid, user)
     if existing is not None:
@@ -220,6 +223,7 @@ def create_inspection(
     assets = _assets_on(data.asset_ids, segments)
     if len(data.findings) > MAX_FINDINGS:
         raise ServiceError(f"一次检查最多登记 {MAX_FINDINGS} 条问题")
+    check_unused([*photo_ids, *(i for f in data.findings for i in f.photo_ids)])
     deadline = data.deadline  # None: each finding's own, from the year's rules (services.deadline_rules)
     if deadline is not None and deadline < day:
         raise ServiceError("整改期限不能早于检查日期")
@@ -295,9 +299,9 @@ def create_inspection(
                 # who sees and answers it: the owner and the segment's 村级路长 / 管养责任人 that day
                 rectification_routing.attach(finding.rectification, owner, index, segments[segment_id], key)
                 inspection.findings.append(finding)
-                for photo in _save_photos(entry.photos, stage, f"第 {number} 条问题"):
+                for photo in _save_photos(entry.photos, stage, f"第 {number} 条问题", entry.photo_ids):
                     inspection.photos.append(_photo_row(photo, user, finding=finding))
-            for photo in _save_photos(photos, stage, "现场照片"):
+            for photo in _save_photos(photos, stage, "现场照片", photo_ids):
                 inspection.photos.append(_photo_row(photo, user))
             db.session.add(inspection)
             db.session.flush()

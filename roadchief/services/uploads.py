@@ -9,6 +9,7 @@ served only by access-checked views (see ``open_photo``), never by a static rout
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import uuid
 import warnings
@@ -39,6 +40,7 @@ class StoredPhoto:
     mimetype: str
     width: int
     height: int
+    sha256: str = ""  # of the stored bytes (the field app's photo receipt)
 
 
 def _read(file_storage, max_bytes: int) -> bytes:
@@ -139,7 +141,9 @@ def save_photo(
         handle.write(data)
     with open(root / thumb_relative, "xb") as handle:
         handle.write(thumb)
-    return StoredPhoto(str(relative), str(thumb_relative), taken_at, mimetype, width, height)
+    return StoredPhoto(
+        str(relative), str(thumb_relative), taken_at, mimetype, width, height, hashlib.sha256(data).hexdigest()
+    )
 
 
 def resolve_stored(upload_dir: str | Path, relative: str) -> Path:

@@ -29,6 +29,7 @@ def _csp(tile_url: str) -> str:
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
         f"img-src {img}; connect-src 'self'; font-src 'self'; object-src 'none'; "
+        "worker-src 'self'; manifest-src 'self'; "  # the field app's service worker and manifest (web/pwa.py)
         "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
 
@@ -127,8 +128,9 @@ def register_web(app):
     app.register_blueprint(api.bp)
     app.spec_processor(api.document_errors)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions; bearer tokens need none
-    from roadchief.web import ogc, open311
+    from roadchief.web import ogc, open311, pwa
 
+    app.register_blueprint(pwa.bp)  # /sw.js and /manifest.webmanifest, at the site root (issue #14)
     app.register_blueprint(ogc.bp)  # OGC API – Features, public and read-only
     app.register_blueprint(open311.bp)
     csrf.exempt(open311.bp)  # an anonymous machine API (no session, no cookie): rate-limited like the report form

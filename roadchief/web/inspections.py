@@ -104,7 +104,7 @@ def _parse_date(text: str | None, what: str) -> date | None:
         raise ServiceError(f"{what}格式不正确：{text}") from None
 
 
-def _form_input() -> tuple[service.InspectionInput, list]:
+def _form_input() -> tuple[service.InspectionInput, list, list]:
     form = request.form
     rows = sorted(
         {
@@ -126,6 +126,7 @@ def _form_input() -> tuple[service.InspectionInput, list]:
                 segment_id=form.get(f"f-{n}-segment", type=int),
                 note=form.get(f"f-{n}-note", ""),
                 photos=photos,
+                photo_ids=form.getlist(f"f-{n}-photos_client_id"),
             )
         )
     data = service.InspectionInput(
@@ -141,7 +142,7 @@ def _form_input() -> tuple[service.InspectionInput, list]:
         duty_phase=form.get(f"duty_phase_{form.get('kind', '')}") or form.get("duty_phase") or None,
         asset_ids=[a for a in form.getlist("asset_ids") if a.strip()],
     )
-    return data, [f for f in request.files.getlist("photos") if f.filename]
+    return data, [f for f in request.files.getlist("photos") if f.filename], form.getlist("photos_client_id")
 
 
 def _form_page(status: int = 200, error: ServiceError | None = None):
@@ -200,8 +201,10 @@ def new():
     if request.method == "GET":
         return _form_page()
     try:
-        data, photos = _form_input()
-        recorded = service.create_inspection(current_user, data, current_app.config["UPLOAD_DIR"], photos=photos)
+        data, photos, photo_ids = _form_input()
+        recorded = service.create_inspection(
+            current_user, data, current_app.config["UPLOAD_DIR"], photos=photos, photo_ids=photo_ids
+        )
     except ServiceError as error:
         if _wants_json():
             return jsonify({"ok": False, "error": str(error), "errors": error.errors}), 400
@@ -218,6 +221,7 @@ def new():
                 "id": recorded.inspection.id,
                 "created": recorded.created,
                 "warnings": recorded.warnings,
+                "receipts": inspection_photos.receipts(recorded.inspection),  # offline-queue.js checks them
             }
         )
     return redirect(url)

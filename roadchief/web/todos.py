@@ -27,6 +27,7 @@ from roadchief.services.chiefs import AssignmentIndex
 from roadchief.web.access import allow, require
 from roadchief.web.api import BEARER
 from roadchief.web.api import bp as api_bp
+from roadchief.web.api.schemas import returns
 
 bp = Blueprint("todos", __name__)
 
@@ -157,6 +158,8 @@ def duplicate(ref: str):
     description="当前用户的待办：待整改、待复核、无账号待改派的整改，待回复/待处理的公众反馈，辖区未修复的路况事件；"
     "按期限排序（无期限的在后）。",
     security=BEARER,
+    operation_id="listTodos",
+    responses=returns("Todos"),
 )
 def api_todos():
     return todos.todos_json(current_user)

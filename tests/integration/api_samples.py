@@ -120,6 +120,8 @@ def collect(app) -> list[Call]:
     call("GET", f"/api/v1/inspections/nearest?lon={lon}&lat={lat}", town)
     call("GET", "/api/v1/inspections/nearest?lon=200&lat=95", town)  # 400
     call("GET", "/api/v1/rectifications", town)
+    call("GET", "/api/v1/todos", town)
+    call("GET", "/api/v1/todos")  # 401
     call("GET", "/api/v1/rectifications?state=overdue", city)
     rid = finding["rectification"]["id"]
     call("GET", f"/api/v1/rectifications/{rid}", town)

@@ -5,9 +5,13 @@
    - finding rows added from a <template>; each row's unit hint follows its item;
    - the 汛期/冬季 duty sub-type select (雨前/雨中/雨后, 除雪/撒砂) shows only for its kind;
    - the 路产 select lists the assets of the ticked segments (GET data-assets-url);
-   - the text fields are saved to localStorage on every change (draft) and restored on
-     request; a submit that fails for lack of network keeps the draft and retries when
-     the connection returns. Photos cannot be kept in localStorage (said in the page).
+   - the draft (text fields, and the photos resized on the phone to ≤ 1600 px by
+     field-photos.js) is kept in IndexedDB (offline-queue.js) on every change and comes back after a reload or a closed
+     browser; a submit goes into the offline queue first (with the form's client id and one
+     client id per photo), is sent at once when online, else when the connection returns
+     (pwa.js), and leaves the queue only when the server has answered a receipt for every
+     photo; the 待同步 list (sync-list.js) shows what waits. A refused submit comes back
+     into the form with the server's errors.
    No inline script (CSP): everything hangs off classes and data- attributes. */
 (function () {
   "use strict";
@@ -24,19 +28,12 @@
   var banner = document.getElementById("draft-banner");
   var gpsStatus = document.querySelector(".js-gps-status");
   var submitting = false;
-  var retryTimer = null;
+  var Q = null;  // window.RoadchiefQueue (offline-queue.js), set in init
+  var user = form.getAttribute("data-user");
+  var photos = null;  // the form's photos kept on the phone (field-photos.js), set in init
 
   function $(selector, root) { return (root || document).querySelector(selector); }
   function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
-
-  function uuid4() {
-    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
-    var b = new Uint8Array(16);
-    crypto.getRandomValues(b);  // available on plain HTTP too
-    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
-    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
-  }
 
   function show(el, on) { if (el) { el.hidden = !on; } }
 
@@ -150,7 +147,6 @@
     if (key === assetsKey) { return; }
     assetsKey = key;
     if (!ids.length) { fillAssets(select, []); return; }
-    if (!navigator.onLine) { return; }
     var url = select.getAttribute("data-assets-url") + "?" + ids.map(function (id) { return "segment_id=" + encodeURIComponent(id); }).join("&");
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : { assets: null }; })
@@ -174,7 +170,7 @@
   }
 
   function fetchSegments(query) {
-    if (!navigator.onLine) { say("warning", "当前无网络，无法查找路段。"); return; }
+    // offline, the service worker answers a search made here before (or says it has none)
     fetch(nearestUrl + "?" + query, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
       .then(function (res) {
@@ -182,7 +178,7 @@
         renderSegments(res.data.segments || []);
         saveDraft();
       })
-      .catch(function () { say("warning", "查找路段失败：网络不可用。"); });
+      .catch(function () { say("warning", "当前无网络，无法查找路段（在有网络时查找过的路段离线也可再查）。"); });
   }
 
   function locate() {
@@ -233,7 +229,7 @@
     return row;
   }
 
-  // ---------------------------------------------------------------- draft (text only)
+  // ---------------------------------------------------------------- draft and photos (IndexedDB)
 
   function collect() {
     var fields = {};
@@ -262,17 +258,8 @@
   }
 
   function saveDraft() {
-    try {
-      var draft = collect();
-      if (hasContent(draft)) { localStorage.setItem(draftKey, JSON.stringify(draft)); }
-    } catch (e) { /* storage full or disabled: nothing more to do */ }
+    return Q ? Q.drafts.put(draftKey, collect()).catch(function () { /* storage full: said on submit */ }) : Promise.resolve();
   }
-
-  function loadDraft() {
-    try { return JSON.parse(localStorage.getItem(draftKey) || "null"); } catch (e) { return null; }
-  }
-
-  function clearDraft() { try { localStorage.removeItem(draftKey); } catch (e) { /* ignore */ } }
 
   function restore(draft) {
     list.textContent = "";
@@ -294,7 +281,14 @@
     gpsStatus.textContent = draft.fields.lon ? "定位（草稿）：" + draft.fields.lon + ", " + draft.fields.lat : "";
   }
 
-  // ---------------------------------------------------------------- submit with retry
+  function restoreFromStore() {
+    return Q.drafts.get(draftKey).then(function (draft) {
+      if (draft) { restore(draft); }
+      return photos.render();
+    });
+  }
+
+  // ---------------------------------------------------------------- submit through the offline queue
 
   function errorList(data) {
     var box = document.createElement("div");
@@ -310,57 +304,92 @@
     return box;
   }
 
-  function scheduleRetry() {
-    if (retryTimer) { return; }
-    retryTimer = setInterval(function () { if (navigator.onLine) { submit(true); } }, 15000);
+  function csrfToken() { var f = form.elements.csrf_token; return f ? f.value : ""; }
+
+  // the form as a queue item (offline-queue.js): its text parts and the draft's photos
+  function queueItem() {
+    var fields = [];
+    new FormData(form).forEach(function (value, name) { if (typeof value === "string") { fields.push([name, value]); } });
+    return Q.files.list(draftKey).then(function (files) {
+      var kind = form.elements.kind;
+      var kindText = kind && kind.options ? kind.options[kind.selectedIndex].text : "检查记录";
+      return {
+        id: $(".js-uuid", form).value, kind: "inspection", url: form.action, user: user, fields: fields, draft: collect(),
+        label: kindText + " · " + checkedSegments().map(function (s) { return s.label; }).join("、"),
+        files: files.map(function (f) {
+          return { id: f.id, field: f.field, idField: f.field + "_client_id", blob: f.blob, name: f.name, sha256: f.sha256, added: f.added };
+        })
+      };
+    });
   }
 
-  function submit(isRetry) {
+  // a blank form with a fresh client id (the last one is in the queue now)
+  function resetForm() {
+    form.reset();
+    $(".js-uuid", form).value = Q.uuid4();
+    $all(".finding", findings).forEach(function (row, i) { if (i) { row.remove(); } });
+    if (!$(".finding", findings)) { addFinding(0); }
+    $all("input[name=segment_ids]", list).forEach(function (box) { box.checked = false; });
+    $all(".finding", findings).forEach(updateUnit);
+    renumber(); kindChanged(); segmentsChanged();
+    gpsStatus.textContent = "";
+    return photos.render();
+  }
+
+  function flushFor(item, again) {
+    return Q.flush({ user: user, csrf: csrfToken() }).then(function (results) {
+      var mine = results.filter(function (r) { return r.item.id === item.id; })[0];
+      return mine || (again ? { item: item, ok: false } : flushFor(item, true));  // a flush already under way missed it
+    });
+  }
+
+  function sendNow(item) {
+    say("info", "正在提交…");
+    return flushFor(item, false).then(function (res) {
+      if (res.ok) {
+        say("ok", "已保存，正在打开检查记录…");
+        window.location.assign(res.data.url);
+        return;
+      }
+      var state = res.item.state;
+      if (state === "failed") {  // refused by the server: back into the form, to fix and submit again
+        return Q.drafts.remove(draftKey).then(function () { return Q.reopen(item.id, draftKey); })
+          .then(restoreFromStore)
+          .then(function () { say("error", errorList(res.data && res.data.error ? res.data : { error: res.item.error })); });
+      }
+      return resetForm().then(function () {
+        say("warning", state === "login" ? "登录已过期：检查记录已存入本机“待同步”，重新登录后自动提交。"
+          : state === "unconfirmed" ? "记录已保存，但服务器未确认全部照片，已留在“待同步”中。"
+            : "网络中断：检查记录已存入本机“待同步”，恢复网络后自动提交（刷新或关闭浏览器不会丢失）。");
+      });
+    });
+  }
+
+  function submit() {
     if (submitting) { return; }
     submitting = true;
-    saveDraft();
     var button = $(".btn-submit", form);
     button.disabled = true;
-    say("info", isRetry ? "正在重试提交…" : "正在提交…");
-    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin",
-                         headers: { "X-Requested-With": "fetch", "Accept": "application/json" } })
-      .then(function (r) {
-        if (r.redirected && r.url.indexOf("/login") >= 0) {
-          throw { kind: "login" };
-        }
-        var type = r.headers.get("Content-Type") || "";
-        if (type.indexOf("application/json") < 0) { throw { kind: "http", status: r.status }; }
-        return r.json().then(function (data) { return { status: r.status, data: data }; });
+    say("info", "正在保存到本机…");
+    photos.idle().then(saveDraft).then(queueItem)
+      .then(function (item) { return Q.commit(item, draftKey); })
+      .then(function (item) {
+        if (navigator.onLine) { return sendNow(item); }
+        return resetForm().then(function () {
+          say("warning", "当前无网络：检查记录已存入本机“待同步”，恢复网络后自动提交（刷新或关闭浏览器不会丢失）。");
+        });
       })
-      .then(function (res) {
-        if (res.data.ok) {
-          clearDraft();
-          if (retryTimer) { clearInterval(retryTimer); retryTimer = null; }
-          say("ok", "已保存，正在打开检查记录…");
-          window.location.assign(res.data.url);
-          return;
-        }
-        say("error", errorList(res.data));
-      })
-      .catch(function (problem) {
-        if (problem && problem.kind === "login") {
-          say("warning", "登录已过期：草稿已保存在本机。请在新窗口重新登录后回到此页提交。");
-        } else if (problem && problem.kind === "http") {
-          say("error", problem.status === 413 ? "照片过大，请减少照片数量后重试（草稿已保存）。"
-            : "提交失败（" + problem.status + "），草稿已保存在本机，请稍后重试。");
-        } else {
-          say("warning", "有未提交的草稿：网络中断，检查记录已保存在本机，恢复网络后将自动重试提交。请勿关闭此页（照片只在此页面中保留）。");
-          scheduleRetry();
-        }
-      })
+      .catch(function () { say("error", "未能保存到本机（存储空间不足？），请重试。"); })
       .then(function () { submitting = false; button.disabled = false; });
   }
 
   // ---------------------------------------------------------------- wiring
 
   function init() {
+    Q = window.RoadchiefQueue;
+    if (!Q || !window.indexedDB) { say("warning", "此浏览器不能在本机保存记录，请在有网络时提交。"); }
     var uuidField = $(".js-uuid", form);
-    if (!uuidField.value) { uuidField.value = uuid4(); }
+    if (!uuidField.value) { uuidField.value = Q ? Q.uuid4() : ""; }
     $all(".js-locate, .js-add-finding").forEach(function (el) { el.hidden = false; });
     var locateButton = $(".js-locate");
     if (locateButton) { locateButton.addEventListener("click", locate); }
@@ -373,26 +402,30 @@
       });
     }
     $(".js-add-finding").addEventListener("click", function () { addFinding(); saveDraft(); });
-    findings.addEventListener("click", function (event) {
-      if (event.target.classList.contains("js-remove-finding")) {
-        event.target.closest(".finding").remove();
+    form.addEventListener("click", function (event) {
+      var target = event.target;
+      if (target.classList.contains("js-remove-finding")) {
+        var row = target.closest(".finding");
+        var field = $("input[type=file]", row).name;
+        row.remove();
         renumber();
-        saveDraft();
+        if (photos) { photos.queue(function () { return photos.removeField(field).then(saveDraft); }); }
       }
     });
     form.addEventListener("change", function (event) {
+      if (event.target.type === "file") { return; }  // field-photos.js keeps them
       if (event.target.name === "segment_ids") { segmentsChanged(); }
       if (event.target.name === "kind") { kindChanged(); }
       if (event.target.classList.contains("js-item")) { updateUnit(event.target.closest(".finding")); }
       saveDraft();
     });
-    form.addEventListener("input", saveDraft);
+    form.addEventListener("input", function (event) { if (event.target.type !== "file") { saveDraft(); } });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (!checkedSegments().length) { say("error", "请至少勾选一个检查路段。"); return; }
-      submit(false);
+      if (!Q) { form.submit(); return; }  // no IndexedDB: a plain form post
+      submit();
     });
-    window.addEventListener("online", function () { if (retryTimer) { submit(true); } });
     // without JS three blank rows are offered; with it, one (and "添加问题")
     $all(".finding", findings).slice(1).forEach(function (row) {
       if (!$(".js-item", row).value && !$("input[type=text]", row).value) { row.remove(); }
@@ -400,18 +433,37 @@
     $all(".finding", findings).forEach(updateUnit);
     kindChanged();
     segmentsChanged();
+    if (!Q) { return; }
+    photos = window.RoadchiefPhotos.attach(form, {
+      draftKey: draftKey, maxPhotos: parseInt(form.getAttribute("data-max-photos"), 10) || 6, maxSide: 1600,
+      saved: saveDraft, say: say
+    });
 
-    var draft = loadDraft();
-    if (draft && hasContent(draft)) {
-      $(".js-draft-text").textContent = "上次填写的检查记录（保存于 " + new Date(draft.saved).toLocaleString("zh-CN") + "）尚未提交成功。";
-      show(banner, true);
-      $(".js-draft-restore").addEventListener("click", function () {
-        restore(draft);
-        show(banner, false);
-        say("info", "草稿已恢复（同一提交编号，重复提交不会产生两条记录）。照片请重新拍摄或选择后提交。");
+    // a draft kept in this browser (text and photos) comes back by itself: nothing is lost on reload
+    document.addEventListener("roadchief:reopen", function (event) {
+      var draft = collect();
+      Q.files.list(draftKey).then(function (files) {
+        if (hasContent(draft) || files.length) { say("warning", "请先提交或丢弃正在填写的记录，再修改待同步中的记录。"); return; }
+        return Q.drafts.remove(draftKey).then(function () { return Q.reopen(event.detail, draftKey); }).then(function (item) {
+          if (!item) { return; }
+          return restoreFromStore().then(function () { say("info", "已取回该记录，请修改后重新提交。" + (item.error ? "（" + item.error + "）" : "")); });
+        });
       });
-      $(".js-draft-discard").addEventListener("click", function () { clearDraft(); show(banner, false); });
-    }
+    });
+    $(".js-draft-discard").addEventListener("click", function () {
+      photos.queue(function () { return Q.drafts.remove(draftKey).then(resetForm).then(function () { show(banner, false); }); });
+    });
+    photos.queue(function () { return Q.drafts.get(draftKey).then(function (draft) {
+      return Q.files.list(draftKey).then(function (files) {
+        if (draft && (hasContent(draft) || files.length)) {
+          restore(draft);
+          $(".js-draft-text").textContent = "上次填写的检查记录（保存于 " + new Date(draft.saved).toLocaleString("zh-CN") + "，照片 " +
+            files.length + " 张）已从本机恢复，可继续填写后提交；重复提交不会产生两条记录。";
+          show(banner, true);
+        }
+        return photos.render();
+      });
+    }).catch(function () { say("warning", "此浏览器不能在本机保存草稿，请在有网络时提交。"); }); });
   }
 
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }

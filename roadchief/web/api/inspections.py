@@ -97,6 +97,9 @@ class CompleteIn(Schema):
 class PhotoIn(Schema):
     photo = File(required=True)
     finding_id = Integer(load_default=None, validate=Range(1, MAX_ID))
+    client_photo_id = String(
+        load_default=None, metadata={"description": "手机端照片编号（UUID）：重复上传同一编号不会重复保存"}
+    )
 
 
 class CatalogQuery(Schema):
@@ -215,9 +218,14 @@ def inspections_detail(inspection_id: int):
 @bp.doc(
     tags=[INSPECTION_TAG],
     summary="上传检查照片",
-    description="multipart/form-data：photo（JPEG/PNG/WebP，解码校验，保留 EXIF 拍摄时间），可选 finding_id。仅登记人可上传。",
+    description="multipart/form-data：photo（JPEG/PNG/WebP，解码校验，保留 EXIF 拍摄时间），可选 finding_id、"
+    "client_photo_id（手机端照片编号，UUID）。仅登记人可上传。回执含 sha256（所存文件的 SHA-256）；"
+    "同一 client_photo_id 再次上传返回 200 与已保存的照片，不会重复保存。",
     operation_id="uploadInspectionPhoto",
-    responses=returns("InspectionPhoto", "已上传", 201),
+    responses={
+        **returns("InspectionPhoto", "已上传", 201),
+        **returns("InspectionPhoto", "该照片此前已上传（按 client_photo_id）", 200),
+    },
     security=BEARER,
 )
 def inspections_photo(inspection_id: int, form):
@@ -228,7 +236,12 @@ def inspections_photo(inspection_id: int, form):
     inspection = _inspection_or_abort(inspection_id)
     try:
         photo = inspection_photos.add_photo(
-            current_user, inspection, form["photo"], current_app.config["UPLOAD_DIR"], form["finding_id"]
+            current_user,
+            inspection,
+            form["photo"],
+            current_app.config["UPLOAD_DIR"],
+            form["finding_id"],
+            client_id=form["client_photo_id"],
         )
     except PermissionError:
         abort(403)
@@ -236,7 +249,9 @@ def inspections_photo(inspection_id: int, form):
         "id": photo.id,
         "finding_id": photo.finding_id,
         "taken_at": photo.taken_at.isoformat() if photo.taken_at else None,
-    }, 201
+        "client_id": photo.client_id,
+        "sha256": photo.sha256,
+    }, 200 if getattr(photo, "resent", False) else 201
 
 
 @bp.get("/inspections/nearest")

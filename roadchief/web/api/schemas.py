@@ -308,7 +308,10 @@ INSPECTION = obj(
 RECORDED_INSPECTION = {
     "allOf": [ref("Inspection"), obj({"warnings": {**array(STRING), "description": "提醒（如定位远离路段）"}})]
 }
-PHOTO = obj({"id": INTEGER, "finding_id": nullable(INTEGER), "taken_at": nullable(STRING)})
+PHOTO = obj(
+    {"id": INTEGER, "finding_id": nullable(INTEGER), "taken_at": nullable(STRING)},
+    {"client_id": nullable(STRING), "sha256": nullable(STRING)},
+)
 CATALOG = obj(
     {
         "id": INTEGER,
@@ -393,8 +396,24 @@ BULLETIN = obj(
     }
 )
 
+TODO = obj(
+    {
+        "kind": STRING,
+        "kind_label": STRING,
+        "id": INTEGER,
+        "title": STRING,
+        "place": STRING,
+        "deadline": {**nullable(STRING), "description": "期限（北京日期，YYYY-MM-DD）；无期限为 null"},
+        "overdue": BOOLEAN,
+        "state": STRING,
+        "url": STRING,
+    }
+)
+TODOS = obj({"count": INTEGER, "items": array(TODO), "office": nullable(STRING)})
+
 BASE_SCHEMAS: dict[str, dict] = {
     "Error": ERROR,
+    "Todos": TODOS,
     "SegmentCollection": feature_collection(SEGMENT_PROPERTIES, "LineString", "MultiLineString"),
     "SegmentDetail": SEGMENT_DETAIL,
     "NetworkSummary": NETWORK_SUMMARY,
