@@ -17,6 +17,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, url_for
 
 from roadchief.web.access import public
+from roadchief.web.assets import BUNDLES
 
 bp = Blueprint("pwa", __name__)
 
@@ -53,6 +54,7 @@ def service_worker():
     settings = {
         "version": current_app.extensions["pwa_version"],
         "precache": [url_for("static", filename=f) for f in current_app.extensions["pwa_files"]]
+        + [url_for("static", filename=name) for name in BUNDLES]  # built from those files (web/assets.py)
         + [url_for("pwa.manifest")],
         "pages": [url_for(e) for e in FIELD_PAGES],
         "data": [url_for(e) for e in DATA_PREFIXES],
