@@ -15,6 +15,7 @@ from roadchief.extensions import db
 from roadchief.models import Segment, Town, Village
 from roadchief.services.accounts import create_token
 from tests.conftest import make_user
+from tests.patrol_traces import trace
 
 XIAOBA = "640381100"  # 小坝镇
 OTHER_TOWN = "640381101"
@@ -185,4 +186,41 @@ def collect(app) -> list[Call]:
     call("GET", "/api/v1/events?include_repaired=1", city)
     call("GET", "/api/v1/assets", city)
     call("GET", "/api/v1/assets?bbox=9,9,1,1", city)  # 400
+
+    patrol_calls(call, town, city, finance, segment)
     return calls
+
+
+def patrol_calls(call, town: dict, city: dict, finance: dict, segment: Segment) -> None:
+    """巡查轨迹 (第二十二条): a rainy-day patrol driven along the town's segment three hours ago."""
+    started = datetime.now(UTC).timestamp() - 3 * 3600
+    fixes = trace(json.loads(segment.geometry)["coordinates"], speed_kmh=20, t0=started)
+    points = [{"lon": lon, "lat": lat, "t": t} for lon, lat, t in fixes]
+    body = {
+        "client_id": "9d4f2b1e-7c3a-4e5f-8a6b-1c2d3e4f5a6b",
+        "kind": "flood",
+        "duty_phase": "雨中",
+        "points": points,
+        "note": "雨中巡查",
+    }
+    track = call("POST", "/api/v1/patrols", town, json=body).get_json()
+    call("POST", "/api/v1/patrols", town, json=body)  # 200, idempotent
+    call("POST", "/api/v1/patrols", city, json=body)  # 409: another's client_id
+    far = {**points[1], "lon": 116.4, "lat": 39.9}  # Beijing
+    call("POST", "/api/v1/patrols", town, json={"points": [points[0], far]})  # 400 naming 第 2 个点
+    call("POST", "/api/v1/patrols", town, json={"points": points[:1]})  # 422: fewer than 2 points
+    call("POST", "/api/v1/patrols", finance, json=body)  # 403: finance does not patrol
+    gpx = call("GET", f"/api/v1/patrols/{track['id']}/track.gpx", town)
+    other_town = bearer(make_user("town_office", town=OTHER_TOWN))
+    call("GET", f"/api/v1/patrols/{track['id']}/track.gpx", other_town)  # 404: outside its scope
+    call("POST", "/api/v1/patrols/gpx", town, data={"file": (io.BytesIO(gpx.data), "patrol.gpx"), "kind": "daily"})
+    broken = gpx.data.replace(b"</trkpt>", b"", 2)
+    call("POST", "/api/v1/patrols/gpx", town, data={"file": (io.BytesIO(broken), "broken.gpx")})  # 400 with the line
+    call("POST", "/api/v1/patrols/gpx", town, data={"kind": "daily"})  # 422: no file
+    call("GET", "/api/v1/patrols", town)
+    call("GET", "/api/v1/patrols?flagged=1", city)
+    call("GET", "/api/v1/patrols?limit=0", town)  # 422
+    call("GET", f"/api/v1/patrols/{track['id']}", town)
+    call("GET", "/api/v1/patrols/999999", town)  # 404
+    call("GET", "/api/v1/patrol-tracks", city)
+    call("GET", "/api/v1/patrol-tracks?bbox=9,9,1,1", city)  # 400

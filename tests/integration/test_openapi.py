@@ -4,6 +4,7 @@ operationId and a real response schema, and real answers — successes and error
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 
 import pytest
 from openapi_schema_validator import OAS30Validator
@@ -36,10 +37,15 @@ def api_routes(app) -> list[tuple[str, str, str]]:
 
 
 def success_schema(operation: dict) -> dict | None:
+    """The schema of the first success answer: JSON, or a file's own content type (GPX)."""
     for code, response in operation.get("responses", {}).items():
         if code.startswith("2"):
-            return response.get("content", {}).get("application/json", {}).get("schema")
+            return next((c["schema"] for c in response.get("content", {}).values() if c.get("schema")), None)
     return None
+
+
+def is_json(media: str) -> bool:
+    return media == "application/json" or media.endswith("+json")
 
 
 def validator(spec: dict, schema: dict) -> OAS30Validator:
@@ -77,7 +83,7 @@ def test_every_api_route_is_documented_with_an_operation_id_and_a_schema(app):
             if schema != {"$ref": "#/components/schemas/Error"}:
                 problems.append(f"{where}: {code} does not answer with the Error schema")
     assert not problems, "OpenAPI document out of step with the routes:\n" + "\n".join(problems)
-    assert len(ids) >= 26
+    assert len(ids) >= 32
 
 
 def test_operation_ids_are_stable(app):
@@ -111,6 +117,12 @@ def test_operation_ids_are_stable(app):
         "restoreEvent",
         "repairEvent",
         "listAssets",
+        "createPatrol",
+        "uploadPatrolGpx",
+        "listPatrols",
+        "getPatrol",
+        "getPatrolGpx",
+        "getPatrolTrackLayer",
     } <= ids
 
 
@@ -132,9 +144,21 @@ def test_real_answers_match_the_documented_schemas(demo_app, calls):
         if documented is None:
             problems.append(f"{where}: status not documented")
             continue
-        schema = documented.get("content", {}).get("application/json", {}).get("schema")
-        body = call.response.get_json(silent=True)
-        assert schema and body is not None, where
+        media = call.response.mimetype
+        schema = documented.get("content", {}).get(media, {}).get("schema")
+        if schema is None:
+            problems.append(f"{where}: answers {media}, documented {sorted(documented.get('content', {}))}")
+            continue
+        if is_json(media):
+            body = call.response.get_json(silent=True)
+            assert body is not None, where
+        else:  # a file download: text in the documented string schema, well-formed when it is XML
+            body = call.response.get_data(as_text=True)
+            if media.endswith(("+xml", "/xml")):
+                try:
+                    ET.fromstring(body.encode())
+                except ET.ParseError as error:
+                    problems.append(f"{where}: not well-formed XML: {error}")
         errors = sorted(validator(spec, schema).iter_errors(body), key=lambda e: list(e.absolute_path))
         problems += [f"{where}: {'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in errors[:3]]
         statuses.add(status)
@@ -180,6 +204,11 @@ def test_refusals_keep_their_status_and_the_one_error_body(calls):
     assert body["code"] == "not_found" and body["message"] == "页面不存在"  # not werkzeug's English text
     body = answer("GET", "/api/v1/funding/plan/1999", 404)
     assert body["message"] == "年度不正确：1999"
+    body = answer("POST", "/api/v1/patrols", 400)  # a point outside the city, named
+    assert "第 2 个点" in body["message"] and "不在青铜峡市范围内" in body["message"]
+    assert "他人" in answer("POST", "/api/v1/patrols", 409)["message"]
+    assert "GPX 文件格式错误（第" in answer("POST", "/api/v1/patrols/gpx", 400)["message"]
+    assert answer("GET", "/track.gpx", 404)["code"] == "not_found"
 
 
 def test_unknown_api_urls_and_methods_answer_the_error_body(app):

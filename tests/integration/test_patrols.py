@@ -380,7 +380,11 @@ def test_map_layer_colours_by_pass_and_flag(demo_app):
     client = demo_app.test_client()
     login(client, city)
     page = client.get("/").get_data(as_text=True)
-    assert "js/map-patrols.js" in page and "data-patrols-api" in page
+    # map-patrols.js is served inside the map bundle (web/assets.py BUNDLES)
+    from roadchief.web.assets import BUNDLES
+
+    assert "js/map-patrols.js" in BUNDLES["js/map.bundle.js"]
+    assert "js/map.bundle." in page and "data-patrols-api" in page
 
 
 def test_fixes_milliseconds_apart_keep_their_order(demo_app):

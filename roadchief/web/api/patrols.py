@@ -13,10 +13,16 @@ from roadchief.models.patrols import PATROL_KINDS
 from roadchief.web.access import allow
 from roadchief.web.api import BEARER, bp, compressed_json, parse_bbox
 from roadchief.web.api.fields import String
+from roadchief.web.api.schemas import returns
+from roadchief.web.api.schemas_patrols import GPX_MEDIA
 
 PATROL_TAG = "巡查轨迹"
 RECORDERS = roles_for(LOG_INSPECTION)
 KIND_TEXT = "、".join(f"{k}（{v}）" for k, v in PATROL_KINDS.items())
+RECORDED = {
+    **returns("PatrolTrack", "已新建", 201),
+    **returns("PatrolTrack", "该 client_id 的轨迹此前已保存（幂等）", **{"409": "该 client_id 已被他人的轨迹使用"}),
+}
 
 
 class PointIn(Schema):
@@ -84,7 +90,8 @@ def _record(points, body, source: str):
     description="手机记录的定位点 [{lon, lat, t}]。服务器按当年核验规则计算时长、里程、车速、定位中断，以及本人范围内"
     "轨迹经过的各路段在缓冲距离（默认 30 米，EPSG:4544）内的覆盖率；超过最高车速的路段计为路过、不计覆盖。"
     "同一 client_id 重复上传返回 200 与已保存的轨迹；新建返回 201。坐标或时间有误时 400，指明第几个点。",
-    responses={201: "已新建", 200: "该 client_id 的轨迹此前已保存（幂等）"},
+    operation_id="createPatrol",
+    responses=RECORDED,
     security=BEARER,
 )
 def patrol_create(body):
@@ -99,7 +106,8 @@ def patrol_create(body):
     summary="上传 GPX 轨迹",
     description="multipart/form-data：file（GPX 1.1，读取所有 <trkpt>，每点须有 <time>），可选 client_id、kind、"
     "duty_phase、note。格式错误时 400，指明行号或第几个轨迹点；不接受 DOCTYPE/实体声明。",
-    responses={201: "已新建", 200: "该 client_id 的轨迹此前已保存（幂等）"},
+    operation_id="uploadPatrolGpx",
+    responses={**RECORDED, 413: "上传文件过大"},
     security=BEARER,
 )
 def patrol_gpx_upload(form):
@@ -116,6 +124,8 @@ def patrol_gpx_upload(form):
     tags=[PATROL_TAG],
     summary="巡查轨迹列表",
     description="本人权限范围内的轨迹（新在前），含指标、核验标记与各路段覆盖率，不含定位点。",
+    operation_id="listPatrols",
+    responses=returns("PatrolTrackList"),
     security=BEARER,
 )
 def patrol_list(query):
@@ -131,7 +141,10 @@ def patrol_list(query):
 @bp.doc(
     tags=[PATROL_TAG],
     summary="巡查轨迹详情",
-    description="指标（时长秒、里程米、最高车速、中断数）、核验标记、当年规则、各路段长度、覆盖米数与覆盖率，以及定位点。",
+    description="指标（时长秒、里程米、最高车速、中断数）、核验标记、当年规则、各路段长度、覆盖米数与覆盖率，以及定位点。"
+    "不存在或不在本人权限范围内时 404。",
+    operation_id="getPatrol",
+    responses=returns("PatrolTrackDetail"),
     security=BEARER,
 )
 def patrol_detail(track_id: int):
@@ -146,8 +159,9 @@ def patrol_detail(track_id: int):
 @bp.doc(
     tags=[PATROL_TAG],
     summary="巡查轨迹 GPX",
-    description="GPX 1.1（时间为 UTC）。",
-    responses={200: {"description": "GPX 1.1", "content": {"application/gpx+xml": {}}}},
+    description="GPX 1.1（时间为 UTC），作为附件 patrol-{track_id}.gpx 下载。不存在或不在本人权限范围内时 404（JSON 错误）。",
+    operation_id="getPatrolGpx",
+    responses=returns("GpxDocument", "GPX 1.1 文件", media=GPX_MEDIA),
     security=BEARER,
 )
 def patrol_track_gpx(track_id: int):
@@ -157,7 +171,7 @@ def patrol_track_gpx(track_id: int):
     track = patrols.get_track(current_user, track_id)
     return Response(
         track_gpx(f"巡查轨迹 {track.id}", patrols.points_of(track), track.patroller_name),
-        mimetype="application/gpx+xml",
+        mimetype=GPX_MEDIA,
         headers={"Content-Disposition": f'attachment; filename="patrol-{track.id}.gpx"'},
     )
 
@@ -170,7 +184,8 @@ def patrol_track_gpx(track_id: int):
     summary="巡查轨迹图层 GeoJSON",
     description="本人权限范围内最近的轨迹（LineString，每条最多 400 点），properties：passed 核验通过、flags 标记、"
     "coverage_pct 最高路段覆盖率、url。地图按通过/标记着色。",
-    responses={200: "FeatureCollection（LineString）", 304: "未变化（ETag）"},
+    operation_id="getPatrolTrackLayer",
+    responses=returns("PatrolTrackCollection", "FeatureCollection（LineString）", **{"304": "未变化（ETag）"}),
     security=BEARER,
 )
 def patrol_layer(query):

@@ -35,10 +35,11 @@ def ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def returns(name: str, description: str = "成功", status: int = 200, **more) -> dict:
-    """``@bp.doc(responses=...)``: the operation answers ``status`` with the schema ``name``;
-    ``more`` adds other statuses ({409: "…"} style descriptions)."""
-    answer = {"description": description, "content": {"application/json": {"schema": ref(name)}}}
+def returns(name: str, description: str = "成功", status: int = 200, media: str = "application/json", **more) -> dict:
+    """``@bp.doc(responses=...)``: the operation answers ``status`` with the schema ``name`` as
+    ``media`` (a file download names its own content type); ``more`` adds other statuses
+    ({409: "…"} style descriptions)."""
+    answer = {"description": description, "content": {media: {"schema": ref(name)}}}
     return {status: answer, **{int(code): text for code, text in more.items()}}
 
 
@@ -434,7 +435,9 @@ BASE_SCHEMAS: dict[str, dict] = {
 
 
 def all_schemas() -> dict[str, dict]:
-    """components/schemas of the document: these and the map layers' (schemas_layers.py)."""
+    """components/schemas of the document: these, the map layers' (schemas_layers.py) and the
+    patrol tracks' (schemas_patrols.py)."""
     from roadchief.web.api.schemas_layers import LAYER_SCHEMAS
+    from roadchief.web.api.schemas_patrols import PATROL_SCHEMAS
 
-    return {**BASE_SCHEMAS, **LAYER_SCHEMAS}
+    return {**BASE_SCHEMAS, **LAYER_SCHEMAS, **PATROL_SCHEMAS}
