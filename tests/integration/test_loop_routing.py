@@ -126,14 +126,14 @@ def test_assignee_table_refuses_a_bad_role(demo_app):
     db.session.rollback()
 
 
-def _migration_0011():
+def _migration_routing():
     import importlib.util
     from pathlib import Path
 
     from roadchief import MIGRATIONS_DIR
 
-    path = Path(MIGRATIONS_DIR) / "versions" / "0011_rectification_routing.py"
-    spec = importlib.util.spec_from_file_location("migration_0011", path)
+    path = Path(MIGRATIONS_DIR) / "versions" / "0014_rectification_routing.py"
+    spec = importlib.util.spec_from_file_location("migration_routing", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -160,7 +160,7 @@ def test_migration_backfills_assignees_and_report_history(demo_app, demo_client)
     with db.engine.connect() as conn:
         outer = conn.begin()
         with Operations.context(MigrationContext.configure(conn)):
-            migration = _migration_0011()
+            migration = _migration_routing()
             migration.downgrade()
             migration.upgrade()
             rows = conn.execute(
