@@ -146,6 +146,12 @@ def register_web(app):
         # worker threads are reused: never let one request's actor leak into the next one's audit entries
         set_actor(Actor(name="anonymous", ip=request.remote_addr))
 
+    @app.teardown_request
+    def no_actor_after_the_request(_error=None):
+        # nor outlive the request: code run afterwards in the same thread (a command, a test
+        # calling a service) must act as itself, not as the last signed-in user (不相容职务分离 reads it)
+        set_actor(None)
+
     app.before_request(access.enforce)
 
     csp = _csp(app.config.get("TILE_URL", ""))

@@ -152,3 +152,14 @@ def test_serve_warns_on_stderr(demo_app, monkeypatch):
     monkeypatch.setattr(waitress, "serve", lambda *args, **kwargs: None)
     result = demo_app.test_cli_runner().invoke(main, ["serve", "--no-demo"])
     assert result.exit_code == 0 and "警告" in result.stderr and "ROADCHIEF_PUBLIC_BASE_URL" in result.stderr
+
+
+def test_a_request_s_actor_does_not_outlive_it(demo_app):
+    # a service called after a signed-in request (a command, a test) acts as itself, not as that user
+    from roadchief.services.audit import current_actor
+    from tests.conftest import login, make_user
+
+    client = demo_app.test_client()
+    login(client, make_user("city_office", username="actor-leak"))
+    assert client.get("/funding/").status_code in (200, 302)
+    assert current_actor().user_id is None and current_actor().name != "actor-leak"
