@@ -265,3 +265,25 @@ def demo_app_with(databases):
     yield factory
     for gen in apps:
         next(gen, None)
+
+
+# Tests known to take seconds each (measured with --durations): the browser journeys, and the few
+# integration tests that load, back up or sweep the whole demo. `pytest -m "not slow"` skips them for
+# a quick loop; CI runs everything.
+SLOW_TESTS = {
+    "test_access_matrix",
+    "test_bulk_chief_accounts_from_the_page_stream_the_pdf",
+    "test_import_killed_half_way_leaves_nothing",
+    "test_three_thousand_rows_with_progress",
+    "test_backup_and_restore_keep_evening_times_exactly",
+    "test_api_export_imports_back_without_multiplying_stakes",
+    "test_export_imports_back_into_an_empty_register_unchanged",
+    "test_round_trip_of_demo_with_closed_quarter_ledger_and_photos",
+    "test_round_trip_includes_inspections",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "/e2e/" in item.nodeid.replace("\\", "/") or item.originalname in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)

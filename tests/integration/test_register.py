@@ -46,35 +46,39 @@ def test_load_demo_twice_changes_nothing(demo_app):
     assert network_summary() == before
 
 
-def test_load_demo_adds_the_demo_year_unless_told_not_to(demo_runner):
-    from sqlalchemy import func
+def _recording_demo_year(monkeypatch) -> list:
+    """The demo year's loader replaced by a recorder: what it loads is checked once, for real, in
+    test_demo_activity.py (demo_activity_app); here only that the commands call it, and once."""
+    from roadchief.services import demo_activity
 
-    from roadchief.models.inspections import Inspection
+    loaded: list = []
+    monkeypatch.setattr(demo_activity, "has_activity", lambda: bool(loaded))
+    monkeypatch.setattr(demo_activity, "load_demo_activity", lambda **_kw: loaded.append(1) or "演示年度：已载入")
+    return loaded
 
+
+def test_load_demo_adds_the_demo_year_unless_told_not_to(demo_runner, monkeypatch):
+    loaded = _recording_demo_year(monkeypatch)
     result = demo_runner.invoke(main, ["load-demo", "--no-activity"])
     assert result.exit_code == 0, result.output
-    assert not db.session.scalar(select(func.count(Inspection.id)))
+    assert loaded == []
     result = demo_runner.invoke(main, ["load-demo"])
     assert result.exit_code == 0, result.output
-    assert "演示业务数据（合成）已载入" in result.output
-    assert db.session.scalar(select(func.count(Inspection.id))) > 0
+    assert "载入演示业务数据（合成）" in result.output and loaded == [1]
     again = demo_runner.invoke(main, ["load-demo"])  # once only: a second run leaves the activity alone
-    assert again.exit_code == 0 and "演示业务数据" not in again.output
+    assert again.exit_code == 0 and "演示业务数据" not in again.output and loaded == [1]
 
 
 def test_serve_loads_the_demo_year_on_first_start(runner, monkeypatch):
     import waitress
-    from sqlalchemy import func
 
-    from roadchief.models.inspections import Inspection
-
+    loaded = _recording_demo_year(monkeypatch)
     served = []
     monkeypatch.setattr(waitress, "serve", lambda app, **kwargs: served.append(kwargs))
     result = runner.invoke(main, ["serve", "--port", "5999"])
     assert result.exit_code == 0, result.output
     assert served == [{"host": "127.0.0.1", "port": 5999, "threads": 8}]
-    assert "演示业务数据（合成）已载入" in result.output
-    assert db.session.scalar(select(func.count(Inspection.id))) > 0
+    assert "载入演示业务数据（合成）" in result.output and loaded == [1]
 
 
 def test_chief_replaced_mid_year_stays_attributable(demo_app):
