@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import event, insert, select
@@ -161,3 +162,28 @@ def test_a_vacant_post_names_the_last_chief_serving_in_the_quarter(demo_app):
     for a in serving:
         by_scope[a.chief_id].append(a)
     assert {c["id"] for c in row["chiefs"]} == set(by_scope)
+
+
+def test_the_quarter_pdf_prints_every_units_figures_and_wraps_long_text(demo_app, tmp_path):
+    """One-line cells are drawn as strings, longer text still wraps inside its column."""
+    from roadchief.reports import pdf_layout
+    from roadchief.reports.document_model import MONEY, Column, Grid, Row
+    from roadchief.reports.funding_pdf import quarter_pdf
+    from tests.unit.test_funding_reports import assert_fonts_embedded, pdf_text
+
+    report = funding_quarter.quarter_report(2022, 1)
+    pdf = quarter_pdf(report)
+    text = pdf_text(pdf, tmp_path)
+    assert_fonts_embedded(pdf, tmp_path)
+    for unit in report["units"]:
+        assert f"{Decimal(unit['quarter_base']):,.2f}" in text
+    assert report["units"][-1]["town"] in text
+
+    long = "很长的乡镇名称" * 8
+    grid = Grid(
+        (Column("名称", 30), Column("金额", 20, kind=MONEY)), (Row((long, None)), Row(("短", None))), label_col=0
+    )
+    styles = pdf_layout._styles(pdf_layout.register_cjk_font())
+    table = pdf_layout._grid_table(grid, styles, 300)
+    first, second = table._cellvalues[1][0], table._cellvalues[2][0]
+    assert isinstance(first, pdf_layout.Paragraph) and second == "短"
