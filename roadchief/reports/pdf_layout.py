@@ -13,6 +13,7 @@ from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -31,6 +32,7 @@ GRID_COLOUR = colors.HexColor("#4D4D4D")
 DRAFT_RED = colors.HexColor("#C0392B")
 APPROVED_GREEN = colors.HexColor("#1E6B3A")
 _ALIGN = {"left": TA_LEFT, "center": TA_CENTER, "right": TA_RIGHT}
+CELL_PADDING = 3
 
 
 def _styles(font: str) -> dict[str, ParagraphStyle]:
@@ -77,8 +79,8 @@ def _grid_table(grid: Grid, styles: dict, width: float) -> Table:
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
     ]
     if grid.groups:
         grouped = set()
@@ -87,29 +89,41 @@ def _grid_table(grid: Grid, styles: dict, width: float) -> Table:
             commands.append(("SPAN", (first, 0), (last, 0)))
             grouped.update(range(first, last + 1))
         commands += [("SPAN", (c, 0), (c, 1)) for c in range(len(cols)) if c not in grouped]
+    scale = width / sum(c.width for c in cols)
+    widths = [c.width * scale for c in cols]
+    # A cell whose text fits on one line is a plain string (drawn like the Paragraph it replaces:
+    # same font, size, leading and alignment): breaking thousands of one-line Paragraphs into lines
+    # was most of the time of a province's PDF (issue #15). Longer text stays a wrapping Paragraph.
+    font, size, leading = styles["left"].fontName, styles["left"].fontSize, styles["left"].leading
+    room = [w - CELL_PADDING * 2 - 0.5 for w in widths]
+
+    def fits(text: str, space: float) -> bool:
+        return "\n" not in text and stringWidth(text, font, size) <= space
+
+    commands[0] = ("FONT", (0, 0), (-1, -1), font, size, leading)  # table default is Helvetica
+    commands += [
+        ("ALIGN", (i, head_rows), (i, -1), c.alignment.upper()) for i, c in enumerate(cols) if c.alignment != "left"
+    ]
     data = header
     for r, row in enumerate(grid.rows, head_rows):
         if row.style == "section":
             data.append([Paragraph(escape(row.cells[0]), styles["left"])] + [""] * (len(cols) - 1))
             commands.append(("SPAN", (0, r), (-1, r)))
         else:
-            data.append(
-                [
-                    Paragraph(
-                        escape(_cell_text(v, c.kind)),
-                        styles["child" if row.style == "child" and i == grid.label_col else c.alignment],
-                    )
-                    for i, (v, c) in enumerate(zip(row.cells, cols))
-                ]
-            )
+            cells = []
+            for i, (v, c) in enumerate(zip(row.cells, cols)):
+                text = _cell_text(v, c.kind)
+                style = styles["child" if row.style == "child" and i == grid.label_col else c.alignment]
+                if style.leftIndent == 0 and fits(text, room[i]):
+                    cells.append(text)  # one line: drawn as a string, without a Paragraph's line breaking
+                else:
+                    cells.append(Paragraph(escape(text), style))
+            data.append(cells)
         if row.style in FILLS:
             commands.append(("BACKGROUND", (0, r), (-1, r), FILLS[row.style]))
         if row.style == "total":
             commands.append(("LINEABOVE", (0, r), (-1, r), 1, GRID_COLOUR))
-    scale = width / sum(c.width for c in cols)
-    return Table(
-        data, colWidths=[c.width * scale for c in cols], repeatRows=head_rows, style=TableStyle(commands), hAlign="LEFT"
-    )
+    return Table(data, colWidths=widths, repeatRows=head_rows, style=TableStyle(commands), hAlign="LEFT")
 
 
 def _heading(doc: Document, styles: dict, width: float) -> list:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from roadchief.domain.clock import beijing_today
 from roadchief.domain.funding import FundingParams, plan_allocation, split_quarters
@@ -17,7 +17,6 @@ from roadchief.domain.money import format_fen
 from roadchief.extensions import db
 from roadchief.models import MileageVersion, SegmentMileage, Station, Town, Village
 from roadchief.services import NotFound
-from roadchief.services.chiefs import AssignmentIndex
 from roadchief.services.funding_params import check_period, params_for, quarter_end
 from roadchief.services.network import km_text
 from roadchief.services.units import UNIT_POSITION
@@ -58,12 +57,29 @@ class Place:
 
 
 def _listed_rows(version: MileageVersion):
-    """The version's listed segments with the class and paying unit held in the version
-    (in force that year), never the segment's current attributes."""
-    return db.session.execute(
+    """The version's listed metres summed in SQL per class and paying unit held in the version
+    (in force that year), never the segment's current attributes: one row per (class, town,
+    village, station), a few thousand at province scale instead of one per segment."""
+    groups = (
         select(
             SegmentMileage.road_class,
-            SegmentMileage.listed_m,
+            SegmentMileage.town_id,
+            SegmentMileage.village_id,
+            SegmentMileage.station_id,
+            func.sum(SegmentMileage.listed_m).label("metres"),
+            func.min(SegmentMileage.segment_id).label("first"),
+        )
+        .where(SegmentMileage.version_id == version.id, SegmentMileage.is_listed.is_(True))
+        .group_by(
+            SegmentMileage.road_class, SegmentMileage.town_id, SegmentMileage.village_id, SegmentMileage.station_id
+        )
+        .subquery()
+    )
+    # names joined to the few hundred groups, not to every segment (half the time on SQLite)
+    return db.session.execute(
+        select(
+            groups.c.road_class,
+            groups.c.metres,
             Town.code,
             Town.name,
             Village.code,
@@ -71,12 +87,14 @@ def _listed_rows(version: MileageVersion):
             Station.code,
             Station.name,
         )
-        .join(Town, SegmentMileage.town_id == Town.id)
-        .outerjoin(Village, SegmentMileage.village_id == Village.id)
-        .outerjoin(Station, SegmentMileage.station_id == Station.id)
-        .where(SegmentMileage.version_id == version.id, SegmentMileage.is_listed.is_(True))
-        # in segment order: a station's place takes the town of its first segment, the same on every database
-        .order_by(SegmentMileage.segment_id)
+        .select_from(groups)
+        .join(Town, groups.c.town_id == Town.id)
+        .outerjoin(Village, groups.c.village_id == Village.id)
+        .outerjoin(Station, groups.c.station_id == Station.id)
+        # groups in the order of their first segment: a place is met first through the group holding
+        # its first segment, so a station's place takes the town of its first segment (and every
+        # place's classes come in the order of its segments), the same on every database
+        .order_by(groups.c.first)
     )
 
 
@@ -92,7 +110,7 @@ def _places(year: int, by_payee: bool) -> tuple[MileageVersion, list[Place]]:
             place = places.setdefault(f"station:{s_code}", Place("station", s_code, s_name, t_code, s_name))
         else:
             place = places.setdefault(f"town:{t_code}", Place("town", t_code, t_name, t_code, t_name))
-        place.metres[road_class] += metres
+        place.metres[road_class] += int(metres)
     # every town with villages appears, even if it has no 镇道 of its own
     for place in list(places.values()):
         if place.kind == "village":
@@ -210,61 +228,21 @@ def payee_units(year: int, params: FundingParams | None = None) -> list[Unit]:
     return [Unit(place, plan.local_fen, split_quarters(plan.local_fen)) for place, plan in zip(places, allocation)]
 
 
-def _unit_chiefs(units: list[Unit], year: int, quarter: int) -> dict[str, object]:
-    """The chief answering for each unit at the end of the quarter (or the last one
-    serving in it, when the post was vacant at the end)."""
-    towns = {t.code: t.id for t in db.session.scalars(select(Town))}
-    villages = {v.code: v.id for v in db.session.scalars(select(Village))}
-    stations = {s.code: s.id for s in db.session.scalars(select(Station))}
-    ids = {"town": towns, "village": villages, "station": stations}
-    end = quarter_end(year, quarter)
-    start = date(year, 3 * quarter - 2, 1)
-    index = AssignmentIndex(end)
-    found = {}
-    for unit in units:
-        kind = unit.place.kind
-        target = ids[kind].get(unit.place.code)
-        chiefs = [a.chief for a in index.by_scope.get((kind, target), ()) if a.chief.position == UNIT_POSITION[kind]]
-        if not chiefs:
-            from roadchief.models import ChiefAssignment
-
-            column = {
-                "town": ChiefAssignment.town_id,
-                "village": ChiefAssignment.village_id,
-                "station": ChiefAssignment.station_id,
-            }[kind]
-            earlier = db.session.scalars(
-                select(ChiefAssignment)
-                .where(
-                    ChiefAssignment.scope_kind == kind,
-                    column == target,
-                    ChiefAssignment.start_date <= end,
-                    (ChiefAssignment.end_date.is_(None)) | (ChiefAssignment.end_date >= start),
-                )
-                .order_by(ChiefAssignment.start_date.desc())
-            ).all()
-            chiefs = [a.chief for a in earlier if a.chief.position == UNIT_POSITION[kind]][:1]
-        found[unit.place.key] = chiefs[0] if chiefs else None
-    return found
-
-
-def unit_holders(year: int, first_month: int, last_month: int) -> dict[str, list[tuple[object, list[int]]]]:
-    """unit_key → [(chief, months of the window he held the unit)] for every 镇级/村级/公路站路长
-    assigned to a paid unit on some day of the months (第二十条), in the order they served."""
+def _unit_assignments(first: date, last: date):
+    """Every 镇/村/公路站 assignment serving on some day of first…last, with its chief and unit,
+    in ONE statement (joined eager loads), in the order they were made."""
     from sqlalchemy import or_
-    from sqlalchemy.orm import selectinload
+    from sqlalchemy.orm import joinedload
 
     from roadchief.models import ChiefAssignment
 
-    first = date(year, first_month, 1)
-    last = _month_last_day(year, last_month)
-    rows = db.session.scalars(
+    return db.session.scalars(
         select(ChiefAssignment)
         .options(
-            selectinload(ChiefAssignment.chief),
-            selectinload(ChiefAssignment.town),
-            selectinload(ChiefAssignment.village),
-            selectinload(ChiefAssignment.station),
+            joinedload(ChiefAssignment.chief),
+            joinedload(ChiefAssignment.town),
+            joinedload(ChiefAssignment.village),
+            joinedload(ChiefAssignment.station),
         )
         .where(
             ChiefAssignment.scope_kind.in_(("town", "village", "station")),
@@ -272,7 +250,53 @@ def unit_holders(year: int, first_month: int, last_month: int) -> dict[str, list
             or_(ChiefAssignment.end_date.is_(None), ChiefAssignment.end_date >= first),
         )
         .order_by(ChiefAssignment.start_date, ChiefAssignment.id)
-    )
+    ).all()
+
+
+def quarter_assignments(year: int, quarter: int) -> list:
+    """The assignments serving in the quarter: what ``_unit_chiefs`` and ``unit_holders`` read."""
+    return _unit_assignments(date(year, 3 * quarter - 2, 1), quarter_end(year, quarter))
+
+
+def _unit_chiefs(units: list[Unit], year: int, quarter: int, rows: list | None = None) -> dict[str, object]:
+    """The chief answering for each unit at the end of the quarter (or the last one
+    serving in it, when the post was vacant at the end). One query for all units
+    (none when given the quarter's ``rows`` from ``quarter_assignments``)."""
+    end = quarter_end(year, quarter)
+    if rows is None:
+        rows = quarter_assignments(year, quarter)
+    at_end: dict[str, list] = defaultdict(list)
+    during: dict[str, list] = defaultdict(list)
+    for a in sorted(rows, key=lambda a: a.id):
+        kind = a.scope_kind
+        if a.chief.position != UNIT_POSITION[kind]:
+            continue
+        key = f"{kind}:{getattr(a, kind).code}"
+        during[key].append(a)
+        if a.end_date is None or a.end_date >= end:
+            at_end[key].append(a)
+    found = {}
+    for unit in units:
+        key = unit.place.key
+        if at_end.get(key):
+            found[key] = at_end[key][0].chief
+        elif during.get(key):  # vacant at the end: the one who started last in the quarter
+            found[key] = max(during[key], key=lambda a: a.start_date).chief
+        else:
+            found[key] = None
+    return found
+
+
+def unit_holders(
+    year: int, first_month: int, last_month: int, rows: list | None = None
+) -> dict[str, list[tuple[object, list[int]]]]:
+    """unit_key → [(chief, months of the window he held the unit)] for every 镇级/村级/公路站路长
+    assigned to a paid unit on some day of the months (第二十条), in the order they served.
+    ``rows``: the window's assignments already loaded (``_unit_assignments``)."""
+    first = date(year, first_month, 1)
+    last = _month_last_day(year, last_month)
+    if rows is None:
+        rows = _unit_assignments(first, last)
     found: dict[str, list[tuple[object, list[int]]]] = defaultdict(list)
     for a in rows:
         kind = a.scope_kind

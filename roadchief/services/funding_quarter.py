@@ -20,7 +20,14 @@ from roadchief.services.audit import current_actor, record_event
 from roadchief.services.duties import check_can_approve
 from roadchief.services.funding_ledger import _adjustments, _fen, is_settled, pool_balance
 from roadchief.services.funding_params import check_period, closed_quarters, params_for
-from roadchief.services.funding_plan import _holders_json, _km_json, _unit_chiefs, payee_units, unit_holders
+from roadchief.services.funding_plan import (
+    _holders_json,
+    _km_json,
+    _unit_chiefs,
+    payee_units,
+    quarter_assignments,
+    unit_holders,
+)
 from roadchief.services.transactions import lock_year, unit_of_work
 
 
@@ -42,8 +49,9 @@ def compute_quarter(year: int, quarter: int) -> dict:
     params = params_for(year)
     units = payee_units(year, params)
     scores = _scores(year, quarter)
-    chiefs = _unit_chiefs(units, year, quarter)
-    holders = unit_holders(year, 3 * quarter - 2, 3 * quarter)
+    assignments = quarter_assignments(year, quarter)  # the one query for the chiefs
+    chiefs = _unit_chiefs(units, year, quarter, assignments)
+    holders = unit_holders(year, 3 * quarter - 2, 3 * quarter, assignments)
     quarter_months = list(range(3 * quarter - 2, 3 * quarter + 1))
     rows = []
     sums = defaultdict(int)
