@@ -8,7 +8,7 @@ change to them is audited, services/audit.py), so a cached context is fresh by c
 unlike services.data_version it leaves out the inspections themselves, which every POST writes.
 It is read as a column of the segments query (``reference_version_column``): no statement of
 its own. Cached ORM objects are detached and only read, or copied into the request's session
-with ``Session.merge(load=False)`` (no SQL); each worker keeps its own small cache.
+with ``Session.merge(load=False)`` (no SQL); each app (so each worker) keeps its own small cache.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from roadchief.domain import notifications as notice_rules
@@ -40,8 +41,6 @@ REFERENCE_ENTITIES = (
     "notification_contact",
     "quarter_finalisation",
 )
-
-_CACHE = BodyCache(size=16)
 
 
 def reference_version_column():
@@ -83,14 +82,17 @@ class Context:
 
 
 def context_for(version: int, day: date) -> Context:
-    import sys; print("CTX", version, day, file=sys.stderr)
-    return _CACHE.get_or_build((version, day), lambda: _build(day))  # type: ignore[return-value]
+    """The context of a day at this reference version: from the app's cache, else built."""
+    app = current_app._get_current_object()
+    cache = app.extensions.setdefault("roadchief.inspection_context", BodyCache(size=16))
+    return cache.get_or_build((version, day), lambda: _build_apart(app, day))  # type: ignore[return-value]
 
 
-def _detach(session, objects) -> None:
-    for obj in objects:
-        if obj in session:
-            session.expunge(obj)
+def _build_apart(app, day: date) -> Context:
+    """Built in a session of its own (a nested app context has its own), closed at the end: its
+    objects come out detached with what was loaded, and none of the request's is touched."""
+    with app.app_context():
+        return _build(day)
 
 
 def _build(day: date) -> Context:
@@ -101,14 +103,10 @@ def _build(day: date) -> Context:
     session = db.session
     catalog = latest_catalog(day.year)
     if catalog is not None:
-        items = list(catalog.items)  # loaded before detaching
-        _detach(session, [catalog, *items])
+        list(catalog.items)  # loaded before the session closes
     rules_of_year = deadline_rules.rules_for(day.year)
     table = notifications.current_rules()
     index = AssignmentIndex(day)
-    chiefs = {a.chief for rows in index.by_scope.values() for a in rows}
-    _detach(session, [a for rows in index.by_scope.values() for a in rows])
-    _detach(session, chiefs)
     finals = {
         (f.scope_key, f.year, f.quarter): f.revision
         for f in session.scalars(select(QuarterFinalisation).where(QuarterFinalisation.year == day.year))
@@ -190,9 +188,4 @@ def enqueue_created(rects, ctx: Context, now) -> int:
     return len(rows)
 
 
-def clear() -> None:
-    _CACHE.clear()
-
-
-__all__ = ["Context", "Recipient", "context_for", "reference_version_column", "only_assignees", "clear"]
-
+__all__ = ["Context", "Recipient", "context_for", "enqueue_created", "only_assignees", "reference_version_column"]

@@ -108,10 +108,31 @@ def _clean_uuid(value: str | None) -> str:
         raise ServiceError("提交编号（client_uuid）格式不正确") from None
 
 
-def _existing(client_uuid: str, user) -> Inspection | None:
-    found = db.session.scalar(select(Inspection).where(Inspection.client_uuid == client_uuid))
-    if found is not None and found.user_id != user.id:
+def _existing(client_uuid: str, user_id: int) -> Inspection | None:
+    found = db.session.scalar(  # with what its JSON shows, loaded a table at a time (a repeat's answer)
+        select(Inspection)
+        .where(Inspection.client_uuid == client_uuid)
+        .options(
+            joinedload(Inspection.catalog),
+            selectinload(Inspection.photos),
+            selectinload(Inspection.segments)
+            .joinedload(InspectionSegment.segment)
+            .options(joinedload(Segment.road), joinedload(Segment.village), joinedload(Segment.town)),
+            selectinload(Inspection.findings).options(
+                joinedload(Finding.item),
+                joinedload(Finding.rectification).joinedload(Rectification.chief),
+            ),
+        )
+    )
+    if found is not None and found.user_id != user_id:
         raise ServiceError("提交编号已被使用，请刷新页面后重新填写")
+    if found is not None:  # a finding's photos are among the inspection's, loaded above
+        for finding in found.findings:
+            set_committed_value(
+                finding,
+                "photos",
+                [p for p in found.photos if p.finding_id == finding.id and p.rectification_id is None],
+            )
     return found
 
 
@@ -190,17 +211,19 @@ def create_inspection(
     reference data comes from services.inspection_context (cached per reference version),
     so a typical POST costs ≤ 8 SQL statements (issue #15)."""
     client_uuid = _clean_uuid(data.client_uuid)
+    user_id = user.id  # read now: a rollback expires the user
     try:
         return _create(user, data, client_uuid, upload_dir, photos, now)
     except ServiceError:
         db.session.rollback()
-        existing = _existing(client_uuid, user)  # stored before: the same answer as the first time
+        existing = _existing(client_uuid, user_id)  # stored before: the same answer as the first time
         if existing is not None:
             return Recorded(existing, False, [])
         raise
 
 
 def _create(user, data: InspectionInput, client_uuid: str, upload_dir, photos, now) -> Recorded:
+    user_id = user.id
     key = office_key(user)
     kinds = recordable_kinds(user)
     if key is None or not kinds:
@@ -330,7 +353,7 @@ def _create(user, data: InspectionInput, client_uuid: str, upload_dir, photos, n
         except IntegrityError:
             db.session.rollback()
             stage.discard()
-            again = _existing(client_uuid, user)  # the same form arrived twice (at once, or again)
+            again = _existing(client_uuid, user_id)  # the same form arrived twice (at once, or again)
             if again is None:
                 raise
             return Recorded(again, False, [])

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from sqlalchemy import event, func, select
 
 from roadchief.extensions import db
-from roadchief.services import deduction_catalog
 from roadchief.models.inspections import Finding, Inspection, InspectionSegment, Rectification
+from roadchief.services import deduction_catalog
 from tests.conftest import make_user
 from tests.integration.test_inspections import XIAOBA, village_segment
 
@@ -54,15 +54,22 @@ def typical_body(first: int, second: int) -> dict:
     }
 
 
-def test_inspection_post_within_statement_budget(demo_app):
+def office_with_token() -> tuple[dict, int, int]:
+    """A town office's bearer header and two of its segments; the year's catalog stored (the
+    first use of a year copies it, which moves the reference version once)."""
     from roadchief.services.accounts import create_token
 
-    client = demo_app.test_client()
     office = make_user("town_office", town=XIAOBA)
     token = {"Authorization": f"Bearer {create_token(office.username)}"}
     first, second = village_segment(XIAOBA, index=0).id, village_segment(XIAOBA, index=1).id
-    deduction_catalog.catalog_for(2022)  # the year's catalog stored (the first use of a year copies it)
+    deduction_catalog.catalog_for(2022)
     db.session.commit()
+    return token, first, second
+
+
+def test_inspection_post_within_statement_budget(demo_app):
+    client = demo_app.test_client()
+    token, first, second = office_with_token()
     # one submission first: a warm worker has the reference data cached (services.inspection_context)
     warm = client.post("/api/v1/inspections", json=typical_body(first, second), headers=token)
     assert warm.status_code == 201, warm.get_json()
@@ -82,20 +89,22 @@ def test_inspection_post_within_statement_budget(demo_app):
     assert db.session.scalar(select(func.count()).where(InspectionSegment.inspection_id == stored.id)) == 2
     findings = db.session.scalars(select(Finding).where(Finding.inspection_id == stored.id)).all()
     assert sorted((f.item.code, f.quantity) for f in findings) == [("LM01", 12), ("LR04", 3), ("YX02", 1)]
-    assert db.session.scalar(
-        select(func.count()).select_from(Rectification).where(Rectification.finding_id.in_([f.id for f in findings]))
-    ) == 3
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Rectification)
+            .where(Rectification.finding_id.in_([f.id for f in findings]))
+        )
+        == 3
+    )
     assert [f["rectification"]["state"] for f in data["findings"]] == ["open"] * 3
 
 
-def test_repeated_submission_is_one_lookup(demo_app):
-    """The idempotent answer to a repeated client_uuid: the stored inspection, cheaply."""
-    from roadchief.services.accounts import create_token
-
+def test_repeated_submission_within_statement_budget(demo_app):
+    """The idempotent answer to a repeated client_uuid (the insert meets the UNIQUE uuid, then
+    one lookup loads the stored inspection a table at a time): the same answer, as cheaply."""
     client = demo_app.test_client()
-    office = make_user("town_office", town=XIAOBA)
-    token = {"Authorization": f"Bearer {create_token(office.username)}"}
-    first, second = village_segment(XIAOBA, index=0).id, village_segment(XIAOBA, index=1).id
+    token, first, second = office_with_token()
     body = typical_body(first, second)
     created = client.post("/api/v1/inspections", json=body, headers=token)
     assert created.status_code == 201
