@@ -113,7 +113,7 @@ def _build(day: date) -> Context:
     }
     towns = {t.code: t.name for t in session.scalars(select(Town))}
     recipients: dict[int, list[Recipient]] = {}
-    users = session.scalars(select(User).where(User.chief_id.is_not(None), User.is_active_flag.is_(True)))
+    users = list(session.scalars(select(User).where(User.chief_id.is_not(None), User.is_active_flag.is_(True))))
     contacts = {c.user_id: c for c in session.scalars(select(NotificationContact))}
     phones = {c.id: c.phone or "" for c in session.scalars(select(Chief))}
     for user in sorted(users, key=lambda u: u.id):
