@@ -15,6 +15,23 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 
 
+def _sqlite_batched_inserts() -> None:
+    """Let the ORM insert many rows of one table in one statement on SQLite too (issue #15: an
+    inspection POST's findings, segment rows, rectifications, outbox rows). SQLAlchemy needs a
+    column that tells it which RETURNING row belongs to which object; on PostgreSQL the
+    autoincrement id is trusted for that, on SQLite not by default. It holds there as well: a
+    rowid table without AUTOINCREMENT gives each row of a multi-row INSERT max(rowid) + 1 in
+    VALUES order (https://www.sqlite.org/autoinc.html), and SQLAlchemy sorts the RETURNING rows
+    by it."""
+    from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+    from sqlalchemy.sql.compiler import InsertmanyvaluesSentinelOpts
+
+    SQLiteDialect.insertmanyvalues_implicit_sentinel = InsertmanyvaluesSentinelOpts.AUTOINCREMENT
+
+
+_sqlite_batched_inserts()
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_foreign_keys(dbapi_connection, connection_record):
     # SQLite ignores foreign keys unless asked, per connection.

@@ -7,6 +7,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from roadchief.domain import clock
@@ -167,8 +168,10 @@ def create_token(username: str, label: str = "", expires_days: int | None = None
 
 def user_for_token(token: str, now: datetime | None = None) -> User | None:
     """The user of a working token: not revoked, not expired, its account active."""
-    row = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_digest == _digest(token), ApiToken.revoked.is_(False))
+    row = db.session.scalar(  # one statement: the token with its user, the user's town and chief (issue #15)
+        select(ApiToken)
+        .options(joinedload(ApiToken.user).options(joinedload(User.town), joinedload(User.chief)))
+        .where(ApiToken.token_digest == _digest(token), ApiToken.revoked.is_(False))
     )
     if row is None or not row.user.is_active:
         return None

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from roadchief.domain import clock, scoring
 from roadchief.domain.scoring import INSPECTION_KINDS, OVERDUE_CODE, SCORED_KINDS, local_date
@@ -34,8 +35,14 @@ from roadchief.models.inspections import (
     RectificationEvent,
 )
 from roadchief.models.operations import InspectionAsset, RoadAsset
-from roadchief.services import ServiceError, deadline_rules, notifications, permissions, rectification_routing
-from roadchief.services.chiefs import AssignmentIndex
+from roadchief.services import (
+    ServiceError,
+    deadline_rules,
+    inspection_context,
+    notifications,
+    permissions,
+    rectification_routing,
+)
 from roadchief.services.deduction_catalog import catalog_for, points_text
 from roadchief.services.inspection_photos import _photo_row, _save_photos, _stage, check_unused
 from roadchief.services.inspection_scope import (
@@ -97,6 +104,7 @@ class Recorded:
     inspection: Inspection
     created: bool
     warnings: list[str]
+    json: dict | None = None  # the answer, built before the commit (no reload after it)
 
 
 def _clean_uuid(value: str | None) -> str:
@@ -108,10 +116,31 @@ def _clean_uuid(value: str | None) -> str:
         raise ServiceError("提交编号（client_uuid）格式不正确") from None
 
 
-def _existing(client_uuid: str, user) -> Inspection | None:
-    found = db.session.scalar(select(Inspection).where(Inspection.client_uuid == client_uuid))
-    if found is not None and found.user_id != user.id:
+def _existing(client_uuid: str, user_id: int) -> Inspection | None:
+    found = db.session.scalar(  # with what its JSON shows, loaded a table at a time (a repeat's answer)
+        select(Inspection)
+        .where(Inspection.client_uuid == client_uuid)
+        .options(
+            joinedload(Inspection.catalog),
+            selectinload(Inspection.photos),
+            selectinload(Inspection.segments)
+            .joinedload(InspectionSegment.segment)
+            .options(joinedload(Segment.road), joinedload(Segment.village), joinedload(Segment.town)),
+            selectinload(Inspection.findings).options(
+                joinedload(Finding.item),
+                joinedload(Finding.rectification).joinedload(Rectification.chief),
+            ),
+        )
+    )
+    if found is not None and found.user_id != user_id:
         raise ServiceError("提交编号已被使用，请刷新页面后重新填写")
+    if found is not None:  # a finding's photos are among the inspection's, loaded above
+        for finding in found.findings:
+            set_committed_value(
+                finding,
+                "photos",
+                [p for p in found.photos if p.finding_id == finding.id and p.rectification_id is None],
+            )
     return found
 
 
@@ -185,11 +214,26 @@ def create_inspection(
     """Validate and store an inspection with its findings, photos and rectifications,
     all or nothing. A repeated ``client_uuid`` returns the inspection already stored (with
     its photos: a re-sent form never stores them twice); ``photo_ids`` are the photos'
-    client ids (see inspection_photos.receipts)."""
+    client ids (see inspection_photos.receipts).
+
+    The repeat is found by the UNIQUE client_uuid (the insert fails, then one SELECT) or, when
+    the repeat would now be refused, before refusing: a new submission pays no lookup. The
+    reference data comes from services.inspection_context (cached per reference version),
+    so a typical POST costs ≤ 8 SQL statements (issue #15)."""
     client_uuid = _clean_uuid(data.client_uuid)
-    existing = _existing(client_uuid, user)
-    if existing is not None:
-        return Recorded(existing, False, [])
+    user_id = user.id  # read now: a rollback expires the user
+    try:
+        return _create(user, data, client_uuid, upload_dir, photos, now, photo_ids)
+    except ServiceError:
+        db.session.rollback()
+        existing = _existing(client_uuid, user_id)  # stored before: the same answer as the first time
+        if existing is not None:
+            return Recorded(existing, False, [])
+        raise
+
+
+def _create(user, data: InspectionInput, client_uuid: str, upload_dir, photos, now, photo_ids=()) -> Recorded:
+    user_id = user.id
     key = office_key(user)
     kinds = recordable_kinds(user)
     if key is None or not kinds:
@@ -200,22 +244,24 @@ def create_inspection(
     when = _check_when(data.inspected_at, now)
     day = local_date(when)
     scored = data.kind in SCORED_KINDS
-    if scored and (closed := finalised(key, day)):
-        raise ServiceError(
-            f"{closed.year} 年第 {closed.quarter} 季度已定稿，不能再补录督查；如需更正请对原记录登记更正"
-        )
     lon, lat = clean_point(data.lon, data.lat)
     segment_ids = list(dict.fromkeys(_id(s, "路段编号") for s in data.segment_ids or []))
     if not segment_ids:
         raise ServiceError("请至少选择一个路段")
     if len(segment_ids) > MAX_SEGMENTS:
         raise ServiceError(f"一次检查最多 {MAX_SEGMENTS} 个路段")
-    segments = {
-        s.id: s
-        for s in db.session.scalars(select(Segment).where(Segment.id.in_(segment_ids), record_condition(user, day)))
-    }
+    rows = db.session.execute(  # the segments with their road, village and town, and the reference version
+        select(Segment, inspection_context.reference_version_column())
+        .options(joinedload(Segment.road), joinedload(Segment.village), joinedload(Segment.town))
+        .where(Segment.id.in_(segment_ids), record_condition(user, day))
+    ).all()
+    segments = {row[0].id: row[0] for row in rows}
     if missing := [str(s) for s in segment_ids if s not in segments]:
         raise ServiceError(f"路段不存在或不在本单位管辖范围内：{', '.join(missing)}")
+    context = inspection_context.context_for(rows[0][1], day)
+    year, quarter = quarter_of(day)
+    if scored and (key, year, quarter) in context.finalised:
+        raise ServiceError(f"{year} 年第 {quarter} 季度已定稿，不能再补录督查；如需更正请对原记录登记更正")
     try:
         duty_phase = scoring.check_duty_phase(data.kind, data.duty_phase)
     except ValueError as error:
@@ -227,10 +273,10 @@ def create_inspection(
     deadline = data.deadline  # None: each finding's own, from the year's rules (services.deadline_rules)
     if deadline is not None and deadline < day:
         raise ServiceError("整改期限不能早于检查日期")
-    catalog = catalog_for(day.year)
-    deadline_rules_of_year = deadline_rules.rules_for(day.year)
+    catalog = context.catalog_in(db.session) if context.catalog is not None else catalog_for(day.year)
+    deadline_rules_of_year = context.deadline_rules
     items = {i.code: i for i in catalog.items}
-    index = AssignmentIndex(day)
+    index = context.index
     warnings: list[str] = []
 
     inspection = Inspection(
@@ -289,7 +335,7 @@ def create_inspection(
                 )
                 owner = assignee_for(index, segments[segment_id], key, assessed[segment_id])
                 finding.rectification = Rectification(
-                    chief_id=owner.id if owner else None,
+                    chief=context.chief_in(db.session, owner),
                     deadline=deadline
                     or deadline_rules.finding_deadline(
                         day, item, emergency=data.kind == "emergency", rules=deadline_rules_of_year
@@ -305,20 +351,39 @@ def create_inspection(
                 inspection.photos.append(_photo_row(photo, user))
             db.session.add(inspection)
             db.session.flush()
+            added = inspection.__dict__.get("photos", [])
+            set_committed_value(inspection, "photos", list(added))  # what was just written: no lazy loads
             for finding in inspection.findings:
-                notifications.enqueue_for_rectification(finding.rectification, "created")
+                set_committed_value(finding, "photos", [p for p in added if p.finding is finding])
+            rects = [finding.rectification for finding in inspection.findings]
+            accounts = {cid for cid, who in context.recipients.items() if any(w.user_id for w in who)}
+            for rect in rects:
+                rect.known_accounts = accounts  # the answer's 无账号 flags without a query per rectification
+            if inspection_context.only_assignees(context.notification_rules, "created"):
+                inspection_context.enqueue_created(rects, context, now)
+            else:
+                for rect in rects:
+                    notifications.enqueue_for_rectification(rect, "created")
+            answer = inspection_json(inspection, office=_office_name(key, context))  # before commit expires it
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
             stage.discard()
-            again = _existing(client_uuid, user)  # the same form arrived twice at once
+            again = _existing(client_uuid, user_id)  # the same form arrived twice (at once, or again)
             if again is None:
                 raise
             return Recorded(again, False, [])
         except Exception:
             db.session.rollback()  # then staged_photos removes the photos
             raise
-    return Recorded(inspection, True, warnings)
+    return Recorded(inspection, True, warnings, answer)
+
+
+def _office_name(key: str, context) -> str | None:
+    kind, _, code = key.partition(":")
+    if kind == "town" and code in context.town_names:
+        return f"{context.town_names[code]}路长办公室"
+    return None if kind == "chief" else office_label(key)
 
 
 def list_inspections(
@@ -437,7 +502,7 @@ def finding_points_text(finding: Finding) -> str:
 # ================================================================== JSON (API)
 
 
-def inspection_json(inspection: Inspection, today: date | None = None) -> dict:
+def inspection_json(inspection: Inspection, today: date | None = None, office: str | None = None) -> dict:
     return {
         "id": inspection.id,
         "client_uuid": inspection.client_uuid,
@@ -445,7 +510,7 @@ def inspection_json(inspection: Inspection, today: date | None = None) -> dict:
         "kind_label": inspection.kind_label,
         "inspected_at": clock.iso_beijing(inspection.inspected_at),
         "inspector": inspection.inspector_name,
-        "office": office_label(inspection.office_key),
+        "office": office or office_label(inspection.office_key),
         "office_key": inspection.office_key,
         "catalog": inspection.catalog.label,
         "frozen": inspection.frozen,

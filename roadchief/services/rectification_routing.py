@@ -54,8 +54,9 @@ def add_assignees(rect: Rectification, chiefs: list[tuple[Chief, str]], by: str 
     for chief, role in chiefs:
         if chief.id not in taken:
             taken.add(chief.id)
+            # by id: the chief may come from the per-worker cache of reference data (another session)
             rect.assignees.append(
-                RectificationAssignee(chief=chief, role=role, position=chief.position, assigned_by=by)
+                RectificationAssignee(chief_id=chief.id, role=role, position=chief.position, assigned_by=by)
             )
 
 

@@ -145,4 +145,5 @@ def rectification_json(rect: Rectification, today: date | None = None) -> dict:
 def _assignees_json(rect: Rectification) -> list[dict]:
     from roadchief.services.rectification_routing import assignees_json  # it imports this module's neighbours
 
-    return assignees_json(rect)
+    # a fresh inspection's rectifications know who has an account from the cached context
+    return assignees_json(rect, getattr(rect, "known_accounts", None))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import render_template, request
+from flask import g, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -163,7 +163,9 @@ def register_web(app):
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self)")
-        if current_user.is_authenticated and not request.path.startswith("/static/"):
+        loaded = g.get("_login_user")  # the request's user as loaded: no reload after a commit expired it
+        signed_in = current_user.is_authenticated if loaded is None else not loaded.is_anonymous
+        if signed_in and not request.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response
 

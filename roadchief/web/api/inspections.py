@@ -192,7 +192,7 @@ def inspections_create(body):
     )
     recorded = service.create_inspection(current_user, data, current_app.config["UPLOAD_DIR"])  # refusals: 400
     return {
-        **service.inspection_json(recorded.inspection),
+        **(recorded.json or service.inspection_json(recorded.inspection)),
         "warnings": recorded.warnings,
     }, 201 if recorded.created else 200
 
