@@ -141,7 +141,9 @@ def apply_changes(version: MileageVersion, to_write: list[Change]) -> None:
     replaced = removed + [seg for seg, _ in written]
     for chunk in _chunks(replaced):
         db.session.execute(
-            delete(SegmentMileage).where(SegmentMileage.version_id == version.id, SegmentMileage.segment_id.in_(chunk))
+            delete(SegmentMileage)
+            .where(SegmentMileage.version_id == version.id, SegmentMileage.segment_id.in_(chunk))
+            .execution_options(synchronize_session=False)  # no SegmentMileage is held as an object
         )
     if written:
         db.session.execute(insert(SegmentMileage), [_values(version.id, seg, entry) for seg, entry in written])
