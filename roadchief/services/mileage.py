@@ -146,7 +146,9 @@ def apply_changes(version: MileageVersion, to_write: list[Change]) -> None:
             .execution_options(synchronize_session=False)  # no SegmentMileage is held as an object
         )
     if written:
-        db.session.execute(insert(SegmentMileage), [_values(version.id, seg, entry) for seg, entry in written])
+        rows = [_values(version.id, seg, entry) for seg, entry in written]
+        for chunk in _chunks(rows, 5000):  # core executemany: the ORM bulk path splits batches at every None
+            db.session.execute(insert(SegmentMileage.__table__), chunk)
 
 
 def record_version_change(version: MileageVersion, diff: MileageDiff, created: bool) -> None:
