@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from roadchief.domain.mileage import (
     MileageDiff,
@@ -134,11 +134,12 @@ def _values(version_id: int, segment_id: int, entry: MileageEntry) -> dict:
     }
 
 
-def apply_changes(version: MileageVersion, to_write: list[Change]) -> None:
-    """Write the changes: one bulk statement per kind (rows present are replaced)."""
+def apply_changes(version: MileageVersion, to_write: list[Change], fresh: bool = False) -> None:
+    """Write the changes: one bulk statement per kind (rows present are replaced).
+    ``fresh``: the version was created in this transaction and holds no rows yet."""
     removed = [seg for seg, entry in to_write if entry is None]
     written = [(seg, entry) for seg, entry in to_write if entry is not None]
-    replaced = removed + [seg for seg, _ in written]
+    replaced = [] if fresh else removed + [seg for seg, _ in written]
     for chunk in _chunks(replaced):
         db.session.execute(
             delete(SegmentMileage)
@@ -146,9 +147,10 @@ def apply_changes(version: MileageVersion, to_write: list[Change]) -> None:
             .execution_options(synchronize_session=False)  # no SegmentMileage is held as an object
         )
     if written:
-        rows = [_values(version.id, seg, entry) for seg, entry in written]
-        for chunk in _chunks(rows, 5000):  # core executemany: the ORM bulk path splits batches at every None
-            db.session.execute(insert(SegmentMileage.__table__), chunk)
+        from roadchief.services.bulk import insert_rows
+
+        # COPY / core executemany: the ORM bulk path splits its batches at every None
+        insert_rows(SegmentMileage.__table__, [_values(version.id, seg, entry) for seg, entry in written])
 
 
 def record_version_change(version: MileageVersion, diff: MileageDiff, created: bool) -> None:

@@ -41,12 +41,14 @@ def _after_flush(session: Session, flush_context):
         connection.execute(insert(SegmentCell.__table__), rows)
 
 
-def index_segments(connection, boxes) -> None:
+def index_segments(boxes) -> None:
     """Grid cells of segments written without the ORM (the importer's bulk insert):
     (segment id, min lon, min lat, max lon, max lat) each."""
-    rows = [{"segment_id": id_, "cell": cell} for id_, *box in boxes for cell in cells_for_bbox(*box)]
-    for start in range(0, len(rows), 5000):
-        connection.execute(insert(SegmentCell.__table__), rows[start : start + 5000])
+    from roadchief.services.bulk import insert_rows
+
+    insert_rows(
+        SegmentCell.__table__, [{"segment_id": i, "cell": c} for i, *box in boxes for c in cells_for_bbox(*box)]
+    )
 
 
 def install(session_class) -> None:

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from roadchief.domain.clock import beijing_today
 from roadchief.domain.mileage import MileageDiff, MileageEntry, frozen_message, merge_version
 from roadchief.extensions import db
 from roadchief.models import MileageVersion, Road, Segment, Village
 from roadchief.services import mileage
+from roadchief.services.bulk import insert_rows
 from roadchief.services.importing.columns import FIELDS
 from roadchief.services.importing.register import NewVillage, Register
 from roadchief.services.importing.results import ImportFailed, Progress, RowError, Ticker
@@ -22,7 +23,6 @@ from roadchief.services.importing.validation import Row
 from roadchief.services.spatial_index import BBOX
 
 _IN_CHUNK = 500  # IN (...) lists well under any driver's parameter limit
-_INSERT_CHUNK = 5000  # rows per executemany
 
 FIRST_CREATED_VILLAGE = 901  # codes 901+ are visibly ours, not from the 统计用区划代码
 
@@ -91,8 +91,7 @@ def _upsert_roads(rows: list[Row], register: Register, counts: Counts) -> dict[s
             counts.roads_updated += 1
         roads[code] = road.id
     if new:
-        for chunk in _chunks(new, _INSERT_CHUNK):
-            db.session.execute(insert(Road.__table__), chunk)
+        insert_rows(Road.__table__, new)
         counts.roads_created += len(new)
         codes = [road["code"] for road in new]
         for chunk in _chunks(codes):
@@ -141,8 +140,7 @@ def _insert_segments(new: list[dict[str, Any]]) -> dict[tuple[int, int, int], in
     (road id, start, end) → segment id."""
     from roadchief.services.spatial_index import index_segments
 
-    for chunk in _chunks(new, _INSERT_CHUNK):
-        db.session.execute(insert(Segment.__table__), chunk)
+    insert_rows(Segment.__table__, new)
     road_ids = sorted({values["road_id"] for values in new})
     wanted = {(values["road_id"], values["start_m"], values["end_m"]) for values in new}
     ids: dict[tuple[int, int, int], int] = {}
@@ -155,7 +153,7 @@ def _insert_segments(new: list[dict[str, Any]]) -> dict[tuple[int, int, int], in
             if (road_id, start_m, end_m) in wanted:
                 ids[(road_id, start_m, end_m)] = id_
                 boxes.append((id_, *box))
-    index_segments(db.session.connection(), boxes)
+    index_segments(boxes)
     return ids
 
 
@@ -230,9 +228,9 @@ def _with_road_classes(
     return after
 
 
-def write_mileage(to_write: list, version: MileageVersion, counts: Counts) -> None:
+def write_mileage(to_write: list, version: MileageVersion, counts: Counts, fresh: bool = False) -> None:
     """Write a version's changes (rows added, changed or removed); unchanged rows are left alone."""
-    mileage.apply_changes(version, to_write)
+    mileage.apply_changes(version, to_write, fresh)
     counts.mileage_written += len(to_write)
     db.session.flush()
 
@@ -302,7 +300,7 @@ def _mileage(
         version = MileageVersion(name=name, effective_from=new_date)
         db.session.add(version)
         db.session.flush()
-    write_mileage(mileage.changes(before if target else {}, after), version, counts)
+    write_mileage(mileage.changes(before if target else {}, after), version, counts, fresh=target is None)
     mileage.record_version_change(version, diff, created=target is None)
     return VersionOutcome(name, base_name, diff, lines)
 
