@@ -134,12 +134,13 @@ def _values(version_id: int, segment_id: int, entry: MileageEntry) -> dict:
     }
 
 
-def apply_changes(version: MileageVersion, to_write: list[Change], fresh: bool = False) -> None:
-    """Write the changes: one bulk statement per kind (rows present are replaced).
-    ``fresh``: the version was created in this transaction and holds no rows yet."""
+def apply_changes(version: MileageVersion, to_write: list[Change]) -> None:
+    """Write the changes: one bulk statement per kind (rows present are replaced; a version
+    holding no rows yet, such as one just created, needs no deletes)."""
     removed = [seg for seg, entry in to_write if entry is None]
     written = [(seg, entry) for seg, entry in to_write if entry is not None]
-    replaced = [] if fresh else removed + [seg for seg, _ in written]
+    held = db.session.scalar(select(SegmentMileage.id).where(SegmentMileage.version_id == version.id).limit(1))
+    replaced = removed + [seg for seg, _ in written] if held is not None else []
     for chunk in _chunks(replaced):
         db.session.execute(
             delete(SegmentMileage)

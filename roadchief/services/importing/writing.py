@@ -228,9 +228,9 @@ def _with_road_classes(
     return after
 
 
-def write_mileage(to_write: list, version: MileageVersion, counts: Counts, fresh: bool = False) -> None:
+def write_mileage(to_write: list, version: MileageVersion, counts: Counts) -> None:
     """Write a version's changes (rows added, changed or removed); unchanged rows are left alone."""
-    mileage.apply_changes(version, to_write, fresh)
+    mileage.apply_changes(version, to_write)
     counts.mileage_written += len(to_write)
     db.session.flush()
 
@@ -300,7 +300,7 @@ def _mileage(
         version = MileageVersion(name=name, effective_from=new_date)
         db.session.add(version)
         db.session.flush()
-    write_mileage(mileage.changes(before if target else {}, after), version, counts, fresh=target is None)
+    write_mileage(mileage.changes(before if target else {}, after), version, counts)
     mileage.record_version_change(version, diff, created=target is None)
     return VersionOutcome(name, base_name, diff, lines)
 
