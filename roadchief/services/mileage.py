@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from roadchief.domain.mileage import (
     MileageDiff,
@@ -135,16 +135,23 @@ def _values(version_id: int, segment_id: int, entry: MileageEntry) -> dict:
 
 
 def apply_changes(version: MileageVersion, to_write: list[Change]) -> None:
-    """Write the changes: one bulk statement per kind (rows present are replaced)."""
+    """Write the changes: one bulk statement per kind (rows present are replaced; a version
+    holding no rows yet, such as one just created, needs no deletes)."""
     removed = [seg for seg, entry in to_write if entry is None]
     written = [(seg, entry) for seg, entry in to_write if entry is not None]
-    replaced = removed + [seg for seg, _ in written]
+    held = db.session.scalar(select(SegmentMileage.id).where(SegmentMileage.version_id == version.id).limit(1))
+    replaced = removed + [seg for seg, _ in written] if held is not None else []
     for chunk in _chunks(replaced):
         db.session.execute(
-            delete(SegmentMileage).where(SegmentMileage.version_id == version.id, SegmentMileage.segment_id.in_(chunk))
+            delete(SegmentMileage)
+            .where(SegmentMileage.version_id == version.id, SegmentMileage.segment_id.in_(chunk))
+            .execution_options(synchronize_session=False)  # no SegmentMileage is held as an object
         )
     if written:
-        db.session.execute(insert(SegmentMileage), [_values(version.id, seg, entry) for seg, entry in written])
+        from roadchief.services.bulk import insert_rows
+
+        # COPY / core executemany: the ORM bulk path splits its batches at every None
+        insert_rows(SegmentMileage.__table__, [_values(version.id, seg, entry) for seg, entry in written])
 
 
 def record_version_change(version: MileageVersion, diff: MileageDiff, created: bool) -> None:

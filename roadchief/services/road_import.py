@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from roadchief.extensions import db
 from roadchief.models import Segment
+from roadchief.services.audit import record_event
 from roadchief.services.importing.cells import parse_listed_km
 from roadchief.services.importing.columns import FIELDS, MappingFailed, check_mapping, load_mapping, resolve_columns
 from roadchief.services.importing.layers import open_layer
@@ -48,6 +49,38 @@ __all__ = [
     "load_mapping",
     "parse_listed_km",
 ]
+
+
+def _record_import(path: Path, counts, outcome) -> None:
+    """One audit entry for the whole import (who, which file, how many segments, the km
+    difference) instead of one per row: new roads and segments are bulk inserts, so this entry
+    is also what moves the data version (services/data_version.py). Nothing changed, no entry."""
+    diff = outcome.diff
+    changed = (counts.created, counts.updated, counts.roads_created, counts.roads_updated, counts.mileage_written)
+    if not (any(changed) or counts.villages_created):
+        return
+    note = (
+        f"导入路网文件 {path.name}：新建路段 {counts.created} 段，更新 {counts.updated} 段，"
+        f"未变 {counts.unchanged} 段，移出列养里程版本 {len(diff.removed)} 段；新建路线 {counts.roads_created} 条，"
+        f"更新路线 {counts.roads_updated} 条，新建行政村 {len(counts.villages_created)} 个；"
+        f"列养里程 {diff.total_before / 1000:.3f} → {diff.total_after / 1000:.3f} 公里"
+        f"（{(diff.total_after - diff.total_before) / 1000:+.3f} 公里，版本“{outcome.name}”）"
+    )
+    record_event(
+        db.session,
+        "segment",
+        None,
+        note,
+        before={"listed_km": f"{diff.total_before / 1000:.3f}"},
+        after={
+            "listed_km": f"{diff.total_after / 1000:.3f}",
+            "file": path.name,
+            "segments_created": counts.created,
+            "segments_updated": counts.updated,
+            "segments_removed": len(diff.removed),
+            "roads_created": counts.roads_created,
+        },
+    )
 
 
 def import_roads(
@@ -84,6 +117,7 @@ def import_roads(
         rows = read_rows(layer.records, geometries, columns, register, progress)
         warnings = length_warnings(rows)
         counts, outcome = write_rows(rows, register, effective, complete, progress)
+        _record_import(path, counts, outcome)
         if dry_run or hold:
             db.session.rollback()
         else:

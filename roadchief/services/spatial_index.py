@@ -41,6 +41,16 @@ def _after_flush(session: Session, flush_context):
         connection.execute(insert(SegmentCell.__table__), rows)
 
 
+def index_segments(boxes) -> None:
+    """Grid cells of segments written without the ORM (the importer's bulk insert):
+    (segment id, min lon, min lat, max lon, max lat) each."""
+    from roadchief.services.bulk import insert_rows
+
+    insert_rows(
+        SegmentCell.__table__, [{"segment_id": i, "cell": c} for i, *box in boxes for c in cells_for_bbox(*box)]
+    )
+
+
 def install(session_class) -> None:
     if not event.contains(session_class, "before_flush", _before_flush):
         event.listen(session_class, "before_flush", _before_flush)

@@ -22,16 +22,29 @@ _YES = {"是", "Y", "YES", "1", "TRUE", "T", "列养"}
 _NO = {"否", "N", "NO", "0", "FALSE", "F", "不列养"}
 
 
-def is_missing(value: Any) -> bool:
-    from pandas import NA, NaT
+_PANDAS_MISSING: tuple[Any, ...] = ()
 
-    if value is None or value is NA or value is NaT:
+
+def is_missing(value: Any) -> bool:
+    global _PANDAS_MISSING
+    if value is None:
+        return True
+    if type(value) is str:  # the usual cell: decided without touching pandas
+        return False
+    if not _PANDAS_MISSING:
+        from pandas import NA, NaT
+
+        _PANDAS_MISSING = (NA, NaT)
+    if any(value is missing for missing in _PANDAS_MISSING):
         return True
     return isinstance(value, float) and value != value  # NaN: pandas' empty numeric cell
 
 
 def cell_text(value: Any) -> str | None:
     """A cell as trimmed text; numbers such as 640381100.0 (codes read as numbers) become "640381100"."""
+    if type(value) is str:
+        text = unicodedata.normalize("NFKC", value).strip()
+        return text or None
     if is_missing(value):
         return None
     if isinstance(value, bool):

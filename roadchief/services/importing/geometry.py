@@ -122,3 +122,99 @@ def road_shape(geom: BaseGeometry | None) -> Shape:
         max_lat=max_lat,
         measured_km=measured,
     )
+
+
+def _tidy_many(lines, digits: int):
+    """_tidy for an array of LineStrings at once: the kept coordinates (Python-rounded, as _tidy),
+    the geometry each belongs to and how many each keeps."""
+    import numpy
+
+    coords, index = shapely.get_coordinates(lines, return_index=True)
+    flat = numpy.array([round(v, digits) for v in coords.ravel().tolist()], dtype=float).reshape(-1, 2)
+    keep = numpy.ones(len(flat), dtype=bool)
+    if len(flat) > 1:
+        keep[1:] = (index[1:] != index[:-1]) | (flat[1:, 0] != flat[:-1, 0]) | (flat[1:, 1] != flat[:-1, 1])
+    flat, index = flat[keep], index[keep]
+    return flat, index, numpy.bincount(index, minlength=len(lines))
+
+
+def _split(flat, counts) -> list[list]:
+    rows = flat.tolist()
+    out, start = [], 0
+    for count in counts.tolist():
+        out.append(rows[start : start + count])
+        start += count
+    return out
+
+
+def _line_json(coords: list) -> str:
+    return json.dumps({"type": "LineString", "coordinates": coords}, separators=(",", ":"))
+
+
+def road_shapes(geoms: list) -> list:
+    """road_shape for every row at once (shapely 2 arrays): each a Shape, or the ValueError
+    road_shape raises. Plain valid LineStrings take the vectorised path; any other row (a
+    MultiLineString, an invalid or degenerate line) goes through road_shape itself, so the
+    results and messages are exactly road_shape's."""
+    import numpy
+
+    from roadchief.domain.lengths import _km, projected_transformer
+
+    results: list = [None] * len(geoms)
+    array = numpy.empty(len(geoms), dtype=object)
+    array[:] = geoms
+    present = numpy.array([isinstance(g, BaseGeometry) for g in geoms], dtype=bool)
+    simple = numpy.zeros(len(geoms), dtype=bool)
+    if present.any():
+        candidates = array[present]
+        ok = (shapely.get_type_id(candidates) == 1) & ~shapely.is_empty(candidates)
+        ok[ok] = shapely.is_valid(candidates[ok])
+        bounds = shapely.bounds(candidates)
+        with numpy.errstate(invalid="ignore"):
+            ok &= numpy.isfinite(bounds).all(axis=1)
+            ok &= (-180 <= bounds[:, 0]) & (bounds[:, 0] <= bounds[:, 2]) & (bounds[:, 2] <= 180)
+            ok &= (-90 <= bounds[:, 1]) & (bounds[:, 1] <= bounds[:, 3]) & (bounds[:, 3] <= 90)
+        simple[numpy.flatnonzero(present)[ok]] = True
+    fast = numpy.flatnonzero(simple)
+    if len(fast):
+        flat, index, counts = _tidy_many(array[fast], COORD_DIGITS)
+        enough = counts >= 2
+        kept = enough[index]
+        flat, index = flat[kept], index[kept]
+        fast, counts = fast[enough], counts[enough]
+        index = (numpy.cumsum(enough) - 1)[index]
+        lines = shapely.linestrings(flat, indices=index)
+        x, y = projected_transformer().transform(flat[:, 0], flat[:, 1])
+        metres = shapely.length(shapely.linestrings(numpy.column_stack([x, y]), indices=index)).tolist()
+        full = _split(flat, counts)
+        bands = []
+        for tolerance in (MID_TOLERANCE_DEG, LOW_TOLERANCE_DEG):
+            band_flat, _, band_counts = _tidy_many(
+                shapely.simplify(lines, tolerance, preserve_topology=True), BAND_DIGITS
+            )
+            band = _split(band_flat, band_counts)
+            bands.append([_line_json(c) if len(c) >= 2 else None for c in band])
+        line_bounds = shapely.bounds(lines).tolist()
+        for i, at in enumerate(fast.tolist()):
+            measured = _km(metres[i])
+            if measured <= 0:
+                continue  # road_shape below says so
+            geometry = _line_json(full[i])
+            min_lon, min_lat, max_lon, max_lat = line_bounds[i]
+            results[at] = Shape(
+                geometry=geometry,
+                geometry_mid=bands[0][i] or geometry,
+                geometry_low=bands[1][i] or geometry,
+                min_lon=min_lon,
+                min_lat=min_lat,
+                max_lon=max_lon,
+                max_lat=max_lat,
+                measured_km=measured,
+            )
+    for at, geom in enumerate(geoms):
+        if results[at] is None:
+            try:
+                results[at] = road_shape(geom)
+            except ValueError as exc:
+                results[at] = exc
+    return results

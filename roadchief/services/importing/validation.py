@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from shapely.geometry.base import BaseGeometry
-
 from roadchief.domain.county import COUNTY_BBOX, COUNTY_NAME, outside_bbox, stake_unit_mismatch
 from roadchief.domain.lengths import exceeds_tolerance, length_deviation
 from roadchief.domain.roads import (
@@ -31,7 +29,7 @@ from roadchief.services.importing.cells import (
     parse_width_dm,
 )
 from roadchief.services.importing.columns import FIELDS, is_metre_column
-from roadchief.services.importing.geometry import Shape, road_shape
+from roadchief.services.importing.geometry import Shape, road_shapes
 from roadchief.services.importing.register import NewVillage, Register
 from roadchief.services.importing.results import (
     GEOMETRY_LABEL,
@@ -73,6 +71,12 @@ class Row:
 
 
 _INVALID = object()
+
+
+def _shape_or_raise(shaped: Shape | ValueError) -> Shape:
+    if isinstance(shaped, ValueError):
+        raise shaped
+    return shaped
 
 
 class _RowReader:
@@ -122,9 +126,10 @@ class _RowReader:
     def _field(self, row: int, record: dict, name: str, parse: Callable[[Any], Any]) -> Any:
         return self._parse(row, FIELDS[name].label, parse, self._cell(record, name))
 
-    def read(self, row: int, record: dict, geom: BaseGeometry | None) -> Row | None:
+    def read(self, row: int, record: dict, shaped: Shape | ValueError) -> Row | None:
+        """``shaped`` is road_shape's result for the row's geometry (road_shapes, all rows at once)."""
         before = len(self.errors)
-        shape = self._parse(row, GEOMETRY_LABEL, road_shape, geom)
+        shape = self._parse(row, GEOMETRY_LABEL, _shape_or_raise, shaped)
         self._in_county(row, shape)
         code = self._field(row, record, "road_code", lambda v: validate_road_code(cell_text(v) or ""))
         road_name = self._field(row, record, "road_name", parse_road_name)
@@ -286,8 +291,8 @@ def read_rows(
     reader = _RowReader(register, columns, errors, county_bbox())
     ticker = Ticker(progress, len(records), "校验")
     rows: list[Row] = []
-    for index, (record, geom) in enumerate(zip(records, geometries)):
-        row = reader.read(index + 1, record, geom)
+    for index, (record, shaped) in enumerate(zip(records, road_shapes(geometries))):
+        row = reader.read(index + 1, record, shaped)
         if row is not None:
             rows.append(row)
         ticker.tick(index + 1)

@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+from sqlalchemy import select
 
 from roadchief.domain.clock import beijing_today
 from roadchief.domain.mileage import MileageDiff, MileageEntry, frozen_message, merge_version
 from roadchief.extensions import db
 from roadchief.models import MileageVersion, Road, Segment, Village
 from roadchief.services import mileage
+from roadchief.services.bulk import insert_rows
 from roadchief.services.importing.columns import FIELDS
 from roadchief.services.importing.register import NewVillage, Register
 from roadchief.services.importing.results import ImportFailed, Progress, RowError, Ticker
 from roadchief.services.importing.validation import Row
+from roadchief.services.spatial_index import BBOX
+
+_IN_CHUNK = 500  # IN (...) lists well under any driver's parameter limit
 
 FIRST_CREATED_VILLAGE = 901  # codes 901+ are visibly ours, not from the 统计用区划代码
+
+
+def _chunks(items: list, size: int = _IN_CHUNK) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 @dataclass
@@ -63,18 +75,29 @@ def _road_attributes(rows: list[Row]) -> dict[str, tuple[str | None, str]]:
     return attributes
 
 
-def _upsert_roads(rows: list[Row], register: Register, counts: Counts) -> dict[str, Road]:
-    roads: dict[str, Road] = {}
+def _upsert_roads(rows: list[Row], register: Register, counts: Counts) -> dict[str, int]:
+    """Road code → road id. Changed registered roads are updated through the ORM (their audit
+    entries keep before → after); new roads go in as one bulk insert (the import's summary
+    entry records them, services/audit.py)."""
+    roads: dict[str, int] = {}
+    new: list[dict[str, Any]] = []
     for code, (name, road_class) in _road_attributes(rows).items():
         road = register.roads.get(code)
         if road is None:
             # A layer without names still needs one on the register: the code stands in until edited.
-            road = Road(code=code, name=name or code, road_class=road_class)
-            db.session.add(road)
-            counts.roads_created += 1
-        elif _assign(road, {"road_class": road_class, **({"name": name} if name else {})}):
+            new.append({"code": code, "name": name or code, "road_class": road_class})
+            continue
+        if _assign(road, {"road_class": road_class, **({"name": name} if name else {})}):
             counts.roads_updated += 1
-        roads[code] = road
+        roads[code] = road.id
+    if new:
+        insert_rows(Road.__table__, new)
+        counts.roads_created += len(new)
+        codes = [road["code"] for road in new]
+        for chunk in _chunks(codes):
+            roads.update(
+                (code, id_) for id_, code in db.session.execute(select(Road.id, Road.code).where(Road.code.in_(chunk)))
+            )
     return roads
 
 
@@ -98,9 +121,9 @@ def _segment_values(row: Row) -> dict[str, Any]:
         "tech_grade": row.tech_grade,
         "surface": row.surface,
         "width_dm": row.width_dm,
-        "town": row.town,
-        "village": village,
-        "station": row.station,
+        "town_id": row.town.id,
+        "village_id": village.id if village else None,
+        "station_id": row.station.id if row.station else None,
         "geometry": shape.geometry,
         "geometry_mid": shape.geometry_mid,
         "geometry_low": shape.geometry_low,
@@ -112,27 +135,58 @@ def _segment_values(row: Row) -> dict[str, Any]:
     }
 
 
+def _insert_segments(new: list[dict[str, Any]]) -> dict[tuple[int, int, int], int]:
+    """Bulk insert of new segments (core executemany in chunks) and their grid cells;
+    (road id, start, end) → segment id."""
+    from roadchief.services.spatial_index import index_segments
+
+    insert_rows(Segment.__table__, new)
+    road_ids = sorted({values["road_id"] for values in new})
+    wanted = {(values["road_id"], values["start_m"], values["end_m"]) for values in new}
+    ids: dict[tuple[int, int, int], int] = {}
+    boxes: list[tuple[int, float, float, float, float]] = []
+    for chunk in _chunks(road_ids):
+        query = select(
+            Segment.id, Segment.road_id, Segment.start_m, Segment.end_m, *(getattr(Segment, b) for b in BBOX)
+        ).where(Segment.road_id.in_(chunk))
+        for id_, road_id, start_m, end_m, *box in db.session.execute(query):
+            if (road_id, start_m, end_m) in wanted:
+                ids[(road_id, start_m, end_m)] = id_
+                boxes.append((id_, *box))
+    index_segments(boxes)
+    return ids
+
+
 def _upsert_segments(
-    rows: list[Row], roads: dict[str, Road], register: Register, counts: Counts, progress: Progress | None
-) -> list[tuple[Row, Segment]]:
+    rows: list[Row], roads: dict[str, int], register: Register, counts: Counts, progress: Progress | None
+) -> list[tuple[Row, int]]:
+    """(row, segment id) for every row. Registered segments are updated through the ORM (an
+    identical row leaves its segment clean); new ones are inserted in bulk."""
     stored = {(s.road_id, s.start_m, s.end_m): s for segments in register.segments.values() for s in segments}
     ticker = Ticker(progress, len(rows), "导入")
-    written = []
+    written: list[tuple[Row, int | None]] = []
+    new: list[dict[str, Any]] = []
     for done, row in enumerate(rows, start=1):
-        road = roads[row.road_code]
+        road_id = roads[row.road_code]
         values = _segment_values(row)
-        segment = stored.get((road.id, row.start_m, row.end_m)) if road.id is not None else None
+        key = (road_id, row.start_m, row.end_m)
+        segment = stored.get(key)
         if segment is None:
-            segment = Segment(road=road, start_m=row.start_m, end_m=row.end_m, **values)
-            db.session.add(segment)
+            new.append({"road_id": road_id, "start_m": row.start_m, "end_m": row.end_m, **values})
             counts.created += 1
-        elif _assign(segment, values):
-            counts.updated += 1
+            written.append((row, None))
         else:
-            counts.unchanged += 1
-        written.append((row, segment))
+            if _assign(segment, values):
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+            written.append((row, segment.id))
         ticker.tick(done)
-    return written
+    if not new:
+        return written  # type: ignore[return-value]
+    db.session.flush()  # updates first, as the ORM would have ordered them
+    ids = _insert_segments(new)
+    return [(row, ids[(roads[row.road_code], row.start_m, row.end_m)] if id_ is None else id_) for row, id_ in written]
 
 
 @dataclass
@@ -144,11 +198,11 @@ class VersionOutcome:
     frozen: str | None = None  # why the version was left alone (import without --effective)
 
 
-def _file_entries(written: list[tuple[Row, Segment]]) -> dict[int, MileageEntry]:
+def _file_entries(written: list[tuple[Row, int]]) -> dict[int, MileageEntry]:
     entries = {}
-    for row, segment in written:
+    for row, segment_id in written:
         village = row.village.created if isinstance(row.village, NewVillage) else row.village
-        entries[segment.id] = MileageEntry(
+        entries[segment_id] = MileageEntry(
             row.road_class,
             row.town.id,
             village.id if village else None,
@@ -160,11 +214,11 @@ def _file_entries(written: list[tuple[Row, Segment]]) -> dict[int, MileageEntry]
 
 
 def _with_road_classes(
-    after: dict[int, MileageEntry], roads: dict[str, Road], register: Register, rows: list[Row]
+    after: dict[int, MileageEntry], roads: dict[str, int], register: Register, rows: list[Row]
 ) -> dict[int, MileageEntry]:
     """A road has one class (第三条): when the file sets it, every segment of that road in the
     version follows, the ones absent from a partial file included."""
-    classes = {roads[code].id: road_class for code, (_, road_class) in _road_attributes(rows).items()}
+    classes = {roads[code]: road_class for code, (_, road_class) in _road_attributes(rows).items()}
     for road_id, segments in register.segments.items():
         road_class = classes.get(road_id)
         for segment in segments:
@@ -190,8 +244,8 @@ def _frozen_note(version: MileageVersion, hits: list[tuple[int, list[int]]]) -> 
 
 
 def _mileage(
-    written: list[tuple[Row, Segment]],
-    roads: dict[str, Road],
+    written: list[tuple[Row, int]],
+    roads: dict[str, int],
     register: Register,
     rows: list[Row],
     effective: date | None,
@@ -256,6 +310,7 @@ def write_rows(
 ) -> tuple[Counts, VersionOutcome]:
     counts = Counts()
     _create_villages(register, counts)
+    db.session.flush()  # the new villages' ids, for the bulk inserts
     roads = _upsert_roads(rows, register, counts)
     written = _upsert_segments(rows, roads, register, counts, progress)
     outcome = _mileage(written, roads, register, rows, effective, complete, counts)
