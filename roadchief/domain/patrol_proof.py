@@ -290,8 +290,22 @@ def desk_suspect(distance_m: int | None, rules: PatrolRules = DEFAULT_RULES) -> 
     return distance_m is not None and distance_m > rules.desk_distance_m
 
 
+DESK_ONLY_LABEL: Final = "仅有案头检查嫌疑的督查"
+
+
+def month_duty_met(distances_m: Sequence[int | None], rules: PatrolRules = DEFAULT_RULES) -> bool:
+    """一月一督查 (第二十一条): a chief's month is met by one 督查 that is not a desk-inspection
+    suspect. ``distances_m`` holds, per 督查 of the month assessing him, its GPS point's
+    distance to the nearest segment it names (None: no GPS point). Consistent with
+    :func:`desk_suspect`, a 督查 without a GPS point is unverified but meets the duty (a local
+    choice); no 督查 at all does not. Scores are not touched by this rule: a suspect 督查
+    still scores, the office decides."""
+    return any(not desk_suspect(distance, rules) for distance in distances_m)
+
+
 __all__ = [
     "DEFAULT_RULES",
+    "DESK_ONLY_LABEL",
     "FLAG_LABELS",
     "RULE_LIMITS",
     "Corridors",
@@ -307,6 +321,7 @@ __all__ = [
     "desk_suspect",
     "flags",
     "legs",
+    "month_duty_met",
     "passes",
     "plane_line",
     "project",

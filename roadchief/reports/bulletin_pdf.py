@@ -51,6 +51,17 @@ def overview_text(data: dict) -> str:
     return text
 
 
+def _gap_text(gap: dict, missing: str = " 无督查") -> str:
+    """A chief's 一月一督查 gaps: months without a 督查, and months whose only 督查 are
+    desk-inspection suspects (第二十一条; services.chief_scores.desk_only_months)."""
+    parts = []
+    if gap["months"]:
+        parts.append("、".join(gap["months"]) + missing)
+    if gap.get("desk_months"):
+        parts.append("、".join(gap["desk_months"]) + " 仅有案头检查嫌疑的督查")
+    return "；".join(parts)
+
+
 def _status(data: dict) -> str:
     return "已定稿" if data["finalised"] else "草稿（未定稿，得分可能变动）"
 
@@ -182,12 +193,9 @@ def bulletin_pdf(data: dict) -> bytes:
         )
     else:
         story.append(p("无逾期未整改问题。"))
-    story.append(p("（三）未落实“一月一督查”的月份", "h2"))
+    story.append(p("（三）未落实“一月一督查”的月份", "h2"))  # 第二十一条
     if data["gaps"]:
-        story += [
-            p(f"{g['unit_name']} {g['chief']}（{g['level_name']}）：{'、'.join(g['months'])} 无督查。")
-            for g in data["gaps"]
-        ]
+        story += [p(f"{g['unit_name']} {g['chief']}（{g['level_name']}）：{_gap_text(g)}。") for g in data["gaps"]]
     else:
         story.append(p("各月均已督查。"))
     story.append(p("（四）汛期、冬季巡查未落实（第十三条）", "h2"))
@@ -302,7 +310,7 @@ def bulletin_xlsx(data: dict) -> bytes:
         "未督查月份",
         "存在问题：未落实一月一督查",
         ("层级", "乡镇 / 村", "路长", "未督查月份"),
-        [(g["level_name"], g["unit_name"], g["chief"], "、".join(g["months"])) for g in data["gaps"]],
+        [(g["level_name"], g["unit_name"], g["chief"], _gap_text(g, "")) for g in data["gaps"]],
     )
     _sheet(
         wb,

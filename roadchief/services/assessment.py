@@ -25,6 +25,7 @@ from roadchief.domain import permissions as permission_rules
 from roadchief.domain import scoring
 from roadchief.domain.clock import beijing_today, iso_beijing
 from roadchief.domain.grades import FAIR
+from roadchief.domain.patrol_proof import DESK_ONLY_LABEL
 from roadchief.domain.scoring import LOCAL_TZ, PERIOD_NAMES, Month, month_days, period_months, previous_month
 from roadchief.extensions import db
 from roadchief.models import Chief, Segment
@@ -39,6 +40,7 @@ from roadchief.services.chief_scores import (
     _month_text,
     _score_text,
     assess,
+    desk_only,
     duty_charges,
     overdue_charges,
     scored_inspections,
@@ -77,7 +79,9 @@ def chief_history(chief: Chief, last: Month, count: int = 12, today: date | None
     while len(months) < count:
         months.append(previous_month(months[-1]))
     months = tuple(reversed(months))
-    shares = shares_of(scored_inspections(months, chief_id=chief.id), chief_id=chief.id)
+    inspections = scored_inspections(months, chief_id=chief.id)
+    shares = shares_of(inspections, chief_id=chief.id)
+    suspects = desk_only(inspections)
     scope = chief_scope(chief)
     duty = duty_charges(months, scope=scope, chief_id=chief.id, today=today) if scope else []
     scores = scoring.month_scores(shares, overdue_charges(months, chief_id=chief.id, today=today), duty)
@@ -95,6 +99,8 @@ def chief_history(chief: Chief, last: Month, count: int = 12, today: date | None
             if (chief.id, m) in scores
             else None,
             "inspected": (chief.id, m) in scores and scores[(chief.id, m)].inspected,
+            # 一月一督查 not met though scored: the month's only 督查 are 案头检查嫌疑 (第二十一条)
+            "desk_only": (chief.id, m) in suspects,
         }
         for m in months
     ]
@@ -210,8 +216,15 @@ def _requirements(year: int, quarter: int, rows: list[dict], overdue: list[dict]
         )
     if overdue:
         lines.append(f"尚有 {len(overdue)} 处整改逾期，责任路长须立即整改并上传整改后照片，逾期每月按“整改逾期”扣分。")
-    if gaps:
-        lines.append(f"{len(gaps)} 名路长本季度有月份未接受督查，督查单位须严格落实“一月一督查”（第二十一条）。")
+    missing = [g for g in gaps if g["months"]]
+    desk = [g for g in gaps if g["desk_months"]]
+    if missing:
+        lines.append(f"{len(missing)} 名路长本季度有月份未接受督查，督查单位须严格落实“一月一督查”（第二十一条）。")
+    if desk:
+        lines.append(
+            f"{len(desk)} 名路长本季度有月份{DESK_ONLY_LABEL}（督查定位远离路段），该月不视为落实“一月一督查”，"
+            "督查单位须到路段现场督查（第二十一条）。"
+        )
     following = quarter % 4 + 1
     if following in (2, 3):
         lines.append(
@@ -237,9 +250,15 @@ def bulletin(scope: str, year: int, quarter: int, today: date | None = None) -> 
     findings = [f for i in result.inspections for f in i.findings if f.quantity > 0]
     overdue = overdue_at(scope, min(month_days(result.months[-1])[1], today))  # at the quarter's end, or today
     gaps = [
-        {"chief": r["chief"], "unit_name": r["unit_name"], "level_name": r["level_name"], "months": r["gaps"]}
+        {
+            "chief": r["chief"],
+            "unit_name": r["unit_name"],
+            "level_name": r["level_name"],
+            "months": r["gaps"],
+            "desk_months": r["desk_gaps"],
+        }
         for r in rows
-        if r["gaps"]
+        if r["gaps"] or r["desk_gaps"]
     ]
     names = {r["chief_id"]: (r["chief"], r["unit_name"]) for r in rows}
     duty = [

@@ -21,6 +21,10 @@ the 村级路长 of a 村道 falls in the town office's scope, the 镇级/公路
 in that month: once per chief × period × missing record (domain.scoring.duty_charges).
 Like 整改逾期, these system charges are capped together per chief and month, make the
 month scored, and leave it a coverage gap when no 督查 happened.
+
+一月一督查 and proof of patrol (第二十一条, domain.patrol_proof.month_duty_met): a month whose
+only 督查 are desk-inspection suspects (案头检查嫌疑) still scores (the office decides), but is
+listed apart as a gap, ``desk_gaps`` (仅有案头检查嫌疑的督查).
 """
 
 from __future__ import annotations
@@ -33,8 +37,8 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from roadchief.domain import patrol_proof, scoring
 from roadchief.domain import permissions as permission_rules
-from roadchief.domain import scoring
 from roadchief.domain.clock import beijing_today
 from roadchief.domain.scoring import (
     LOCAL_TZ,
@@ -264,6 +268,23 @@ def duty_charges(
     return charges
 
 
+def desk_only(inspections: list[Inspection]) -> set[tuple[int, Month]]:
+    """(chief, month) pairs whose 督查 among ``inspections`` are all desk-inspection suspects
+    (一月一督查 not met, 第二十一条, domain.patrol_proof.month_duty_met); a 督查's distance is
+    its nearest segment's, as the office's 案头检查嫌疑 list (services.patrol_views) measures it."""
+    from roadchief.services.patrol_rules import rules_for
+
+    distances: dict[tuple[int, Month], list[int | None]] = defaultdict(list)
+    for inspection in inspections:
+        month = month_of(scoring.local_date(aware(inspection.inspected_at)))
+        known = [s.distance_m for s in inspection.segments if s.distance_m is not None]
+        nearest = min(known) if known else None
+        for cid in {s.chief_id for s in inspection.segments if s.chief_id is not None}:
+            distances[(cid, month)].append(nearest)
+    rules = {year: rules_for(year) for year in {m[0] for _, m in distances}}
+    return {key for key, found in distances.items() if not patrol_proof.month_duty_met(found, rules[key[1][0]])}
+
+
 # ================================================================== results
 
 
@@ -278,6 +299,7 @@ class Assessment:
     inspections: list[Inspection]
     charges: list[OverdueCharge]
     duty: list[DutyCharge] = field(default_factory=list)
+    desk_only: dict[int, tuple[Month, ...]] = field(default_factory=dict)
 
     def rows(self) -> list[dict]:
         """One row per chief: ranked within each level by score (competition ranking, unscored last)."""
@@ -312,6 +334,8 @@ class Assessment:
                         for m, s in sorted(result.monthly.items())
                     ],
                     "gaps": [_month_text(m) for m in result.gaps],
+                    # 一月一督查 not met: the month's only 督查 are 案头检查嫌疑 (still scored)
+                    "desk_gaps": [_month_text(m) for m in self.desk_only.get(cid, ())],
                 }
             )
         order = {level: i for i, level in enumerate(LEVEL_NAMES)}
@@ -348,4 +372,7 @@ def assess(scope: str, year: int, period: str, today: date | None = None) -> Ass
         cid: scoring.period_result(cid, months, scores, assessees[cid].expected if cid in assessees else (), weights)
         for cid in chief_ids
     }
-    return Assessment(scope, year, period, months, assessees, results, inspections, charges, duty)
+    suspects = desk_only(inspections)
+    desk_months = {cid: tuple(m for m in months if (cid, m) in suspects) for cid in results}
+    desk_months = {cid: found for cid, found in desk_months.items() if found}
+    return Assessment(scope, year, period, months, assessees, results, inspections, charges, duty, desk_months)

@@ -107,3 +107,16 @@ def test_same_second_fixes_are_merged_not_infinite_speed():
     doubled = [points[0], (points[0][0], points[0][1], points[0][2])] + points[1:]
     summary, result, _ = judge(doubled)
     assert summary.max_speed_kmh <= 21 and result.covered
+
+
+def test_month_duty_met_needs_one_supervision_not_suspected_of_being_made_at_a_desk():
+    # 一月一督查 (第二十一条): no 督查 is not met; only suspects are not met; one on-site is enough
+    assert not proof.month_duty_met([])
+    assert not proof.month_duty_met([5000])
+    assert not proof.month_duty_met([5000, 1001])
+    assert proof.month_duty_met([5000, 1000])
+    assert proof.month_duty_met([0])
+    # no GPS point: unverified, not a suspect (as desk_suspect), so the duty is met
+    assert proof.month_duty_met([None])
+    # the office's distance decides
+    assert proof.month_duty_met([5000], proof.PatrolRules(desk_distance_m=8000))

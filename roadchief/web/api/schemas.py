@@ -347,6 +347,7 @@ BULLETIN_ROW = obj(
         "unit_name": STRING,
         "months": array({"type": "object", "description": "各月得分与扣分"}),
         "gaps": {**array(STRING), "description": "未接受督查的月份 YYYY-MM"},
+        "desk_gaps": {**array(STRING), "description": "仅有案头检查嫌疑的督查的月份 YYYY-MM（仍计分，第二十一条）"},
         "deduction": STRING,
         "score": nullable(STRING),
         "grade": nullable(STRING),
@@ -380,7 +381,12 @@ BULLETIN = obj(
         "levels": array(obj({"level": STRING, "name": STRING, "rows": array(BULLETIN_ROW)})),
         "problems": array({"type": "object", "description": "突出问题"}),
         "overdue": array({"type": "object", "description": "逾期未整改"}),
-        "gaps": array(obj({"chief": STRING, "unit_name": STRING, "level_name": STRING, "months": array(STRING)})),
+        "gaps": array(
+            obj(
+                {"chief": STRING, "unit_name": STRING, "level_name": STRING, "months": array(STRING)},
+                {"desk_months": array(STRING)},
+            )
+        ),
         "duty": array(
             obj(
                 {
