@@ -92,3 +92,34 @@ def test_an_event_filled_offline_survives_a_reload_and_is_stored_once_online(
     time.sleep(1)
     assert len(_events(live_server, description)) == 1  # sent once, never twice
     assert page.errors == [], page.errors
+
+
+def test_a_queued_event_the_server_refuses_goes_back_into_the_form(live_server, segment_id, new_page, sign_in):
+    description = f"离线登记 未选路段 {time.time_ns()}"
+    page = sign_in(new_page(phone=True), "pwa-event")
+    context = page.context
+    page.goto(live_server.url + "/ops/events/new")
+    page.wait_for_function(READY)
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_function("() => !navigator.onLine")
+    page.fill("#description", description)  # no segment, no road code: refused once sent
+    page.click(".js-event-form button[type=submit]")
+    page.wait_for_function(COUNT.format(1))
+    context.set_offline(False)
+    page.wait_for_selector(".sync-item.sync-failed", timeout=20000)
+    assert "提交失败" in page.inner_text(".js-sync-box")
+    assert _events(live_server, description) == []
+
+    page.click(".js-sync-edit")
+    page.wait_for_function(f"() => document.querySelector('#description').value === {description!r}")
+    page.wait_for_function(COUNT.format(0))
+    assert "请修改后重新提交" in page.inner_text("#event-offline-status")
+    page.select_option("#segment_id", str(segment_id))
+    page.click(".js-event-form button[type=submit]")  # online now: the ordinary post
+    page.wait_for_url(lambda url: "/ops/events/new" not in url)
+    assert len(_events(live_server, description)) == 1
+    page.goto(live_server.url + "/ops/events/new")  # the sent draft is not brought back
+    page.wait_for_timeout(500)
+    assert page.input_value("#description") == ""
+    assert page.errors == [], page.errors
