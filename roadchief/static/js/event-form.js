@@ -6,8 +6,8 @@
      is dropped in the same transaction; pwa.js sends it when the connection returns and the
      待同步 list (sync-list.js) shows it. Photos are not kept offline: they are added on the
      event page once it is online (the form says so).
-   - Online submit: the ordinary form post (unchanged). The draft is marked sent; a page that
-     comes back with the server's error keeps it, a fresh form drops it.
+   - Online submit: the ordinary form post, once the draft is marked sent; a page that comes
+     back with the server's error keeps it, a fresh form drops it.
    - 修改 on a refused queued item (roadchief:reopen) puts it back into the form.
    Loaded before offline-guard.js, whose held submit is then the fallback without IndexedDB.
    No inline script (CSP). */
@@ -80,8 +80,12 @@
     form.addEventListener("change", function () { if (!restoring) { save(); } });
 
     form.addEventListener("submit", function (event) {
-      if (navigator.onLine) { save({ sent: true }); return; }
       event.preventDefault();
+      if (navigator.onLine) {  // mark the draft sent before the page goes (form.submit() fires no submit event)
+        var post = function () { form.submit(); };
+        save({ sent: true }).then(post, post);
+        return;
+      }
       var fields = values();
       var photos = form.querySelector("input[type=file]");
       var hadPhotos = photos && photos.files && photos.files.length;
