@@ -74,6 +74,10 @@ class RoadEvent(Audited, Timestamps, db.Model):
     restore_note: Mapped[str] = mapped_column(Text, default="")
     repair_note: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The field form's client id (issue #14: an offline submission sent again is stored once)
+    # and who sent it (only that user's repeat returns this event).
+    client_uuid: Mapped[str | None] = mapped_column(String(36), unique=True)
+    client_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
 
     segment: Mapped[Segment] = relationship()
     detour_road: Mapped[Road | None] = relationship()

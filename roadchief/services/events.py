@@ -13,6 +13,7 @@ Who may do what:
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,9 +136,36 @@ class EventInput:
     detour_geometry: str | dict | None = None
     detour_road: str | None = None  # road code
     photos: list = field(default_factory=list)
+    client_uuid: str | None = None  # the field form's client id (offline queue, issue #14)
+
+
+def _clean_uuid(value) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(uuid.UUID(str(value).strip()))
+    except ValueError:
+        raise ServiceError("提交编号（client_uuid）格式不正确") from None
+
+
+def existing_event(client_uuid: str | None, user) -> RoadEvent | None:
+    """The event already stored for this client id: the same user's repeat gets it back
+    (idempotent); another user's reuse of the id is refused."""
+    if not client_uuid:
+        return None
+    found = db.session.scalar(select(RoadEvent).where(RoadEvent.client_uuid == client_uuid))
+    if found is not None and found.client_user_id != user.id:
+        raise ServiceError("提交编号已被使用，请刷新页面后重新填写")
+    return found
 
 
 def create_event(user, data: EventInput, upload_dir: str | Path = "", now: datetime | None = None) -> RoadEvent:
+    """Record an event. A repeated ``client_uuid`` from the same user returns the event
+    already stored (the phone's queue may send a submission twice)."""
+    client_uuid = _clean_uuid(data.client_uuid)
+    existing = existing_event(client_uuid, user)
+    if existing is not None:
+        return existing
     segment = _segment(data.segment_id)
     if not can_record(user, segment):
         raise ServiceError("该路段不在您的管辖范围内，不能登记")
@@ -163,11 +191,19 @@ def create_event(user, data: EventInput, upload_dir: str | Path = "", now: datet
         detour_geometry=clean_line(data.detour_geometry),
         detour_road_id=detour_road.id if detour_road else None,
         reported_by=current_actor().name,
+        client_uuid=client_uuid,
+        client_user_id=user.id if client_uuid else None,
     )
     _check(event)
-    with staged_photos(upload_dir) as stage, unit_of_work():
-        db.session.add(event)
-        _store_photos(event, "report", data.photos, stage, user)
+    try:
+        with staged_photos(upload_dir) as stage, unit_of_work():
+            db.session.add(event)
+            _store_photos(event, "report", data.photos, stage, user)
+    except Conflict:  # unit_of_work's IntegrityError: the same form arrived twice at once?
+        again = existing_event(client_uuid, user)
+        if again is None:
+            raise
+        return again
     return event
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from roadchief.domain import clock
@@ -54,6 +54,7 @@ def _event_form() -> service.EventInput:
         detour_geometry=form.get("detour_geometry", ""),
         detour_road=form.get("detour_road", ""),
         photos=_files("photos"),
+        client_uuid=form.get("client_uuid") or None,
     )
 
 
@@ -80,13 +81,19 @@ def _event_new_page(form, segment, status: int = 200):
 def event_new():
     if request.method == "POST":
         segment = _posted_segment()
+        fetched = request.headers.get("X-Requested-With") == "fetch"  # the offline queue (event-form.js)
         try:
             event = service.create_event(current_user, _event_form(), current_app.config["UPLOAD_DIR"])
         except ServiceError as error:
+            if fetched:
+                return jsonify({"ok": False, "error": str(error), "errors": error.errors}), 400
             flash(str(error), "error")
             return _event_new_page(request.form, segment, 400)
+        url = url_for("operations.event", event_id=event.id)
+        if fetched:
+            return jsonify({"ok": True, "url": url, "id": event.id, "receipts": []})
         flash("事件已登记" + ("（交通中断，已公示警示与绕行）" if event.interrupted else ""), "success")
-        return redirect(url_for("operations.event", event_id=event.id))
+        return redirect(url)
     segment = _query_segment()
     now = clock.beijing_now().strftime(clock.FORM_INPUT)
     return _event_new_page({"occurred_at": now, "segment_id": str(segment.id) if segment else ""}, segment)

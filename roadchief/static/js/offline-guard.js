@@ -2,7 +2,8 @@
    a plain form post would end on the browser's error page and what was typed would be gone.
    The submit is held, the form says so in Chinese, and everything typed stays on the page;
    when the connection returns the note says it can be sent now. (The inspection form goes
-   through the offline queue instead, see inspect.js.) No inline script (CSP). */
+   through the offline queue instead, see inspect.js; the event form too when IndexedDB works,
+   see event-form.js, which is loaded first.) No inline script (CSP). */
 (function () {
   "use strict";
 
@@ -14,7 +15,7 @@
     var button = form.querySelector("[type=submit]");
     form.insertBefore(note, button || null);
     form.addEventListener("submit", function (event) {
-      if (navigator.onLine) { note.hidden = true; return; }
+      if (navigator.onLine || event.defaultPrevented) { note.hidden = true; return; }  // online, or queued (event-form.js)
       event.preventDefault();
       note.textContent = "当前无网络，尚未提交：已填写的内容保留在本页，请勿关闭；恢复网络后再点“" +
         (button ? button.textContent.trim() : "提交") + "”。";
