@@ -20,7 +20,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,9 +32,9 @@ GOALS = {"chief (own roads)": 2.0, "city office (county)": 3.0}
 
 
 def serve(database_url: str | None, folder: Path):
-    from sqlalchemy import create_engine, text
     from waitress.server import create_server
 
+    from benchmarks.map_bench import database
     from roadchief import create_app
     from roadchief.extensions import db
     from roadchief.services.accounts import create_user
@@ -43,21 +42,7 @@ def serve(database_url: str | None, folder: Path):
     from roadchief.services.database import migrate_to_head
     from roadchief.services.demo import load_demo_network
 
-    drop = None
-    if database_url:
-        schema = f"bench_phone_{uuid.uuid4().hex[:8]}"
-        engine = create_engine(database_url)
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-
-        def drop():
-            with engine.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            engine.dispose()
-
-        url = f"{database_url}{'&' if '?' in database_url else '?'}options=-csearch_path%3D{schema}"
-    else:
-        url = f"sqlite:///{folder / 'phone.db'}"
+    url, drop = database(database_url, folder, "phone")  # a throwaway schema on PostgreSQL
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
     with app.app_context():
         migrate_to_head()
@@ -109,7 +94,8 @@ def map_visit(browser, base: str, username: str) -> tuple[float, float, int]:
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("form button[type=submit]")
-    page.wait_for_url(base + "/")
+    page.wait_for_url(lambda url: "/login" not in url)  # offices land on 总览, chiefs on the map
+    page.goto(base + "/")
     painted(page)
     cdp.send("Network.clearBrowserCache")
     received = []
