@@ -145,10 +145,17 @@ def test_a_chief_sees_the_rectifications_assigned_to_him(demo_app):
     assert rect.chief_id
     chief_view = _markers(_client(demo_app, make_user("chief", chief_id=rect.chief_id)))
     assert [f["properties"]["id"] for f in _by_layer(chief_view, "rectification")] == [rect.id]
+    # a village chief of another village: neither assessed nor an assignee (#13 routing adds the
+    # segment's own 村级路长 and maintainer, who do see it)
+    answering = {rect.chief_id, *(a.chief_id for a in rect.assignees)}
     other = db.session.scalar(
-        select(ChiefAssignment.chief_id).where(
-            ChiefAssignment.chief_id != rect.chief_id, ChiefAssignment.scope_kind == "village"
+        select(ChiefAssignment.chief_id)
+        .where(
+            ChiefAssignment.chief_id.not_in(answering),
+            ChiefAssignment.scope_kind == "village",
+            ChiefAssignment.village_id != segment.village_id,
         )
+        .order_by(ChiefAssignment.id)
     )
     assert _markers(_client(demo_app, make_user("chief", chief_id=other)))["features"] == []
 
