@@ -21,7 +21,8 @@ MANIFEST = "manifest.json"
 DATA_DIR = "data"
 PHOTOS_DIR = "photos"
 SQLITE_COPY = "database.sqlite3"
-SKIP_TABLES = frozenset({"alembic_version"})
+# PostGIS keeps its own table beside ours when installed in the app's schema: not ours to back up
+SKIP_TABLES = frozenset({"alembic_version", "spatial_ref_sys"})
 # name in the manifest → (table, column) summed
 MONEY_CHECKSUMS = {
     "ledger_entry.amount_fen": ("ledger_entry", "amount_fen"),

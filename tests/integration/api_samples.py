@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from PIL import Image
 from sqlalchemy import select
 
+from roadchief.domain.tiles import tile_for
 from roadchief.extensions import db
 from roadchief.models import Segment, Town, Village
 from roadchief.services.accounts import create_token
@@ -77,6 +78,11 @@ def collect(app) -> list[Call]:
     call("GET", f"/api/v1/segments/{segment.id}", city)
     call("GET", f"/api/v1/segments/{other.id}", town)  # 403
     call("GET", "/api/v1/segments/999999", city)  # 404
+    tx, ty = tile_for(lon, lat, 12)
+    call("GET", f"/api/v1/tiles/roads/12/{tx}/{ty}.mvt", city)
+    call("GET", f"/api/v1/tiles/roads/12/{tx}/{ty}.mvt")  # 401
+    call("GET", "/api/v1/tiles/roads/17/0/0.mvt", city)  # 400: beyond the deepest zoom
+    call("GET", "/api/v1/tiles/roads/3/9/0.mvt", city)  # 400: no such column at zoom 3
     call("GET", "/api/v1/network/summary", city)
     call("GET", "/api/v1/network/summary", town)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+import mapbox_vector_tile
 import pytest
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
@@ -152,6 +153,11 @@ def test_real_answers_match_the_documented_schemas(demo_app, calls):
         if is_json(media):
             body = call.response.get_json(silent=True)
             assert body is not None, where
+        elif media == "application/vnd.mapbox-vector-tile":  # binary: it must decode as a tile
+            decoded = mapbox_vector_tile.decode(call.response.get_data())
+            if call.response.get_data() and "roads" not in decoded:
+                problems.append(f"{where}: a tile without its roads layer: {sorted(decoded)}")
+            body = "binary"
         else:  # a file download: text in the documented string schema, well-formed when it is XML
             body = call.response.get_data(as_text=True)
             if media.endswith(("+xml", "/xml")):

@@ -56,11 +56,17 @@ def versioned_json(key: tuple, build, max_age: int = 60):
     """JSON built at most once per data version: the ETag comes from the version and `key`
     (the caller's scope and query), so an unchanged client gets its 304 after one cheap query,
     without the body being built; the body and its gzip form are kept for the next caller."""
+    return versioned_body(key, lambda: build().encode(), "application/json", max_age)
+
+
+def versioned_body(key: tuple, build, mimetype: str, max_age: int = 60, cache: str = "bodies", size: int = 64):
+    """`versioned_json` for any body `build()` returns as bytes; `cache` names the LRU it is
+    kept in (the map's vector tiles keep their own, many small bodies beside few big ones)."""
     from flask import current_app, make_response
 
     from roadchief.services.data_version import BodyCache, data_version
 
-    bodies = current_app.extensions.setdefault("roadchief_bodies", BodyCache())  # per app: per database
+    bodies = current_app.extensions.setdefault(f"roadchief_{cache}", BodyCache(size=size))  # per app: per database
     version_key = (data_version(), *key)
     etag = hashlib.sha1(repr(version_key).encode()).hexdigest()[:32]
     headers = {"Vary": "Accept-Encoding, Authorization, Cookie", "Cache-Control": f"private, max-age={max_age}"}
@@ -69,16 +75,16 @@ def versioned_json(key: tuple, build, max_age: int = 60):
     else:
 
         def body():
-            raw = build().encode()
+            raw = build()
             return raw, gzip.compress(raw, compresslevel=6)
 
         raw, zipped = bodies.get_or_build(version_key, body)
-        if "gzip" in request.headers.get("Accept-Encoding", ""):
+        if raw and "gzip" in request.headers.get("Accept-Encoding", ""):
             response = make_response(zipped)
             response.headers["Content-Encoding"] = "gzip"
         else:
             response = make_response(raw)
-        response.mimetype = "application/json"
+        response.mimetype = mimetype
     response.headers.update(headers)
     response.set_etag(etag)
     return response
@@ -140,5 +146,5 @@ def document_errors(spec: dict) -> dict:
 
 
 # the areas register their routes on bp, in the order their operations appear in the OpenAPI document
-for _area in ("network", "funding", "inspections", "map_layers", "operations", "patrols"):
+for _area in ("network", "tiles", "funding", "inspections", "map_layers", "operations", "patrols"):
     importlib.import_module(f"{__name__}.{_area}")

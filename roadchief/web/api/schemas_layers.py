@@ -149,4 +149,9 @@ LAYER_SCHEMAS: dict[str, dict] = {
     "Event": EVENT,
     "EventCollection": feature_collection(EVENT_PROPERTIES, "Point", "LineString", "MultiLineString"),
     "AssetCollection": feature_collection(ASSET_PROPERTIES, "Point", "LineString", "MultiLineString"),
+    "VectorTile": {
+        "type": "string",
+        "format": "binary",
+        "description": "Mapbox Vector Tile 2.1（protobuf），图层 roads，范围 4096，缓冲 64",
+    },
 }

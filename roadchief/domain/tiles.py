@@ -1,0 +1,63 @@
+"""Web-map tiles (the XYZ scheme of OSM and 天地图, EPSG:3857) and Mapbox Vector Tile coordinates.
+
+Pure arithmetic, so the province map's tile maths is checked without a database; the SQL side
+(`ST_TileEnvelope`, `ST_AsMVTGeom`) uses the same scheme, and the tests compare the two.
+"""
+
+from __future__ import annotations
+
+import math
+
+EXTENT = 4096  # MVT units across a tile (the spec's and PostGIS's default)
+BUFFER = 64  # units drawn beyond the edge, so a line's stroke is not cut at the tile border
+MAX_TILE_ZOOM = 16
+MAX_LAT = 85.0511287798066  # where Web Mercator is square
+
+
+class TileError(ValueError):
+    pass
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    if not 0 <= z <= MAX_TILE_ZOOM:
+        raise TileError(f"缩放级别 z 应在 0–{MAX_TILE_ZOOM} 之间，收到 {z}")
+    n = 1 << z
+    if not (0 <= x < n and 0 <= y < n):
+        raise TileError(f"第 {z} 级的瓦片行列号应在 0–{n - 1} 之间，收到 x={x}, y={y}")
+
+
+def tile_lonlat_bounds(z: int, x: int, y: int, buffer: int = 0) -> tuple[float, float, float, float]:
+    """(min_lon, min_lat, max_lon, max_lat) of a tile, widened by `buffer` MVT units on every side."""
+    check_tile(z, x, y)
+    n = 1 << z
+    pad = buffer / EXTENT
+    x0, x1 = x - pad, x + 1 + pad
+    y0, y1 = y - pad, y + 1 + pad  # y grows southwards
+
+    def lon(tx: float) -> float:
+        return tx / n * 360.0 - 180.0
+
+    def lat(ty: float) -> float:
+        ty = min(max(ty, 0.0), float(n))
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * ty / n))))
+
+    return lon(x0), lat(y1), lon(x1), lat(y0)
+
+
+def lonlat_to_tile_units(lon, lat, z: int, x: int, y: int):
+    """Positions in a tile's MVT units (0..EXTENT, y down), for scalars or numpy arrays alike."""
+    import numpy as np
+
+    n = 1 << z
+    lat = np.clip(lat, -MAX_LAT, MAX_LAT)
+    fx = (np.asarray(lon, dtype=float) + 180.0) / 360.0 * n
+    rad = np.radians(lat)
+    fy = (1.0 - np.log(np.tan(rad) + 1.0 / np.cos(rad)) / math.pi) / 2.0 * n
+    return (fx - x) * EXTENT, (fy - y) * EXTENT
+
+
+def tile_for(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The (x, y) of the zoom-z tile holding a point."""
+    n = 1 << z
+    ux, uy = lonlat_to_tile_units(lon, lat, z, 0, 0)
+    return min(n - 1, max(0, int(float(ux) // EXTENT))), min(n - 1, max(0, int(float(uy) // EXTENT)))

@@ -1,0 +1,195 @@
+"""Vector tiles of the road network (Mapbox Vector Tile, layer `roads`), so a province-sized map
+never asks for the whole network at once (#15): each request carries one 256-px square's roads,
+quantised to the tile's 4096-unit grid.
+
+Two builders give the same tile:
+- PostgreSQL with PostGIS: `ST_AsMVTGeom` + `ST_AsMVT` in the database — the path at scale;
+- anywhere else (SQLite, PostgreSQL without the extension): shapely + `mapbox_vector_tile` in Python.
+
+Each feature's id is the segment id; its properties are what the overview is coloured by
+(`class`, `listed`, `town_code`, `grade`). The rest — names, stakes, chiefs — comes from
+`GET /api/v1/segments/<id>` when someone opens the segment, as at every other zoom.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+from sqlalchemy import String, case, func, literal, literal_column, select, text
+
+from roadchief.domain import tiles
+from roadchief.domain.grades import grade_for
+from roadchief.extensions import db
+from roadchief.models import Road, Segment, Station, Town, Village
+from roadchief.services.permissions import segment_condition
+from roadchief.services.units import latest_scores
+
+LAYER = "roads"
+MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+
+
+def geometry_column(z: int):
+    """The band pre-simplified at import for this zoom (as `services.map_data` chooses)."""
+    return Segment.geometry_low if z <= 10 else Segment.geometry_mid if z <= 13 else Segment.geometry
+
+
+def postgis_schema() -> str | None:
+    """The schema PostGIS is installed in on this connection's database, or None."""
+    bind = db.session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return None
+    return _postgis_schema_cached(str(bind.url))
+
+
+@lru_cache(maxsize=16)
+def _postgis_schema_cached(url: str) -> str | None:
+    return db.session.scalar(
+        text(
+            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+            "WHERE e.extname = 'postgis'"
+        )
+    )
+
+
+def builder() -> str:
+    """`postgis` or `python`: which builder answers on this database (shown on the ops page)."""
+    return "postgis" if postgis_schema() else "python"
+
+
+def _grades() -> dict[str, str]:
+    return {key: grade_for(score) for key, (_period, score) in latest_scores().items()}
+
+
+def _unit_key():
+    """The SQL twin of `services.units.unit_key_for_segment` (村道 → village, 镇道 → station or town)."""
+    return case(
+        (
+            (Road.road_class == "村道") & Village.code.is_not(None),
+            literal("village:") + Village.code,
+        ),
+        (
+            (Road.road_class == "镇道") & Station.code.is_not(None),
+            literal("station:") + Station.code,
+        ),
+        (Road.road_class == "镇道", literal("town:") + Town.code),
+        else_=None,
+    )
+
+
+def _rows(user, z: int, x: int, y: int):
+    """Segments whose box meets the (buffered) tile and lie in the user's scope."""
+    min_lon, min_lat, max_lon, max_lat = tiles.tile_lonlat_bounds(z, x, y, buffer=tiles.BUFFER)
+    return (
+        select(
+            Segment.id.label("id"),
+            Road.road_class.label("class"),
+            Segment.is_listed.label("listed"),
+            Town.code.label("town_code"),
+            _unit_key().label("unit_key"),
+            geometry_column(z).label("geometry"),
+        )
+        .join(Road, Segment.road_id == Road.id)
+        .join(Town, Segment.town_id == Town.id)
+        .outerjoin(Village, Segment.village_id == Village.id)
+        .outerjoin(Station, Segment.station_id == Station.id)
+        .where(
+            Segment.max_lon >= min_lon,
+            Segment.min_lon <= max_lon,
+            Segment.max_lat >= min_lat,
+            Segment.min_lat <= max_lat,
+            segment_condition(user),
+        )
+        .order_by(Segment.id)
+    )
+
+
+def road_tile(user, z: int, x: int, y: int) -> bytes:
+    """The tile's bytes (uncompressed MVT; empty bytes for a tile without roads)."""
+    tiles.check_tile(z, x, y)
+    schema = postgis_schema()
+    if schema:
+        return _postgis_tile(schema, user, z, x, y)
+    return _python_tile(user, z, x, y)
+
+
+# ---------------------------------------------------------------------------------- PostGIS
+
+
+def _postgis_tile(schema: str, user, z: int, x: int, y: int) -> bytes:
+    gis = getattr(func, schema)  # the extension lives outside the app's search_path (one schema per app)
+    rows = _rows(user, z, x, y).subquery("candidates")
+    # json_to_recordset needs its column types declared: `AS grades(unit_key text, grade text)`
+    grades = text(
+        "SELECT g.unit_key, g.grade FROM json_to_recordset(CAST(:grades AS json)) AS g(unit_key text, grade text)"
+    ).columns(literal_column("unit_key", String), literal_column("grade", String))
+    graded = grades.subquery("grades")
+    envelope = gis.ST_TileEnvelope(z, x, y)
+    geom = gis.ST_AsMVTGeom(
+        gis.ST_Transform(gis.ST_SetSRID(gis.ST_GeomFromGeoJSON(rows.c.geometry), 4326), 3857),
+        envelope,
+        tiles.EXTENT,
+        tiles.BUFFER,
+        True,
+    )
+    features = (
+        select(
+            rows.c.id,
+            rows.c["class"],
+            rows.c.listed,
+            rows.c.town_code,
+            graded.c.grade,
+            geom.label("geom"),
+        )
+        .select_from(rows)
+        .outerjoin(graded, graded.c.unit_key == rows.c.unit_key)
+        .subquery("features")
+    )
+    drawn = select(features).where(features.c.geom.is_not(None)).subquery("drawn")
+    statement = select(gis.ST_AsMVT(literal_column("drawn"), LAYER, tiles.EXTENT, "geom", "id")).select_from(drawn)
+    body = db.session.scalar(statement, {"grades": json.dumps(_grade_records(), ensure_ascii=False)})
+    return bytes(body or b"")
+
+
+def _grade_records() -> list[dict[str, str]]:
+    return [{"unit_key": key, "grade": grade} for key, grade in _grades().items()]
+
+
+# ---------------------------------------------------------------------------------- Python
+
+
+def _python_tile(user, z: int, x: int, y: int) -> bytes:
+    import mapbox_vector_tile
+    import numpy as np
+    import shapely
+
+    found = db.session.execute(_rows(user, z, x, y)).all()
+    if not found:
+        return b""
+    geometries = shapely.from_geojson([row.geometry for row in found])
+
+    def to_units(coords):
+        ux, uy = tiles.lonlat_to_tile_units(coords[:, 0], coords[:, 1], z, x, y)
+        return np.column_stack([ux, uy])
+
+    geometries = shapely.transform(geometries, to_units)
+    low, high = -tiles.BUFFER, tiles.EXTENT + tiles.BUFFER
+    geometries = shapely.clip_by_rect(geometries, low, low, high, high)
+    # the 4096 grid, as ST_AsMVTGeom snaps: repeated points go, lines shorter than a unit vanish
+    geometries = shapely.set_precision(geometries, 1.0)
+    grades = _grades()
+    features = []
+    for row, geometry in zip(found, geometries, strict=True):
+        if geometry is None or geometry.is_empty or geometry.length == 0:
+            continue
+        properties = {"class": row[1], "listed": bool(row.listed), "town_code": row.town_code}
+        grade = grades.get(row.unit_key) if row.unit_key else None
+        if grade:
+            properties["grade"] = grade
+        features.append({"geometry": geometry, "properties": properties, "id": row.id})
+    if not features:
+        return b""
+    return mapbox_vector_tile.encode(
+        [{"name": LAYER, "features": features}],
+        default_options={"extents": tiles.EXTENT, "y_coord_down": True, "quantize_bounds": None},
+    )

@@ -1,0 +1,138 @@
+"""Vector tiles of the road network (#15): what a tile holds, for whom, cached how, and — on
+PostgreSQL with PostGIS — that ST_AsMVT and the Python builder cut the same tile."""
+
+from __future__ import annotations
+
+import json
+
+import mapbox_vector_tile
+import pytest
+import shapely
+from sqlalchemy import select
+
+from roadchief.domain import tiles
+from roadchief.extensions import db
+from roadchief.models import QuarterScore, Road, Segment, Town, Village
+from roadchief.services import road_tiles
+from tests.conftest import ON_POSTGRES, login, make_user
+
+XIAOBA = "640381100"
+
+
+def county_tiles(z: int) -> set[tuple[int, int]]:
+    """Every zoom-z tile the demo network's boxes touch."""
+    found = set()
+    for min_lon, min_lat, max_lon, max_lat in db.session.execute(
+        select(Segment.min_lon, Segment.min_lat, Segment.max_lon, Segment.max_lat)
+    ):
+        x0, y0 = tiles.tile_for(min_lon, max_lat, z)
+        x1, y1 = tiles.tile_for(max_lon, min_lat, z)
+        found |= {(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)}
+    return found
+
+
+def fetch(client, z, x, y, **headers):
+    response = client.get(f"/api/v1/tiles/roads/{z}/{x}/{y}.mvt", headers={"Accept-Encoding": "identity", **headers})
+    assert response.status_code == 200, response.data[:300]
+    assert response.mimetype == "application/vnd.mapbox-vector-tile"
+    return response
+
+
+def features(body: bytes) -> list[dict]:
+    return mapbox_vector_tile.decode(body, default_options={"y_coord_down": True}).get("roads", {}).get("features", [])
+
+
+def ids_over(client, z: int) -> set[int]:
+    seen = set()
+    for x, y in county_tiles(z):
+        seen |= {f["id"] for f in features(fetch(client, z, x, y).data)}
+    return seen
+
+
+def test_the_county_tiles_hold_every_segment_once_cut_to_the_tile(demo_client):
+    login(demo_client, make_user("city_office"))
+    assert ids_over(demo_client, 9) == set(db.session.scalars(select(Segment.id)))
+    segment = db.session.scalar(select(Segment).order_by(Segment.id))
+    lon, lat = json.loads(segment.geometry)["coordinates"][0]
+    x, y = tiles.tile_for(lon, lat, 13)
+    drawn = {f["id"]: f for f in features(fetch(demo_client, 13, x, y).data)}
+    feature = drawn[segment.id]
+    road = db.session.get(Road, segment.road_id)
+    town = db.session.get(Town, segment.town_id)
+    assert feature["properties"]["class"] == road.road_class
+    assert feature["properties"]["town_code"] == town.code
+    assert feature["properties"]["listed"] is segment.is_listed
+    # the first vertex lands where the tile maths puts it, within the 4096 grid's rounding
+    ux, uy = tiles.lonlat_to_tile_units(lon, lat, 13, x, y)
+    coords = shapely.get_coordinates(shapely.geometry.shape(feature["geometry"]))
+    assert min(abs(cx - float(ux)) + abs(cy - float(uy)) for cx, cy in coords) <= 2
+    for cx, cy in coords:  # never beyond the buffer
+        assert -tiles.BUFFER <= cx <= tiles.EXTENT + tiles.BUFFER and -tiles.BUFFER <= cy <= tiles.EXTENT + tiles.BUFFER
+
+
+def test_a_town_office_gets_only_its_towns_roads(demo_client):
+    login(demo_client, make_user("town_office", town=XIAOBA))
+    town = db.session.scalar(select(Town).where(Town.code == XIAOBA))
+    own = set(db.session.scalars(select(Segment.id).where(Segment.town_id == town.id)))
+    assert own and ids_over(demo_client, 9) == own
+
+
+def test_a_tile_outside_the_network_is_empty_and_bad_numbers_are_refused(demo_client):
+    login(demo_client, make_user("city_office"))
+    assert fetch(demo_client, 10, 0, 0).data == b""
+    refused = demo_client.get("/api/v1/tiles/roads/5/40/0.mvt")
+    assert refused.status_code == 400 and "0–31" in refused.get_json()["message"]
+    assert demo_client.get("/api/v1/tiles/roads/17/0/0.mvt").status_code == 400
+
+
+def test_signing_in_is_required(demo_client):
+    assert demo_client.get("/api/v1/tiles/roads/9/0/0.mvt").status_code == 401
+
+
+def test_a_tile_is_answered_gzipped_and_then_304_until_the_data_changes(demo_client):
+    login(demo_client, make_user("city_office"))
+    x, y = sorted(county_tiles(10))[0]
+    first = demo_client.get(f"/api/v1/tiles/roads/10/{x}/{y}.mvt", headers={"Accept-Encoding": "gzip"})
+    assert first.headers["Content-Encoding"] == "gzip" and first.headers["ETag"]
+    again = demo_client.get(f"/api/v1/tiles/roads/10/{x}/{y}.mvt", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    make_user("finance")  # any audited change moves the data version (a new account is one)
+    db.session.commit()
+    changed = demo_client.get(f"/api/v1/tiles/roads/10/{x}/{y}.mvt", headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200
+
+
+def test_a_tile_carries_the_latest_grade_of_the_segments_unit(demo_client):
+    village = db.session.scalar(select(Village).order_by(Village.id))
+    db.session.add(QuarterScore(year=2022, quarter=1, unit_key=f"village:{village.code}", score_centi=6800))
+    db.session.commit()
+    segment = db.session.scalar(
+        select(Segment).join(Road).where(Segment.village_id == village.id, Road.road_class == "村道")
+    )
+    login(demo_client, make_user("city_office"))
+    lon, lat = json.loads(segment.geometry)["coordinates"][0]
+    x, y = tiles.tile_for(lon, lat, 12)
+    drawn = {f["id"]: f["properties"] for f in features(fetch(demo_client, 12, x, y).data)}
+    assert drawn[segment.id]["grade"] == "一般"
+    assert all(p.get("grade") in (None, "一般") for p in drawn.values())
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostGIS is a PostgreSQL extension")
+def test_postgis_and_python_cut_the_same_tiles(demo_app):
+    if road_tiles.postgis_schema() is None:
+        pytest.skip("PostGIS is not installed on this PostgreSQL server")
+    assert road_tiles.builder() == "postgis"
+    user = make_user("city_office")
+    for z in (9, 12):
+        for x, y in sorted(county_tiles(z)):
+            by_sql = {
+                f["id"]: f for f in features(road_tiles._postgis_tile(road_tiles.postgis_schema(), user, z, x, y))
+            }
+            by_python = {f["id"]: f for f in features(road_tiles._python_tile(user, z, x, y))}
+            # a line collapsing to one grid cell may be kept by one snapper and dropped by the other
+            assert len(set(by_sql) ^ set(by_python)) <= max(2, len(by_sql) // 100), (z, x, y)
+            for key in set(by_sql) & set(by_python):
+                assert by_sql[key]["properties"] == by_python[key]["properties"]
+                a = shapely.geometry.shape(by_sql[key]["geometry"])
+                b = shapely.geometry.shape(by_python[key]["geometry"])
+                assert a.hausdorff_distance(b) <= 3, (z, x, y, key)
