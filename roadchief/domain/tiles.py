@@ -7,6 +7,10 @@ Pure arithmetic, so the province map's tile maths is checked without a database;
 from __future__ import annotations
 
 import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
 
 EXTENT = 4096  # MVT units across a tile (the spec's and PostGIS's default)
 BUFFER = 64  # units drawn beyond the edge, so a line's stroke is not cut at the tile border
@@ -44,10 +48,8 @@ def tile_lonlat_bounds(z: int, x: int, y: int, buffer: int = 0) -> tuple[float, 
     return lon(x0), lat(y1), lon(x1), lat(y0)
 
 
-def lonlat_to_tile_units(lon, lat, z: int, x: int, y: int):
+def lonlat_to_tile_units(lon: ArrayLike, lat: ArrayLike, z: int, x: int, y: int) -> tuple[Any, Any]:
     """Positions in a tile's MVT units (0..EXTENT, y down), for scalars or numpy arrays alike."""
-    import numpy as np
-
     n = 1 << z
     lat = np.clip(lat, -MAX_LAT, MAX_LAT)
     fx = (np.asarray(lon, dtype=float) + 180.0) / 360.0 * n
