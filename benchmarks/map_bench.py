@@ -33,6 +33,8 @@ from benchmarks.province import generate  # noqa: E402
 # with margins; a 1280×800 desktop screen about 0.22°×0.11°.
 PHONE_VIEW = (106.03, 37.99, 106.12, 38.05)
 DESKTOP_VIEW = (105.96, 37.965, 106.18, 38.075)
+COUNTY_VIEW = (105.80, 37.80, 106.35, 38.25)  # the demo network's extent, roughly
+PHONE_VIEW_Z10 = (105.80, 37.78, 106.34, 38.30)  # a 390×844 phone at zoom 10 (≈ 0.54°×0.52°)
 
 
 def database(base_url: str | None, folder: Path, name: str) -> tuple[str, callable]:
@@ -147,6 +149,59 @@ def measure(app, query: str, repeat: int) -> dict:
     }
 
 
+def view_tiles(z: int, bbox) -> list[tuple[int, int]]:
+    from roadchief.domain.tiles import tile_for
+
+    x0, y0 = tile_for(bbox[0], bbox[3], z)
+    x1, y1 = tile_for(bbox[2], bbox[1], z)
+    return [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+
+
+def measure_tiles(app, z: int, bbox, repeat: int) -> dict:
+    """The vector tiles of one view (`GET /api/v1/tiles/roads/z/x/y.mvt`): each built cold (cache
+    emptied), then cached, then 304; bytes as sent (gzip) against the GeoJSON of the same roads."""
+    import mapbox_vector_tile
+
+    from roadchief.services.road_tiles import builder
+
+    client = app.test_client()
+    client.post("/login", data={"username": "bench", "password": "Bench-pass-1"})
+    wanted = view_tiles(z, bbox)
+    cold, cached, revalidated, sent, raw, features = [], [], [], 0, 0, set()
+    for _ in range(max(1, repeat // 2)):
+        app.extensions.get("roadchief_tiles", None) and app.extensions["roadchief_tiles"].clear()
+        started = time.perf_counter()
+        bodies = [client.get(f"/api/v1/tiles/roads/{z}/{x}/{y}.mvt", headers={"Accept-Encoding": "gzip"}) for x, y in wanted]
+        cold.append(time.perf_counter() - started)
+    for response in bodies:
+        assert response.status_code == 200, response.status_code
+        sent += len(response.data)
+        body = gzip.decompress(response.data) if response.headers.get("Content-Encoding") == "gzip" else response.data
+        raw += len(body)
+        features |= {f["id"] for f in mapbox_vector_tile.decode(body).get("roads", {}).get("features", [])}
+    for _ in range(repeat):
+        started = time.perf_counter()
+        again = [client.get(f"/api/v1/tiles/roads/{z}/{x}/{y}.mvt", headers={"Accept-Encoding": "gzip"}) for x, y in wanted]
+        cached.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        for response, (x, y) in zip(again, wanted, strict=True):
+            unchanged = client.get(f"/api/v1/tiles/roads/{z}/{x}/{y}.mvt", headers={"If-None-Match": response.headers["ETag"]})
+            assert unchanged.status_code == 304
+        revalidated.append(time.perf_counter() - started)
+    with app.app_context():
+        how = builder()
+    return {
+        "tiles": len(wanted),
+        "features": len(features),
+        "cold_ms": statistics.median(cold) * 1000,
+        "cached_ms": statistics.median(cached) * 1000,
+        "not_modified_ms": statistics.median(revalidated) * 1000,
+        "raw_kb": raw / 1024,
+        "gzip_kb": sent / 1024,
+        "builder": how,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--segments", type=int, default=60_000)
@@ -184,6 +239,33 @@ def main() -> None:
                 f"{r['ratio']:>7.2f}{r['service_ms'] / r['memory_ms']:>9.2f}{r['cached_ms']:>11.2f}"
                 f"{r['not_modified_ms']:>8.2f}{r['raw_kb']:>9.0f}{r['gzip_kb']:>9.0f}"
             )
+        # the province overview as the map draws it: vector tiles instead of one GeoJSON body
+        geojson = {}
+        for network, _label, query in cases:
+            if query.startswith(("?zoom=7", "?zoom=10")):
+                with apps[network].app_context():
+                    geojson[network] = measure(apps[network], query, 1)
+        from benchmarks.province import EXTENT
+
+        tile_cases = [
+            ("county", "whole county, zoom 10", 10, COUNTY_VIEW),
+            ("province", "whole province, zoom 7", 7, EXTENT),
+            ("province", "phone view, zoom 10", 10, PHONE_VIEW_Z10),
+        ]
+        print(
+            f"\n{'network':<9}{'tiles for':<24}{'tiles':>6}{'features':>9}{'cold ms':>9}{'cached ms':>10}{'304 ms':>8}"
+            f"{'raw KB':>8}{'gzip KB':>8}{'GeoJSON gzip KB':>16}{'ratio':>7}  builder"
+        )
+        for network, label, z, bbox in tile_cases:
+            with apps[network].app_context():
+                r = measure_tiles(apps[network], z, bbox, args.repeat)
+            whole = geojson[network]["gzip_kb"]
+            print(
+                f"{network:<9}{label:<24}{r['tiles']:>6}{r['features']:>9}{r['cold_ms']:>9.1f}{r['cached_ms']:>10.2f}"
+                f"{r['not_modified_ms']:>8.2f}{r['raw_kb']:>8.0f}{r['gzip_kb']:>8.0f}{whole:>16.0f}"
+                f"{r['gzip_kb'] / whole:>7.2f}  {r['builder']}"
+            )
+        print("(ratio = the view's tiles as sent ÷ the whole network's GeoJSON as sent; GeoJSON at zoom 7/10)")
         for drop in cleanups:
             drop()
 

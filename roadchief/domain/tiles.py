@@ -15,6 +15,21 @@ from numpy.typing import ArrayLike
 EXTENT = 4096  # MVT units across a tile (the spec's and PostGIS's default)
 BUFFER = 64  # units drawn beyond the edge, so a line's stroke is not cut at the tile border
 MAX_TILE_ZOOM = 16
+# Up to this zoom a tile is an overview: a segment is a few pixels long, so the roads sharing
+# (class, listed, town, grade) are merged into one feature on a coarser grid — a quarter of the
+# bytes of one feature per segment (benchmarks/README.md); clicking zooms in instead of opening one.
+OVERVIEW_MAX_ZOOM = 9
+OVERVIEW_EXTENT = 1024  # 4 units per screen pixel of a 256-px tile: still sub-pixel
+
+
+def extent_for(z: int) -> int:
+    return OVERVIEW_EXTENT if z <= OVERVIEW_MAX_ZOOM else EXTENT
+
+
+def buffer_for(z: int) -> int:
+    return BUFFER * extent_for(z) // EXTENT
+
+
 MAX_LAT = 85.0511287798066  # where Web Mercator is square
 
 
@@ -48,14 +63,16 @@ def tile_lonlat_bounds(z: int, x: int, y: int, buffer: int = 0) -> tuple[float, 
     return lon(x0), lat(y1), lon(x1), lat(y0)
 
 
-def lonlat_to_tile_units(lon: ArrayLike, lat: ArrayLike, z: int, x: int, y: int) -> tuple[Any, Any]:
-    """Positions in a tile's MVT units (0..EXTENT, y down), for scalars or numpy arrays alike."""
+def lonlat_to_tile_units(
+    lon: ArrayLike, lat: ArrayLike, z: int, x: int, y: int, extent: int = EXTENT
+) -> tuple[Any, Any]:
+    """Positions in a tile's MVT units (0..extent, y down), for scalars or numpy arrays alike."""
     n = 1 << z
     lat = np.clip(lat, -MAX_LAT, MAX_LAT)
     fx = (np.asarray(lon, dtype=float) + 180.0) / 360.0 * n
     rad = np.radians(lat)
     fy = (1.0 - np.log(np.tan(rad) + 1.0 / np.cos(rad)) / math.pi) / 2.0 * n
-    return (fx - x) * EXTENT, (fy - y) * EXTENT
+    return (fx - x) * extent, (fy - y) * extent
 
 
 def tile_for(lon: float, lat: float, z: int) -> tuple[int, int]:

@@ -118,35 +118,42 @@ def road_tile(user, z: int, x: int, y: int) -> bytes:
 
 def _postgis_tile(schema: str, user, z: int, x: int, y: int) -> bytes:
     gis = getattr(func, schema)  # the extension lives outside the app's search_path (one schema per app)
+    extent, buffer = tiles.extent_for(z), tiles.buffer_for(z)
     rows = _rows(user, z, x, y).subquery("candidates")
     # json_to_recordset needs its column types declared: `AS grades(unit_key text, grade text)`
-    grades = text(
-        "SELECT g.unit_key, g.grade FROM json_to_recordset(CAST(:grades AS json)) AS g(unit_key text, grade text)"
-    ).columns(literal_column("unit_key", String), literal_column("grade", String))
-    graded = grades.subquery("grades")
+    graded = (
+        text("SELECT g.unit_key, g.grade FROM json_to_recordset(CAST(:grades AS json)) AS g(unit_key text, grade text)")
+        .columns(literal_column("unit_key", String), literal_column("grade", String))
+        .subquery("grades")
+    )
     envelope = gis.ST_TileEnvelope(z, x, y)
-    geom = gis.ST_AsMVTGeom(
-        gis.ST_Transform(gis.ST_SetSRID(gis.ST_GeomFromGeoJSON(rows.c.geometry), 4326), 3857),
-        envelope,
-        tiles.EXTENT,
-        tiles.BUFFER,
-        True,
-    )
-    features = (
-        select(
-            rows.c.id,
-            rows.c["class"],
-            rows.c.listed,
-            rows.c.town_code,
-            graded.c.grade,
-            geom.label("geom"),
+    projected = gis.ST_Transform(gis.ST_SetSRID(gis.ST_GeomFromGeoJSON(rows.c.geometry), 4326), 3857)
+    keys = (rows.c["class"], rows.c.listed, rows.c.town_code, graded.c.grade)
+    if z <= tiles.OVERVIEW_MAX_ZOOM:
+        # one feature per (class, listed, town, grade): the segments' lines collected and merged
+        # (ST_CollectionExtract flattens the collection of lines and multilines into one multiline)
+        merged = gis.ST_LineMerge(gis.ST_CollectionExtract(gis.ST_Collect(projected), 2))
+        features = (
+            select(*keys, gis.ST_AsMVTGeom(merged, envelope, extent, buffer, True).label("geom"))
+            .select_from(rows)
+            .outerjoin(graded, graded.c.unit_key == rows.c.unit_key)
+            .group_by(*keys)
+            .subquery("features")
         )
-        .select_from(rows)
-        .outerjoin(graded, graded.c.unit_key == rows.c.unit_key)
-        .subquery("features")
-    )
-    drawn = select(features).where(features.c.geom.is_not(None)).subquery("drawn")
-    statement = select(gis.ST_AsMVT(literal_column("drawn"), LAYER, tiles.EXTENT, "geom", "id")).select_from(drawn)
+        aggregate = gis.ST_AsMVT(literal_column("features"), LAYER, extent, "geom")
+    else:
+        features = (
+            select(rows.c.id, *keys, gis.ST_AsMVTGeom(projected, envelope, extent, buffer, True).label("geom"))
+            .select_from(rows)
+            .outerjoin(graded, graded.c.unit_key == rows.c.unit_key)
+            .subquery("features")
+        )
+        aggregate = gis.ST_AsMVT(literal_column("features"), LAYER, extent, "geom", "id")
+    # ST_AsMVT skips rows whose geometry clipped to nothing (NULL): no second pass to filter them
+    statement = select(aggregate).select_from(features)
+    # PostGIS functions carry high planner costs, which switch on JIT compilation: 1–2 s of
+    # compiling for a query that runs in tens of milliseconds
+    db.session.execute(text("SET LOCAL jit = off"))
     body = db.session.scalar(statement, {"grades": json.dumps(_grade_records(), ensure_ascii=False)})
     return bytes(body or b"")
 
@@ -166,30 +173,43 @@ def _python_tile(user, z: int, x: int, y: int) -> bytes:
     found = db.session.execute(_rows(user, z, x, y)).all()
     if not found:
         return b""
+    extent, buffer = tiles.extent_for(z), tiles.buffer_for(z)
     geometries = shapely.from_geojson([row.geometry for row in found])
 
     def to_units(coords):
-        ux, uy = tiles.lonlat_to_tile_units(coords[:, 0], coords[:, 1], z, x, y)
+        ux, uy = tiles.lonlat_to_tile_units(coords[:, 0], coords[:, 1], z, x, y, extent)
         return np.column_stack([ux, uy])
 
     geometries = shapely.transform(geometries, to_units)
-    low, high = -tiles.BUFFER, tiles.EXTENT + tiles.BUFFER
-    geometries = shapely.clip_by_rect(geometries, low, low, high, high)
-    # the 4096 grid, as ST_AsMVTGeom snaps: repeated points go, lines shorter than a unit vanish
+    geometries = shapely.clip_by_rect(geometries, -buffer, -buffer, extent + buffer, extent + buffer)
+    # the tile's grid, as ST_AsMVTGeom snaps: repeated points go, lines shorter than a unit vanish
     geometries = shapely.set_precision(geometries, 1.0)
     grades = _grades()
     features = []
+    groups: dict[tuple, list] = {}
     for row, geometry in zip(found, geometries, strict=True):
         if geometry is None or geometry.is_empty or geometry.length == 0:
             continue
-        properties = {"class": row[1], "listed": bool(row.listed), "town_code": row.town_code}
         grade = grades.get(row.unit_key) if row.unit_key else None
-        if grade:
-            properties["grade"] = grade
-        features.append({"geometry": geometry, "properties": properties, "id": row.id})
+        if z <= tiles.OVERVIEW_MAX_ZOOM:
+            groups.setdefault((row[1], bool(row.listed), row.town_code, grade), []).append(geometry)
+            continue
+        features.append(
+            {"geometry": geometry, "properties": _properties(row[1], row.listed, row.town_code, grade), "id": row.id}
+        )
+    for (road_class, listed, town_code, grade), parts in groups.items():
+        merged = shapely.line_merge(shapely.multilinestrings(shapely.get_parts(parts)))
+        features.append({"geometry": merged, "properties": _properties(road_class, listed, town_code, grade)})
     if not features:
         return b""
     return mapbox_vector_tile.encode(
         [{"name": LAYER, "features": features}],
-        default_options={"extents": tiles.EXTENT, "y_coord_down": True, "quantize_bounds": None},
+        default_options={"extents": extent, "y_coord_down": True, "quantize_bounds": None},
     )
+
+
+def _properties(road_class: str, listed: bool, town_code: str, grade: str | None) -> dict:
+    properties = {"class": road_class, "listed": bool(listed), "town_code": town_code}
+    if grade:
+        properties["grade"] = grade
+    return properties
