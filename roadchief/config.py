@@ -92,6 +92,9 @@ def load_config() -> dict:
         "TILE_SUBDOMAINS": tile_subdomains,
         "TILE_ATTRIBUTION": tile_attribution,
         "TIANDITU_KEY": tianditu_key,
+        # Above this many segments in a user's scope the map draws vector tiles below zoom 13
+        # instead of loading the whole network as GeoJSON (#15: province scale on a phone).
+        "MAP_TILES_ABOVE": int(_env("MAP_TILES_ABOVE", "5000") or 5000),
         "ISSUER": _env("ISSUER", "青铜峡市路长办公室"),
         # Road lines outside this lon/lat box are refused on import (domain/county.py has the default).
         "COUNTY_BBOX": _env("COUNTY_BBOX", ""),

@@ -21,6 +21,7 @@ from roadchief.models.spatial import MAX_QUERY_CELLS, SegmentCell, cells_for_bbo
 from roadchief.services.permissions import segment_condition, segment_scope
 from roadchief.services.units import latest_scores, unit_key_for_segment
 
+SEARCH_LIMIT = 500  # a search answers a road's or a village's segments, never a province's
 ZOOM_BANDS = "zoom ≤ 10 用低精度，11–13 用中精度，≥ 14 用全精度"
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -30,7 +31,7 @@ def _grades() -> dict[str, tuple[str, str, str]]:
 
 
 @lru_cache(maxsize=64)
-def _statement(band: str, scope: str, bbox: bool, cells: bool, road_class: bool, town: bool):
+def _statement(band: str, scope: str, bbox: bool, cells: bool, road_class: bool, town: bool, q: bool = False):
     """The query for one combination of filters, with bound parameters: building SQL
     expressions costs more than running the query on a small viewport, so build each shape once."""
     geometry = {"low": Segment.geometry_low, "mid": Segment.geometry_mid, "full": Segment.geometry}[band]
@@ -80,6 +81,16 @@ def _statement(band: str, scope: str, bbox: bool, cells: bool, road_class: bool,
         query = query.where(Road.road_class == bindparam("road_class"))
     if town:
         query = query.where(or_(Town.code == bindparam("town"), Town.name == bindparam("town")))
+    if q:
+        pattern = bindparam("q")
+        query = query.where(
+            or_(
+                Road.code.ilike(pattern, escape="\\"),
+                Road.name.ilike(pattern, escape="\\"),
+                Village.name.ilike(pattern, escape="\\"),
+                Town.name.ilike(pattern, escape="\\"),
+            )
+        ).limit(SEARCH_LIMIT)
     return query
 
 
@@ -87,9 +98,16 @@ def _band(zoom: int) -> str:
     return "low" if zoom <= 10 else "mid" if zoom <= 13 else "full"
 
 
-def segments_geojson_text(user, bbox=None, road_class=None, town=None, zoom: int = 12) -> tuple[str, int]:
+def _like(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own % and _ taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def segments_geojson_text(
+    user, bbox=None, road_class=None, town=None, zoom: int = 12, q: str | None = None
+) -> tuple[str, int]:
     """The FeatureCollection as JSON text, and its feature count."""
-    params: dict = {"road_class": road_class, "town": town}
+    params: dict = {"road_class": road_class, "town": town, "q": _like(q.strip()) if q and q.strip() else None}
     visible = segment_scope(user)
     if visible == "all":
         scope = "all"
@@ -103,7 +121,13 @@ def segments_geojson_text(user, bbox=None, road_class=None, town=None, zoom: int
         cells = cells_for_bbox(*bbox, limit=MAX_QUERY_CELLS)
         params["cells"] = cells
     query = _statement(
-        _band(zoom), "all" if scope == "custom" else scope, bool(bbox), cells is not None, bool(road_class), bool(town)
+        _band(zoom),
+        "all" if scope == "custom" else scope,
+        bool(bbox),
+        cells is not None,
+        bool(road_class),
+        bool(town),
+        bool(params["q"]),
     )
     if scope == "custom":
         query = query.where(segment_condition(user))

@@ -52,6 +52,21 @@ def _postgis_schema_cached(url: str) -> str | None:
     )
 
 
+def scope_extent(user) -> tuple[int, tuple[float, float, float, float] | None]:
+    """How many segments the user sees and their lon/lat box: the map page decides from the
+    count whether to draw tiles, and fits the first view to the box without loading the roads."""
+    count, min_lon, min_lat, max_lon, max_lat = db.session.execute(
+        select(
+            func.count(Segment.id),
+            func.min(Segment.min_lon),
+            func.min(Segment.min_lat),
+            func.max(Segment.max_lon),
+            func.max(Segment.max_lat),
+        ).where(segment_condition(user))
+    ).one()
+    return count, (None if not count else (min_lon, min_lat, max_lon, max_lat))
+
+
 def builder() -> str:
     """`postgis` or `python`: which builder answers on this database (shown on the ops page)."""
     return "postgis" if postgis_schema() else "python"

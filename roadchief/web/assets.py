@@ -45,6 +45,17 @@ BUNDLES = {
         "js/map-patrols.js",
     ),
 }
+# the province-scale map: the same parts, with vector tiles drawn below zoom 13 (map-tiles.js runs
+# before map.js, which then skips loading the whole network)
+_MAP = BUNDLES["js/map.bundle.js"]
+_AT = _MAP.index("js/map.js")
+BUNDLES["js/map-tiled.bundle.js"] = (
+    _MAP[:1]
+    + ("vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js",)
+    + _MAP[1:_AT]
+    + ("js/map-tiles.js",)
+    + _MAP[_AT:]
+)
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,16 @@ def index():
     if not current_user.is_authenticated:
         # the public 公示 page (search, 反馈, 进度查询) with a staff sign-in link (第七条 社会监督)
         return redirect(url_for("public.index"))
+    from roadchief.services.road_tiles import scope_extent
+
     config = current_app.config
+    count, extent = scope_extent(current_user)
+    tiled = count > config.get("MAP_TILES_ABOVE", 5000)
     return render_template(
         "map/index.html",
+        tiled=tiled,
+        extent=",".join(f"{v:.5f}" for v in extent) if extent else "",
+        scope_count=count,
         tile_url=config.get("TILE_URL", ""),
         tile_label_url=config.get("TILE_LABEL_URL", ""),
         tile_subdomains=config.get("TILE_SUBDOMAINS", "abc"),

@@ -71,15 +71,21 @@ class LiveServer:
 
 
 @pytest.fixture(scope="module")
-def live_server(databases):
-    """The app on a copy of the demo database, served by waitress in a thread on 127.0.0.1."""
+def live_server(databases, request):
+    """The app on a copy of the demo database, served by waitress in a thread on 127.0.0.1; a test
+    module may set LIVE_SERVER_CONFIG (a dict) to serve it with other settings."""
     from waitress.server import create_server
 
     from roadchief import create_app
     from roadchief.extensions import db
 
     app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": databases.fresh_url(demo=True), "RATELIMIT_ENABLED": False, "TILE_URL": ""}
+        {
+            "SQLALCHEMY_DATABASE_URI": databases.fresh_url(demo=True),
+            "RATELIMIT_ENABLED": False,
+            "TILE_URL": "",
+            **getattr(request.module, "LIVE_SERVER_CONFIG", {}),
+        }
     )
     srv = create_server(app, host="127.0.0.1", port=0, threads=6)
     thread = threading.Thread(target=srv.run, name="e2e-waitress", daemon=True)

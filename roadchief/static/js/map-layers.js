@@ -37,7 +37,11 @@
     haloLayer.clearLayers();
     var ids = Object.keys(state.highlighted).map(Number);
     if (state.selectedId !== null && ids.indexOf(state.selectedId) === -1) { ids.push(state.selectedId); }
-    ids.forEach(function (id) { if (state.loaded[id]) { haloLayer.addData(state.loaded[id].feature); } });
+    // drawn from the loaded view, else from the index (over vector tiles, where nothing is "loaded")
+    ids.forEach(function (id) {
+      var feature = state.loaded[id] ? state.loaded[id].feature : state.indexById[id];
+      if (feature) { haloLayer.addData(feature); }
+    });
   }
 
   // One group per class (overlay toggles); each holds the visible lines and, above

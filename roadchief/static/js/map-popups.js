@@ -152,7 +152,9 @@
     var b = f.bounds;
     state.pendingOpen = id;
     // room above the line for the popup that opens on it
-    if (b) { map.fitBounds(b, { paddingTopLeft: [30, Math.min(260, map.getSize().y * 0.4)], paddingBottomRight: [30, 30], maxZoom: 15 }); }
+    // over vector tiles (map-tiles.js) a segment opens only in the detailed view: zoom 13 at least
+    if (b && rc.tiles) { map.setView(b.getCenter(), Math.max(13, Math.min(15, map.getBoundsZoom(b) - 1))); }
+    else if (b) { map.fitBounds(b, { paddingTopLeft: [30, Math.min(260, map.getSize().y * 0.4)], paddingBottomRight: [30, 30], maxZoom: 15 }); }
     // when the view did not need a reload, the feature is already there
     setTimeout(function () { if (state.pendingOpen === id && state.loaded[id]) { state.pendingOpen = null; openPopup(id); } }, 400);
   }

@@ -33,13 +33,14 @@
       this._input = input;
       this._results = results;
       var self = this;
-      var run = debounce(function () { self.show(search(input.value)); }, 120);
+      var run = debounce(function () { lookup(input.value, function (hits) { self.show(hits); }); }, rc.tiles ? 300 : 120);
       input.addEventListener("input", run);
       input.addEventListener("keydown", function (event) {
         if (event.key === "Enter") {
           event.preventDefault();
-          var hits = search(input.value);
-          if (hits.length) { self.choose(hits[0]); } else { self.show(hits, true); }
+          lookup(input.value, function (hits) {
+            if (hits.length) { self.choose(hits[0]); } else { self.show(hits, true); }
+          });
         } else if (event.key === "Escape") {
           input.value = "";
           self.show([]);
@@ -97,6 +98,12 @@
       if (L.Browser.mobile) { this._input.blur(); }
     }
   });
+
+  // With vector tiles (map-tiles.js) the index starts empty: the server is asked first and what
+  // it finds joins the index, so the hits are made the same way.
+  function lookup(text, done) {
+    if (rc.tiles) { rc.tiles.ask(text, function () { done(search(text)); }); } else { done(search(text)); }
+  }
 
   function search(text) {
     var q = normal(text);
@@ -202,6 +209,11 @@
     var total = 0;
     state.index.forEach(function (f) { if (f.properties.listed !== false) { total += Math.round(parseFloat(f.properties.listed_km) * 1000); } });
     count.textContent = state.index.length + " 段 · " + (total / 1000).toFixed(3) + " km";
+    if (rc.tiles) {   // too many to list: the map and the search show them
+      count.textContent = rc.container.getAttribute("data-scope-count") + " 段";
+      body.appendChild(el("p", "muted panel-empty", "负责的路段较多，请在地图上放大查看，或用搜索框查找路线。"));
+      return;
+    }
     if (!state.index.length) {
       body.appendChild(el("p", "muted panel-empty", "您目前没有负责的路段。"));
       return;

@@ -4,7 +4,8 @@
  * session), reloaded on moveend (debounced; the previous request is aborted) and
  * only when the view leaves the area already loaded or the zoom band changes.
  * A one-off GET {api}?zoom=8 (whole network, low detail) feeds the search box,
- * the initial view and, for a signed-in 路长, the 我的路段 panel.
+ * the initial view and, for a signed-in 路长, the 我的路段 panel — except at province scale
+ * (map-tiles.js), where vector tiles draw below zoom 13 and nothing loads the whole network.
  *
  * Beside the roads (GET {markers-api}, {towns-api}, {gaps-api}):
  *  - inspection and open-rectification markers, clustered (Leaflet.markercluster),
@@ -55,6 +56,18 @@
 
   function loadView() {
     var zoom = Math.round(map.getZoom());
+    if (rc.tiles && rc.tiles.sync()) {   // province scale, below zoom 13: the tiles draw the roads
+      if (controller) { controller.abort(); controller = null; }
+      if (loadedBand !== "tiles") {
+        render([]);
+        loadedBand = "tiles";
+        loadedBounds = null;
+        loadCount += 1;
+        container.setAttribute("data-loads", String(loadCount));
+      }
+      if (!rc.tiles.loading()) { container.setAttribute("aria-busy", "false"); hideStatus(); }
+      return;
+    }
     if (indexServes(zoom)) {
       if (controller) { controller.abort(); controller = null; }
       if (loadedBand !== "index") {
@@ -134,6 +147,15 @@
   });
 
   showStatus("正在加载路网…", "loading");
+  if (rc.tiles) {
+    // no whole-network request: fit to the scope's box, draw tiles; the search asks the server
+    map.on("zoomend", function () { rc.tiles.sync(); });
+    container.setAttribute("data-index", "0");
+    legend.update();
+    fillPanel();
+    if (rc.tiles.extent) { map.fitBounds(rc.tiles.extent, { padding: [20, 20] }); } else { map.setView(DEFAULT_CENTER, 9); }
+    loadView();
+  } else {
   getJSON(api + "?zoom=" + indexZoom)
     .then(function (data) {
       state.index = data.features || [];
@@ -160,6 +182,7 @@
       try { map.getCenter(); } catch (e) { map.setView(DEFAULT_CENTER, 11); }
       if (status.className.indexOf("error") === -1) { showStatus("网络异常，路网数据未能加载", "error"); }
     });
+  }
 
   // A handle for the browser tests and for debugging from the console.
   window.roadchiefMap = {

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from apiflask import Schema
 from apiflask.fields import Integer
-from apiflask.validators import OneOf, Range
+from apiflask.validators import Length, OneOf, Range
 from flask_login import current_user
 
 from roadchief.domain.permissions import READ, roles_for
-from roadchief.services.map_data import ZOOM_BANDS, segments_geojson_text
+from roadchief.services.map_data import SEARCH_LIMIT, ZOOM_BANDS, segments_geojson_text
 from roadchief.services.network import network_summary
 from roadchief.services.permissions import segment_scope
 from roadchief.web.access import allow
@@ -22,6 +22,11 @@ class SegmentQuery(Schema):
     road_class = String(data_key="class", load_default=None, validate=OneOf(["市道", "镇道", "村道", "专用公路"]))
     town = String(load_default=None, metadata={"description": "乡镇代码或名称"})
     zoom = Integer(load_default=12, validate=Range(0, 22))
+    q = String(
+        load_default=None,
+        validate=Length(1, 40),
+        metadata={"description": f"搜索：路线编码、路名、村名或乡镇名包含此文字（最多返回 {SEARCH_LIMIT} 段）"},
+    )
 
 
 @bp.get("/segments")
@@ -42,11 +47,24 @@ def segments(query):
         current_user.town_id if scope == "town" else None,
         current_user.chief_id if scope == "chief" else None,
     )
-    key = ("segments", who, tuple(bbox) if bbox else None, query["road_class"], query["town"], query["zoom"])
+    key = (
+        "segments",
+        who,
+        tuple(bbox) if bbox else None,
+        query["road_class"],
+        query["town"],
+        query["zoom"],
+        query["q"],
+    )
 
     def build() -> str:
         text, _count = segments_geojson_text(
-            current_user, bbox=bbox, road_class=query["road_class"], town=query["town"], zoom=query["zoom"]
+            current_user,
+            bbox=bbox,
+            road_class=query["road_class"],
+            town=query["town"],
+            zoom=query["zoom"],
+            q=query["q"],
         )
         return text
 
