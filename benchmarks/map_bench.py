@@ -171,7 +171,9 @@ def measure_tiles(app, z: int, bbox, repeat: int) -> dict:
     for _ in range(max(1, repeat // 2)):
         app.extensions.get("roadchief_tiles", None) and app.extensions["roadchief_tiles"].clear()
         started = time.perf_counter()
-        bodies = [client.get(f"/api/v1/tiles/roads/{z}/{x}/{y}.mvt", headers={"Accept-Encoding": "gzip"}) for x, y in wanted]
+        bodies = [
+            client.get(f"/api/v1/tiles/roads/{z}/{x}/{y}.mvt", headers={"Accept-Encoding": "gzip"}) for x, y in wanted
+        ]
         cold.append(time.perf_counter() - started)
     for response in bodies:
         assert response.status_code == 200, response.status_code
@@ -181,11 +183,15 @@ def measure_tiles(app, z: int, bbox, repeat: int) -> dict:
         features |= {f["id"] for f in mapbox_vector_tile.decode(body).get("roads", {}).get("features", [])}
     for _ in range(repeat):
         started = time.perf_counter()
-        again = [client.get(f"/api/v1/tiles/roads/{z}/{x}/{y}.mvt", headers={"Accept-Encoding": "gzip"}) for x, y in wanted]
+        again = [
+            client.get(f"/api/v1/tiles/roads/{z}/{x}/{y}.mvt", headers={"Accept-Encoding": "gzip"}) for x, y in wanted
+        ]
         cached.append(time.perf_counter() - started)
         started = time.perf_counter()
         for response, (x, y) in zip(again, wanted, strict=True):
-            unchanged = client.get(f"/api/v1/tiles/roads/{z}/{x}/{y}.mvt", headers={"If-None-Match": response.headers["ETag"]})
+            unchanged = client.get(
+                f"/api/v1/tiles/roads/{z}/{x}/{y}.mvt", headers={"If-None-Match": response.headers["ETag"]}
+            )
             assert unchanged.status_code == 304
         revalidated.append(time.perf_counter() - started)
     with app.app_context():

@@ -47,6 +47,7 @@ def test_the_first_view_is_tiles_and_no_request_carries_the_whole_network(new_pa
     segments = [url for url in asked if "/api/v1/segments" in url]
     assert tiles and all(url.endswith(".mvt") for url in tiles)
     assert segments == [], segments  # neither the index nor a view's GeoJSON below zoom 13
+    assert not [url for url in asked if "/coverage-gaps" in url]  # a list the size of the network
     # the roads are painted on the tiles' canvases
     painted = page.evaluate(
         """() => Array.from(document.querySelectorAll('.leaflet-tile-container canvas, canvas.leaflet-tile'))

@@ -170,7 +170,9 @@
   }
 
   function loadGaps() {
-    if (!gapsApi) { return; }
+    // at province scale the list is the size of the network: the overview leaves it out (#15),
+    // the 路长 register's coverage page lists the gaps
+    if (!gapsApi || container.hasAttribute("data-road-tiles")) { return; }
     getJSON(gapsApi)
       .then(function (data) {
         gapIds = {};
