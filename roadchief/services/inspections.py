@@ -231,7 +231,7 @@ def create_inspection(
     The repeat is found by the UNIQUE client_uuid (the insert fails, then one SELECT) or, when
     the repeat would now be refused, before refusing: a new submission pays no lookup. The
     reference data comes from services.inspection_context (cached per reference version),
-    so a typical POST costs ≤ 8 SQL statements (issue #15)."""
+    so a typical POST costs 9 SQL statements (issue #15 asks ≤ 8; see benchmarks/README.md)."""
     client_uuid = _clean_uuid(data.client_uuid)
     user_id = user.id  # read now: a rollback expires the user
     try:
