@@ -321,6 +321,19 @@ def report(title: str, latencies: dict, wall: float, errors: dict, baseline_p50:
         print(line)
 
 
+def submit_summary(posts: list[float], wall: float, base: list[float], base_wall: float) -> None:
+    """Issue #15 point 4 in one line: the mixed phase's inspection POSTs per second and p95, each
+    beside the trivial baseline's in the same run (the machine's load moves both alike)."""
+    if not posts or not base:
+        return
+    rate, base_rate = len(posts) / wall, len(base) / base_wall
+    p95, base_p95 = percentile(posts, 95), percentile(base, 95)
+    print(
+        f"  inspection POST (#15 point 4: >= 60/s, p95 < 300 ms): {rate:.1f}/s = {rate / base_rate:.2f} x baseline "
+        f"{base_rate:.1f} req/s; p95 {p95 * 1e3:.1f} ms = {p95 / base_p95:.2f} x baseline p95 {base_p95 * 1e3:.1f} ms"
+    )
+
+
 # ---------------------------------------------------------------- integrity
 
 
@@ -459,6 +472,7 @@ async def drive(args, port: int, info: dict, rng: random.Random, deadline: float
             mixed_err,
             baseline_p50,
         )
+        submit_summary(mixed_lat.get("submit", []), mixed_wall, base_lat.get("summary", []), base_wall)
         statuses = defaultdict(int)
         for sub in submissions:
             for status, _ in sub.responses:

@@ -37,7 +37,13 @@ def workers_on(index: AssignmentIndex, segment: Segment) -> list[Chief]:
 
 
 def attach(
-    rect: Rectification, owner: Chief | None, index: AssignmentIndex, segment: Segment, office: str, by: str = ""
+    rect: Rectification,
+    owner: Chief | None,
+    index: AssignmentIndex,
+    segment: Segment,
+    office: str,
+    by: str = "",
+    local=None,
 ) -> None:
     """Store a new rectification's assignees: its chief ``owner`` ("assessed") and the segment's
     workers on the index's day ("worker"), except a chief recording for himself as the office
@@ -45,19 +51,22 @@ def attach(
     own = int(office.partition(":")[2]) if office.startswith("chief:") else None
     chiefs = [(owner, "assessed")] if owner is not None else []
     chiefs += [(c, "worker") for c in workers_on(index, segment) if c.id != own]
-    add_assignees(rect, chiefs, by)
+    add_assignees(rect, chiefs, by, local)
 
 
-def add_assignees(rect: Rectification, chiefs: list[tuple[Chief, str]], by: str = "") -> None:
-    """Store given assignees (chief, role) on a rectification, each chief once."""
+def add_assignees(rect: Rectification, chiefs: list[tuple[Chief, str]], by: str = "", local=None) -> None:
+    """Store given assignees (chief, role) on a rectification, each chief once. ``local`` maps a
+    chief from the per-worker cache of reference data to this session's copy (no SQL), so the
+    answer names the assignees without loading each chief again (issue #15 point 4)."""
     taken = {a.chief.id if a.chief else a.chief_id for a in rect.assignees}
     for chief, role in chiefs:
         if chief.id not in taken:
             taken.add(chief.id)
             # by id: the chief may come from the per-worker cache of reference data (another session)
-            rect.assignees.append(
-                RectificationAssignee(chief_id=chief.id, role=role, position=chief.position, assigned_by=by)
-            )
+            row = RectificationAssignee(chief_id=chief.id, role=role, position=chief.position, assigned_by=by)
+            if local is not None:
+                row.chief = local(chief)
+            rect.assignees.append(row)
 
 
 def _accounts():
