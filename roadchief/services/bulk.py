@@ -19,7 +19,7 @@ CHUNK = 5000  # rows per executemany
 COPY_MIN_ROWS = 2000
 
 
-def _defaults(table: Table, given: list[str], dialect) -> dict[str, Any]:
+def _defaults(table: Table, given: list[str], dialect, processed: bool = True) -> dict[str, Any]:
     """Values of the Python-side defaults of the columns ``given`` leaves out (one per insert)."""
     values: dict[str, Any] = {}
     for column in table.columns:
@@ -32,21 +32,51 @@ def _defaults(table: Table, given: list[str], dialect) -> dict[str, Any]:
             value = default.arg(None)  # SQLAlchemy wraps every callable to take the context
         else:
             continue
-        if isinstance(column.type, TypeDecorator):
+        if processed and isinstance(column.type, TypeDecorator):
             value = column.type.process_bind_param(value, dialect)
         values[column.key] = value
     return values
+
+
+def _executemany(connection, table: Table, given: list[str], rows: list[dict[str, Any]]) -> None:
+    """Many rows as positional tuples straight to the driver's executemany (SQLite): SQLAlchemy's
+    per-row parameter processing of a dict executemany cost more than the insert itself. Values
+    still go through each column type's bind processor, as ``insert(table)`` would apply."""
+    dialect = connection.dialect
+    extra = _defaults(table, given, dialect, processed=False)
+    processors = [table.columns[name].type._cached_bind_processor(dialect) for name in given]
+    names = ", ".join(dialect.identifier_preparer.quote(name) for name in [*given, *extra])
+    marks = ", ".join("?" for _ in range(len(given) + len(extra)))
+    statement = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) VALUES ({marks})"
+    tail = tuple(
+        process(value) if (process := table.columns[name].type._cached_bind_processor(dialect)) else value
+        for name, value in extra.items()
+    )
+    if any(processors):
+        pairs = list(zip(given, processors))
+        values = [(*(p(row[n]) if p else row[n] for n, p in pairs), *tail) for row in rows]
+    else:
+        values = [(*(row[n] for n in given), *tail) for row in rows]
+    for start in range(0, len(values), CHUNK):
+        connection.exec_driver_sql(statement, values[start : start + CHUNK])
 
 
 def insert_rows(table: Table, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     connection = db.session.connection()
-    if connection.dialect.name != "postgresql" or len(rows) < COPY_MIN_ROWS:
+    if len(rows) < COPY_MIN_ROWS:
         for start in range(0, len(rows), CHUNK):
             connection.execute(insert(table), rows[start : start + CHUNK])
         return
     given = list(rows[0])
+    if connection.dialect.name != "postgresql":
+        if connection.dialect.paramstyle == "qmark":
+            _executemany(connection, table, given, rows)
+        else:
+            for start in range(0, len(rows), CHUNK):
+                connection.execute(insert(table), rows[start : start + CHUNK])
+        return
     extra = _defaults(table, given, connection.dialect)
     names = ", ".join(f'"{name}"' for name in [*given, *extra])
     tail = tuple(extra.values())
