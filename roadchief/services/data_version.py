@@ -25,6 +25,17 @@ def data_version() -> str:
     return f"{newest}@{beijing_today().isoformat()}"
 
 
+# What the road map draws depends on (geometry, attributes, places, the roster that scopes a 路长,
+# the grades): a sign-in, an inspection or a payment does not change a tile (#15).
+NETWORK_ENTITIES = ("segment", "road", "town", "village", "station", "chief_assignment", "quarter_score")
+
+
+def network_version() -> str:
+    """`data_version` narrowed to the entries that change the road network's drawing."""
+    newest = db.session.scalar(select(func.max(AuditEntry.id)).where(AuditEntry.entity.in_(NETWORK_ENTITIES))) or 0
+    return f"n{newest}@{beijing_today().isoformat()}"
+
+
 class BodyCache:
     """A small in-process LRU of built bodies (each worker keeps its own: the key, not the
     cache, is what workers agree on)."""

@@ -120,15 +120,20 @@ def test_signing_in_is_required(demo_client):
     assert demo_client.get("/api/v1/tiles/roads/9/0/0.mvt").status_code == 401
 
 
-def test_a_tile_is_answered_gzipped_and_then_304_until_the_data_changes(demo_client):
+def test_a_tile_is_answered_gzipped_and_then_304_until_the_network_changes(demo_client):
     login(demo_client, make_user("city_office"))
     x, y = sorted(county_tiles(10))[0]  # (a tile of the county)
     first = demo_client.get(f"/api/v1/tiles/roads/10/{x}/{y}.mvt", headers={"Accept-Encoding": "gzip"})
     assert first.headers["Content-Encoding"] == "gzip" and first.headers["ETag"]
     again = demo_client.get(f"/api/v1/tiles/roads/10/{x}/{y}.mvt", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
-    make_user("finance")  # any audited change moves the data version (a new account is one)
+    make_user("finance")  # not the network: an account, like a sign-in or an inspection, keeps the tiles
     db.session.commit()
+    kept = demo_client.get(f"/api/v1/tiles/roads/10/{x}/{y}.mvt", headers={"If-None-Match": first.headers["ETag"]})
+    assert kept.status_code == 304
+    village = db.session.scalar(select(Village).order_by(Village.id))
+    db.session.add(QuarterScore(year=2022, quarter=1, unit_key=f"village:{village.code}", score_centi=9100))
+    db.session.commit()  # a grade is drawn: the tiles change
     changed = demo_client.get(f"/api/v1/tiles/roads/10/{x}/{y}.mvt", headers={"If-None-Match": first.headers["ETag"]})
     assert changed.status_code == 200
 

@@ -59,15 +59,18 @@ def versioned_json(key: tuple, build, max_age: int = 60):
     return versioned_body(key, lambda: build().encode(), "application/json", max_age)
 
 
-def versioned_body(key: tuple, build, mimetype: str, max_age: int = 60, cache: str = "bodies", size: int = 64):
+def versioned_body(
+    key: tuple, build, mimetype: str, max_age: int = 60, cache: str = "bodies", size: int = 64, version=None
+):
     """`versioned_json` for any body `build()` returns as bytes; `cache` names the LRU it is
-    kept in (the map's vector tiles keep their own, many small bodies beside few big ones)."""
+    kept in (the map's vector tiles keep their own, many small bodies beside few big ones);
+    `version` is the function giving the data version (default: `data_version`)."""
     from flask import current_app, make_response
 
     from roadchief.services.data_version import BodyCache, data_version
 
     bodies = current_app.extensions.setdefault(f"roadchief_{cache}", BodyCache(size=size))  # per app: per database
-    version_key = (data_version(), *key)
+    version_key = ((version or data_version)(), *key)
     etag = hashlib.sha1(repr(version_key).encode()).hexdigest()[:32]
     headers = {"Vary": "Accept-Encoding, Authorization, Cookie", "Cache-Control": f"private, max-age={max_age}"}
     if etag in request.if_none_match:

@@ -33,6 +33,7 @@ TILE_CACHE_SIZE = 1024  # ≈ a province's tiles down to zoom 10, each a few to 
     security=BEARER,
 )
 def road_tile(z: int, x: int, y: int):
+    from roadchief.services.data_version import network_version
     from roadchief.services.road_tiles import MEDIA_TYPE
     from roadchief.services.road_tiles import road_tile as build
 
@@ -53,4 +54,5 @@ def road_tile(z: int, x: int, y: int):
         max_age=300,
         cache="tiles",
         size=TILE_CACHE_SIZE,
+        version=network_version,  # a sign-in or an inspection leaves the tiles as they are
     )
