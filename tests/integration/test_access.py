@@ -95,6 +95,9 @@ def test_access_matrix(demo_app):
         "fid": "1",
         "step_id": 1,
         "notification_id": 1,
+        "z": 10,  # a road tile over 小坝镇
+        "x": 813,
+        "y": 394,
     }
     clients = {}
     for role, user in users.items():
