@@ -84,7 +84,9 @@ def main() -> None:
                     import pstats
 
                     profiler.disable()
-                    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+                    pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(
+                        int(os.environ.get("BENCH_PROFILE_LINES", "40"))
+                    )
                 db.session.remove()
         finally:
             drop()

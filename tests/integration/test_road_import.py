@@ -488,6 +488,21 @@ def test_all_errors_are_collected_not_just_the_first(register, tmp_path):
     assert counts()["Segment"] == 0
 
 
+def test_a_bad_value_repeated_down_the_file_is_reported_on_each_row(register, tmp_path):
+    # Each distinct cell value is parsed once (importing/validation.py); every row holding it
+    # must still get its own error, and a good value after a bad one still parses.
+    rows = network_rows()
+    for at in (1, 3, 4):
+        rows[at]["town"] = "红旗镇"
+        rows[at]["listed_km"] = "x"
+    exc = failure(geojson(tmp_path, rows))
+    assert [(e.row, e.field) for e in exc.errors] == [
+        (row, field) for row in (2, 4, 5) for field in ("列养里程", "所属乡镇")
+    ]
+    assert len({e.reason for e in exc.errors if e.field == "所属乡镇"}) == 1
+    assert counts()["Segment"] == 0
+
+
 def test_unreadable_file(register, tmp_path):
     path = tmp_path / "broken.geojson"
     path.write_text("this is not geojson", "utf-8")

@@ -124,36 +124,88 @@ def road_shape(geom: BaseGeometry | None) -> Shape:
     )
 
 
+def round_like_python(values, digits: int):
+    """``round(v, digits)`` for every value of a float array, exactly as Python rounds (the
+    stored text must not change with the code path: a re-import compares it to find unchanged
+    segments). ``rint(v·10ⁿ)/10ⁿ`` is the same double as Python's correctly rounded result
+    except when v·10ⁿ lies within a few ulps of a half, where the multiplication may have
+    crossed it; those few values go through ``round`` itself."""
+    import numpy
+
+    if not 0 <= digits <= 15:
+        raise ValueError("digits must be 0–15")
+    scale = 10.0**digits
+    scaled = values * scale
+    out = numpy.rint(scaled) / scale
+    with numpy.errstate(invalid="ignore"):
+        fraction = scaled - numpy.floor(scaled)
+        doubtful = ~(numpy.abs(fraction - 0.5) > 16 * numpy.spacing(numpy.abs(scaled)) + 1e-9)
+    doubtful |= ~numpy.isfinite(scaled)
+    if doubtful.any():
+        given, rounded = numpy.ravel(values), out.reshape(-1)  # out is new and contiguous: a view
+        for at in numpy.flatnonzero(doubtful).tolist():
+            rounded[at] = round(float(given[at]), digits)
+    return out
+
+
 def _tidy_many(lines, digits: int):
-    """_tidy for an array of LineStrings at once: the kept coordinates (Python-rounded, as _tidy),
+    """_tidy for an array of LineStrings at once: the kept coordinates (rounded as _tidy does),
     the geometry each belongs to and how many each keeps."""
     import numpy
 
     coords, index = shapely.get_coordinates(lines, return_index=True)
-    flat = numpy.array([round(v, digits) for v in coords.ravel().tolist()], dtype=float).reshape(-1, 2)
+    flat = round_like_python(coords, digits)
     keep = numpy.ones(len(flat), dtype=bool)
     if len(flat) > 1:
         keep[1:] = (index[1:] != index[:-1]) | (flat[1:, 0] != flat[:-1, 0]) | (flat[1:, 1] != flat[:-1, 1])
     flat, index = flat[keep], index[keep]
-    return flat, index, numpy.bincount(index, minlength=len(lines))
+    return numpy.ascontiguousarray(flat), index, numpy.bincount(index, minlength=len(lines))
 
 
-def _split(flat, counts) -> list[list]:
-    rows = flat.tolist()
-    out, start = [], 0
-    for count in counts.tolist():
-        out.append(rows[start : start + count])
-        start += count
+# Python's json writes a float as repr(); so does orjson (the shortest text that reads back
+# as the same double) except below 1e-4 or from 1e16, where the two differ in exponent style.
+# Lines holding such a coordinate (not a 青铜峡 one, but the box is configurable) keep json.
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+_PLAIN_MIN, _PLAIN_MAX = 1e-4, 1e16
+
+
+def _lines_json(flat, counts) -> list[str | None]:
+    """The GeoJSON text of each line whose coordinates are the consecutive ``counts`` rows of
+    ``flat``, as json.dumps(mapping(line), separators=(",", ":")) writes it; None for a line
+    with fewer than two points."""
+    import numpy
+    import orjson
+
+    magnitude = numpy.abs(flat)
+    odd = ((magnitude < _PLAIN_MIN) & (magnitude != 0)) | (magnitude >= _PLAIN_MAX)
+    odd_rows = numpy.repeat(numpy.arange(len(counts)), counts)[odd.any(axis=1)]
+    needs_json = set(odd_rows.tolist())
+    dumps, option = orjson.dumps, orjson.OPT_SERIALIZE_NUMPY
+    out: list[str | None] = []
+    start = 0
+    for line, count in enumerate(counts.tolist()):
+        end = start + count
+        if count < 2:
+            out.append(None)
+        elif line in needs_json:
+            out.append('{"type":"LineString","coordinates":' + _ENCODE(flat[start:end].tolist()) + "}")
+        else:
+            out.append('{"type":"LineString","coordinates":' + dumps(flat[start:end], option=option).decode() + "}")
+        start = end
     return out
 
 
-# One encoder for every line: json.dumps builds a new JSONEncoder per call when given separators,
-# which cost more than the encoding. The text is the same as json.dumps(mapping, separators=…).
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+def _bands(lines) -> list[list[str | None]]:
+    """The map bands' texts of every line. The two simplifications run side by side: shapely
+    releases the GIL in its array functions."""
+    from concurrent.futures import ThreadPoolExecutor
 
+    def band(tolerance: float) -> list[str | None]:
+        flat, _, counts = _tidy_many(shapely.simplify(lines, tolerance, preserve_topology=True), BAND_DIGITS)
+        return _lines_json(flat, counts)
 
-def _line_json(coords: list) -> str:
-    return '{"type":"LineString","coordinates":' + _ENCODE(coords) + "}"
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(band, (MID_TOLERANCE_DEG, LOW_TOLERANCE_DEG)))
 
 
 def road_shapes(geoms: list) -> list:
@@ -191,20 +243,15 @@ def road_shapes(geoms: list) -> list:
         lines = shapely.linestrings(flat, indices=index)
         x, y = projected_transformer().transform(flat[:, 0], flat[:, 1])
         metres = shapely.length(shapely.linestrings(numpy.column_stack([x, y]), indices=index)).tolist()
-        full = _split(flat, counts)
-        bands = []
-        for tolerance in (MID_TOLERANCE_DEG, LOW_TOLERANCE_DEG):
-            band_flat, _, band_counts = _tidy_many(
-                shapely.simplify(lines, tolerance, preserve_topology=True), BAND_DIGITS
-            )
-            band = _split(band_flat, band_counts)
-            bands.append([_line_json(c) if len(c) >= 2 else None for c in band])
+        full = _lines_json(flat, counts)
+        bands = _bands(lines)
         line_bounds = shapely.bounds(lines).tolist()
         for i, at in enumerate(fast.tolist()):
             measured = _km(metres[i])
             if measured <= 0:
                 continue  # road_shape below says so
-            geometry = _line_json(full[i])
+            geometry = full[i]
+            assert geometry is not None  # rows with fewer than two points were left to road_shape
             min_lon, min_lat, max_lon, max_lat = line_bounds[i]
             results[at] = Shape(
                 geometry=geometry,

@@ -73,6 +73,10 @@ class Row:
 _INVALID = object()
 
 
+def _road_code(value: Any) -> str:
+    return validate_road_code(cell_text(value) or "")
+
+
 def _shape_or_raise(shaped: Shape | ValueError) -> Shape:
     if isinstance(shaped, ValueError):
         raise shaped
@@ -93,6 +97,8 @@ class _RowReader:
         self.columns = columns
         self.errors = errors
         self.bbox = bbox
+        self._memo: dict[str, dict[tuple, tuple[bool, Any]]] = {}
+        self._stake_parsers = (self._stake_parser("start_stake"), self._stake_parser("end_stake"))
 
     def _stake_parser(self, name: str) -> Callable[[Any], int]:
         return parse_stake_metres if is_metre_column(self.columns.get(name)) else parse_stake_cell
@@ -123,19 +129,43 @@ class _RowReader:
             self.errors.append(RowError(row, label, str(exc)))
             return _INVALID
 
-    def _field(self, row: int, record: dict, name: str, parse: Callable[[Any], Any]) -> Any:
-        return self._parse(row, FIELDS[name].label, parse, self._cell(record, name))
+    def _field(self, row: int, record: dict, name: str, parse: Callable[..., Any], *context: Any) -> Any:
+        """A cell parsed, or _INVALID with its error recorded. Values repeat down a file (a town,
+        a class, the stake where one segment ends and the next begins), so each distinct value
+        (with ``context``, given to ``parse`` first) is parsed once: the parsers are pure
+        functions of their arguments (the register's lookups too), so a value's result or
+        message is the same on every row."""
+        value = self._cell(record, name)
+        memo = self._memo.setdefault(name, {})
+        # 1, 1.0 and True are equal keys but may not parse alike; NaN is not equal to itself.
+        key = (*context, value.__class__, "NaN" if isinstance(value, float) and value != value else value)
+        try:
+            outcome = memo[key]
+        except KeyError:
+            try:
+                outcome = (True, parse(*context, value))
+            except (ValueError, TypeError) as exc:  # StakeError is a ValueError
+                outcome = (False, str(exc))
+            memo[key] = outcome
+        except TypeError:  # an unhashable cell
+            return self._parse(row, FIELDS[name].label, parse, *context, value)
+        ok, result = outcome
+        if ok:
+            return result
+        self.errors.append(RowError(row, FIELDS[name].label, result))
+        return _INVALID
 
     def read(self, row: int, record: dict, shaped: Shape | ValueError) -> Row | None:
         """``shaped`` is road_shape's result for the row's geometry (road_shapes, all rows at once)."""
         before = len(self.errors)
         shape = self._parse(row, GEOMETRY_LABEL, _shape_or_raise, shaped)
         self._in_county(row, shape)
-        code = self._field(row, record, "road_code", lambda v: validate_road_code(cell_text(v) or ""))
+        code = self._field(row, record, "road_code", _road_code)
         road_name = self._field(row, record, "road_name", parse_road_name)
         road_class = self._road_class(row, record, code)
-        start_m = self._field(row, record, "start_stake", self._stake_parser("start_stake"))
-        end_m = self._field(row, record, "end_stake", self._stake_parser("end_stake"))
+        # A segment's end stake is the next one's start: stakes repeat down the file too.
+        start_m = self._field(row, record, "start_stake", self._stake_parsers[0])
+        end_m = self._field(row, record, "end_stake", self._stake_parsers[1])
         if start_m is not _INVALID and end_m is not _INVALID and end_m <= start_m:
             self.errors.append(
                 RowError(
@@ -187,7 +217,7 @@ class _RowReader:
         label = FIELDS["village"].label
         if town is _INVALID:
             return _INVALID
-        village = self._parse(row, label, self.register.village, town, self._cell(record, "village"))
+        village = self._field(row, record, "village", self.register.village, town)
         if village is None and road_class == "村道":
             # 第八条: every 村道 segment belongs to exactly one village, whose 村级路长 answers for it.
             self.errors.append(RowError(row, label, "村道路段须填写所属行政村（第八条：每个村道路段有且只有一个村）"))

@@ -1,0 +1,94 @@
+"""The importer's array path for road lines (road_shapes) gives exactly what the per-row path
+(road_shape) gives: the same stored texts, boxes and lengths, the same refusals. A re-import
+compares stored texts to find unchanged segments, so "close" is not enough."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import LineString, MultiLineString, Point
+
+from roadchief.services.importing.geometry import road_shape, road_shapes, round_like_python
+
+
+@given(
+    st.lists(st.floats(min_value=-180, max_value=180, allow_nan=False), min_size=1, max_size=50),
+    st.sampled_from([0, 1, 3, 5, 6, 7, 9]),
+)
+@settings(max_examples=300, deadline=None)
+def test_rounding_matches_python_round(values, digits):
+    rounded = round_like_python(numpy.array(values), digits).tolist()
+    assert rounded == [round(v, digits) for v in values]
+
+
+def test_rounding_matches_python_round_at_halves_and_edges():
+    # Values whose decimal expansion sits on or next to a half at the rounding digit, where a
+    # multiply-then-round shortcut goes wrong (round(2.675, 2) is 2.67: 2.675 is stored below it).
+    halves = [2.675, 0.125, 0.375, 106.0000005, 38.1234565, -106.0000015, 1.0000005, -0.0, 0.0, 1e-9]
+    neighbours = [numpy.nextafter(v, d) for v in halves for d in (-numpy.inf, numpy.inf)]
+    values = numpy.array(halves + neighbours + [numpy.nan, numpy.inf, -numpy.inf])
+    for digits in (2, 5, 6, 7):
+        got = round_like_python(values, digits).tolist()
+        want = [round(float(v), digits) for v in values]
+        assert [repr(g) for g in got] == [repr(w) for w in want]
+
+
+def _random_line(rng: random.Random) -> LineString:
+    lon, lat = rng.uniform(105.8, 106.4), rng.uniform(37.8, 38.2)
+    points = [(lon, lat)]
+    for _ in range(rng.randint(1, 40)):
+        step = rng.choice([1e-7, 3e-6, 2e-5, 4e-4, 2e-3])  # sub-rounding jitter to long strides
+        lon, lat = lon + rng.uniform(-step, step), lat + rng.uniform(-step, step)
+        points.append((lon, lat))
+    return LineString(points)
+
+
+def _same(fast, slow):
+    if isinstance(slow, ValueError):
+        assert isinstance(fast, ValueError) and str(fast) == str(slow)
+    else:
+        assert fast == slow
+
+
+def test_array_path_equals_the_row_path():
+    rng = random.Random(15)
+    geoms = [_random_line(rng) for _ in range(400)]
+    geoms += [
+        None,
+        Point(106, 38),
+        LineString([(106.1, 38.1), (106.1000000001, 38.1000000001)]),  # collapses when rounded
+        LineString([(106.1, 38.1), (106.1, 38.100001)]),  # shorter than a metre
+        LineString([(106.1, 38.1), (106.2, 38.2), (106.1, 38.2), (106.2, 38.1)]),  # self-crossing, valid
+        LineString([(0.00003, 38.1), (0.5, 38.2)]),  # a coordinate json writes in exponent form
+        LineString([(106.1, 38.1, 1190.0), (106.2, 38.2, 1201.5)]),  # 3D
+        MultiLineString([[(106.1, 38.1), (106.2, 38.2)], [(106.2, 38.2), (106.3, 38.25)]]),
+        LineString([(200, 38), (201, 38)]),  # not lon/lat
+    ]
+    for fast, geom in zip(road_shapes(geoms), geoms):
+        try:
+            slow = road_shape(geom)
+        except ValueError as exc:
+            slow = exc
+        _same(fast, slow)
+
+
+def test_stored_text_is_the_json_of_the_line():
+    line = LineString([(106.1234564999, 38.5), (106.2, 38.0000005), (106.3, 38.7)])
+    (shape,) = road_shapes([line])
+    assert shape.geometry == json.dumps(
+        {"type": "LineString", "coordinates": [[round(x, 6), round(y, 6)] for x, y in line.coords]},
+        separators=(",", ":"),
+    )
+    assert shapely.from_geojson(shape.geometry_low).is_valid
+
+
+@pytest.mark.parametrize("digits", [-1, 16])
+def test_rounding_refuses_digits_it_cannot_do_exactly(digits):
+    with pytest.raises(ValueError):
+        round_like_python(numpy.array([1.5]), digits)
