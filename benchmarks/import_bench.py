@@ -67,7 +67,9 @@ def main() -> None:
                 ensure_admin_units()
                 db.session.commit()
                 raw_read(path)  # warm GDAL and the imports
-                baseline = raw_read(path)
+                # The best of three: one read swings by half on a shared machine, and a low
+                # baseline only makes the ratios stricter.
+                baseline = min(raw_read(path) for _ in range(3))
                 started = time.perf_counter()
                 import_roads(path, create_villages=True, dry_run=True)
                 dry = time.perf_counter() - started

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 
@@ -59,6 +59,17 @@ def _executemany(connection, table: Table, given: list[str], rows: list[dict[str
         values = [(*(row[n] for n in given), *tail) for row in rows]
     for start in range(0, len(values), CHUNK):
         connection.exec_driver_sql(statement, values[start : start + CHUNK])
+
+
+def allocate_ids(table: Table, count: int) -> list[int] | None:
+    """On PostgreSQL, ``count`` ids taken from the table's own sequence in one statement, for
+    rows to be copied with their id given (nothing needs reading back); None elsewhere. The
+    sequence hands each id out once, so concurrent writers cannot collide with them."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql" or count < COPY_MIN_ROWS:
+        return None
+    statement = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)")
+    return list(connection.execute(statement, {"table": table.name, "count": count}).scalars())
 
 
 def insert_rows(table: Table, rows: list[dict[str, Any]]) -> None:
