@@ -4,7 +4,7 @@ naming a difference for people (rules in roadchief.domain.mileage; 第十五条)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from datetime import date
 
 from sqlalchemy import delete, select
@@ -71,8 +71,9 @@ def version_entries(version: MileageVersion) -> dict[int, MileageEntry]:
     }
 
 
-def register_entries() -> dict[int, MileageEntry]:
-    """Every segment of the register with its current class, unit and listed metres."""
+def register_entries(skip: Container[int] = ()) -> dict[int, MileageEntry]:
+    """Every segment of the register with its current class, unit and listed metres; the
+    segments in ``skip`` (an import's own rows, which replace them anyway) left out."""
     query = select(
         Segment.id,
         Road.road_class,
@@ -85,6 +86,7 @@ def register_entries() -> dict[int, MileageEntry]:
     return {
         seg: MileageEntry(cls, town, village, station, int(metres), bool(listed))
         for seg, cls, town, village, station, metres, listed in db.session.execute(query)
+        if seg not in skip
     }
 
 

@@ -97,7 +97,8 @@ class _RowReader:
         self.columns = columns
         self.errors = errors
         self.bbox = bbox
-        self._memo: dict[str, dict[tuple, tuple[bool, Any]]] = {}
+        self._column_of: dict[str, str | None] = {name: columns.get(name) for name in FIELDS}
+        self._memo: dict[str, dict[tuple, tuple[bool, Any]]] = {name: {} for name in FIELDS}
         self._stake_parsers = (self._stake_parser("start_stake"), self._stake_parser("end_stake"))
 
     def _stake_parser(self, name: str) -> Callable[[Any], int]:
@@ -135,20 +136,20 @@ class _RowReader:
         (with ``context``, given to ``parse`` first) is parsed once: the parsers are pure
         functions of their arguments (the register's lookups too), so a value's result or
         message is the same on every row."""
-        value = self._cell(record, name)
-        memo = self._memo.setdefault(name, {})
+        value = record.get(self._column_of[name])  # a column not in the file is None: no key is None
+        memo = self._memo[name]
         # 1, 1.0 and True are equal keys but may not parse alike; NaN is not equal to itself.
-        key = (*context, value.__class__, "NaN" if isinstance(value, float) and value != value else value)
+        key = (value.__class__, "NaN" if value.__class__ is float and value != value else value, *context)
         try:
-            outcome = memo[key]
-        except KeyError:
+            outcome = memo.get(key)
+        except TypeError:  # an unhashable cell
+            return self._parse(row, FIELDS[name].label, parse, *context, value)
+        if outcome is None:
             try:
                 outcome = (True, parse(*context, value))
             except (ValueError, TypeError) as exc:  # StakeError is a ValueError
                 outcome = (False, str(exc))
             memo[key] = outcome
-        except TypeError:  # an unhashable cell
-            return self._parse(row, FIELDS[name].label, parse, *context, value)
         ok, result = outcome
         if ok:
             return result

@@ -277,6 +277,7 @@ def _mileage(
     target = mileage.version_at(effective) if effective else mileage.latest_version()
     new_date = effective or (target.effective_from if target else date(beijing_today().year, 1, 1))
     previous = None if target else mileage.previous_version(new_date)
+    from_file = _file_entries(written)
     if target is not None:
         before, base_name = mileage.version_entries(target), target.name
         base = before
@@ -284,9 +285,11 @@ def _mileage(
         before, base_name = mileage.version_entries(previous), previous.name
         base = before
     else:
+        # The first version starts from the register; the file's own segments are replaced by
+        # its rows, and a complete file replaces everything, so neither is read back.
         before, base_name = {}, None
-        base = mileage.register_entries()
-    after = merge_version(base, _file_entries(written), complete)
+        base = {} if complete else mileage.register_entries(skip=from_file)
+    after = merge_version(base, from_file, complete)
     after = _with_road_classes(after, roads, register, rows)
     diff = mileage.diff(before, after)
     villages = [*register.villages_by_code.values(), *(v.created for v in register.new_villages.values() if v.created)]
