@@ -119,6 +119,8 @@ def frozen_refusal(hits: list[tuple[int, list[int]]], effective: date) -> str:
 
 def changes(before: dict[int, MileageEntry], after: dict[int, MileageEntry]) -> list[Change]:
     """What to write to turn a version holding ``before`` into ``after``."""
+    if not before:  # a new version: every row is written (and no entry is compared with None)
+        return list(after.items())
     written = [(seg, entry) for seg, entry in after.items() if before.get(seg) != entry]
     return written + [(seg, None) for seg in before if seg not in after]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -195,17 +196,9 @@ def _lines_json(flat, counts) -> list[str | None]:
     return out
 
 
-def _bands(lines) -> list[list[str | None]]:
-    """The map bands' texts of every line. The two simplifications run side by side: shapely
-    releases the GIL in its array functions."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def band(tolerance: float) -> list[str | None]:
-        flat, _, counts = _tidy_many(shapely.simplify(lines, tolerance, preserve_topology=True), BAND_DIGITS)
-        return _lines_json(flat, counts)
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(band, (MID_TOLERANCE_DEG, LOW_TOLERANCE_DEG)))
+def _band_texts(simplified) -> list[str | None]:
+    flat, _, counts = _tidy_many(simplified, BAND_DIGITS)
+    return _lines_json(flat, counts)
 
 
 def road_shapes(geoms: list) -> list:
@@ -241,10 +234,17 @@ def road_shapes(geoms: list) -> list:
         fast, counts = fast[enough], counts[enough]
         index = (numpy.cumsum(enough) - 1)[index]
         lines = shapely.linestrings(flat, indices=index)
-        x, y = projected_transformer().transform(flat[:, 0], flat[:, 1])
-        metres = shapely.length(shapely.linestrings(numpy.column_stack([x, y]), indices=index)).tolist()
-        full = _lines_json(flat, counts)
-        bands = _bands(lines)
+        # The map bands' simplifications run in two threads (shapely releases the GIL in its
+        # array functions) while this one measures the lines and writes their texts.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            simplified = [
+                pool.submit(shapely.simplify, lines, tolerance, preserve_topology=True)
+                for tolerance in (MID_TOLERANCE_DEG, LOW_TOLERANCE_DEG)
+            ]
+            x, y = projected_transformer().transform(flat[:, 0], flat[:, 1])
+            metres = shapely.length(shapely.linestrings(numpy.column_stack([x, y]), indices=index)).tolist()
+            full = _lines_json(flat, counts)
+            bands = [_band_texts(future.result()) for future in simplified]
         line_bounds = shapely.bounds(lines).tolist()
         for i, at in enumerate(fast.tolist()):
             measured = _km(metres[i])
