@@ -5,6 +5,7 @@ insert would. Runs in the session's transaction; writes no audit entry (callers 
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, insert, text
@@ -38,6 +39,14 @@ def _defaults(table: Table, given: list[str], dialect, processed: bool = True) -
     return values
 
 
+def _picker(names: list[str]):
+    """row dict → tuple of its values in ``names`` order (itemgetter builds it in C)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda row: (row[name],)
+    return itemgetter(*names)
+
+
 def _executemany(connection, table: Table, given: list[str], rows: list[dict[str, Any]]) -> None:
     """Many rows as positional tuples straight to the driver's executemany (SQLite): SQLAlchemy's
     per-row parameter processing of a dict executemany cost more than the insert itself. Values
@@ -56,7 +65,8 @@ def _executemany(connection, table: Table, given: list[str], rows: list[dict[str
         pairs = list(zip(given, processors))
         values = [(*(p(row[n]) if p else row[n] for n, p in pairs), *tail) for row in rows]
     else:
-        values = [(*(row[n] for n in given), *tail) for row in rows]
+        pick = _picker(given)
+        values = [pick(row) + tail for row in rows]
     for start in range(0, len(values), CHUNK):
         connection.exec_driver_sql(statement, values[start : start + CHUNK])
 
@@ -95,7 +105,8 @@ def insert_rows(table: Table, rows: list[dict[str, Any]]) -> None:
     driver = connection.connection.driver_connection  # the psycopg connection, in this transaction
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            pick = _picker(given)
             for row in rows:
-                copy.write_row((*(row[name] for name in given), *tail))
+                copy.write_row(pick(row) + tail)
     except driver.Error as exc:  # a trigger or constraint refused: the DatabaseError an insert would raise
         raise DBAPIError.instance(statement, None, exc, driver.Error) from exc
