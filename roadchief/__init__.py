@@ -66,7 +66,7 @@ def create_app(overrides: dict | None = None) -> APIFlask:
         app.config.update(overrides)
 
     from roadchief.extensions import csrf, db, limiter, login_manager, migrate
-    from roadchief.services import audit, spatial_index
+    from roadchief.services import audit, spatial_index, token_cache
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
@@ -75,6 +75,7 @@ def create_app(overrides: dict | None = None) -> APIFlask:
     login_manager.init_app(app)
     audit.install(Session)
     spatial_index.install(Session)
+    token_cache.install(Session)  # no write while a request's cached bearer token is unverified
     import roadchief.models  # noqa: F401  (register tables)
     from roadchief.web import register_web
 

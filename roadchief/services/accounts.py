@@ -166,15 +166,38 @@ def create_token(username: str, label: str = "", expires_days: int | None = None
     return token
 
 
-def user_for_token(token: str, now: datetime | None = None) -> User | None:
-    """The user of a working token: not revoked, not expired, its account active."""
+def working_token(token: str, now: datetime | None = None) -> ApiToken | None:
+    """A working token with its user: not revoked, not expired, its account active. The full
+    lookup: what it finds is remembered for the endpoints that may start from the worker's
+    cache (services.token_cache, which re-checks it in the database); what it refuses is forgotten."""
+    from roadchief.services import token_cache
+
+    digest = _digest(token)
     row = db.session.scalar(  # one statement: the token with its user, the user's town and chief (issue #15)
         select(ApiToken)
         .options(joinedload(ApiToken.user).options(joinedload(User.town), joinedload(User.chief)))
-        .where(ApiToken.token_digest == _digest(token), ApiToken.revoked.is_(False))
+        .where(ApiToken.token_digest == digest, ApiToken.revoked.is_(False))
     )
-    if row is None or not row.user.is_active:
+    if (
+        row is None
+        or not row.user.is_active
+        or (row.expires_at is not None and row.expires_at <= (now or clock.utcnow()))
+    ):
+        token_cache.forget(digest)
         return None
-    if row.expires_at is not None and row.expires_at <= (now or clock.utcnow()):
-        return None
-    return row.user
+    token_cache.remember(digest, row)
+    return row
+
+
+def user_for_token(token: str, now: datetime | None = None) -> User | None:
+    """The user of a working token: not revoked, not expired, its account active."""
+    row = working_token(token, now)
+    return row.user if row is not None else None
+
+
+def cached_user_for_token(token: str, accept=lambda snapshot: True) -> User | None:
+    """The user of a token this worker has seen working, without SQL and **unverified** until
+    the request's first query checks it (services.token_cache); None: do the full lookup."""
+    from roadchief.services import token_cache
+
+    return token_cache.cached_user(_digest(token), accept)

@@ -43,6 +43,7 @@ from roadchief.services import (
     notifications,
     permissions,
     rectification_routing,
+    token_cache,
 )
 from roadchief.services.deduction_catalog import catalog_for, points_text
 from roadchief.services.inspection_photos import _photo_row, _save_photos, _stage, check_unused
@@ -231,7 +232,8 @@ def create_inspection(
     The repeat is found by the UNIQUE client_uuid (the insert fails, then one SELECT) or, when
     the repeat would now be refused, before refusing: a new submission pays no lookup. The
     reference data comes from services.inspection_context (cached per reference version),
-    so a typical POST costs 9 SQL statements (issue #15 asks ≤ 8; see benchmarks/README.md)."""
+    so a typical POST costs 8 SQL statements with the bearer token from the worker's cache
+    (services.token_cache; issue #15 point 4, see benchmarks/README.md), 9 with a full lookup."""
     client_uuid = _clean_uuid(data.client_uuid)
     user_id = user.id  # read now: a rollback expires the user
     try:
@@ -262,11 +264,19 @@ def _create(user, data: InspectionInput, client_uuid: str, upload_dir, photos, n
         raise ServiceError("请至少选择一个路段")
     if len(segment_ids) > MAX_SEGMENTS:
         raise ServiceError(f"一次检查最多 {MAX_SEGMENTS} 个路段")
-    rows = db.session.execute(  # the segments with their road, village and town, and the reference version
-        select(Segment, inspection_context.reference_version_column())
+    # the segments with their road, village and town, and the reference version; when the web
+    # layer took the bearer token from the worker's cache, this statement verifies it too
+    # (services.token_cache: revoked, expired, disabled or changed → StaleIdentity, nothing written)
+    token_check = token_cache.verification_column()
+    rows = db.session.execute(
+        select(
+            Segment, inspection_context.reference_version_column(), *([token_check] if token_check is not None else [])
+        )
         .options(joinedload(Segment.road), joinedload(Segment.village), joinedload(Segment.town))
         .where(Segment.id.in_(segment_ids), record_condition(user, day))
     ).all()
+    if token_check is not None and rows:  # no rows: the refusal below is checked by the web layer
+        token_cache.confirm(rows[0][2])
     segments = {row[0].id: row[0] for row in rows}
     if missing := [str(s) for s in segment_ids if s not in segments]:
         raise ServiceError(f"路段不存在或不在本单位管辖范围内：{', '.join(missing)}")

@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 
 from roadchief.domain import clock
 from roadchief.extensions import csrf, login_manager
+from roadchief.services import token_cache
 from roadchief.services.audit import Actor, set_actor
 from roadchief.web import access
 
@@ -145,12 +146,14 @@ def register_web(app):
     def anonymous_until_signed_in():
         # worker threads are reused: never let one request's actor leak into the next one's audit entries
         set_actor(Actor(name="anonymous", ip=request.remote_addr))
+        token_cache.clear()  # nor its unverified bearer token (services.token_cache)
 
     @app.teardown_request
     def no_actor_after_the_request(_error=None):
         # nor outlive the request: code run afterwards in the same thread (a command, a test
         # calling a service) must act as itself, not as the last signed-in user (不相容职务分离 reads it)
         set_actor(None)
+        token_cache.clear()
 
     app.before_request(access.enforce)
 
@@ -168,6 +171,10 @@ def register_web(app):
         if signed_in and not request.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response
+
+    # registered after security_headers, so it runs before it (Flask runs them in reverse): an
+    # answer it replaces gets the same headers
+    app.after_request(auth.settle_unverified_token)
 
     @app.errorhandler(HTTPException)
     def http_error(error):

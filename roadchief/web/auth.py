@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
@@ -12,9 +13,9 @@ from roadchief.domain.permissions import MANAGE_USERS, VIEW_DASHBOARD, roles_for
 from roadchief.extensions import db, limiter
 from roadchief.models import Town, User
 from roadchief.models.accounts import ROLES
-from roadchief.services import ServiceError, accounts, permissions
+from roadchief.services import ServiceError, accounts, permissions, token_cache
 from roadchief.services.audit import Actor, set_actor
-from roadchief.web.access import ANY_USER, PUBLIC, allow
+from roadchief.web.access import ANY_USER, PUBLIC, _refuse, admits, allow
 
 bp = Blueprint("auth", __name__)
 
@@ -58,13 +59,101 @@ def one_time_password_first():
     return redirect(url_for("auth.change_password"))
 
 
-def load_user_from_request(req):
+def _bearer(req) -> str | None:
     header = req.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        user = accounts.user_for_token(header[7:].strip())
-        _set_actor(user)
-        return user
-    return None
+    return header[7:].strip() if header.startswith("Bearer ") else None
+
+
+def load_user_from_request(req):
+    token = _bearer(req)
+    if token is None:
+        return None
+    user = None
+    view = current_app.view_functions.get(req.endpoint) if req.endpoint else None
+    if getattr(view, "trusts_cached_token", False):
+        # only an identity the endpoint's rule lets in: any refusal comes from the full lookup
+        rule = getattr(view, "access", frozenset())
+        user = accounts.cached_user_for_token(token, lambda s: ANY_USER in rule or s.role in rule)
+    if user is None:
+        user = accounts.user_for_token(token)
+    _set_actor(user)
+    return user
+
+
+def trusts_cached_token(view):
+    """Opt an endpoint in to a bearer token from the worker's cache (services.token_cache;
+    issue #15 point 4). The endpoint's first query must carry ``token_cache.verification_column()``
+    and pass its value to ``token_cache.confirm`` (no write is possible before: the session
+    refuses). Here, the other outcomes:
+
+    * the check failed (``StaleIdentity``): roll back, full lookup — an invalid token gets the
+      very answer it gets today (401), a changed user is re-checked against the access rule
+      and served as the fresh one;
+    * an answer (or a refusal) came out before the check ran: a full lookup decides — a token
+      that no longer works gets the 401, a user whose snapshot changed has the view run again
+      as the fresh one, an unchanged one keeps the answer.
+
+    Apply it innermost (right above the function), so a repeat runs the view with the same
+    parsed input; ``load_user_from_request`` sees the mark through the outer wrappers."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if token_cache.pending() is None:
+            return view(*args, **kwargs)
+        try:
+            answer = view(*args, **kwargs)
+        except token_cache.StaleIdentity:
+            return _as_fresh_user(view, args, kwargs)
+        except Exception:
+            if token_cache.pending() is None or _still_the_same():
+                raise
+            return _as_fresh_user(view, args, kwargs)
+        if token_cache.pending() is None or _still_the_same():
+            return answer
+        return _as_fresh_user(view, args, kwargs)
+
+    wrapped.trusts_cached_token = True
+    return wrapped
+
+
+def _full_lookup():
+    """Roll back whatever the unverified request held, then authenticate the token the
+    ordinary way: the request's user (and audit actor) becomes the full lookup's, or anonymous."""
+    waiting = token_cache.pending()
+    db.session.rollback()
+    token_cache.clear()
+    row = accounts.working_token(_bearer(request) or "")
+    user = row.user if row is not None else None
+    current_app.login_manager._update_request_context_with_user(user)
+    set_actor(Actor(name="anonymous", ip=request.remote_addr))
+    _set_actor(user)
+    return waiting, row
+
+
+def _still_the_same() -> bool:
+    waiting, row = _full_lookup()
+    return row is not None and waiting is not None and token_cache.Snapshot.of(row) == waiting.snapshot
+
+
+def _as_fresh_user(view, args, kwargs):
+    if token_cache.pending() is not None:
+        _full_lookup()
+    if not current_user.is_authenticated:
+        return _refuse(401)  # exactly as an invalid token is answered (web.access)
+    rule = getattr(current_app.view_functions.get(request.endpoint), "access", frozenset())
+    if not admits(rule):
+        return _refuse(403)
+    return view(*args, **kwargs)
+
+
+def settle_unverified_token(response):
+    """after_request, the last net: an answer made while the token was still unverified (a
+    refusal before the endpoint's view ran, e.g. its input validation) leaves only if the
+    token still works; otherwise the invalid token's 401."""
+    if token_cache.pending() is None:
+        return response
+    _, row = _full_lookup()
+    return response if row is not None else _refuse(401)
 
 
 def _set_actor(user):

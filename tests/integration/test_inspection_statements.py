@@ -3,7 +3,9 @@
 Counted with a ``before_cursor_execute`` listener on the app's engine around one whole
 ``POST /api/v1/inspections`` (bearer token, access rule, idempotency check, validation,
 the inserts, audit, notifications outbox, commit) for a typical submission: two segments,
-three findings. Over the budget, the failure message lists every statement."""
+three findings, on a warm worker (the reference context and the token cached) and, one
+statement more, with the token not yet cached. Over the budget, the failure message lists
+every statement."""
 
 from __future__ import annotations
 
@@ -20,12 +22,14 @@ from tests.integration.test_inspections import XIAOBA, village_segment
 
 # Issue #15 asks for ≤ 8. A new submission writes seven tables (inspection, its segment rows,
 # findings, rectifications, rectification_assignee since #13, audit entries, notification outbox:
-# one INSERT each) after two reads (the bearer token with its user; the segments carrying the
-# reference version), so it costs 9 — one over the goal, which only a per-worker cache of the
-# token lookup could take off (see benchmarks/README.md). The assignees' chiefs come from the
-# reference context (no chief SELECT). The repeated-uuid answer reloads the stored record with its
-# assignees in one eager lookup, the 无账号 flags and office name from the context.
-BUDGET = 9
+# one INSERT each) after one read: the segments carrying the reference version and, since the
+# bearer token comes from the worker's cache (services.token_cache), the column that verifies
+# that token in the same statement. A worker's first POST of a token has no cache entry yet and
+# does the full token lookup: one statement more (FIRST_BUDGET). The assignees' chiefs come from
+# the reference context (no chief SELECT). The repeated-uuid answer reloads the stored record
+# with its assignees in one eager lookup, the 无账号 flags and office name from the context.
+BUDGET = 8
+FIRST_BUDGET = BUDGET + 1  # the token lookup, once per worker and token
 REPEAT_BUDGET = 8
 
 
@@ -78,9 +82,21 @@ def office_with_token() -> tuple[dict, int, int]:
 def test_inspection_post_within_statement_budget(demo_app):
     client = demo_app.test_client()
     token, first, second = office_with_token()
-    # one submission first: a warm worker has the reference data cached (services.inspection_context)
-    warm = client.post("/api/v1/inspections", json=typical_body(first, second), headers=token)
+    # one submission first: a warm worker has the reference data (services.inspection_context)
+    # and the token (services.token_cache) cached; this first one looks the token up
+    with counted() as first_statements:
+        warm = client.post("/api/v1/inspections", json=typical_body(first, second), headers=token)
     assert warm.status_code == 201, warm.get_json()
+    assert any("FROM api_token" in s and "segment" not in s for s in first_statements)
+    db.session.remove()
+    body = typical_body(first, second)
+    with counted() as first_statements:  # reference context warm, the token not cached (a fresh worker's)
+        demo_app.extensions.pop("roadchief.token_cache", None)
+        again = client.post("/api/v1/inspections", json=body, headers=token)
+    assert again.status_code == 201, again.get_json()
+    assert len(first_statements) <= FIRST_BUDGET, (
+        f"{len(first_statements)} SQL statements (budget {FIRST_BUDGET}):\n{named(first_statements)}"
+    )
     db.session.remove()
 
     body = typical_body(first, second)
@@ -88,6 +104,7 @@ def test_inspection_post_within_statement_budget(demo_app):
         created = client.post("/api/v1/inspections", json=body, headers=token)
     assert created.status_code == 201, created.get_json()
     assert len(statements) <= BUDGET, f"{len(statements)} SQL statements (budget {BUDGET}):\n{named(statements)}"
+    assert not any("FROM api_token" in s and "segment" not in s for s in statements)  # no token lookup of its own
 
     # and what was counted really stored the whole submission
     data = created.get_json()

@@ -14,6 +14,7 @@ from roadchief.web.access import allow
 from roadchief.web.api import BEARER, bp, visible_or_abort
 from roadchief.web.api.fields import String
 from roadchief.web.api.schemas import returns
+from roadchief.web.auth import trusts_cached_token
 from roadchief.web.errors import refused_with
 
 INSPECTION_TAG = "督查与整改"
@@ -167,6 +168,7 @@ def inspections_list(query):
     },
     security=BEARER,
 )
+@trusts_cached_token  # the token from the worker's cache, verified by the segments query (issue #15 point 4)
 def inspections_create(body):
     from flask import current_app
 
