@@ -148,6 +148,9 @@ def _postgis_tile(schema: str, user, z: int, x: int, y: int) -> bytes:
         # one feature per (class, listed, town, grade): the segments' lines collected and merged
         # (ST_CollectionExtract flattens the collection of lines and multilines into one multiline)
         merged = gis.ST_LineMerge(gis.ST_CollectionExtract(gis.ST_Collect(projected), 2))
+        tolerance = tiles.simplify_for(z)
+        if tolerance:  # in metres of EPSG:3857, as many as `tolerance` tile units
+            merged = gis.ST_Simplify(merged, tolerance * tiles.tile_width_m(z) / extent)
         features = (
             select(*keys, gis.ST_AsMVTGeom(merged, envelope, extent, buffer, True).label("geom"))
             .select_from(rows)
@@ -195,26 +198,38 @@ def _python_tile(user, z: int, x: int, y: int) -> bytes:
         ux, uy = tiles.lonlat_to_tile_units(coords[:, 0], coords[:, 1], z, x, y, extent)
         return np.column_stack([ux, uy])
 
-    geometries = shapely.transform(geometries, to_units)
-    geometries = shapely.clip_by_rect(geometries, -buffer, -buffer, extent + buffer, extent + buffer)
-    # the tile's grid, as ST_AsMVTGeom snaps: repeated points go, lines shorter than a unit vanish
-    geometries = shapely.set_precision(geometries, 1.0)
     grades = _grades()
+
+    def on_grid(geometries, tolerance: float = 0):
+        """As ST_AsMVTGeom: into tile units, clipped to the buffer, (simplified,) snapped to the
+        grid — repeated points go, lines shorter than a unit vanish."""
+        geometries = shapely.transform(geometries, to_units)
+        geometries = shapely.clip_by_rect(geometries, -buffer, -buffer, extent + buffer, extent + buffer)
+        if tolerance:
+            geometries = shapely.simplify(geometries, tolerance, preserve_topology=False)
+        return shapely.set_precision(geometries, 1.0)
+
+    def drawn(geometry) -> bool:
+        return geometry is not None and not geometry.is_empty and geometry.length > 0
+
     features = []
-    groups: dict[tuple, list] = {}
-    for row, geometry in zip(found, geometries, strict=True):
-        if geometry is None or geometry.is_empty or geometry.length == 0:
-            continue
-        grade = grades.get(row.unit_key) if row.unit_key else None
-        if z <= tiles.OVERVIEW_MAX_ZOOM:
+    if z <= tiles.OVERVIEW_MAX_ZOOM:
+        # merged before snapping, as the SQL merges then cuts: a road's segments stay one line
+        groups: dict[tuple, list] = {}
+        for row, geometry in zip(found, geometries, strict=True):
+            grade = grades.get(row.unit_key) if row.unit_key else None
             groups.setdefault((row[1], bool(row.listed), row.town_code, grade), []).append(geometry)
-            continue
-        features.append(
-            {"geometry": geometry, "properties": _properties(row[1], row.listed, row.town_code, grade), "id": row.id}
-        )
-    for (road_class, listed, town_code, grade), parts in groups.items():
-        merged = shapely.line_merge(shapely.multilinestrings(shapely.get_parts(parts)))
-        features.append({"geometry": merged, "properties": _properties(road_class, listed, town_code, grade)})
+        keys = list(groups)
+        merged = [shapely.line_merge(shapely.multilinestrings(shapely.get_parts(groups[key]))) for key in keys]
+        for key, geometry in zip(keys, on_grid(merged, tiles.simplify_for(z)), strict=True):
+            if drawn(geometry):
+                features.append({"geometry": geometry, "properties": _properties(*key)})
+    else:
+        for row, geometry in zip(found, on_grid(geometries), strict=True):
+            if drawn(geometry):
+                grade = grades.get(row.unit_key) if row.unit_key else None
+                properties = _properties(row[1], row.listed, row.town_code, grade)
+                features.append({"geometry": geometry, "properties": properties, "id": row.id})
     if not features:
         return b""
     return mapbox_vector_tile.encode(
