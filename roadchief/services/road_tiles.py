@@ -16,13 +16,15 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
+from flask import current_app
 from sqlalchemy import String, case, func, literal, literal_column, select, text
 
 from roadchief.domain import tiles
 from roadchief.domain.grades import grade_for
 from roadchief.extensions import db
 from roadchief.models import Road, Segment, Station, Town, Village
-from roadchief.services.permissions import segment_condition
+from roadchief.services.data_version import BodyCache, network_version
+from roadchief.services.permissions import segment_condition, segment_scope
 from roadchief.services.units import latest_scores
 
 LAYER = "roads"
@@ -52,9 +54,28 @@ def _postgis_schema_cached(url: str) -> str | None:
     )
 
 
+EXTENT_CACHE_SIZE = 256  # scopes: the offices, the towns, the chiefs signed in lately
+
+
+def scope_key(user) -> tuple:
+    """What a user's map depends on beside the network: whom the tiles and the extent are for."""
+    scope = segment_scope(user)
+    return (
+        scope,
+        user.town_id if scope == "town" else None,
+        user.chief_id if scope == "chief" else None,
+    )
+
+
 def scope_extent(user) -> tuple[int, tuple[float, float, float, float] | None]:
     """How many segments the user sees and their lon/lat box: the map page decides from the
-    count whether to draw tiles, and fits the first view to the box without loading the roads."""
+    count whether to draw tiles, and fits the first view to the box without loading the roads.
+    Kept per (network version, scope), as the tiles are: the front page asks on every visit."""
+    extents = current_app.extensions.setdefault("roadchief_extents", BodyCache(size=EXTENT_CACHE_SIZE))
+    return extents.get_or_build((network_version(), scope_key(user)), lambda: _scope_extent(user))
+
+
+def _scope_extent(user) -> tuple[int, tuple[float, float, float, float] | None]:
     count, min_lon, min_lat, max_lon, max_lat = db.session.execute(
         select(
             func.count(Segment.id),
@@ -76,18 +97,18 @@ def _grades() -> dict[str, str]:
     return {key: grade_for(score) for key, (_period, score) in latest_scores().items()}
 
 
-def _unit_key():
-    """The SQL twin of `services.units.unit_key_for_segment` (村道 → village, 镇道 → station or town)."""
+def unit_key_sql(road_class=Road.road_class, town_code=Town.code, village_code=Village.code, station_code=Station.code):
+    """The SQL twin of `services.units.unit_key_for_segment` (村道 → village, 镇道 → station or
+    town), on the same four values; tests/integration/test_road_tiles.py runs both on every case.
+    A code counts as given when it is neither NULL nor empty, as Python's truthiness has it."""
+
+    def given(code):
+        return func.coalesce(code, "") != ""
+
     return case(
-        (
-            (Road.road_class == "村道") & Village.code.is_not(None),
-            literal("village:") + Village.code,
-        ),
-        (
-            (Road.road_class == "镇道") & Station.code.is_not(None),
-            literal("station:") + Station.code,
-        ),
-        (Road.road_class == "镇道", literal("town:") + Town.code),
+        ((road_class == "村道") & given(village_code), literal("village:") + village_code),
+        ((road_class == "镇道") & given(station_code), literal("station:") + station_code),
+        (road_class == "镇道", literal("town:") + town_code),
         else_=None,
     )
 
@@ -101,7 +122,7 @@ def _rows(user, z: int, x: int, y: int):
             Road.road_class.label("class"),
             Segment.is_listed.label("listed"),
             Town.code.label("town_code"),
-            _unit_key().label("unit_key"),
+            unit_key_sql().label("unit_key"),
             geometry_column(z).label("geometry"),
         )
         .join(Road, Segment.road_id == Road.id)
@@ -120,8 +141,8 @@ def _rows(user, z: int, x: int, y: int):
 
 
 def road_tile(user, z: int, x: int, y: int) -> bytes:
-    """The tile's bytes (uncompressed MVT; empty bytes for a tile without roads)."""
-    tiles.check_tile(z, x, y)
+    """The tile's bytes (uncompressed MVT; empty bytes for a tile without roads). The caller has
+    checked the coordinates (`domain.tiles.check_tile`: the API answers 400 before its cache)."""
     schema = postgis_schema()
     if schema:
         return _postgis_tile(schema, user, z, x, y)

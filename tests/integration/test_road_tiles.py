@@ -9,7 +9,7 @@ import mapbox_vector_tile
 import numpy as np
 import pytest
 import shapely
-from sqlalchemy import select
+from sqlalchemy import String, event, func, select
 
 from roadchief.domain import tiles
 from roadchief.extensions import db
@@ -222,3 +222,50 @@ def test_postgis_and_python_cut_the_same_tiles(demo_app):
                 a = shapely.geometry.shape(by_sql[key]["geometry"])
                 b = shapely.geometry.shape(by_python[key]["geometry"])
                 assert a.hausdorff_distance(b) <= 3, (z, x, y, key)
+
+
+def test_the_sql_unit_key_agrees_with_the_python_one_on_every_case(demo_app):
+    import itertools
+
+    from sqlalchemy import literal
+
+    from roadchief.services.units import unit_key_for_segment
+
+    cases = itertools.product(
+        ("村道", "镇道", "市道", "专用公路"), ("640381100",), ("640381100201", "", None), ("Z01", "", None)
+    )
+    for road_class, town, village, station in cases:
+        sql = db.session.scalar(
+            select(road_tiles.unit_key_sql(*(literal(v, String) for v in (road_class, town, village, station))))
+        )
+        assert sql == unit_key_for_segment(road_class, town, village, station), (road_class, village, station)
+
+
+def test_the_map_page_extent_is_kept_per_network_version_and_scope(demo_app):
+    from roadchief.services.data_version import network_version
+
+    office, town_office = make_user("city_office"), make_user("town_office", town=XIAOBA)
+    count, box = road_tiles.scope_extent(office)
+    assert count == db.session.scalar(select(func.count(Segment.id)))
+    town_count, town_box = road_tiles.scope_extent(town_office)
+    assert 0 < town_count < count  # a scope of its own, not the office's answer
+    statements = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        assert road_tiles.scope_extent(office) == (count, box)
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert not [sql for sql in statements if "min_lon" in sql], "counted again for an unchanged network"
+    before = network_version()
+    segment = db.session.scalar(select(Segment).order_by(Segment.id))
+    edge = segment.max_lon
+    segment.max_lon = box[2] + 1.0  # an edit of the network (audited): the box grows
+    db.session.commit()
+    try:
+        assert network_version() != before
+        assert road_tiles.scope_extent(office)[1][2] == box[2] + 1.0
+    finally:
+        segment.max_lon = edge
+        db.session.commit()
