@@ -141,3 +141,23 @@ def test_switching_classes_off_in_the_layer_control_redraws_the_tiles_without_th
     only_village = page.evaluate(PAINTED)
     assert 0 < only_village < every  # the county has 镇道 and 市道 too
     assert page.errors == []
+
+
+COLOURS = """() => Array.from(document.querySelectorAll('.leaflet-tile-container canvas, canvas.leaflet-tile'))
+    .reduce((h, c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                        for (let i = 0; i < d.length; i += 4) { if (d[i + 3]) { h = (h * 31 + d[i] * 3 + d[i + 1] * 5 + d[i + 2] * 7) % 1000000007; } }
+                        return h; }, 0)"""
+
+
+def test_a_colour_mode_chosen_in_the_legend_recolours_the_tiles(new_page, sign_in, office):
+    page = new_page()
+    sign_in(page, office)
+    page.wait_for_function("() => document.getElementById('map').getAttribute('data-tiles') === 'loaded'")
+    by_class = page.evaluate(COLOURS)
+    page.evaluate("() => { document.querySelector('.map-legend details').open = true; }")
+    page.select_option(".legend-mode", "town")
+    page.wait_for_function(f"() => ({COLOURS})() !== {by_class}")
+    page.wait_for_function("() => document.getElementById('map').getAttribute('data-tiles') === 'loaded'")
+    page.select_option(".legend-mode", "class")
+    page.wait_for_function(f"() => ({COLOURS})() === {by_class}")  # the same picture as at first
+    assert page.errors == []

@@ -101,6 +101,9 @@
     if (map.hasLayer(layer)) { layer.redraw(); }
   });
 
+  // The colour mode (行政等级 / 乡镇 / 考评) is read by the tiles' style too: redraw them with it.
+  map.on("colourmode", function () { if (map.hasLayer(layer)) { layer.redraw(); } });
+
   // ---------- the search, answered by the server ----------
   var asked = {};
   function ask(text, done) {
