@@ -20,10 +20,25 @@ MAX_TILE_ZOOM = 16
 # bytes of one feature per segment (benchmarks/README.md); clicking zooms in instead of opening one.
 OVERVIEW_MAX_ZOOM = 9
 OVERVIEW_EXTENT = 1024  # 4 units per screen pixel of a 256-px tile: still sub-pixel
+# A merged overview line is simplified to a screen pixel before it is snapped to the grid, as
+# Leaflet draws its own lines (`smoothFactor` 1): at zoom 7 a road of a kilometre is a pixel long,
+# and its vertices tens of metres apart only cost the phone bytes and drawing (the province's
+# first view: 97,600 → 50,800 vertices, benchmarks/README.md).
+OVERVIEW_SIMPLIFY = OVERVIEW_EXTENT // 256  # tile units: one pixel of a 256-px tile
 
 
 def extent_for(z: int) -> int:
     return OVERVIEW_EXTENT if z <= OVERVIEW_MAX_ZOOM else EXTENT
+
+
+def simplify_for(z: int) -> float:
+    """Douglas–Peucker tolerance in the tile's units before snapping (0: the grid only)."""
+    return OVERVIEW_SIMPLIFY if z <= OVERVIEW_MAX_ZOOM else 0
+
+
+def tile_width_m(z: int) -> float:
+    """A tile's side in Web Mercator metres (EPSG:3857), for tolerances given in tile units."""
+    return 2 * math.pi * 6378137.0 / (1 << z)
 
 
 def buffer_for(z: int) -> int:
@@ -46,8 +61,8 @@ def check_tile(z: int, x: int, y: int) -> None:
 
 
 def tile_lonlat_bounds(z: int, x: int, y: int, buffer: int = 0) -> tuple[float, float, float, float]:
-    """(min_lon, min_lat, max_lon, max_lat) of a tile, widened by `buffer` MVT units on every side."""
-    check_tile(z, x, y)
+    """(min_lon, min_lat, max_lon, max_lat) of a tile, widened by `buffer` MVT units on every side
+    (of a tile `check_tile` admits: the API checks once, where it answers 400)."""
     n = 1 << z
     pad = buffer / EXTENT
     x0, x1 = x - pad, x + 1 + pad

@@ -16,13 +16,15 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
+from flask import current_app
 from sqlalchemy import String, case, func, literal, literal_column, select, text
 
 from roadchief.domain import tiles
 from roadchief.domain.grades import grade_for
 from roadchief.extensions import db
 from roadchief.models import Road, Segment, Station, Town, Village
-from roadchief.services.permissions import segment_condition
+from roadchief.services.data_version import BodyCache, network_version
+from roadchief.services.permissions import segment_condition, segment_scope
 from roadchief.services.units import latest_scores
 
 LAYER = "roads"
@@ -52,9 +54,28 @@ def _postgis_schema_cached(url: str) -> str | None:
     )
 
 
+EXTENT_CACHE_SIZE = 256  # scopes: the offices, the towns, the chiefs signed in lately
+
+
+def scope_key(user) -> tuple:
+    """What a user's map depends on beside the network: whom the tiles and the extent are for."""
+    scope = segment_scope(user)
+    return (
+        scope,
+        user.town_id if scope == "town" else None,
+        user.chief_id if scope == "chief" else None,
+    )
+
+
 def scope_extent(user) -> tuple[int, tuple[float, float, float, float] | None]:
     """How many segments the user sees and their lon/lat box: the map page decides from the
-    count whether to draw tiles, and fits the first view to the box without loading the roads."""
+    count whether to draw tiles, and fits the first view to the box without loading the roads.
+    Kept per (network version, scope), as the tiles are: the front page asks on every visit."""
+    extents = current_app.extensions.setdefault("roadchief_extents", BodyCache(size=EXTENT_CACHE_SIZE))
+    return extents.get_or_build((network_version(), scope_key(user)), lambda: _scope_extent(user))
+
+
+def _scope_extent(user) -> tuple[int, tuple[float, float, float, float] | None]:
     count, min_lon, min_lat, max_lon, max_lat = db.session.execute(
         select(
             func.count(Segment.id),
@@ -76,18 +97,18 @@ def _grades() -> dict[str, str]:
     return {key: grade_for(score) for key, (_period, score) in latest_scores().items()}
 
 
-def _unit_key():
-    """The SQL twin of `services.units.unit_key_for_segment` (村道 → village, 镇道 → station or town)."""
+def unit_key_sql(road_class=Road.road_class, town_code=Town.code, village_code=Village.code, station_code=Station.code):
+    """The SQL twin of `services.units.unit_key_for_segment` (村道 → village, 镇道 → station or
+    town), on the same four values; tests/integration/test_road_tiles.py runs both on every case.
+    A code counts as given when it is neither NULL nor empty, as Python's truthiness has it."""
+
+    def given(code):
+        return func.coalesce(code, "") != ""
+
     return case(
-        (
-            (Road.road_class == "村道") & Village.code.is_not(None),
-            literal("village:") + Village.code,
-        ),
-        (
-            (Road.road_class == "镇道") & Station.code.is_not(None),
-            literal("station:") + Station.code,
-        ),
-        (Road.road_class == "镇道", literal("town:") + Town.code),
+        ((road_class == "村道") & given(village_code), literal("village:") + village_code),
+        ((road_class == "镇道") & given(station_code), literal("station:") + station_code),
+        (road_class == "镇道", literal("town:") + town_code),
         else_=None,
     )
 
@@ -101,7 +122,7 @@ def _rows(user, z: int, x: int, y: int):
             Road.road_class.label("class"),
             Segment.is_listed.label("listed"),
             Town.code.label("town_code"),
-            _unit_key().label("unit_key"),
+            unit_key_sql().label("unit_key"),
             geometry_column(z).label("geometry"),
         )
         .join(Road, Segment.road_id == Road.id)
@@ -120,8 +141,8 @@ def _rows(user, z: int, x: int, y: int):
 
 
 def road_tile(user, z: int, x: int, y: int) -> bytes:
-    """The tile's bytes (uncompressed MVT; empty bytes for a tile without roads)."""
-    tiles.check_tile(z, x, y)
+    """The tile's bytes (uncompressed MVT; empty bytes for a tile without roads). The caller has
+    checked the coordinates (`domain.tiles.check_tile`: the API answers 400 before its cache)."""
     schema = postgis_schema()
     if schema:
         return _postgis_tile(schema, user, z, x, y)
@@ -148,6 +169,9 @@ def _postgis_tile(schema: str, user, z: int, x: int, y: int) -> bytes:
         # one feature per (class, listed, town, grade): the segments' lines collected and merged
         # (ST_CollectionExtract flattens the collection of lines and multilines into one multiline)
         merged = gis.ST_LineMerge(gis.ST_CollectionExtract(gis.ST_Collect(projected), 2))
+        tolerance = tiles.simplify_for(z)
+        if tolerance:  # in metres of EPSG:3857, as many as `tolerance` tile units
+            merged = gis.ST_Simplify(merged, tolerance * tiles.tile_width_m(z) / extent)
         features = (
             select(*keys, gis.ST_AsMVTGeom(merged, envelope, extent, buffer, True).label("geom"))
             .select_from(rows)
@@ -195,26 +219,38 @@ def _python_tile(user, z: int, x: int, y: int) -> bytes:
         ux, uy = tiles.lonlat_to_tile_units(coords[:, 0], coords[:, 1], z, x, y, extent)
         return np.column_stack([ux, uy])
 
-    geometries = shapely.transform(geometries, to_units)
-    geometries = shapely.clip_by_rect(geometries, -buffer, -buffer, extent + buffer, extent + buffer)
-    # the tile's grid, as ST_AsMVTGeom snaps: repeated points go, lines shorter than a unit vanish
-    geometries = shapely.set_precision(geometries, 1.0)
     grades = _grades()
+
+    def on_grid(geometries, tolerance: float = 0):
+        """As ST_AsMVTGeom: into tile units, clipped to the buffer, (simplified,) snapped to the
+        grid — repeated points go, lines shorter than a unit vanish."""
+        geometries = shapely.transform(geometries, to_units)
+        geometries = shapely.clip_by_rect(geometries, -buffer, -buffer, extent + buffer, extent + buffer)
+        if tolerance:
+            geometries = shapely.simplify(geometries, tolerance, preserve_topology=False)
+        return shapely.set_precision(geometries, 1.0)
+
+    def drawn(geometry) -> bool:
+        return geometry is not None and not geometry.is_empty and geometry.length > 0
+
     features = []
-    groups: dict[tuple, list] = {}
-    for row, geometry in zip(found, geometries, strict=True):
-        if geometry is None or geometry.is_empty or geometry.length == 0:
-            continue
-        grade = grades.get(row.unit_key) if row.unit_key else None
-        if z <= tiles.OVERVIEW_MAX_ZOOM:
+    if z <= tiles.OVERVIEW_MAX_ZOOM:
+        # merged before snapping, as the SQL merges then cuts: a road's segments stay one line
+        groups: dict[tuple, list] = {}
+        for row, geometry in zip(found, geometries, strict=True):
+            grade = grades.get(row.unit_key) if row.unit_key else None
             groups.setdefault((row[1], bool(row.listed), row.town_code, grade), []).append(geometry)
-            continue
-        features.append(
-            {"geometry": geometry, "properties": _properties(row[1], row.listed, row.town_code, grade), "id": row.id}
-        )
-    for (road_class, listed, town_code, grade), parts in groups.items():
-        merged = shapely.line_merge(shapely.multilinestrings(shapely.get_parts(parts)))
-        features.append({"geometry": merged, "properties": _properties(road_class, listed, town_code, grade)})
+        keys = list(groups)
+        merged = [shapely.line_merge(shapely.multilinestrings(shapely.get_parts(groups[key]))) for key in keys]
+        for key, geometry in zip(keys, on_grid(merged, tiles.simplify_for(z)), strict=True):
+            if drawn(geometry):
+                features.append({"geometry": geometry, "properties": _properties(*key)})
+    else:
+        for row, geometry in zip(found, on_grid(geometries), strict=True):
+            if drawn(geometry):
+                grade = grades.get(row.unit_key) if row.unit_key else None
+                properties = _properties(row[1], row.listed, row.town_code, grade)
+                features.append({"geometry": geometry, "properties": properties, "id": row.id})
     if not features:
         return b""
     return mapbox_vector_tile.encode(

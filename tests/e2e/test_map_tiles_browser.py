@@ -46,6 +46,9 @@ def test_the_first_view_is_tiles_and_no_request_carries_the_whole_network(new_pa
     tiles = [url for url in asked if "/api/v1/tiles/roads/" in url]
     segments = [url for url in asked if "/api/v1/segments" in url]
     assert tiles and all(url.endswith(".mvt") for url in tiles)
+    # each tile drawn once: the class groups joining the map at start are not switches (they were
+    # read as four and redrew the whole view four more times, each decode a second on a phone)
+    assert len(tiles) == len(set(tiles)), sorted(tiles)
     assert segments == [], segments  # neither the index nor a view's GeoJSON below zoom 13
     assert not [url for url in asked if "/coverage-gaps" in url]  # a list the size of the network
     # the roads are painted on the tiles' canvases
@@ -113,4 +116,48 @@ def test_a_tap_on_the_overview_zooms_in_towards_it(new_page, sign_in, office, li
     )
     page.mouse.click(point["x"], point["y"])
     page.wait_for_function(f"() => window.roadchiefMap.map.getZoom() > {before}")
+    assert page.errors == []
+
+
+PAINTED = """() => Array.from(document.querySelectorAll('.leaflet-tile-container canvas, canvas.leaflet-tile'))
+    .reduce((n, c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                        for (let i = 3; i < d.length; i += 4) { if (d[i]) { n += 1; } } return n; }, 0)"""
+
+
+def test_switching_classes_off_in_the_layer_control_redraws_the_tiles_without_them(new_page, sign_in, office):
+    page = new_page()
+    sign_in(page, office)
+    page.wait_for_function("() => document.getElementById('map').getAttribute('data-tiles') === 'loaded'")
+    every = page.evaluate(PAINTED)
+    assert every > 0
+    page.hover(".leaflet-control-layers")
+    switcher = page.locator(".leaflet-control-layers-overlays")
+    for name in ("专用公路", "村道", "镇道", "市道"):
+        switcher.locator("label", has_text=name).locator("input").uncheck()
+        page.wait_for_function("() => document.getElementById('map').getAttribute('data-tiles') === 'loaded'")
+    page.wait_for_function(f"() => ({PAINTED})() === 0")  # no class shown: blank canvases
+    switcher.locator("label", has_text="村道").locator("input").check()
+    page.wait_for_function(f"() => ({PAINTED})() > 0")
+    only_village = page.evaluate(PAINTED)
+    assert 0 < only_village < every  # the county has 镇道 and 市道 too
+    assert page.errors == []
+
+
+COLOURS = """() => Array.from(document.querySelectorAll('.leaflet-tile-container canvas, canvas.leaflet-tile'))
+    .reduce((h, c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                        for (let i = 0; i < d.length; i += 4) { if (d[i + 3]) { h = (h * 31 + d[i] * 3 + d[i + 1] * 5 + d[i + 2] * 7) % 1000000007; } }
+                        return h; }, 0)"""
+
+
+def test_a_colour_mode_chosen_in_the_legend_recolours_the_tiles(new_page, sign_in, office):
+    page = new_page()
+    sign_in(page, office)
+    page.wait_for_function("() => document.getElementById('map').getAttribute('data-tiles') === 'loaded'")
+    by_class = page.evaluate(COLOURS)
+    page.evaluate("() => { document.querySelector('.map-legend details').open = true; }")
+    page.select_option(".legend-mode", "town")
+    page.wait_for_function(f"() => ({COLOURS})() !== {by_class}")
+    page.wait_for_function("() => document.getElementById('map').getAttribute('data-tiles') === 'loaded'")
+    page.select_option(".legend-mode", "class")
+    page.wait_for_function(f"() => ({COLOURS})() === {by_class}")  # the same picture as at first
     assert page.errors == []

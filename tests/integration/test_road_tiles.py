@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 
 import mapbox_vector_tile
+import numpy as np
 import pytest
 import shapely
-from sqlalchemy import select
+from sqlalchemy import String, event, func, select
 
 from roadchief.domain import tiles
 from roadchief.extensions import db
@@ -108,6 +109,41 @@ def test_an_overview_tile_merges_the_roads_of_one_kind_into_one_feature(demo_cli
                 assert -16 <= cx <= tiles.OVERVIEW_EXTENT + 16 and -16 <= cy <= tiles.OVERVIEW_EXTENT + 16
 
 
+def test_an_overview_is_simplified_to_a_pixel_and_stays_on_its_roads(demo_client):
+    """Lighter (under half the vertices its roads have on the grid) and not wrong (every drawn point
+    within a pixel of a road of its kind, plus the grid's rounding) — on whichever builder this
+    database answers with."""
+    login(demo_client, make_user("city_office"))
+    z = 8
+    extent, tolerance = tiles.extent_for(z), tiles.simplify_for(z)
+    assert tolerance == extent // 256  # one screen pixel
+    rows = db.session.execute(
+        select(Segment.geometry_low, Road.road_class, Town.code, Segment.is_listed).join(Road).join(Town)
+    ).all()
+    box = shapely.box(0, 0, extent, extent)
+    for x, y in county_tiles(z):
+
+        def to_units(coords, x=x, y=y):
+            ux, uy = tiles.lonlat_to_tile_units(coords[:, 0], coords[:, 1], z, x, y, extent)
+            return np.column_stack([ux, uy])
+
+        roads = {}
+        for geometry, *kind in rows:
+            roads.setdefault(tuple(kind), []).append(shapely.transform(shapely.from_geojson(geometry), to_units))
+        drawn_vertices = 0
+        for f in features(fetch(demo_client, z, x, y).data):
+            p = f["properties"]
+            inside = shapely.geometry.shape(f["geometry"]).intersection(box)
+            source = shapely.union_all(roads[(p["class"], p["town_code"], p["listed"])])
+            points = shapely.points(shapely.get_coordinates(shapely.segmentize(inside, 1.0)))
+            assert shapely.distance(points, source).max() <= tolerance + 1, (x, y, p)
+            drawn_vertices += len(shapely.get_coordinates(inside))
+        everything = shapely.union_all([line for lines in roads.values() for line in lines]).intersection(box)
+        on_grid = len(shapely.get_coordinates(shapely.set_precision(everything, 1.0)))
+        # the demo county at zoom 8: 0.42 of them simplified, 0.63 on the grid alone
+        assert drawn_vertices < on_grid * 0.5, (x, y, drawn_vertices, on_grid)
+
+
 def test_a_tile_outside_the_network_is_empty_and_bad_numbers_are_refused(demo_client):
     login(demo_client, make_user("city_office"))
     assert fetch(demo_client, 10, 0, 0).data == b""
@@ -159,7 +195,7 @@ def test_postgis_and_python_cut_the_same_tiles(demo_app):
         pytest.skip("PostGIS is not installed on this PostgreSQL server")
     assert road_tiles.builder() == "postgis"
     user = make_user("city_office")
-    for z in (8, 12):
+    for z in (7, 8, 12):  # the first view of a province, an overview, a tile of segments
         for x, y in sorted(county_tiles(z)):
             if z <= tiles.OVERVIEW_MAX_ZOOM:  # merged features: compare kind by kind
 
@@ -186,3 +222,50 @@ def test_postgis_and_python_cut_the_same_tiles(demo_app):
                 a = shapely.geometry.shape(by_sql[key]["geometry"])
                 b = shapely.geometry.shape(by_python[key]["geometry"])
                 assert a.hausdorff_distance(b) <= 3, (z, x, y, key)
+
+
+def test_the_sql_unit_key_agrees_with_the_python_one_on_every_case(demo_app):
+    import itertools
+
+    from sqlalchemy import literal
+
+    from roadchief.services.units import unit_key_for_segment
+
+    cases = itertools.product(
+        ("村道", "镇道", "市道", "专用公路"), ("640381100",), ("640381100201", "", None), ("Z01", "", None)
+    )
+    for road_class, town, village, station in cases:
+        sql = db.session.scalar(
+            select(road_tiles.unit_key_sql(*(literal(v, String) for v in (road_class, town, village, station))))
+        )
+        assert sql == unit_key_for_segment(road_class, town, village, station), (road_class, village, station)
+
+
+def test_the_map_page_extent_is_kept_per_network_version_and_scope(demo_app):
+    from roadchief.services.data_version import network_version
+
+    office, town_office = make_user("city_office"), make_user("town_office", town=XIAOBA)
+    count, box = road_tiles.scope_extent(office)
+    assert count == db.session.scalar(select(func.count(Segment.id)))
+    town_count, town_box = road_tiles.scope_extent(town_office)
+    assert 0 < town_count < count  # a scope of its own, not the office's answer
+    statements = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        assert road_tiles.scope_extent(office) == (count, box)
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert not [sql for sql in statements if "min_lon" in sql], "counted again for an unchanged network"
+    before = network_version()
+    segment = db.session.scalar(select(Segment).order_by(Segment.id))
+    edge = segment.max_lon
+    segment.max_lon = box[2] + 1.0  # an edit of the network (audited): the box grows
+    db.session.commit()
+    try:
+        assert network_version() != before
+        assert road_tiles.scope_extent(office)[1][2] == box[2] + 1.0
+    finally:
+        segment.max_lon = edge
+        db.session.commit()

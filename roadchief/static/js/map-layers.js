@@ -237,6 +237,7 @@
         try { window.localStorage.setItem(STORAGE_KEY, mode); } catch (e) { /* ignore */ }
         restyle();
         self.update();
+        map.fire("colourmode", { mode: mode });   // the vector tiles draw their own lines (map-tiles.js)
       });
       this.update();
       return box;

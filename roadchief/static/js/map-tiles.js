@@ -25,7 +25,11 @@
   map.options.zoomSnap = 1;
   map.options.zoomDelta = 1;
 
-  function shown(cls) { return !rc.visibleLayers[cls] || map.hasLayer(rc.visibleLayers[cls]); }
+  // The classes switched off in the layer control. Kept from the control's events, not read off
+  // the map: the class groups join the map only once it has a view, after this runs, and each of
+  // them joining used to look like a switch and redraw every tile (five decodes of the first view).
+  var hidden = {};
+  function shown(cls) { return !hidden[cls]; }
 
   var layer = L.vectorGrid.protobuf(template, {
     rendererFactory: L.canvas.tile,
@@ -80,13 +84,25 @@
   }
 
   // Switching a class on or off in the layer control redraws the tiles (their style reads it);
-  // the control reports every overlay added, the markers' at start too: redraw on a change only.
-  function classesShown() { return rc.CLASSES.map(function (cls) { return shown(cls) ? "1" : "0"; }).join(""); }
-  var drawnWith = classesShown();
-  map.on("overlayadd overlayremove", function () {
-    var now = classesShown();
-    if (now !== drawnWith && map.hasLayer(layer)) { drawnWith = now; layer.redraw(); }
+  // the control reports every overlay added, each class and the markers' at start too: redraw on
+  // a change only.
+  function classOf(overlay) {
+    for (var i = 0; i < rc.CLASSES.length; i++) {
+      var cls = rc.CLASSES[i];
+      if (overlay === rc.visibleLayers[cls] || (overlay.hasLayer && overlay.hasLayer(rc.visibleLayers[cls]))) { return cls; }
+    }
+    return null;
+  }
+  map.on("overlayadd overlayremove", function (event) {
+    var cls = event.layer ? classOf(event.layer) : null;
+    var off = event.type === "overlayremove";
+    if (!cls || Boolean(hidden[cls]) === off) { return; }
+    if (off) { hidden[cls] = true; } else { delete hidden[cls]; }
+    if (map.hasLayer(layer)) { layer.redraw(); }
   });
+
+  // The colour mode (行政等级 / 乡镇 / 考评) is read by the tiles' style too: redraw them with it.
+  map.on("colourmode", function () { if (map.hasLayer(layer)) { layer.redraw(); } });
 
   // ---------- the search, answered by the server ----------
   var asked = {};

@@ -7,7 +7,6 @@ from flask_login import current_user
 
 from roadchief.domain.permissions import READ, roles_for
 from roadchief.domain.tiles import MAX_TILE_ZOOM, TileError, check_tile
-from roadchief.services.permissions import segment_scope
 from roadchief.web.access import allow
 from roadchief.web.api import BEARER, bp, versioned_body
 from roadchief.web.api.schemas import returns
@@ -34,21 +33,15 @@ TILE_CACHE_SIZE = 1024  # ≈ a province's tiles down to zoom 10, each a few to 
 )
 def road_tile(z: int, x: int, y: int):
     from roadchief.services.data_version import network_version
-    from roadchief.services.road_tiles import MEDIA_TYPE
+    from roadchief.services.road_tiles import MEDIA_TYPE, scope_key
     from roadchief.services.road_tiles import road_tile as build
 
-    try:
+    try:  # the one check of the coordinates: before the cache and the 304, which never build
         check_tile(z, x, y)
     except TileError as error:
         abort(400, str(error))
-    scope = segment_scope(current_user)
-    who = (
-        scope,
-        current_user.town_id if scope == "town" else None,
-        current_user.chief_id if scope == "chief" else None,
-    )
     return versioned_body(
-        ("tile", who, z, x, y),
+        ("tile", scope_key(current_user), z, x, y),
         lambda: build(current_user, z, x, y),
         MEDIA_TYPE,
         max_age=300,
