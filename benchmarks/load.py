@@ -3,7 +3,7 @@ PostgreSQL, driven by a fixed number of requests at bounded concurrency, then an
 integrity check of everything the API accepted.
 
     python benchmarks/load.py [--database-url URL] [--submissions 400] [--map-requests 1600]
-                              [--post-only 400] [--concurrency 16] [--workers 4] [--threads 4]
+                              [--post-only 400] [--paced 600] [--post-rate 60] [--concurrency 16] [--workers 4] [--threads 4]
                               [--time-limit 600]
 
 1. A throwaway schema (``?options=-csearch_path%3D<schema>``) is created in the database,
@@ -21,7 +21,10 @@ integrity check of everything the API accepted.
      submissions whose last finding names an unknown item, which must be refused whole)
      shuffled with M map requests ``GET /api/v1/segments?bbox=…&zoom=13``;
    - **post-only**: ``--post-only`` new valid submissions and nothing else (issue #15 point 4
-     is about the POST itself; in the mixed phase the map requests bound it).
+     is about the POST itself; in the mixed phase the map requests bound it);
+   - **paced**: ``--paced`` new valid submissions offered at ``--post-rate`` per second (60:
+     the target), open loop — each leaves when due, whatever the earlier ones are doing, and
+     its latency counts from when it was due — so "60/s with p95 < 300 ms" is read directly.
    Prints throughput, p50/p95/p99 per request type, the error count, and each type's
    p50 as a ratio to the baseline's p50.
 4. Integrity check straight in the database: every accepted submission (201/200 with an
@@ -241,10 +244,41 @@ def map_paths(count: int, info: dict, rng: random.Random) -> list[str]:
     return paths
 
 
-async def run_jobs(client, jobs: list[Job], concurrency: int, deadline: float) -> tuple[dict, float, int]:
-    """Run the jobs at the given concurrency; latency lists per kind, wall time, errors."""
+async def _send(client, job: Job, latencies: dict, errors: dict, since: float | None = None) -> None:
+    """One request; its latency (from ``since``, default now) and any error recorded."""
     import httpx
 
+    started = time.perf_counter() if since is None else since
+    try:
+        if job.kind == "submit":
+            response = await client.post(job.path, json=job.submission.body)
+        else:
+            response = await client.get(job.path)
+        await response.aread()
+    except httpx.HTTPError as error:
+        errors[f"{job.kind}: {type(error).__name__}"] += 1
+        if job.submission:
+            job.submission.responses.append((None, None))
+        return
+    latencies[job.kind].append(time.perf_counter() - started)
+    if job.kind == "submit":
+        sub = job.submission
+        ident = None
+        if response.status_code in (200, 201):
+            try:
+                ident = response.json().get("id")
+            except ValueError:
+                ident = None
+        sub.responses.append((response.status_code, ident))
+        expected = (200, 201) if sub.valid else (400,)
+        if response.status_code not in expected:
+            errors[f"submit: HTTP {response.status_code}"] += 1
+    elif response.status_code != 200:
+        errors[f"{job.kind}: HTTP {response.status_code}"] += 1
+
+
+async def run_jobs(client, jobs: list[Job], concurrency: int, deadline: float) -> tuple[dict, float, int]:
+    """Run the jobs at the given concurrency; latency lists per kind, wall time, errors."""
     latencies: dict[str, list[float]] = defaultdict(list)
     errors = defaultdict(int)
     queue: asyncio.Queue = asyncio.Queue()
@@ -257,33 +291,7 @@ async def run_jobs(client, jobs: list[Job], concurrency: int, deadline: float) -
                 job = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            started = time.perf_counter()
-            try:
-                if job.kind == "submit":
-                    response = await client.post(job.path, json=job.submission.body)
-                else:
-                    response = await client.get(job.path)
-                await response.aread()
-            except httpx.HTTPError as error:
-                errors[f"{job.kind}: {type(error).__name__}"] += 1
-                if job.submission:
-                    job.submission.responses.append((None, None))
-                continue
-            latencies[job.kind].append(time.perf_counter() - started)
-            if job.kind == "submit":
-                sub = job.submission
-                ident = None
-                if response.status_code in (200, 201):
-                    try:
-                        ident = response.json().get("id")
-                    except ValueError:
-                        ident = None
-                sub.responses.append((response.status_code, ident))
-                expected = (200, 201) if sub.valid else (400,)
-                if response.status_code not in expected:
-                    errors[f"submit: HTTP {response.status_code}"] += 1
-            elif response.status_code != 200:
-                errors[f"{job.kind}: HTTP {response.status_code}"] += 1
+            await _send(client, job, latencies, errors)
 
     started = time.perf_counter()
     tasks = [asyncio.create_task(worker()) for _ in range(concurrency)]
@@ -291,6 +299,29 @@ async def run_jobs(client, jobs: list[Job], concurrency: int, deadline: float) -
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=max(1.0, deadline - time.monotonic()))
     except TimeoutError:
         errors["time limit reached: jobs not run"] += queue.qsize()
+    return latencies, time.perf_counter() - started, errors
+
+
+async def run_paced(client, jobs: list[Job], rate: float, deadline: float) -> tuple[dict, float, int]:
+    """Send the jobs at a fixed arrival rate (open loop: the n-th leaves at n / rate seconds,
+    whether or not earlier ones have been answered), each latency counted from the moment it
+    was due, so a server falling behind shows as latency rather than as a slower sender
+    (no "coordinated omission"). Latency lists per kind, wall time, errors."""
+    latencies: dict[str, list[float]] = defaultdict(list)
+    errors = defaultdict(int)
+    started = time.perf_counter()
+
+    async def one(job: Job, due: float) -> None:
+        wait = due - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        await _send(client, job, latencies, errors, since=due)
+
+    tasks = [asyncio.create_task(one(job, started + n / rate)) for n, job in enumerate(jobs)]
+    try:
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=max(1.0, deadline - time.monotonic()))
+    except TimeoutError:
+        errors["time limit reached: jobs not answered"] += sum(not t.done() for t in tasks)
     return latencies, time.perf_counter() - started, errors
 
 
@@ -494,8 +525,29 @@ async def drive(args, port: int, info: dict, rng: random.Random, deadline: float
             submit_summary(
                 only_lat.get("submit", []), only_wall, base_lat.get("summary", []), base_wall, phase=", post-only"
             )
-        errors = sum(e for phase in (serial_err, base_err, mixed_err, only_err) for e in phase.values())
-        return probes + submissions + only, errors
+        # the same at a fixed offered rate: does the server answer R POSTs a second, and how
+        # fast, when they arrive as field phones send them rather than 16 at a time?
+        paced = make_submissions(args.paced, 0, info, rng, prefix="定速提交")
+        paced_lat, paced_wall, paced_err = await run_paced(
+            client, [Job("submit", "/api/v1/inspections", s) for s in paced], args.post_rate, deadline
+        )
+        if paced:
+            answered = paced_lat.get("submit", [])
+            report(
+                f"paced ({len(paced)} submissions offered at {args.post_rate:g}/s, open loop)",
+                paced_lat,
+                paced_wall,
+                paced_err,
+                baseline_p50,
+            )
+            print(
+                f"  inspection POST, offered {args.post_rate:g}/s (#15 point 4: >= 60/s, p95 < 300 ms): answered "
+                f"{len(answered) / paced_wall:.1f}/s, p50 {statistics.median(answered) * 1e3:.1f} ms, "
+                f"p95 {percentile(answered, 95) * 1e3:.1f} ms from each request's due time; "
+                f"errors {sum(paced_err.values())}"
+            )
+        errors = sum(e for phase in (serial_err, base_err, mixed_err, only_err, paced_err) for e in phase.values())
+        return probes + submissions + only + paced, errors
 
 
 def main(argv=None) -> int:
@@ -513,6 +565,10 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--post-only", type=int, default=400, help="submissions of the post-only phase after the mixed one (0: none)"
     )
+    parser.add_argument(
+        "--paced", type=int, default=600, help="submissions offered at --post-rate after the post-only phase (0: none)"
+    )
+    parser.add_argument("--post-rate", type=float, default=60.0, help="offered submissions per second when paced")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
