@@ -33,6 +33,17 @@ def invalid_token_answer(client, body) -> tuple:
     return response.status_code, response.get_json(), response.headers.get("WWW-Authenticate")
 
 
+def assert_refused_as_invalid(client, headers, first, second) -> None:
+    """The next POST with ``headers`` gets exactly a never-issued token's 401 and writes nothing."""
+    body = typical_body(first, second)
+    response = client.post("/api/v1/inspections", json=body, headers=headers)
+    assert response.status_code == 401
+    assert (response.status_code, response.get_json(), response.headers.get("WWW-Authenticate")) == (
+        invalid_token_answer(client, typical_body(first, second))
+    )
+    assert stored(body["client_uuid"]) == 0
+
+
 @pytest.fixture
 def warm(demo_app):
     """A town office's token, its segments, and a worker (app) that has the token cached."""
@@ -56,13 +67,7 @@ def test_revoked_token_refused_at_once(warm):
         str(db.session.scalar(select(ApiToken.id).where(ApiToken.token_digest == _digest(token))))
     )
     db.session.remove()
-    body = typical_body(first, second)
-    response = client.post("/api/v1/inspections", json=body, headers=headers)
-    assert (response.status_code, response.get_json(), response.headers.get("WWW-Authenticate")) == (
-        invalid_token_answer(client, typical_body(first, second))
-    )
-    assert response.status_code == 401
-    assert stored(body["client_uuid"]) == 0
+    assert_refused_as_invalid(client, headers, first, second)
     assert token_cache.cache().get(_digest(token)) is None  # dropped, not tried again
 
 
@@ -76,11 +81,7 @@ def test_token_expired_in_the_database_refused(warm):
         .values(created_at=now - timedelta(days=2), expires_at=now - timedelta(days=1))
     )
     db.session.commit()
-    body = typical_body(first, second)
-    response = client.post("/api/v1/inspections", json=body, headers=headers)
-    assert response.status_code == 401
-    assert response.get_json() == invalid_token_answer(client, typical_body(first, second))[1]
-    assert stored(body["client_uuid"]) == 0
+    assert_refused_as_invalid(client, headers, first, second)
 
 
 def test_token_past_its_cached_expiry_refused(demo_app, monkeypatch):
@@ -103,11 +104,7 @@ def test_disabled_user_refused_at_once(warm):
     client, headers, token, first, second = warm
     account_admin.set_active(office_user(token).username, False)
     db.session.remove()
-    body = typical_body(first, second)
-    response = client.post("/api/v1/inspections", json=body, headers=headers)
-    assert response.status_code == 401
-    assert response.get_json() == invalid_token_answer(client, typical_body(first, second))[1]
-    assert stored(body["client_uuid"]) == 0
+    assert_refused_as_invalid(client, headers, first, second)
 
 
 def test_user_changed_without_audit_refused_at_once(warm):
