@@ -226,8 +226,11 @@ def test_clicking_a_segment_opens_its_popup(page, server):
     assert link.inner_text() == "路段详情"
     assert re.fullmatch(r"/registry/segments/\d+", link.get_attribute("href"))
     popup.locator(".seg-popup-chief-list").first.wait_for()  # chiefs from /api/v1/segments/<id>
-    link.click()
-    page.wait_for_url(re.compile(r".*/registry/segments/\d+$"))
+    # The popup grew with the chiefs and Leaflet auto-pans to fit it: on a loaded machine a click
+    # during that pan lands on the moving map (which closes the popup) instead of the link.
+    page.wait_for_function("() => !(window.roadchiefMap.map._panAnim && window.roadchiefMap.map._panAnim._inProgress)")
+    with page.expect_navigation(url=re.compile(r".*/registry/segments/\d+$")):
+        link.click()
     assert code in page.locator("h1").inner_text()
     clean(page)
 
