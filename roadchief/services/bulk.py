@@ -71,15 +71,18 @@ def _executemany(connection, table: Table, given: list[str], rows: list[dict[str
         connection.exec_driver_sql(statement, values[start : start + CHUNK])
 
 
-def allocate_ids(table: Table, count: int) -> list[int] | None:
-    """On PostgreSQL, ``count`` ids taken from the table's own sequence in one statement, for
-    rows to be copied with their id given (nothing needs reading back); None elsewhere. The
-    sequence hands each id out once, so concurrent writers cannot collide with them."""
+def assign_ids(table: Table, rows: list[dict[str, Any]]) -> bool:
+    """On PostgreSQL, give each row an ``id`` from the table's own sequence (one statement),
+    so rows copied with their id need nothing read back; False (rows untouched) elsewhere.
+    The sequence hands each id out once, so concurrent writers cannot collide with them."""
     connection = db.session.connection()
-    if connection.dialect.name != "postgresql" or count < COPY_MIN_ROWS:
-        return None
+    if connection.dialect.name != "postgresql" or len(rows) < COPY_MIN_ROWS:
+        return False
     statement = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)")
-    return list(connection.execute(statement, {"table": table.name, "count": count}).scalars())
+    ids = connection.execute(statement, {"table": table.name, "count": len(rows)}).scalars()
+    for row, id_ in zip(rows, ids, strict=True):
+        row["id"] = id_
+    return True
 
 
 def insert_rows(table: Table, rows: list[dict[str, Any]]) -> None:

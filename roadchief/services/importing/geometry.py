@@ -188,10 +188,10 @@ def _lines_json(flat, counts) -> list[str | None]:
         end = start + count
         if count < 2:
             out.append(None)
-        elif line in needs_json:
-            out.append('{"type":"LineString","coordinates":' + _ENCODE(flat[start:end].tolist()) + "}")
         else:
-            out.append('{"type":"LineString","coordinates":' + dumps(flat[start:end], option=option).decode() + "}")
+            points = flat[start:end]
+            text = _ENCODE(points.tolist()) if line in needs_json else dumps(points, option=option).decode()
+            out.append('{"type":"LineString","coordinates":' + text + "}")
         start = end
     return out
 

@@ -15,7 +15,7 @@ from roadchief.domain.mileage import MileageDiff, MileageEntry, frozen_message, 
 from roadchief.extensions import db
 from roadchief.models import MileageVersion, Road, Segment, Village
 from roadchief.services import mileage
-from roadchief.services.bulk import allocate_ids, insert_rows
+from roadchief.services.bulk import assign_ids, insert_rows
 from roadchief.services.importing.columns import FIELDS
 from roadchief.services.importing.register import NewVillage, Register
 from roadchief.services.importing.results import ImportFailed, Progress, RowError, Ticker
@@ -91,13 +91,10 @@ def _upsert_roads(rows: list[Row], register: Register, counts: Counts) -> dict[s
             counts.roads_updated += 1
         roads[code] = road.id
     if new:
-        ids = allocate_ids(Road.__table__, len(new))
-        if ids is not None:  # PostgreSQL: the ids go in with the rows, nothing to read back
-            for road, id_ in zip(new, ids):
-                road["id"] = id_
+        with_ids = assign_ids(Road.__table__, new)  # PostgreSQL: nothing to read back
         insert_rows(Road.__table__, new)
         counts.roads_created += len(new)
-        if ids is not None:
+        if with_ids:
             roads.update((road["code"], road["id"]) for road in new)
             return roads
         codes = [road["code"] for road in new]
@@ -147,10 +144,7 @@ def _insert_segments(new: list[dict[str, Any]]) -> dict[tuple[int, int, int], in
     (road id, start, end) → segment id."""
     from roadchief.services.spatial_index import index_segments
 
-    allocated = allocate_ids(Segment.__table__, len(new))
-    if allocated is not None:  # PostgreSQL: the ids go in with the rows, nothing to read back
-        for values, id_ in zip(new, allocated):
-            values["id"] = id_
+    if assign_ids(Segment.__table__, new):  # PostgreSQL: nothing to read back
         insert_rows(Segment.__table__, new)
         index_segments([(values["id"], *(values[b] for b in BBOX)) for values in new])
         return {(values["road_id"], values["start_m"], values["end_m"]): values["id"] for values in new}
