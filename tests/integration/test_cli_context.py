@@ -4,7 +4,10 @@ pushes one here, unlike `app.test_cli_runner()`)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
+import pytest
 from click.testing import CliRunner
 from flask import current_app
 
@@ -45,3 +48,40 @@ def test_help_lists_every_verb_without_building_the_app(monkeypatch):
     assert not built
     for verb in ("init-db", "import-roads", "funding", "inspections", "backup", "network", "serve"):
         assert verb in result.output
+
+
+def test_help_imports_neither_the_web_stack_nor_the_plugins():
+    # What made `roadchief --help` take a second (#15): the package root importing APIFlask and
+    # SQLAlchemy, and listing the plugins' commands importing them (APIFlask's `spec`). A fresh
+    # interpreter, since this test process has long imported them all.
+    probe = (
+        "import sys\n"
+        "from roadchief.cli import main\n"
+        "sys.argv = ['roadchief', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = {'apiflask', 'sqlalchemy', 'flask_sqlalchemy', 'flask_limiter', 'roadchief.app', 'roadchief.models'}\n"
+        "print('LOADED', sorted(heavy & set(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert "LOADED []" in out, out
+    for plugin_verb in ("spec", "limiter"):  # listed by their entry points' names, not imported
+        assert f"\n  {plugin_verb} " in out
+
+
+def test_a_plugin_verb_still_loads_and_runs(tmp_path):
+    env = {"ROADCHIEF_DATABASE_URL": f"sqlite:///{tmp_path / 'rc.db'}", "ROADCHIEF_SECRET_KEY": "cli-test"}
+    result = CliRunner().invoke(main, ["spec", "--help"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "OpenAPI" in result.output
+    result = CliRunner().invoke(main, ["spec", "--quiet", "--output", str(tmp_path / "spec.json")], env=env)
+    assert result.exit_code == 0, result.output
+    assert "/api/v1/segments" in json.loads((tmp_path / "spec.json").read_text())["paths"]
+
+
+def test_the_package_root_forwards_the_app_factory_lazily():
+    import roadchief
+    from roadchief.app import create_app
+
+    assert roadchief.create_app is create_app  # gunicorn's `roadchief:create_app()` resolves it this way
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        roadchief.nothing_here  # noqa: B018
