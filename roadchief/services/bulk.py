@@ -5,6 +5,9 @@ insert would. Runs in the session's transaction; writes no audit entry (callers 
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
@@ -101,15 +104,89 @@ def insert_rows(table: Table, rows: list[dict[str, Any]]) -> None:
             for start in range(0, len(rows), CHUNK):
                 connection.execute(insert(table), rows[start : start + CHUNK])
         return
+    _copy_job(connection, table, rows)()
+
+
+def _copy_job(connection, table: Table, rows: list[dict[str, Any]]) -> Callable[[], None]:
+    """The COPY of ``rows`` on the session's psycopg connection, ready to run. Everything that
+    needs SQLAlchemy (the statement, the defaults) is done here, by the caller's thread."""
+    given = list(rows[0])
     extra = _defaults(table, given, connection.dialect)
     names = ", ".join(f'"{name}"' for name in [*given, *extra])
     tail = tuple(extra.values())
     statement = f'COPY "{table.name}" ({names}) FROM STDIN'
     driver = connection.connection.driver_connection  # the psycopg connection, in this transaction
-    try:
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            pick = _picker(given)
-            for row in rows:
-                copy.write_row(pick(row) + tail)
-    except driver.Error as exc:  # a trigger or constraint refused: the DatabaseError an insert would raise
-        raise DBAPIError.instance(statement, None, exc, driver.Error) from exc
+    pick = _picker(given)
+
+    def run() -> None:
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(pick(row) + tail)
+        except driver.Error as exc:  # a trigger or constraint refused: the DatabaseError an insert would raise
+            raise DBAPIError.instance(statement, None, exc, driver.Error) from exc
+
+    return run
+
+
+class CopyBehind:
+    """Large inserts that run behind the caller: on PostgreSQL each COPY goes to one worker
+    thread, which runs them in the order given, on the session's own connection and so in its
+    transaction. While the server checks a table's foreign keys and updates its indexes (most of
+    a large import's write time, issue #15), the caller's thread goes on preparing the next rows;
+    the worker waits on the socket, which leaves the interpreter to the caller.
+
+    psycopg serialises every use of a connection with its lock, so a statement the caller issues
+    meanwhile waits for the COPY in progress and runs between two COPYs. Hence two rules, which
+    the importer keeps: read nothing that a queued COPY writes, and leave the block (which waits
+    for every COPY, on every exit path) before committing. A COPY that fails skips the ones after
+    it and its error is raised on leaving the block, in place of the aborted transaction's errors
+    it caused meanwhile. Elsewhere (SQLite, small writes) ``insert`` writes at once, in order."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        connection = db.session.connection()
+        if connection.dialect.name != "postgresql" or len(rows) < COPY_MIN_ROWS:
+            self.wait()  # what was queued before goes first
+            insert_rows(table, rows)
+            return
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._work, name="roadchief-copy", daemon=True)
+            self._worker.start()
+        self._jobs.put(_copy_job(connection, table, rows))
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            if self._error is None:
+                try:
+                    job()
+                except BaseException as exc:  # handed to the caller's thread by wait()
+                    self._error = exc
+
+    def wait(self) -> None:
+        """Block until every queued COPY has run; raise the first one's error."""
+        if self._worker is not None:
+            self._jobs.put(None)
+            self._worker.join()
+            self._worker = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def __enter__(self) -> CopyBehind:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        try:
+            self.wait()
+        except BaseException as copy_error:
+            if error is None or isinstance(error, DBAPIError):
+                # the caller's database error is most likely the transaction this COPY aborted
+                raise copy_error from error
+            # a refusal of the caller's own (such as ImportFailed) stands: it rolls back anyway

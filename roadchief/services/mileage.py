@@ -138,12 +138,15 @@ def _values(version_id: int, segment_id: int, entry: MileageEntry) -> dict:
     }
 
 
-def apply_changes(version: MileageVersion, to_write: list[Change]) -> None:
+def apply_changes(version: MileageVersion, to_write: list[Change], created: bool = False, insert=None) -> None:
     """Write the changes: one bulk statement per kind (rows present are replaced; a version
-    holding no rows yet, such as one just created, needs no deletes)."""
+    holding no rows yet, such as one just ``created``, needs no deletes). ``insert`` writes the
+    new rows (default: bulk.insert_rows; the importer passes its CopyBehind's)."""
     removed = [seg for seg, entry in to_write if entry is None]
     written = [(seg, entry) for seg, entry in to_write if entry is not None]
-    held = db.session.scalar(select(SegmentMileage.id).where(SegmentMileage.version_id == version.id).limit(1))
+    held = None
+    if not created:
+        held = db.session.scalar(select(SegmentMileage.id).where(SegmentMileage.version_id == version.id).limit(1))
     replaced = removed + [seg for seg, _ in written] if held is not None else []
     for chunk in _chunks(replaced):
         db.session.execute(
@@ -152,10 +155,11 @@ def apply_changes(version: MileageVersion, to_write: list[Change]) -> None:
             .execution_options(synchronize_session=False)  # no SegmentMileage is held as an object
         )
     if written:
-        from roadchief.services.bulk import insert_rows
+        if insert is None:
+            from roadchief.services.bulk import insert_rows as insert
 
         # COPY / core executemany: the ORM bulk path splits its batches at every None
-        insert_rows(SegmentMileage.__table__, [_values(version.id, seg, entry) for seg, entry in written])
+        insert(SegmentMileage.__table__, [_values(version.id, seg, entry) for seg, entry in written])
 
 
 def record_version_change(version: MileageVersion, diff: MileageDiff, created: bool) -> None:

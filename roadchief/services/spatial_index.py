@@ -41,14 +41,14 @@ def _after_flush(session: Session, flush_context):
         connection.execute(insert(SegmentCell.__table__), rows)
 
 
-def index_segments(boxes) -> None:
+def index_segments(boxes, insert=None) -> None:
     """Grid cells of segments written without the ORM (the importer's bulk insert):
-    (segment id, min lon, min lat, max lon, max lat) each."""
-    from roadchief.services.bulk import insert_rows
+    (segment id, min lon, min lat, max lon, max lat) each. ``insert`` writes the rows
+    (default: bulk.insert_rows; the importer passes its CopyBehind's)."""
+    if insert is None:
+        from roadchief.services.bulk import insert_rows as insert
 
-    insert_rows(
-        SegmentCell.__table__, [{"segment_id": i, "cell": c} for i, *box in boxes for c in cells_for_bbox(*box)]
-    )
+    insert(SegmentCell.__table__, [{"segment_id": i, "cell": c} for i, *box in boxes for c in cells_for_bbox(*box)])
 
 
 def install(session_class) -> None:

@@ -173,8 +173,8 @@ def test_import_failing_after_some_mileage_rows_leaves_nothing(register, layer, 
     original = writing.write_mileage
     flushed = []
 
-    def three_rows_then_fail(written, version, counts):
-        original(written[:3], version, counts)  # roads, segments and 3 mileage rows reach the database
+    def three_rows_then_fail(written, version, counts, **options):
+        original(written[:3], version, counts, **options)  # roads, segments and 3 mileage rows reach the database
         flushed.append(db.session.scalar(select(func.count()).select_from(SegmentMileage)))
         raise InjectedFault("lost the connection")
 

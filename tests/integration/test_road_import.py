@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import date
 from decimal import Decimal
@@ -22,7 +23,7 @@ from importer_fixtures import (  # tests/integration is on sys.path (pytest root
     zip_shapefile,
 )
 from shapely.geometry import LineString, MultiLineString, Point, Polygon
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from roadchief.extensions import db
 from roadchief.models import AuditEntry, MileageVersion, Road, Segment, SegmentMileage, Village
@@ -624,6 +625,129 @@ def test_three_thousand_rows_with_progress(register, tmp_path):
 
     again = import_roads(path, effective=EFFECTIVE)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3000)
+
+
+def _many_rows(roads: int, parts: int) -> list[dict]:
+    return [
+        {
+            "road_code": f"C{road:03d}640381",
+            "road_name": f"第{road}号村道",
+            "road_class": None,
+            "start_stake": f"K{part}+000",
+            "end_stake": f"K{part}+900",
+            "listed_km": "0.900",
+            "town": "小坝镇",
+            "village": "沙湖村",
+            "is_listed": None,
+            "station": None,
+            "geometry": line_east(part * 1000, 900, y_offset=road * 50, vertices=3),
+        }
+        for road in range(roads)
+        for part in range(parts)
+    ]
+
+
+@pytest.fixture
+def bulk_from_ten(monkeypatch):
+    """Writes of 10 rows or more take the bulk path: on PostgreSQL, COPYs run behind (CopyBehind)."""
+    from roadchief.services import bulk
+
+    monkeypatch.setattr(bulk, "COPY_MIN_ROWS", 10)
+
+
+def _refuse_last(values: dict, key: str = "listed_m") -> dict:
+    return {**values, key: 0}  # breaks a CHECK (listed_m > 0) the database alone enforces
+
+
+@pytest.mark.parametrize("table", ["segment", "segment_mileage"])
+def test_a_refused_bulk_write_reports_its_own_error_and_writes_nothing(
+    register, tmp_path, monkeypatch, bulk_from_ten, table
+):
+    """On PostgreSQL the segments' COPY runs behind while the import goes on: its refusal aborts the
+    transaction, so the import's next statements fail too; the error shown must be the COPY's own."""
+    from roadchief.services import mileage
+
+    path = geojson(tmp_path, _many_rows(2, 15), "bulk.geojson")
+    before = counts()
+    if table == "segment":
+        original = writing._segment_values
+        seen = []
+
+        def values(row):
+            seen.append(row)
+            return _refuse_last(original(row)) if len(seen) == 30 else original(row)
+
+        monkeypatch.setattr(writing, "_segment_values", values)
+    else:
+        original = mileage._values
+        monkeypatch.setattr(
+            mileage, "_values", lambda *args: _refuse_last(original(*args)) if args[1] % 7 == 0 else original(*args)
+        )
+    with pytest.raises(ImportFailed) as caught:
+        import_roads(path, effective=EFFECTIVE)
+    message = str(caught.value)
+    assert "写入时数据库拒绝" in message and f"ck_{table}_listed_positive" in message, message
+    assert "InFailedSqlTransaction" not in message and "aborted" not in message
+    assert counts() == before
+    assert not [t for t in threading.enumerate() if t.name == "roadchief-copy"]  # every COPY waited for
+
+
+def test_a_failure_while_bulk_writes_run_behind_rolls_back_after_they_end(
+    register, tmp_path, monkeypatch, bulk_from_ten
+):
+    path = geojson(tmp_path, _many_rows(2, 15), "bulk.geojson")
+    before = counts()
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(writing, "_mileage", explode)  # the segments' COPY is queued by now
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_roads(path, effective=EFFECTIVE)
+    assert counts() == before
+    assert not [t for t in threading.enumerate() if t.name == "roadchief-copy"]
+    monkeypatch.undo()
+    report = import_roads(path, effective=EFFECTIVE)  # the connection is fit for the next import
+    assert (report.created, report.roads_created) == (30, 2)
+
+
+def test_bulk_writes_store_what_row_by_row_writes_store(register, tmp_path, monkeypatch):
+    """The same file through the ordinary inserts and through the bulk path (COPY behind on
+    PostgreSQL) leaves the same register: segments, grid cells and 列养里程 rows."""
+    from roadchief.models.spatial import SegmentCell
+    from roadchief.services import bulk
+
+    def snapshot():
+        segments = db.session.execute(
+            select(Road.code, Segment.start_m, Segment.end_m, Segment.listed_m, Segment.geometry, Segment.min_lon)
+            .join(Road)
+            .order_by(Road.code, Segment.start_m)
+        ).all()
+        cells = db.session.execute(
+            select(Road.code, Segment.start_m, SegmentCell.cell)
+            .join(Segment, SegmentCell.segment_id == Segment.id)
+            .join(Road)
+            .order_by(Road.code, Segment.start_m, SegmentCell.cell)
+        ).all()
+        listed = db.session.execute(
+            select(Road.code, Segment.start_m, SegmentMileage.road_class, SegmentMileage.listed_m)
+            .join(Segment, SegmentMileage.segment_id == Segment.id)
+            .join(Road)
+            .order_by(Road.code, Segment.start_m)
+        ).all()
+        return segments, cells, listed
+
+    path = geojson(tmp_path, _many_rows(12, 3), "bulk.geojson")  # 12 roads, 36 segments
+    import_roads(path, effective=EFFECTIVE)
+    ordinary = snapshot()
+    for model in (SegmentMileage, SegmentCell, Segment, Road, MileageVersion):
+        db.session.execute(delete(model))
+    db.session.commit()
+    monkeypatch.setattr(bulk, "COPY_MIN_ROWS", 10)
+    report = import_roads(path, effective=EFFECTIVE)
+    assert (report.created, report.roads_created) == (36, 12)
+    assert snapshot() == ordinary
+    assert len(ordinary[0]) == 36 and len(ordinary[1]) >= 36 and len(ordinary[2]) == 36
 
 
 def test_database_overlap_rule_backs_up_the_check(register, tmp_path, monkeypatch):

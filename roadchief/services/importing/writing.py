@@ -15,12 +15,12 @@ from roadchief.domain.mileage import MileageDiff, MileageEntry, frozen_message, 
 from roadchief.extensions import db
 from roadchief.models import MileageVersion, Road, Segment, Village
 from roadchief.services import mileage
-from roadchief.services.bulk import assign_ids, insert_rows
+from roadchief.services.bulk import CopyBehind, assign_ids
 from roadchief.services.importing.columns import FIELDS
 from roadchief.services.importing.register import NewVillage, Register
 from roadchief.services.importing.results import ImportFailed, Progress, RowError, Ticker
 from roadchief.services.importing.validation import Row
-from roadchief.services.spatial_index import BBOX
+from roadchief.services.spatial_index import BBOX, index_segments
 
 _IN_CHUNK = 500  # IN (...) lists well under any driver's parameter limit
 
@@ -75,7 +75,7 @@ def _road_attributes(rows: list[Row]) -> dict[str, tuple[str | None, str]]:
     return attributes
 
 
-def _upsert_roads(rows: list[Row], register: Register, counts: Counts) -> dict[str, int]:
+def _upsert_roads(rows: list[Row], register: Register, counts: Counts, behind: CopyBehind) -> dict[str, int]:
     """Road code → road id. Changed registered roads are updated through the ORM (their audit
     entries keep before → after); new roads go in as one bulk insert (the import's summary
     entry records them, services/audit.py)."""
@@ -92,7 +92,7 @@ def _upsert_roads(rows: list[Row], register: Register, counts: Counts) -> dict[s
         roads[code] = road.id
     if new:
         with_ids = assign_ids(Road.__table__, new)  # PostgreSQL: nothing to read back
-        insert_rows(Road.__table__, new)
+        behind.insert(Road.__table__, new)
         counts.roads_created += len(new)
         if with_ids:
             roads.update((road["code"], road["id"]) for road in new)
@@ -139,16 +139,10 @@ def _segment_values(row: Row) -> dict[str, Any]:
     }
 
 
-def _insert_segments(new: list[dict[str, Any]]) -> dict[tuple[int, int, int], int]:
-    """Bulk insert of new segments (core executemany in chunks) and their grid cells;
-    (road id, start, end) → segment id."""
-    from roadchief.services.spatial_index import index_segments
-
-    if assign_ids(Segment.__table__, new):  # PostgreSQL: nothing to read back
-        insert_rows(Segment.__table__, new)
-        index_segments([(values["id"], *(values[b] for b in BBOX)) for values in new])
-        return {(values["road_id"], values["start_m"], values["end_m"]): values["id"] for values in new}
-    insert_rows(Segment.__table__, new)
+def _insert_segments(new: list[dict[str, Any]], behind: CopyBehind) -> dict[tuple[int, int, int], int]:
+    """Bulk insert of new segments without ids (SQLite, or too few for COPY) and their grid
+    cells; (road id, start, end) → segment id, read back."""
+    behind.insert(Segment.__table__, new)
     road_ids = sorted({values["road_id"] for values in new})
     # The boxes are the values just inserted (Float columns hold them as given): only the ids come back.
     wanted = {(values["road_id"], values["start_m"], values["end_m"]): values for values in new}
@@ -161,15 +155,29 @@ def _insert_segments(new: list[dict[str, Any]]) -> dict[tuple[int, int, int], in
             if values is not None:
                 ids[values["road_id"], values["start_m"], values["end_m"]] = id_
                 boxes.append((id_, *(values[b] for b in BBOX)))
-    index_segments(boxes)
+    index_segments(boxes, behind.insert)
     return ids
 
 
+def _queue_new_segments(new: list[dict[str, Any]], behind: CopyBehind) -> None:
+    """Write the ``new`` segments (their ids given) and their grid cells."""
+    if new:
+        behind.insert(Segment.__table__, new)
+        index_segments([(values["id"], *(values[b] for b in BBOX)) for values in new], behind.insert)
+
+
 def _upsert_segments(
-    rows: list[Row], roads: dict[str, int], register: Register, counts: Counts, progress: Progress | None
-) -> list[tuple[Row, int]]:
-    """(row, segment id) for every row. Registered segments are updated through the ORM (an
-    identical row leaves its segment clean); new ones are inserted in bulk."""
+    rows: list[Row],
+    roads: dict[str, int],
+    register: Register,
+    counts: Counts,
+    progress: Progress | None,
+    behind: CopyBehind,
+) -> tuple[list[tuple[Row, int]], list[dict[str, Any]]]:
+    """(row, segment id) for every row, and the new segments still to write. Registered segments
+    are updated through the ORM (an identical row leaves its segment clean). New ones get their
+    ids from the sequence on PostgreSQL and are returned unwritten, so the caller reads what it
+    needs before their COPY starts (_queue_new_segments); elsewhere they are inserted here."""
     stored = {(s.road_id, s.start_m, s.end_m): s for segments in register.segments.values() for s in segments}
     ticker = Ticker(progress, len(rows), "导入")
     written: list[tuple[Row, int | None]] = []
@@ -191,10 +199,16 @@ def _upsert_segments(
             written.append((row, segment.id))
         ticker.tick(done)
     if not new:
-        return written  # type: ignore[return-value]
+        return written, []  # type: ignore[return-value]
     db.session.flush()  # updates first, as the ORM would have ordered them
-    ids = _insert_segments(new)
-    return [(row, ids[(roads[row.road_code], row.start_m, row.end_m)] if id_ is None else id_) for row, id_ in written]
+    if assign_ids(Segment.__table__, new):  # PostgreSQL: nothing to read back
+        ids = {(values["road_id"], values["start_m"], values["end_m"]): values["id"] for values in new}
+    else:
+        ids, new = _insert_segments(new, behind), []
+    resolved = [
+        (row, ids[(roads[row.road_code], row.start_m, row.end_m)] if id_ is None else id_) for row, id_ in written
+    ]
+    return resolved, new
 
 
 @dataclass
@@ -236,9 +250,9 @@ def _with_road_classes(
     return after
 
 
-def write_mileage(to_write: list, version: MileageVersion, counts: Counts) -> None:
+def write_mileage(to_write: list, version: MileageVersion, counts: Counts, created: bool = False, insert=None) -> None:
     """Write a version's changes (rows added, changed or removed); unchanged rows are left alone."""
-    mileage.apply_changes(version, to_write)
+    mileage.apply_changes(version, to_write, created=created, insert=insert)
     counts.mileage_written += len(to_write)
     db.session.flush()
 
@@ -251,27 +265,26 @@ def _frozen_note(version: MileageVersion, hits: list[tuple[int, list[int]]]) -> 
     )
 
 
-def _mileage(
-    written: list[tuple[Row, int]],
-    roads: dict[str, int],
-    register: Register,
-    rows: list[Row],
-    effective: date | None,
-    complete: bool,
-    counts: Counts,
-) -> VersionOutcome:
-    """Bring the file into the 列养里程 version it belongs to (re-set every two years, 第十五条).
+@dataclass
+class _MileageStart:
+    """What the file's 列养里程 version starts from: every read _mileage needs."""
 
-    A version is complete: with --effective D the file goes into the version dated D, or a
-    new one that starts from the version in force before D (with none, from the whole
-    register); without, into the latest version. A partial file changes only its own
-    segments; ``complete`` removes the others from the version.
-    """
-    db.session.flush()  # new segments and villages need their ids
+    target: MileageVersion | None  # the version the file goes into, if it exists
+    new_date: date
+    before: dict[int, MileageEntry]  # the version as it is (or the one before a new version)
+    base_name: str | None
+    base: dict[int, MileageEntry]  # what the file's rows are merged into
+    hits: list[tuple[int, list[int]]]  # approved quarters a change would alter
+
+
+def _mileage_start(written: list[tuple[Row, int]], effective: date | None, complete: bool) -> _MileageStart:
+    """Read before the new segments' COPY starts (on PostgreSQL it then runs behind the
+    computing). Nothing here reads them: the register's own segments are read with the file's
+    left out, since its rows replace them."""
+    db.session.flush()  # new villages and changed segments
     target = mileage.version_at(effective) if effective else mileage.latest_version()
     new_date = effective or (target.effective_from if target else date(beijing_today().year, 1, 1))
     previous = None if target else mileage.previous_version(new_date)
-    from_file = _file_entries(written)
     if target is not None:
         before, base_name = mileage.version_entries(target), target.name
         base = before
@@ -282,8 +295,31 @@ def _mileage(
         # The first version starts from the register; the file's own segments are replaced by
         # its rows, and a complete file replaces everything, so neither is read back.
         before, base_name = {}, None
-        base = {} if complete else mileage.register_entries(skip=from_file)
-    after = merge_version(base, from_file, complete)
+        base = {} if complete else mileage.register_entries(skip={segment_id for _, segment_id in written})
+    hits = mileage.frozen_for(new_date, existing=target is not None)
+    return _MileageStart(target, new_date, before, base_name, base, hits)
+
+
+def _mileage(
+    start: _MileageStart,
+    written: list[tuple[Row, int]],
+    roads: dict[str, int],
+    register: Register,
+    rows: list[Row],
+    effective: date | None,
+    complete: bool,
+    counts: Counts,
+    behind: CopyBehind,
+) -> VersionOutcome:
+    """Bring the file into the 列养里程 version it belongs to (re-set every two years, 第十五条).
+
+    A version is complete: with --effective D the file goes into the version dated D, or a
+    new one that starts from the version in force before D (with none, from the whole
+    register); without, into the latest version. A partial file changes only its own
+    segments; ``complete`` removes the others from the version.
+    """
+    target, new_date, before, base_name = start.target, start.new_date, start.before, start.base_name
+    after = merge_version(start.base, _file_entries(written), complete)
     after = _with_road_classes(after, roads, register, rows)
     diff = mileage.diff(before, after)
     villages = [*register.villages_by_code.values(), *(v.created for v in register.new_villages.values() if v.created)]
@@ -292,7 +328,7 @@ def _mileage(
     name = target.name if target else f"{new_date.year}年列养里程"
     if target is not None and diff.is_empty:
         return VersionOutcome(name, base_name, diff, lines)
-    hits = mileage.frozen_for(new_date, existing=target is not None)
+    hits = start.hits
     if hits:
         if effective is not None:
             reason = mileage.frozen_refusal(hits, new_date)
@@ -311,7 +347,8 @@ def _mileage(
         version = MileageVersion(name=name, effective_from=new_date)
         db.session.add(version)
         db.session.flush()
-    write_mileage(mileage.changes(before if target else {}, after), version, counts)
+    changes = mileage.changes(before if target else {}, after)
+    write_mileage(changes, version, counts, created=target is None, insert=behind.insert)
     mileage.record_version_change(version, diff, created=target is None)
     return VersionOutcome(name, base_name, diff, lines)
 
@@ -326,7 +363,12 @@ def write_rows(
         db.session.execute(text("SET LOCAL synchronous_commit = off"))
     _create_villages(register, counts)
     db.session.flush()  # the new villages' ids, for the bulk inserts
-    roads = _upsert_roads(rows, register, counts)
-    written = _upsert_segments(rows, roads, register, counts, progress)
-    outcome = _mileage(written, roads, register, rows, effective, complete, counts)
+    # Large writes run behind (PostgreSQL): the server's work on one table overlaps the Python
+    # that prepares the next. Leaving the block waits for them all, before anything commits.
+    with CopyBehind() as behind:
+        roads = _upsert_roads(rows, register, counts, behind)
+        written, new = _upsert_segments(rows, roads, register, counts, progress, behind)
+        start = _mileage_start(written, effective, complete)
+        _queue_new_segments(new, behind)
+        outcome = _mileage(start, written, roads, register, rows, effective, complete, counts, behind)
     return counts, outcome
