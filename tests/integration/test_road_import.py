@@ -588,25 +588,29 @@ def test_unexpected_failure_midway_rolls_everything_back(register, tmp_path, mon
 # ---------------------------------------------------------------------------
 
 
+def _many_rows(roads: int, parts: int, vertices: int = 3) -> list[dict]:
+    """``roads`` 村道 of ``parts`` 900 m segments each, a kilometre apart."""
+    return [
+        {
+            "road_code": f"C{road:03d}640381",
+            "road_name": f"第{road}号村道",
+            "road_class": None,
+            "start_stake": f"K{part}+000",
+            "end_stake": f"K{part}+900",
+            "listed_km": "0.900",
+            "town": "小坝镇",
+            "village": "沙湖村",
+            "is_listed": None,
+            "station": None,
+            "geometry": line_east(part * 1000, 900, y_offset=road * 50, vertices=vertices),
+        }
+        for road in range(roads)
+        for part in range(parts)
+    ]
+
+
 def test_three_thousand_rows_with_progress(register, tmp_path):
-    rows = []
-    for road in range(100):
-        for part in range(30):
-            rows.append(
-                {
-                    "road_code": f"C{road:03d}640381",
-                    "road_name": f"第{road}号村道",
-                    "road_class": None,
-                    "start_stake": f"K{part}+000",
-                    "end_stake": f"K{part}+900",
-                    "listed_km": "0.900",
-                    "town": "小坝镇",
-                    "village": "沙湖村",
-                    "is_listed": None,
-                    "station": None,
-                    "geometry": line_east(part * 1000, 900, y_offset=road * 50, vertices=4),
-                }
-            )
+    rows = _many_rows(100, 30, vertices=4)
     path = geojson(tmp_path, rows, "big.geojson")
     calls = []
 
@@ -625,26 +629,6 @@ def test_three_thousand_rows_with_progress(register, tmp_path):
 
     again = import_roads(path, effective=EFFECTIVE)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3000)
-
-
-def _many_rows(roads: int, parts: int) -> list[dict]:
-    return [
-        {
-            "road_code": f"C{road:03d}640381",
-            "road_name": f"第{road}号村道",
-            "road_class": None,
-            "start_stake": f"K{part}+000",
-            "end_stake": f"K{part}+900",
-            "listed_km": "0.900",
-            "town": "小坝镇",
-            "village": "沙湖村",
-            "is_listed": None,
-            "station": None,
-            "geometry": line_east(part * 1000, 900, y_offset=road * 50, vertices=3),
-        }
-        for road in range(roads)
-        for part in range(parts)
-    ]
 
 
 @pytest.fixture
