@@ -4,7 +4,7 @@ naming a difference for people (rules in roadchief.domain.mileage; 第十五条)
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
+from collections.abc import Callable, Container, Iterable
 from datetime import date
 
 from sqlalchemy import delete, select
@@ -201,6 +201,7 @@ class Names:
         self.villages = names(Village, villages)
         self.stations = names(Station, stations)
         self.segments: dict[int, str] = {}
+        self._known: Callable[[int], str | None] | None = None
 
     def town(self, town_id) -> str | None:
         return self.towns.get(town_id)
@@ -213,7 +214,17 @@ class Names:
             name += f"（{self.stations.get(entry.station, entry.station)}）"
         return name
 
+    def know_segments(self, labels: Callable[[int], str | None]) -> None:
+        """Labels the caller already has (an import's own rows): load_segments asks them first,
+        and queries only for the rest."""
+        self._known = labels
+
     def load_segments(self, ids: Iterable[int]) -> None:
+        ids = list(ids)
+        if self._known is not None:
+            for i in ids:
+                if i not in self.segments and (label := self._known(i)) is not None:
+                    self.segments[i] = label
         ids = [i for i in ids if i not in self.segments]
         for chunk in _chunks(ids):
             query = (

@@ -697,13 +697,23 @@ def test_a_failure_while_bulk_writes_run_behind_rolls_back_after_they_end(
 
 def test_bulk_writes_store_what_row_by_row_writes_store(register, tmp_path, monkeypatch):
     """The same file through the ordinary inserts and through the bulk path (COPY behind on
-    PostgreSQL) leaves the same register: segments, grid cells and 列养里程 rows."""
+    PostgreSQL, in chunks whose line texts are written just before) leaves the same register:
+    segments with their three line texts, grid cells and 列养里程 rows."""
     from roadchief.models.spatial import SegmentCell
     from roadchief.services import bulk
 
     def snapshot():
         segments = db.session.execute(
-            select(Road.code, Segment.start_m, Segment.end_m, Segment.listed_m, Segment.geometry, Segment.min_lon)
+            select(
+                Road.code,
+                Segment.start_m,
+                Segment.end_m,
+                Segment.listed_m,
+                Segment.geometry,
+                Segment.geometry_mid,
+                Segment.geometry_low,
+                Segment.min_lon,
+            )
             .join(Road)
             .order_by(Road.code, Segment.start_m)
         ).all()
@@ -728,6 +738,7 @@ def test_bulk_writes_store_what_row_by_row_writes_store(register, tmp_path, monk
         db.session.execute(delete(model))
     db.session.commit()
     monkeypatch.setattr(bulk, "COPY_MIN_ROWS", 10)
+    monkeypatch.setattr(writing, "SEGMENT_CHUNK", 10)  # three COPYs of 12 segments, texts written per chunk
     report = import_roads(path, effective=EFFECTIVE)
     assert (report.created, report.roads_created) == (36, 12)
     assert snapshot() == ordinary

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, MultiLineString, Point
 
-from roadchief.services.importing.geometry import road_shape, road_shapes, round_like_python
+from roadchief.services.importing.geometry import Shape, fill_texts, road_shape, road_shapes, round_like_python
 
 
 @given(
@@ -76,6 +76,37 @@ def test_array_path_equals_the_row_path():
         except ValueError as exc:
             slow = exc
         _same(fast, slow)
+
+
+def test_texts_written_later_are_the_texts_written_at_once():
+    """road_shapes(texts_later=True) checks and measures every line at once but leaves the three
+    map texts to fill_texts, which the importer calls chunk by chunk, in any order, as it writes."""
+    rng = random.Random(7)
+    geoms = [_random_line(rng) for _ in range(300)]
+    geoms += [None, LineString([(0.00003, 38.1), (0.5, 38.2)]), MultiLineString([[(106.1, 38.1), (106.2, 38.2)]])]
+    at_once = road_shapes(geoms)
+    later = road_shapes(geoms, texts_later=True)
+    shapes = [shape for shape in later if isinstance(shape, Shape)]
+    waiting = [shape for shape in shapes if shape.later is not None]
+    assert len(waiting) >= 290  # the array path's lines: nothing to write until asked
+    assert all(not isinstance(shape.geometry, str) for shape in waiting)
+    for now, then in zip(at_once, later):  # what the checks read is there already
+        if isinstance(now, Shape):
+            assert (then.min_lon, then.max_lat, then.measured_km) == (now.min_lon, now.max_lat, now.measured_km)
+    order = list(range(len(later)))
+    rng.shuffle(order)
+    for start in range(0, len(order), 70):
+        chunk = [later[i] for i in order[start : start + 70] if isinstance(later[i], Shape)]
+        fill_texts(chunk + chunk[:3])  # a shape asked for twice is written once
+    assert all(shape.later is None for shape in shapes)
+    for now, then in zip(at_once, later):
+        _same(then, now)
+        if isinstance(now, Shape):
+            assert (then.geometry, then.geometry_mid, then.geometry_low) == (
+                now.geometry,
+                now.geometry_mid,
+                now.geometry_low,
+            )
 
 
 def test_stored_text_is_the_json_of_the_line():

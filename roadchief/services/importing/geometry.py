@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import shapely
 from shapely.geometry import LineString, MultiLineString
@@ -38,10 +39,23 @@ class Shape:
     max_lon: float
     max_lat: float
     measured_km: Decimal
+    # road_shapes(texts_later=True): the batch that writes the three texts when fill_texts asks,
+    # and this shape's place in it
+    later: tuple[LaterTexts, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def measured_m(self) -> int:
         return int(self.measured_km * 1000)
+
+
+class _NotYet:
+    """Stands for a text fill_texts has not written yet: not a str, so no write can take it for one."""
+
+    def __repr__(self) -> str:
+        return "<text not written yet: fill_texts>"
+
+
+TEXT_NOT_YET: Any = _NotYet()
 
 
 def _parts(geom: BaseGeometry) -> list[LineString]:
@@ -201,11 +215,76 @@ def _band_texts(simplified) -> list[str | None]:
     return _lines_json(flat, counts)
 
 
-def road_shapes(geoms: list) -> list:
+class LaterTexts:
+    """The map texts (GeoJSON of the line and of its two simplified bands) of lines already
+    checked and measured by road_shapes. Only writing needs them, so an importer can check a
+    whole file first and have the texts written chunk by chunk while earlier chunks are being
+    stored (issue #15). Texts cannot fail: every line here has two points or more."""
+
+    def __init__(self, flat, index, counts, lines):
+        import numpy
+
+        self._flat, self._index, self._counts, self._lines = flat, index, counts, lines
+        self._starts = numpy.cumsum(counts) - counts
+        self.shapes: list[Shape | None] = [None] * len(counts)
+
+    def fill(self, positions: list[int]) -> None:
+        import numpy
+
+        wanted = numpy.asarray(positions, dtype=numpy.intp)
+        counts = self._counts[wanted]
+        rows = numpy.repeat(self._starts[wanted], counts) + _within(counts)
+        full, bands = _texts(self._flat[rows], counts, self._lines[wanted])
+        for i, at in enumerate(positions):
+            shape = self.shapes[at]
+            assert shape is not None and full[i] is not None
+            # Written once, before the shape is first used for writing (fill_texts): the only
+            # change a Shape ever sees.
+            object.__setattr__(shape, "geometry", full[i])
+            object.__setattr__(shape, "geometry_mid", bands[0][i] or full[i])
+            object.__setattr__(shape, "geometry_low", bands[1][i] or full[i])
+            object.__setattr__(shape, "later", None)
+
+
+def _within(counts):
+    """0, 1, … counts[k]-1 for each k, concatenated: each coordinate's place in its line."""
+    import numpy
+
+    total = int(counts.sum())
+    starts = numpy.repeat(numpy.cumsum(counts) - counts, counts)
+    return numpy.arange(total) - starts
+
+
+def fill_texts(shapes: list[Shape]) -> None:
+    """Write the texts of the shapes road_shapes(texts_later=True) left without, one batch at a time."""
+    pending: dict[int, tuple[LaterTexts, set[int]]] = {}
+    for shape in shapes:
+        if shape.later is not None:
+            batch, at = shape.later
+            pending.setdefault(id(batch), (batch, set()))[1].add(at)
+    for batch, positions in pending.values():
+        batch.fill(sorted(positions))
+
+
+def _texts(flat, counts, lines) -> tuple[list[str | None], list[list[str | None]]]:
+    """The line texts and the two bands' texts; the bands' simplifications run in two threads
+    (shapely releases the GIL in its array functions) while this one writes the full texts."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        simplified = [
+            pool.submit(shapely.simplify, lines, tolerance, preserve_topology=True)
+            for tolerance in (MID_TOLERANCE_DEG, LOW_TOLERANCE_DEG)
+        ]
+        full = _lines_json(flat, counts)
+        bands = [_band_texts(future.result()) for future in simplified]
+    return full, bands
+
+
+def road_shapes(geoms: list, texts_later: bool = False) -> list:
     """road_shape for every row at once (shapely 2 arrays): each a Shape, or the ValueError
     road_shape raises. Plain valid LineStrings take the vectorised path; any other row (a
     MultiLineString, an invalid or degenerate line) goes through road_shape itself, so the
-    results and messages are exactly road_shape's."""
+    results and messages are exactly road_shape's. With ``texts_later`` the vectorised
+    rows' texts are left to fill_texts (LaterTexts); everything checked is there already."""
     import numpy
 
     from roadchief.domain.lengths import _km, projected_transformer
@@ -234,25 +313,23 @@ def road_shapes(geoms: list) -> list:
         fast, counts = fast[enough], counts[enough]
         index = (numpy.cumsum(enough) - 1)[index]
         lines = shapely.linestrings(flat, indices=index)
-        # The map bands' simplifications run in two threads (shapely releases the GIL in its
-        # array functions) while this one measures the lines and writes their texts.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            simplified = [
-                pool.submit(shapely.simplify, lines, tolerance, preserve_topology=True)
-                for tolerance in (MID_TOLERANCE_DEG, LOW_TOLERANCE_DEG)
-            ]
-            x, y = projected_transformer().transform(flat[:, 0], flat[:, 1])
-            metres = shapely.length(shapely.linestrings(numpy.column_stack([x, y]), indices=index)).tolist()
-            full = _lines_json(flat, counts)
-            bands = [_band_texts(future.result()) for future in simplified]
+        x, y = projected_transformer().transform(flat[:, 0], flat[:, 1])
+        metres = shapely.length(shapely.linestrings(numpy.column_stack([x, y]), indices=index)).tolist()
+        later = LaterTexts(flat, index, counts, lines) if texts_later else None
+        full, bands = ([], []) if later else _texts(flat, counts, lines)
         line_bounds = shapely.bounds(lines).tolist()
         for i, at in enumerate(fast.tolist()):
             measured = _km(metres[i])
             if measured <= 0:
                 continue  # road_shape below says so
+            min_lon, min_lat, max_lon, max_lat = line_bounds[i]
+            if later is not None:
+                shape = Shape(*(TEXT_NOT_YET,) * 3, min_lon, min_lat, max_lon, max_lat, measured, later=(later, i))
+                later.shapes[i] = shape
+                results[at] = shape
+                continue
             geometry = full[i]
             assert geometry is not None  # rows with fewer than two points were left to road_shape
-            min_lon, min_lat, max_lon, max_lat = line_bounds[i]
             results[at] = Shape(
                 geometry=geometry,
                 geometry_mid=bands[0][i] or geometry,

@@ -322,7 +322,8 @@ def read_rows(
     reader = _RowReader(register, columns, errors, county_bbox())
     ticker = Ticker(progress, len(records), "校验")
     rows: list[Row] = []
-    for index, (record, shaped) in enumerate(zip(records, road_shapes(geometries))):
+    # The lines' map texts are only needed to write them: the writer has them written (fill_texts).
+    for index, (record, shaped) in enumerate(zip(records, road_shapes(geometries, texts_later=True))):
         row = reader.read(index + 1, record, shaped)
         if row is not None:
             rows.append(row)

@@ -17,6 +17,7 @@ from roadchief.models import MileageVersion, Road, Segment, Village
 from roadchief.services import mileage
 from roadchief.services.bulk import CopyBehind, assign_ids
 from roadchief.services.importing.columns import FIELDS
+from roadchief.services.importing.geometry import Shape, fill_texts
 from roadchief.services.importing.register import NewVillage, Register
 from roadchief.services.importing.results import ImportFailed, Progress, RowError, Ticker
 from roadchief.services.importing.validation import Row
@@ -75,10 +76,14 @@ def _road_attributes(rows: list[Row]) -> dict[str, tuple[str | None, str]]:
     return attributes
 
 
-def _upsert_roads(rows: list[Row], register: Register, counts: Counts, behind: CopyBehind) -> dict[str, int]:
-    """Road code → road id. Changed registered roads are updated through the ORM (their audit
-    entries keep before → after); new roads go in as one bulk insert (the import's summary
-    entry records them, services/audit.py)."""
+def _upsert_roads(
+    rows: list[Row], register: Register, counts: Counts, behind: CopyBehind
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Road code → road id, and the new roads still to write. Changed registered roads are
+    updated through the ORM (their audit entries keep before → after). New roads get their ids
+    from the sequence on PostgreSQL and are returned unwritten (write_rows queues their COPY
+    once the segments have their ids too); elsewhere they are inserted here, in bulk (the
+    import's summary entry records them, services/audit.py)."""
     roads: dict[str, int] = {}
     new: list[dict[str, Any]] = []
     for code, (name, road_class) in _road_attributes(rows).items():
@@ -90,19 +95,19 @@ def _upsert_roads(rows: list[Row], register: Register, counts: Counts, behind: C
         if _assign(road, {"road_class": road_class, **({"name": name} if name else {})}):
             counts.roads_updated += 1
         roads[code] = road.id
-    if new:
-        with_ids = assign_ids(Road.__table__, new)  # PostgreSQL: nothing to read back
-        behind.insert(Road.__table__, new)
-        counts.roads_created += len(new)
-        if with_ids:
-            roads.update((road["code"], road["id"]) for road in new)
-            return roads
-        codes = [road["code"] for road in new]
-        for chunk in _chunks(codes):
-            roads.update(
-                (code, id_) for id_, code in db.session.execute(select(Road.id, Road.code).where(Road.code.in_(chunk)))
-            )
-    return roads
+    if not new:
+        return roads, []
+    counts.roads_created += len(new)
+    if assign_ids(Road.__table__, new):  # PostgreSQL: nothing to read back
+        roads.update((road["code"], road["id"]) for road in new)
+        return roads, new
+    behind.insert(Road.__table__, new)
+    codes = [road["code"] for road in new]
+    for chunk in _chunks(codes):
+        roads.update(
+            (code, id_) for id_, code in db.session.execute(select(Road.id, Road.code).where(Road.code.in_(chunk)))
+        )
+    return roads, []
 
 
 def _assign(obj: Any, values: dict[str, Any]) -> bool:
@@ -117,6 +122,7 @@ def _assign(obj: Any, values: dict[str, Any]) -> bool:
 
 
 def _segment_values(row: Row) -> dict[str, Any]:
+    """A segment's columns from its row, but for the line texts (_line_texts)."""
     village = row.village.created if isinstance(row.village, NewVillage) else row.village
     shape = row.shape
     return {
@@ -128,15 +134,24 @@ def _segment_values(row: Row) -> dict[str, Any]:
         "town_id": row.town.id,
         "village_id": village.id if village else None,
         "station_id": row.station.id if row.station else None,
-        "geometry": shape.geometry,
-        "geometry_mid": shape.geometry_mid,
-        "geometry_low": shape.geometry_low,
         "min_lon": shape.min_lon,
         "min_lat": shape.min_lat,
         "max_lon": shape.max_lon,
         "max_lat": shape.max_lat,
         "measured_m": shape.measured_m,
     }
+
+
+def _line_texts(shape: Shape) -> dict[str, str]:
+    return {"geometry": shape.geometry, "geometry_mid": shape.geometry_mid, "geometry_low": shape.geometry_low}
+
+
+def _with_texts(new: list[dict[str, Any]], shapes: list[Shape]) -> list[dict[str, Any]]:
+    """New segments' rows with their line texts, written now if still to come (fill_texts)."""
+    fill_texts(shapes)
+    for values, shape in zip(new, shapes, strict=True):
+        values.update(_line_texts(shape))
+    return new
 
 
 def _insert_segments(new: list[dict[str, Any]], behind: CopyBehind) -> dict[tuple[int, int, int], int]:
@@ -159,11 +174,21 @@ def _insert_segments(new: list[dict[str, Any]], behind: CopyBehind) -> dict[tupl
     return ids
 
 
-def _queue_new_segments(new: list[dict[str, Any]], behind: CopyBehind) -> None:
-    """Write the ``new`` segments (their ids given) and their grid cells."""
-    if new:
-        behind.insert(Segment.__table__, new)
-        index_segments([(values["id"], *(values[b] for b in BBOX)) for values in new], behind.insert)
+# New segments go in as a few COPYs of about this many rows: while the server stores one,
+# the next one's line texts are written (the texts are left until here, issue #15).
+SEGMENT_CHUNK = 12_000
+
+
+def _queue_new_segments(new: list[dict[str, Any]], shapes: list[Shape], behind: CopyBehind) -> None:
+    """Write the ``new`` segments (their ids given; ``shapes`` their lines) and their grid cells."""
+    if not new:
+        return
+    parts = max(1, len(new) // SEGMENT_CHUNK)  # every part is at least SEGMENT_CHUNK rows
+    size = -(-len(new) // parts)
+    for start in range(0, len(new), size):
+        chunk = _with_texts(new[start : start + size], shapes[start : start + size])
+        behind.insert(Segment.__table__, chunk)
+        index_segments([(values["id"], *(values[b] for b in BBOX)) for values in chunk], behind.insert)
 
 
 def _upsert_segments(
@@ -173,15 +198,19 @@ def _upsert_segments(
     counts: Counts,
     progress: Progress | None,
     behind: CopyBehind,
-) -> tuple[list[tuple[Row, int]], list[dict[str, Any]]]:
-    """(row, segment id) for every row, and the new segments still to write. Registered segments
-    are updated through the ORM (an identical row leaves its segment clean). New ones get their
-    ids from the sequence on PostgreSQL and are returned unwritten, so the caller reads what it
-    needs before their COPY starts (_queue_new_segments); elsewhere they are inserted here."""
+) -> tuple[list[tuple[Row, int]], list[dict[str, Any]], list[Shape]]:
+    """(row, segment id) for every row, and the new segments still to write with their lines.
+    Registered segments are updated through the ORM (an identical row leaves its segment clean).
+    New ones get their ids from the sequence on PostgreSQL and are returned unwritten, without
+    their line texts, so the caller reads what it needs before their COPY starts
+    (_queue_new_segments); elsewhere they are inserted here."""
     stored = {(s.road_id, s.start_m, s.end_m): s for segments in register.segments.values() for s in segments}
+    if stored:  # a registered segment's texts are compared with the row's
+        fill_texts([row.shape for row in rows if (roads[row.road_code], row.start_m, row.end_m) in stored])
     ticker = Ticker(progress, len(rows), "导入")
     written: list[tuple[Row, int | None]] = []
     new: list[dict[str, Any]] = []
+    shapes: list[Shape] = []
     for done, row in enumerate(rows, start=1):
         road_id = roads[row.road_code]
         values = _segment_values(row)
@@ -189,26 +218,27 @@ def _upsert_segments(
         segment = stored.get(key)
         if segment is None:
             new.append({"road_id": road_id, "start_m": row.start_m, "end_m": row.end_m, **values})
+            shapes.append(row.shape)
             counts.created += 1
             written.append((row, None))
         else:
-            if _assign(segment, values):
+            if _assign(segment, {**values, **_line_texts(row.shape)}):
                 counts.updated += 1
             else:
                 counts.unchanged += 1
             written.append((row, segment.id))
         ticker.tick(done)
     if not new:
-        return written, []  # type: ignore[return-value]
+        return written, [], []  # type: ignore[return-value]
     db.session.flush()  # updates first, as the ORM would have ordered them
     if assign_ids(Segment.__table__, new):  # PostgreSQL: nothing to read back
         ids = {(values["road_id"], values["start_m"], values["end_m"]): values["id"] for values in new}
     else:
-        ids, new = _insert_segments(new, behind), []
+        ids, new, shapes = _insert_segments(_with_texts(new, shapes), behind), [], []
     resolved = [
         (row, ids[(roads[row.road_code], row.start_m, row.end_m)] if id_ is None else id_) for row, id_ in written
     ]
-    return resolved, new
+    return resolved, new, shapes
 
 
 @dataclass
@@ -275,6 +305,11 @@ class _MileageStart:
     base_name: str | None
     base: dict[int, MileageEntry]  # what the file's rows are merged into
     hits: list[tuple[int, list[int]]]  # approved quarters a change would alter
+    created: MileageVersion | None  # the new version the file goes into (none when frozen quarters forbid it)
+
+
+def _new_version_name(effective_from: date) -> str:
+    return f"{effective_from.year}年列养里程"
 
 
 def _mileage_start(written: list[tuple[Row, int]], effective: date | None, complete: bool) -> _MileageStart:
@@ -297,7 +332,14 @@ def _mileage_start(written: list[tuple[Row, int]], effective: date | None, compl
         before, base_name = {}, None
         base = {} if complete else mileage.register_entries(skip={segment_id for _, segment_id in written})
     hits = mileage.frozen_for(new_date, existing=target is not None)
-    return _MileageStart(target, new_date, before, base_name, base, hits)
+    created = None
+    if target is None and not hits:
+        # Made here, not once the difference is known, so its INSERT does not wait for the COPYs:
+        # a version that does not exist yet is always written (unless frozen quarters forbid it).
+        created = MileageVersion(name=_new_version_name(new_date), effective_from=new_date)
+        db.session.add(created)
+        db.session.flush()
+    return _MileageStart(target, new_date, before, base_name, base, hits, created)
 
 
 def _mileage(
@@ -324,8 +366,11 @@ def _mileage(
     diff = mileage.diff(before, after)
     villages = [*register.villages_by_code.values(), *(v.created for v in register.new_villages.values() if v.created)]
     names = mileage.Names(set(register.towns.values()), villages, set(register.stations.values()))
+    by_id = {segment_id: row for row, segment_id in written}
+    # The file's own rows name their segments: no query waits for the segments' COPY.
+    names.know_segments(lambda i: f"{row.road_code} {row.stakes}" if (row := by_id.get(i)) else None)
     lines = mileage.describe(diff, names=names)
-    name = target.name if target else f"{new_date.year}年列养里程"
+    name = target.name if target else _new_version_name(new_date)
     if target is not None and diff.is_empty:
         return VersionOutcome(name, base_name, diff, lines)
     hits = start.hits
@@ -342,11 +387,8 @@ def _mileage(
             if target
             else f"未创建列养里程版本：{frozen_message(hits)}，请加 --effective 日期 新建版本",
         )
-    version = target
-    if version is None:
-        version = MileageVersion(name=name, effective_from=new_date)
-        db.session.add(version)
-        db.session.flush()
+    version = target or start.created
+    assert version is not None  # _mileage_start made one wherever no quarter is frozen
     changes = mileage.changes(before if target else {}, after)
     write_mileage(changes, version, counts, created=target is None, insert=behind.insert)
     mileage.record_version_change(version, diff, created=target is None)
@@ -366,9 +408,12 @@ def write_rows(
     # Large writes run behind (PostgreSQL): the server's work on one table overlaps the Python
     # that prepares the next. Leaving the block waits for them all, before anything commits.
     with CopyBehind() as behind:
-        roads = _upsert_roads(rows, register, counts, behind)
-        written, new = _upsert_segments(rows, roads, register, counts, progress, behind)
+        roads, new_roads = _upsert_roads(rows, register, counts, behind)
+        # The roads' COPY runs while the segment rows are built; its one read is the register's
+        # villages, roads and segments, all loaded before.
+        behind.insert(Road.__table__, new_roads)
+        written, new_segments, shapes = _upsert_segments(rows, roads, register, counts, progress, behind)
         start = _mileage_start(written, effective, complete)
-        _queue_new_segments(new, behind)
+        _queue_new_segments(new_segments, shapes, behind)
         outcome = _mileage(start, written, roads, register, rows, effective, complete, counts, behind)
     return counts, outcome
