@@ -43,7 +43,7 @@ class Segment(Audited, Timestamps, db.Model):
     __tablename__ = "segment"
     __audit_exclude__ = ("geometry_mid", "geometry_low")  # derived from geometry, which is logged
     id: Mapped[int] = mapped_column(primary_key=True)
-    road_id: Mapped[int] = mapped_column(ForeignKey("road.id"), index=True)
+    road_id: Mapped[int] = mapped_column(ForeignKey("road.id"))  # indexed first in the unique key below
     start_m: Mapped[int] = mapped_column(Integer)
     end_m: Mapped[int] = mapped_column(Integer)
     listed_m: Mapped[int] = mapped_column(BigInteger)  # 列养里程 in metres = km with 3 decimals
@@ -109,7 +109,9 @@ class SegmentMileage(db.Model):
 
     __tablename__ = "segment_mileage"
     id: Mapped[int] = mapped_column(primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("mileage_version.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("mileage_version.id", ondelete="CASCADE")
+    )  # first in the unique key
     segment_id: Mapped[int] = mapped_column(ForeignKey("segment.id", ondelete="CASCADE"), index=True)
     road_class: Mapped[str] = mapped_column(String(8))
     town_id: Mapped[int] = mapped_column(ForeignKey("town.id"), index=True)

@@ -764,6 +764,18 @@ def test_database_overlap_rule_backs_up_the_check(register, tmp_path, monkeypatc
     assert counts() == before
 
 
+def test_database_overlap_rule_holds_for_bulk_writes_too(register, tmp_path, monkeypatch, bulk_from_ten):
+    """The overlap rule on the bulk path: on PostgreSQL a COPY is checked once per statement over
+    all the rows it added (migration 0020), so two rows of the same COPY may not overlap either."""
+    rows = _many_rows(2, 15)
+    rows[20] = {**rows[20], "start_stake": "K4+500", "end_stake": "K5+400"}  # over K4 and K5 of the same road
+    before = counts()
+    monkeypatch.setattr(validation, "check_stakes", lambda rows, register, errors: None)
+    exc = failure(geojson(tmp_path, rows, "overlap.geojson"))
+    assert has_error(exc, 0, "文件") and "overlaps another segment" in exc.errors[0].reason, exc.errors
+    assert counts() == before
+
+
 def test_queries_do_not_grow_with_rows(register, tmp_path):
     """Towns, villages, roads and segments are loaded in a few queries, not one per row."""
     from sqlalchemy import event
