@@ -109,9 +109,8 @@ class SegmentMileage(db.Model):
 
     __tablename__ = "segment_mileage"
     id: Mapped[int] = mapped_column(primary_key=True)
-    version_id: Mapped[int] = mapped_column(
-        ForeignKey("mileage_version.id", ondelete="CASCADE")
-    )  # first in the unique key
+    # indexed first in the unique key below (version_id, segment_id)
+    version_id: Mapped[int] = mapped_column(ForeignKey("mileage_version.id", ondelete="CASCADE"))
     segment_id: Mapped[int] = mapped_column(ForeignKey("segment.id", ondelete="CASCADE"), index=True)
     road_class: Mapped[str] = mapped_column(String(8))
     town_id: Mapped[int] = mapped_column(ForeignKey("town.id"), index=True)
