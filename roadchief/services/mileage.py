@@ -190,8 +190,11 @@ class Names:
         towns: Iterable[Town] | None = None,
         villages: Iterable[Village] | None = None,
         stations: Iterable[Station] | None = None,
+        segment_label: Callable[[int], str | None] | None = None,
     ):
-        """Pass the towns, villages and stations already loaded to spare the queries."""
+        """Pass the towns, villages and stations already loaded to spare the queries, and the
+        segment labels the caller already has (an import's own rows): load_segments asks
+        ``segment_label`` first and queries only for the rest."""
 
         def names(model, given):
             rows = given if given is not None else db.session.scalars(select(model))
@@ -201,7 +204,7 @@ class Names:
         self.villages = names(Village, villages)
         self.stations = names(Station, stations)
         self.segments: dict[int, str] = {}
-        self._known: Callable[[int], str | None] | None = None
+        self._segment_label = segment_label
 
     def town(self, town_id) -> str | None:
         return self.towns.get(town_id)
@@ -214,16 +217,11 @@ class Names:
             name += f"（{self.stations.get(entry.station, entry.station)}）"
         return name
 
-    def know_segments(self, labels: Callable[[int], str | None]) -> None:
-        """Labels the caller already has (an import's own rows): load_segments asks them first,
-        and queries only for the rest."""
-        self._known = labels
-
     def load_segments(self, ids: Iterable[int]) -> None:
         ids = list(ids)
-        if self._known is not None:
+        if self._segment_label is not None:
             for i in ids:
-                if i not in self.segments and (label := self._known(i)) is not None:
+                if i not in self.segments and (label := self._segment_label(i)) is not None:
                     self.segments[i] = label
         ids = [i for i in ids if i not in self.segments]
         for chunk in _chunks(ids):

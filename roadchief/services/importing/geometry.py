@@ -221,10 +221,10 @@ class LaterTexts:
     whole file first and have the texts written chunk by chunk while earlier chunks are being
     stored (issue #15). Texts cannot fail: every line here has two points or more."""
 
-    def __init__(self, flat, index, counts, lines):
+    def __init__(self, flat, counts, lines):
         import numpy
 
-        self._flat, self._index, self._counts, self._lines = flat, index, counts, lines
+        self._flat, self._counts, self._lines = flat, counts, lines
         self._starts = numpy.cumsum(counts) - counts
         self.shapes: list[Shape | None] = [None] * len(counts)
 
@@ -315,7 +315,7 @@ def road_shapes(geoms: list, texts_later: bool = False) -> list:
         lines = shapely.linestrings(flat, indices=index)
         x, y = projected_transformer().transform(flat[:, 0], flat[:, 1])
         metres = shapely.length(shapely.linestrings(numpy.column_stack([x, y]), indices=index)).tolist()
-        later = LaterTexts(flat, index, counts, lines) if texts_later else None
+        later = LaterTexts(flat, counts, lines) if texts_later else None
         full, bands = ([], []) if later else _texts(flat, counts, lines)
         line_bounds = shapely.bounds(lines).tolist()
         for i, at in enumerate(fast.tolist()):

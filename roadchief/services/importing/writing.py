@@ -365,10 +365,14 @@ def _mileage(
     after = _with_road_classes(after, roads, register, rows)
     diff = mileage.diff(before, after)
     villages = [*register.villages_by_code.values(), *(v.created for v in register.new_villages.values() if v.created)]
-    names = mileage.Names(set(register.towns.values()), villages, set(register.stations.values()))
     by_id = {segment_id: row for row, segment_id in written}
     # The file's own rows name their segments: no query waits for the segments' COPY.
-    names.know_segments(lambda i: f"{row.road_code} {row.stakes}" if (row := by_id.get(i)) else None)
+    names = mileage.Names(
+        set(register.towns.values()),
+        villages,
+        set(register.stations.values()),
+        segment_label=lambda i: f"{row.road_code} {row.stakes}" if (row := by_id.get(i)) else None,
+    )
     lines = mileage.describe(diff, names=names)
     name = target.name if target else _new_version_name(new_date)
     if target is not None and diff.is_empty:
