@@ -861,3 +861,34 @@ def test_length_text_with_unit(register, tmp_path):
     rows[5]["listed_km"] = "0.8 公里"
     import_roads(geojson(tmp_path, rows))
     assert segment("C003640381", 1200).listed_m == 800
+
+
+def test_cells_that_are_equal_but_of_other_types_are_read_each_by_its_own_type(register):
+    # Cells are read a column at a time and each distinct cell once (importing/validation.py):
+    # 1, 1.0 and True are equal Python keys, yet True is not a length; NaN is not equal to
+    # itself, yet every NaN is the same blank; a list cell cannot be a memo key at all.
+    from roadchief.services.importing.register import Register
+
+    listed = [1, True, 1.0, 1, 1.0, True]
+    records = [
+        {"路线编码": "X101640381", "起点桩号": n * 1.0, "止点桩号": n + 1.0, "列养里程": km, "路面宽度": float("nan"),
+         "所属乡镇": "小坝镇"}
+        for n, km in enumerate(listed)
+    ]  # fmt: skip
+    records[2]["路面宽度"] = 6.5
+    records[3]["所属乡镇"] = ["小坝镇"]
+    lines = [LineString([(106.0 + n / 100, 38.0), (106.0 + n / 100 + 0.0114, 38.0)]) for n in range(len(listed))]
+    columns = {key: CHINESE[key] for key in ("road_code", "start_stake", "end_stake", "listed_km", "width", "town")}
+    with pytest.raises(ImportFailed) as caught:
+        validation.read_rows(records, lines, columns, Register(False), None)
+    assert [(e.row, e.field) for e in caught.value.errors] == [(2, "列养里程"), (4, "所属乡镇"), (6, "列养里程")]
+    assert caught.value.errors[0].reason == caught.value.errors[2].reason == "列养里程不是数值：True"
+    assert "小坝镇" in caught.value.errors[1].reason
+
+    good = [records[i] for i in (0, 2, 4)]
+    rows = validation.read_rows(good, [lines[i] for i in (0, 2, 4)], columns, Register(False), None)
+    assert [(r.row, r.listed_km, r.width_dm, r.town.name) for r in rows] == [
+        (1, Decimal("1.000"), None, "小坝镇"),
+        (2, Decimal("1.000"), 65, "小坝镇"),
+        (3, Decimal("1.000"), None, "小坝镇"),
+    ]

@@ -71,20 +71,57 @@ class Row:
 
 
 _INVALID = object()
+_NAN = object()  # the memo key of every NaN cell: NaN is not equal to itself
+_BLANK = object()
 
 
 def _road_code(value: Any) -> str:
     return validate_road_code(cell_text(value) or "")
 
 
-def _shape_or_raise(shaped: Shape | ValueError) -> Shape:
-    if isinstance(shaped, ValueError):
-        raise shaped
-    return shaped
+def _class_or_blank(value: Any) -> Any:
+    return _BLANK if cell_text(value) is None else normalize_class(value)
 
 
-class _RowReader:
-    """Turns one record into a Row, recording every problem instead of stopping at the first."""
+class _Refusal:
+    """A cell's parse error, kept as the memo's outcome for every row with that cell."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str):
+        self.message = message
+
+
+def _outcome(parse: Callable[..., Any], key: Any, value: Any, in_context: bool) -> Any:
+    try:
+        if not in_context:
+            return parse(value)
+        if key[0] is _INVALID:
+            return _INVALID
+        return parse(key[0], value)
+    except (ValueError, TypeError) as exc:  # StakeError is a ValueError
+        return _Refusal(str(exc))
+
+
+def _memo_keys(values: list) -> list:
+    """Keys under which equal cells share one parse. Mostly the cells themselves; 1, 1.0 and
+    True are equal keys that may not parse alike, so a column mixing such types keys on
+    (type, cell); and every NaN shares one key."""
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if len(kinds) == 1 and float in kinds:
+        return [_NAN if value != value else value for value in values]
+    if len(kinds) <= 1:
+        return values
+    return [(value.__class__, _NAN if value.__class__ is float and value != value else value) for value in values]
+
+
+class _ColumnReader:
+    """Reads every record into a Row a column at a time, recording every problem of every row
+    instead of stopping at the first. Cells repeat down a file (a town, a class, the stake where
+    one segment ends and the next begins), so each distinct cell of a column is parsed once: the
+    parsers are pure functions of their arguments (the register's lookups too), so a value's
+    result or message is the same on every row (issue #15: a row at a time cost seconds)."""
 
     def __init__(
         self,
@@ -97,133 +134,139 @@ class _RowReader:
         self.columns = columns
         self.errors = errors
         self.bbox = bbox
-        self._column_of: dict[str, str | None] = {name: columns.get(name) for name in FIELDS}
-        self._memo: dict[str, dict[tuple, tuple[bool, Any]]] = {name: {} for name in FIELDS}
-        self._stake_parsers = (self._stake_parser("start_stake"), self._stake_parser("end_stake"))
 
     def _stake_parser(self, name: str) -> Callable[[Any], int]:
         return parse_stake_metres if is_metre_column(self.columns.get(name)) else parse_stake_cell
 
-    def _in_county(self, row: int, shape: Any) -> None:
-        if shape is _INVALID:
-            return
-        bounds = (shape.min_lon, shape.min_lat, shape.max_lon, shape.max_lat)
-        if outside_bbox(bounds, self.bbox):
-            box = "，".join(f"{b:g}" for b in self.bbox)
-            self.errors.append(
-                RowError(
-                    row,
+    def _error(self, index: int, label: str, message: str) -> None:
+        self.errors.append(RowError(index + 1, label, message))
+        self.bad[index] = True
+
+    def _cells(self, name: str) -> list:
+        column = self.columns.get(name)
+        return [None] * self.count if column is None else [record.get(column) for record in self.records]
+
+    def _parsed(self, name: str, parse: Callable[..., Any], contexts: list | None = None) -> list:
+        """Each row's cell of field ``name`` parsed (with its row's context, given to ``parse``
+        first), or _INVALID with the row's error recorded; a row whose context is _INVALID is
+        _INVALID without an error of its own."""
+        values = self._cells(name)
+        keys = _memo_keys(values)
+        if contexts is not None:
+            keys = list(zip(contexts, keys))
+        try:
+            # one cell per distinct key, in the order they first appear (a new village's turn)
+            distinct = dict(zip(keys, values))
+        except TypeError:  # an unhashable cell (a list in a GeoJSON property): rows parsed alone
+            keys = list(range(self.count)) if contexts is None else list(zip(contexts, range(self.count)))
+            distinct = dict(zip(keys, values))
+        outcomes = {key: _outcome(parse, key, value, contexts is not None) for key, value in distinct.items()}
+        parsed = [outcomes[key] for key in keys]
+        if any(outcome.__class__ is _Refusal for outcome in outcomes.values()):
+            label = FIELDS[name].label
+            for index, outcome in enumerate(parsed):
+                if outcome.__class__ is _Refusal:
+                    self._error(index, label, outcome.message)
+                    parsed[index] = _INVALID
+        return parsed
+
+    def read(self, records: list[dict], shaped: list[Shape | ValueError], ticker: Ticker) -> list[Row]:
+        """``shaped`` is road_shapes' result for the rows' geometries. A row's errors are
+        recorded in the order its fields are read; sorting by row keeps that order."""
+        self.records, self.count = records, len(records)
+        self.bad = [False] * self.count
+        shapes = self._shapes(shaped)
+        codes = self._parsed("road_code", _road_code)
+        names = self._parsed("road_name", parse_road_name)
+        classes = self._road_classes(codes)
+        starts = self._parsed("start_stake", self._stake_parser("start_stake"))
+        ends = self._parsed("end_stake", self._stake_parser("end_stake"))
+        for index, (start_m, end_m) in enumerate(zip(starts, ends)):
+            if start_m is not _INVALID and end_m is not _INVALID and end_m <= start_m:
+                self._error(
+                    index,
+                    FIELDS["end_stake"].label,
+                    f"止点桩号须大于起点桩号：{format_stake(start_m)} — {format_stake(end_m)}",
+                )
+        listed = self._parsed("listed_km", parse_listed_km)
+        is_listed = self._parsed("is_listed", parse_is_listed)
+        tech_grades = self._parsed("tech_grade", optional(normalize_tech_grade))
+        surfaces = self._parsed("surface", optional(normalize_surface))
+        widths = self._parsed("width", parse_width_dm)
+        stations = self._parsed("station", self.register.station)
+        self._stake_units(starts, ends, listed)
+        towns = self._parsed("town", self.register.town)
+        villages = self._villages(towns, classes)
+        rows: list[Row] = []
+        for index in range(self.count):
+            ticker.tick(index + 1)
+            if self.bad[index]:
+                continue
+            rows.append(
+                Row(
+                    row=index + 1,
+                    road_code=codes[index],
+                    road_name=names[index],
+                    road_class=classes[index],
+                    start_m=starts[index],
+                    end_m=ends[index],
+                    listed_km=listed[index],
+                    is_listed=is_listed[index],
+                    tech_grade=tech_grades[index],
+                    surface=surfaces[index],
+                    width_dm=widths[index],
+                    town=towns[index],
+                    village=villages[index],
+                    station=stations[index],
+                    shape=shapes[index],
+                )
+            )
+        return rows
+
+    def _shapes(self, shaped: list[Shape | ValueError]) -> list:
+        shapes: list = []
+        box = "，".join(f"{b:g}" for b in self.bbox)
+        for index, shape in enumerate(shaped):
+            if isinstance(shape, ValueError):
+                self._error(index, GEOMETRY_LABEL, str(shape))
+                shapes.append(_INVALID)
+                continue
+            shapes.append(shape)
+            bounds = (shape.min_lon, shape.min_lat, shape.max_lon, shape.max_lat)
+            if outside_bbox(bounds, self.bbox):
+                self._error(
+                    index,
                     GEOMETRY_LABEL,
                     f"几何超出{COUNTY_NAME}范围（经纬度 {box}）：范围 {bounds[0]:.5f},{bounds[1]:.5f}—"
                     f"{bounds[2]:.5f},{bounds[3]:.5f}，请检查坐标系或文件是否选错",
                 )
-            )
+        return shapes
 
-    def _cell(self, record: dict, name: str) -> Any:
-        column = self.columns.get(name)
-        return None if column is None else record.get(column)
+    def _stake_units(self, starts: list, ends: list, listed: list) -> None:
+        for index, (start_m, end_m, listed_km) in enumerate(zip(starts, ends, listed)):
+            if _INVALID in (start_m, end_m, listed_km) or end_m <= start_m:
+                continue
+            reason = stake_unit_mismatch(end_m - start_m, int(listed_km * 1000))
+            if reason:
+                self._error(index, FIELDS["end_stake"].label, reason)
 
-    def _parse(self, row: int, label: str, parse: Callable[..., Any], *args: Any) -> Any:
-        try:
-            return parse(*args)
-        except (ValueError, TypeError) as exc:  # StakeError is a ValueError
-            self.errors.append(RowError(row, label, str(exc)))
-            return _INVALID
-
-    def _field(self, row: int, record: dict, name: str, parse: Callable[..., Any], *context: Any) -> Any:
-        """A cell parsed, or _INVALID with its error recorded. Values repeat down a file (a town,
-        a class, the stake where one segment ends and the next begins), so each distinct value
-        (with ``context``, given to ``parse`` first) is parsed once: the parsers are pure
-        functions of their arguments (the register's lookups too), so a value's result or
-        message is the same on every row."""
-        value = record.get(self._column_of[name])  # a column not in the file is None: no key is None
-        memo = self._memo[name]
-        # 1, 1.0 and True are equal keys but may not parse alike; NaN is not equal to itself.
-        key = (value.__class__, "NaN" if value.__class__ is float and value != value else value, *context)
-        try:
-            outcome = memo.get(key)
-        except TypeError:  # an unhashable cell
-            return self._parse(row, FIELDS[name].label, parse, *context, value)
-        if outcome is None:
-            try:
-                outcome = (True, parse(*context, value))
-            except (ValueError, TypeError) as exc:  # StakeError is a ValueError
-                outcome = (False, str(exc))
-            memo[key] = outcome
-        ok, result = outcome
-        if ok:
-            return result
-        self.errors.append(RowError(row, FIELDS[name].label, result))
-        return _INVALID
-
-    def read(self, row: int, record: dict, shaped: Shape | ValueError) -> Row | None:
-        """``shaped`` is road_shape's result for the row's geometry (road_shapes, all rows at once)."""
-        before = len(self.errors)
-        shape = self._parse(row, GEOMETRY_LABEL, _shape_or_raise, shaped)
-        self._in_county(row, shape)
-        code = self._field(row, record, "road_code", _road_code)
-        road_name = self._field(row, record, "road_name", parse_road_name)
-        road_class = self._road_class(row, record, code)
-        # A segment's end stake is the next one's start: stakes repeat down the file too.
-        start_m = self._field(row, record, "start_stake", self._stake_parsers[0])
-        end_m = self._field(row, record, "end_stake", self._stake_parsers[1])
-        if start_m is not _INVALID and end_m is not _INVALID and end_m <= start_m:
-            self.errors.append(
-                RowError(
-                    row,
-                    FIELDS["end_stake"].label,
-                    f"止点桩号须大于起点桩号：{format_stake(start_m)} — {format_stake(end_m)}",
-                )
-            )
-        values = {
-            "listed_km": self._field(row, record, "listed_km", parse_listed_km),
-            "is_listed": self._field(row, record, "is_listed", parse_is_listed),
-            "tech_grade": self._field(row, record, "tech_grade", optional(normalize_tech_grade)),
-            "surface": self._field(row, record, "surface", optional(normalize_surface)),
-            "width_dm": self._field(row, record, "width", parse_width_dm),
-            "station": self._field(row, record, "station", self.register.station),
-        }
-        self._stake_units(row, start_m, end_m, values["listed_km"])
-        town = self._field(row, record, "town", self.register.town)
-        village = self._village(row, record, town, road_class)
-        if len(self.errors) > before:
-            return None
-        return Row(
-            row=row,
-            road_code=code,
-            road_name=road_name,
-            road_class=road_class,
-            start_m=start_m,
-            end_m=end_m,
-            town=town,
-            village=village,
-            shape=shape,
-            **values,
-        )
-
-    def _stake_units(self, row: int, start_m: Any, end_m: Any, listed_km: Any) -> None:
-        if _INVALID in (start_m, end_m, listed_km) or end_m <= start_m:
-            return
-        reason = stake_unit_mismatch(end_m - start_m, int(listed_km * 1000))
-        if reason:
-            self.errors.append(RowError(row, FIELDS["end_stake"].label, reason))
-
-    def _road_class(self, row: int, record: dict, code: Any) -> Any:
+    def _road_classes(self, codes: list) -> list:
         # Without a class the code's prefix decides (X 市道, Y 镇道, C 村道, Z 专用公路; 第三条).
-        if cell_text(self._cell(record, "road_class")) is None:
-            return _INVALID if code is _INVALID else class_from_code(code)
-        return self._field(row, record, "road_class", normalize_class)
+        given = self._parsed("road_class", _class_or_blank)
+        return [
+            value if value is not _BLANK else (_INVALID if code is _INVALID else class_from_code(code))
+            for code, value in zip(codes, given)
+        ]
 
-    def _village(self, row: int, record: dict, town: Any, road_class: Any) -> Any:
+    def _villages(self, towns: list, classes: list) -> list:
+        villages = self._parsed("village", self.register.village, towns)
         label = FIELDS["village"].label
-        if town is _INVALID:
-            return _INVALID
-        village = self._field(row, record, "village", self.register.village, town)
-        if village is None and road_class == "村道":
-            # 第八条: every 村道 segment belongs to exactly one village, whose 村级路长 answers for it.
-            self.errors.append(RowError(row, label, "村道路段须填写所属行政村（第八条：每个村道路段有且只有一个村）"))
-            return _INVALID
-        return village
+        for index, (village, road_class) in enumerate(zip(villages, classes)):
+            if village is None and road_class == "村道":
+                # 第八条: every 村道 segment belongs to exactly one village, whose 村级路长 answers for it.
+                self._error(index, label, "村道路段须填写所属行政村（第八条：每个村道路段有且只有一个村）")
+                villages[index] = _INVALID
+        return villages
 
 
 def check_roads_consistent(rows: list[Row], errors: list[RowError]) -> None:
@@ -319,15 +362,10 @@ def read_rows(
     records: list[dict], geometries: list, columns: dict[str, str], register: Register, progress: Progress | None
 ) -> list[Row]:
     errors: list[RowError] = []
-    reader = _RowReader(register, columns, errors, county_bbox())
-    ticker = Ticker(progress, len(records), "校验")
-    rows: list[Row] = []
+    reader = _ColumnReader(register, columns, errors, county_bbox())
     # The lines' map texts are only needed to write them: the writer has them written (fill_texts).
-    for index, (record, shaped) in enumerate(zip(records, road_shapes(geometries, texts_later=True))):
-        row = reader.read(index + 1, record, shaped)
-        if row is not None:
-            rows.append(row)
-        ticker.tick(index + 1)
+    shapes = road_shapes(geometries, texts_later=True)
+    rows = reader.read(records, shapes, Ticker(progress, len(records), "校验"))
     # Cross-row checks need the register's existing segments of the roads in the file.
     register.load_network(row.road_code for row in rows)
     check_roads_consistent(rows, errors)
