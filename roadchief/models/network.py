@@ -113,9 +113,10 @@ class SegmentMileage(db.Model):
     version_id: Mapped[int] = mapped_column(ForeignKey("mileage_version.id", ondelete="CASCADE"))
     segment_id: Mapped[int] = mapped_column(ForeignKey("segment.id", ondelete="CASCADE"), index=True)
     road_class: Mapped[str] = mapped_column(String(8))
-    town_id: Mapped[int] = mapped_column(ForeignKey("town.id"), index=True)
-    village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"), index=True)
-    station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id"), index=True)
+    # Not indexed: a version is read whole and grouped by its paying unit (migration 0021).
+    town_id: Mapped[int] = mapped_column(ForeignKey("town.id"))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"))
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id"))
     listed_m: Mapped[int] = mapped_column(BigInteger)
     is_listed: Mapped[bool] = mapped_column(Boolean, default=True)
 

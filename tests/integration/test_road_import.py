@@ -738,7 +738,7 @@ def test_bulk_writes_store_what_row_by_row_writes_store(register, tmp_path, monk
         db.session.execute(delete(model))
     db.session.commit()
     monkeypatch.setattr(bulk, "COPY_MIN_ROWS", 10)
-    monkeypatch.setattr(writing, "SEGMENT_CHUNK", 10)  # three COPYs of 12 segments, texts written per chunk
+    monkeypatch.setattr(writing, "SEGMENT_CHUNK", 10)  # COPYs of 10, 10 and 16 segments, texts written per chunk
     report = import_roads(path, effective=EFFECTIVE)
     assert (report.created, report.roads_created) == (36, 12)
     assert snapshot() == ordinary

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, MultiLineString, Point
 
 from roadchief.services.importing.geometry import Shape, fill_texts, road_shape, road_shapes, round_like_python
+from roadchief.services.importing.writing import chunk_sizes
 
 
 @given(
@@ -123,3 +124,18 @@ def test_stored_text_is_the_json_of_the_line():
 def test_rounding_refuses_digits_it_cannot_do_exactly(digits):
     with pytest.raises(ValueError):
         round_like_python(numpy.array([1.5]), digits)
+
+
+@given(st.integers(min_value=0, max_value=100_000), st.integers(min_value=50, max_value=5_000), st.integers(50, 20_000))
+def test_chunk_sizes_cover_every_row_once_and_grow_to_the_most(total, first, most):
+    sizes = chunk_sizes(total, first, most)
+    assert sum(sizes) == total and all(size > 0 for size in sizes)
+    assert all(size < most + min(first, most) for size in sizes)  # a small tail joins the last
+    if len(sizes) > 1:
+        assert sizes[0] == min(first, most) and sizes == sorted(sizes[:-1]) + sizes[-1:]
+
+
+def test_chunk_sizes_of_a_province():
+    assert chunk_sizes(60_000, 3_000, 12_000) == [3_000, 6_000, 12_000, 12_000, 12_000, 12_000, 3_000]
+    assert chunk_sizes(36, 3_000, 10) == [10, 10, 16]
+    assert chunk_sizes(2_500, 3_000, 12_000) == [2_500]

@@ -174,19 +174,35 @@ def _insert_segments(new: list[dict[str, Any]], behind: CopyBehind) -> dict[tupl
     return ids
 
 
-# New segments go in as a few COPYs of about this many rows: while the server stores one,
-# the next one's line texts are written (the texts are left until here, issue #15).
+# New segments go in as a few COPYs: while the server stores one, the next one's line texts are
+# written (the texts are left until here, issue #15). The first is small, so the server starts
+# early; they grow to about SEGMENT_CHUNK rows.
+FIRST_SEGMENT_CHUNK = 3_000
 SEGMENT_CHUNK = 12_000
+
+
+def chunk_sizes(total: int, first: int, most: int) -> list[int]:
+    """Sizes that add up to ``total``, doubling from ``first`` up to ``most``; a tail smaller
+    than the first joins the chunk before it."""
+    sizes: list[int] = []
+    size = smallest = min(first, most)
+    left = total
+    while left > 0:
+        sizes.append(min(size, left))
+        left -= sizes[-1]
+        size = min(size * 2, most)
+    if len(sizes) > 1 and sizes[-1] < smallest:
+        tail = sizes.pop()
+        sizes[-1] += tail
+    return sizes
 
 
 def _queue_new_segments(new: list[dict[str, Any]], shapes: list[Shape], behind: CopyBehind) -> None:
     """Write the ``new`` segments (their ids given; ``shapes`` their lines) and their grid cells."""
-    if not new:
-        return
-    parts = max(1, len(new) // SEGMENT_CHUNK)  # every part is at least SEGMENT_CHUNK rows
-    size = -(-len(new) // parts)
-    for start in range(0, len(new), size):
+    start = 0
+    for size in chunk_sizes(len(new), FIRST_SEGMENT_CHUNK, SEGMENT_CHUNK):
         chunk = _with_texts(new[start : start + size], shapes[start : start + size])
+        start += size
         behind.insert(Segment.__table__, chunk)
         index_segments([(values["id"], *(values[b] for b in BBOX)) for values in chunk], behind.insert)
 
