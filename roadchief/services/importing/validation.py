@@ -125,15 +125,18 @@ class _ColumnReader:
 
     def __init__(
         self,
+        records: list[dict],
         register: Register,
         columns: dict[str, str],
         errors: list[RowError],
         bbox: tuple[float, float, float, float] = COUNTY_BBOX,
     ):
+        self.records = records
         self.register = register
         self.columns = columns
         self.errors = errors
         self.bbox = bbox
+        self.bad = [False] * len(records)  # rows with an error: they make no Row
 
     def _stake_parser(self, name: str) -> Callable[[Any], int]:
         return parse_stake_metres if is_metre_column(self.columns.get(name)) else parse_stake_cell
@@ -144,7 +147,7 @@ class _ColumnReader:
 
     def _cells(self, name: str) -> list:
         column = self.columns.get(name)
-        return [None] * self.count if column is None else [record.get(column) for record in self.records]
+        return [None] * len(self.records) if column is None else [record.get(column) for record in self.records]
 
     def _parsed(self, name: str, parse: Callable[..., Any], contexts: list | None = None) -> list:
         """Each row's cell of field ``name`` parsed (with its row's context, given to ``parse``
@@ -158,7 +161,8 @@ class _ColumnReader:
             # one cell per distinct key, in the order they first appear (a new village's turn)
             distinct = dict(zip(keys, values))
         except TypeError:  # an unhashable cell (a list in a GeoJSON property): rows parsed alone
-            keys = list(range(self.count)) if contexts is None else list(zip(contexts, range(self.count)))
+            numbers = range(len(values))
+            keys = list(numbers) if contexts is None else list(zip(contexts, numbers))
             distinct = dict(zip(keys, values))
         outcomes = {key: _outcome(parse, key, value, contexts is not None) for key, value in distinct.items()}
         parsed = [outcomes[key] for key in keys]
@@ -170,11 +174,9 @@ class _ColumnReader:
                     parsed[index] = _INVALID
         return parsed
 
-    def read(self, records: list[dict], shaped: list[Shape | ValueError], ticker: Ticker) -> list[Row]:
+    def read(self, shaped: list[Shape | ValueError], ticker: Ticker) -> list[Row]:
         """``shaped`` is road_shapes' result for the rows' geometries. A row's errors are
         recorded in the order its fields are read; sorting by row keeps that order."""
-        self.records, self.count = records, len(records)
-        self.bad = [False] * self.count
         shapes = self._shapes(shaped)
         codes = self._parsed("road_code", _road_code)
         names = self._parsed("road_name", parse_road_name)
@@ -198,7 +200,7 @@ class _ColumnReader:
         towns = self._parsed("town", self.register.town)
         villages = self._villages(towns, classes)
         rows: list[Row] = []
-        for index in range(self.count):
+        for index in range(len(self.records)):
             ticker.tick(index + 1)
             if self.bad[index]:
                 continue
@@ -362,10 +364,10 @@ def read_rows(
     records: list[dict], geometries: list, columns: dict[str, str], register: Register, progress: Progress | None
 ) -> list[Row]:
     errors: list[RowError] = []
-    reader = _ColumnReader(register, columns, errors, county_bbox())
+    reader = _ColumnReader(records, register, columns, errors, county_bbox())
     # The lines' map texts are only needed to write them: the writer has them written (fill_texts).
     shapes = road_shapes(geometries, texts_later=True)
-    rows = reader.read(records, shapes, Ticker(progress, len(records), "校验"))
+    rows = reader.read(shapes, Ticker(progress, len(records), "校验"))
     # Cross-row checks need the register's existing segments of the roads in the file.
     register.load_network(row.road_code for row in rows)
     check_roads_consistent(rows, errors)
